@@ -1,0 +1,369 @@
+//! Frames: the catalogue of spec section 5, declared once in `frames!`, with
+//! the header check and the encoders (spec section 4).
+
+mod direct;
+mod error;
+mod goodbye;
+mod greeting;
+mod hello;
+mod history;
+mod join;
+mod leave;
+mod login;
+mod message;
+mod missed;
+mod notice;
+mod ping;
+mod presence;
+mod rooms;
+mod send;
+mod unknown;
+mod welcome;
+mod who;
+
+pub use direct::{Direct, DirectMessage};
+pub use error::ErrorFrame;
+pub use goodbye::Goodbye;
+pub use greeting::{Greeting, Limits, MAX_FRAME_BOUNDS};
+pub use hello::Hello;
+pub use history::{Direction, History, HistoryEnd, HistoryKind};
+pub use join::{Join, Joined};
+pub use leave::{Leave, Left};
+pub use login::{Login, LoginMode};
+pub use message::{Ack, Message};
+pub use missed::Missed;
+pub use notice::{Notice, NoticeLevel};
+pub use ping::{Ping, Pong};
+pub use presence::{Presence, PresenceEvent};
+pub use rooms::{ListRooms, RoomEntry, RoomList};
+pub use send::Send;
+pub use unknown::Unknown;
+pub use welcome::{LoginRejected, Welcome};
+pub use who::{Who, WhoList};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use nom::number::streaming::{be_u32, be_u8};
+
+use crate::error::{DecodeError, Malformation};
+use crate::wire::{BodyError, WireField};
+
+/// Bytes in a frame header: type (`u8`) and body length (`u32`) (`[FRAMING-1]`).
+pub const HEADER_LEN: usize = 5;
+
+/// Which way a frame may travel (spec section 4, code ranges).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Both,
+    ClientToServer,
+    ServerToClient,
+}
+
+macro_rules! frames {
+    ($( $code:literal $const_name:ident $variant:ident $dir:ident; )*) => {
+        /// Every frame of protocol version 1, plus the unknown ones.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+        #[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE"))]
+        pub enum Frame {
+            $( $variant($variant), )*
+            Unknown(Unknown),
+        }
+
+        /// Frame type codes (spec section 5).
+        pub mod code {
+            $( pub const $const_name: u8 = $code; )*
+        }
+
+        $(
+            impl From<$variant> for Frame {
+                fn from(body: $variant) -> Frame {
+                    Frame::$variant(body)
+                }
+            }
+        )*
+
+        impl Frame {
+            /// The type code written in the header.
+            pub fn frame_type(&self) -> u8 {
+                match self {
+                    $( Frame::$variant(_) => $code, )*
+                    Frame::Unknown(unknown) => unknown.frame_type,
+                }
+            }
+
+            /// The catalogue name, e.g. `"LIST_ROOMS"`.
+            pub fn name(&self) -> &'static str {
+                name_of(self.frame_type())
+            }
+
+            /// Length of the body alone, as written in the header.
+            pub fn body_len(&self) -> usize {
+                match self {
+                    $( Frame::$variant(body) => body.wire_len(), )*
+                    Frame::Unknown(unknown) => unknown.body.len(),
+                }
+            }
+
+            fn put_body(&self, dst: &mut BytesMut) {
+                match self {
+                    $( Frame::$variant(body) => body.put(dst), )*
+                    Frame::Unknown(unknown) => dst.put_slice(&unknown.body),
+                }
+            }
+
+            /// Parses a complete body of a frame of type `frame_type`.
+            pub fn parse_body(frame_type: u8, body: Bytes) -> Result<Frame, DecodeError> {
+                match frame_type {
+                    $( $code => parse_whole::<$variant>(frame_type, &body).map(Frame::$variant), )*
+                    _ => Ok(Frame::Unknown(Unknown { frame_type, body })),
+                }
+            }
+        }
+
+        /// The catalogue name of a type code, or `"UNKNOWN"`.
+        pub fn name_of(frame_type: u8) -> &'static str {
+            match frame_type {
+                $( $code => stringify!($const_name), )*
+                _ => "UNKNOWN",
+            }
+        }
+
+        /// The direction of a known type code.
+        pub fn direction_of(frame_type: u8) -> Option<Dir> {
+            match frame_type {
+                $( $code => Some(Dir::$dir), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+frames! {
+    0x01 PING Ping Both;
+    0x02 PONG Pong Both;
+    0x03 GOODBYE Goodbye Both;
+    0x04 ERROR ErrorFrame Both;
+    0x10 HELLO Hello ClientToServer;
+    0x11 LOGIN Login ClientToServer;
+    0x12 JOIN Join ClientToServer;
+    0x13 LEAVE Leave ClientToServer;
+    0x14 LIST_ROOMS ListRooms ClientToServer;
+    0x15 SEND Send ClientToServer;
+    0x16 DIRECT Direct ClientToServer;
+    0x17 WHO Who ClientToServer;
+    0x18 HISTORY History ClientToServer;
+    0x80 GREETING Greeting ServerToClient;
+    0x81 WELCOME Welcome ServerToClient;
+    0x82 LOGIN_REJECTED LoginRejected ServerToClient;
+    0x83 MESSAGE Message ServerToClient;
+    0x84 ACK Ack ServerToClient;
+    0x85 DIRECT_MESSAGE DirectMessage ServerToClient;
+    0x86 JOINED Joined ServerToClient;
+    0x87 LEFT Left ServerToClient;
+    0x88 ROOM_LIST RoomList ServerToClient;
+    0x89 WHO_LIST WhoList ServerToClient;
+    0x8A PRESENCE Presence ServerToClient;
+    0x8B HISTORY_END HistoryEnd ServerToClient;
+    0x8C MISSED Missed ServerToClient;
+    0x8D NOTICE Notice ServerToClient;
+}
+
+/// spec: FRAMING-3 — a known body must be consumed exactly.
+fn parse_whole<T: WireField>(frame_type: u8, body: &Bytes) -> Result<T, DecodeError> {
+    let body_error = |err: BodyError| match err {
+        BodyError::Truncated => DecodeError::Malformed {
+            frame_type,
+            reason: Malformation::Truncated,
+        },
+        BodyError::BadEnumValue => DecodeError::Malformed {
+            frame_type,
+            reason: Malformation::BadEnumValue,
+        },
+        BodyError::InvalidUtf8 => DecodeError::InvalidUtf8 { frame_type },
+        BodyError::BadMagic => DecodeError::BadMagic { frame_type },
+    };
+    match T::parse(body, body) {
+        Ok(([], value)) => Ok(value),
+        Ok(_) => Err(DecodeError::Malformed {
+            frame_type,
+            reason: Malformation::TrailingBytes,
+        }),
+        Err(nom::Err::Error(err) | nom::Err::Failure(err)) => Err(body_error(err)),
+        // Complete-mode parsers never ask for more input.
+        Err(nom::Err::Incomplete(_)) => Err(body_error(BodyError::Truncated)),
+    }
+}
+
+/// A frame header (`[FRAMING-1]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub frame_type: u8,
+    pub body_len: u32,
+}
+
+/// What the bytes at the front of a buffer hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderStatus {
+    /// A whole header was read and its length is within the limit.
+    Ready(Header),
+    /// At least this many more bytes are needed for the header.
+    Incomplete(usize),
+}
+
+/// Streaming header parser: the type byte is checked before the length
+/// (`[FRAMING-4]`), the length against `max_frame` as soon as it is known
+/// (`[FRAMING-2]`), so no body byte is ever buffered for a rejected frame.
+pub fn parse_header(input: &[u8], max_frame: u32) -> Result<HeaderStatus, DecodeError> {
+    let (rest, frame_type) = match be_u8::<_, nom::error::Error<&[u8]>>(input) {
+        Ok(parsed) => parsed,
+        Err(_) => return Ok(HeaderStatus::Incomplete(HEADER_LEN)),
+    };
+    if (0x20..=0x7E).contains(&frame_type) {
+        // spec: FRAMING-4
+        return Err(DecodeError::AsciiFrameType { byte: frame_type });
+    }
+    match be_u32::<_, nom::error::Error<&[u8]>>(rest) {
+        Ok((_, body_len)) if body_len > max_frame => {
+            // spec: FRAMING-2
+            Err(DecodeError::FrameTooLarge {
+                declared: body_len,
+                max: max_frame,
+            })
+        }
+        Ok((_, body_len)) => Ok(HeaderStatus::Ready(Header {
+            frame_type,
+            body_len,
+        })),
+        Err(nom::Err::Incomplete(needed)) => Ok(HeaderStatus::Incomplete(match needed {
+            nom::Needed::Size(n) => n.get(),
+            nom::Needed::Unknown => HEADER_LEN - input.len(),
+        })),
+        Err(_) => Ok(HeaderStatus::Incomplete(HEADER_LEN - input.len())),
+    }
+}
+
+/// Removes and returns the first whole frame of `src`, or `Ok(None)` after
+/// reserving room for what is missing (`[FRAMING-6]`). Every error is fatal
+/// to the connection: nothing after the offending bytes is to be read.
+pub fn decode(src: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, DecodeError> {
+    let header = match parse_header(src, max_frame)? {
+        HeaderStatus::Ready(header) => header,
+        HeaderStatus::Incomplete(missing) => {
+            src.reserve(missing);
+            return Ok(None);
+        }
+    };
+    let total = HEADER_LEN + header.body_len as usize;
+    if src.len() < total {
+        src.reserve(total - src.len());
+        return Ok(None);
+    }
+    let mut frame = src.split_to(total).freeze();
+    let body = frame.split_off(HEADER_LEN);
+    Frame::parse_body(header.frame_type, body).map(Some)
+}
+
+impl Frame {
+    /// Header plus body.
+    pub fn encoded_len(&self) -> usize {
+        HEADER_LEN + self.body_len()
+    }
+
+    /// Appends header and body to `dst`.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        let body_len = self.body_len();
+        dst.reserve(HEADER_LEN + body_len);
+        dst.put_u8(self.frame_type());
+        dst.put_u32(body_len as u32);
+        self.put_body(dst);
+    }
+
+    /// The encoded frame in its own buffer, ready to be shared among recipients.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.encoded_len());
+        self.encode(&mut buf);
+        buf.freeze()
+    }
+
+    /// Which way the frame may travel; `None` for unknown frames.
+    pub fn direction(&self) -> Option<Dir> {
+        direction_of(self.frame_type())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Str8;
+
+    #[test]
+    fn header_checks_ascii_before_length_and_length_before_body() {
+        // spec: FRAMING-4
+        assert_eq!(
+            parse_header(b"GET / HTTP/1.1\r\n", 65_536),
+            Err(DecodeError::AsciiFrameType { byte: b'G' })
+        );
+        // spec: FRAMING-2
+        assert_eq!(
+            parse_header(&[0x83, 0x00, 0x01, 0x00, 0x01], 65_536),
+            Err(DecodeError::FrameTooLarge {
+                declared: 65_537,
+                max: 65_536
+            })
+        );
+        assert_eq!(
+            parse_header(&[0x83, 0x00], 65_536),
+            Ok(HeaderStatus::Incomplete(3))
+        );
+        assert_eq!(parse_header(&[], 65_536), Ok(HeaderStatus::Incomplete(5)));
+    }
+
+    #[test]
+    fn partial_frames_wait_for_more_bytes() {
+        // spec: FRAMING-6
+        let frame = Frame::from(Leave {
+            room: Str8::new("lobby").unwrap(),
+        });
+        let wire = frame.to_bytes();
+        let mut buf = BytesMut::new();
+        for (i, byte) in wire.iter().enumerate() {
+            buf.put_u8(*byte);
+            let decoded = decode(&mut buf, 65_536).unwrap();
+            if i + 1 < wire.len() {
+                assert_eq!(decoded, None);
+            } else {
+                assert_eq!(decoded, Some(frame.clone()));
+            }
+        }
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn trailing_bytes_are_malformed() {
+        // spec: FRAMING-3
+        let mut wire = BytesMut::from(&[0x01, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 0xAA][..]);
+        assert_eq!(
+            decode(&mut wire, 65_536),
+            Err(DecodeError::Malformed {
+                frame_type: 0x01,
+                reason: Malformation::TrailingBytes
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_frames_are_skipped_by_length() {
+        // spec: FRAMING-5
+        let mut wire = BytesMut::from(&[0xA0, 0, 0, 0, 2, 7, 8, 0x01, 0, 0, 0, 8][..]);
+        let frame = decode(&mut wire, 65_536).unwrap().unwrap();
+        assert_eq!(
+            frame,
+            Frame::Unknown(Unknown {
+                frame_type: 0xA0,
+                body: Bytes::from_static(&[7, 8])
+            })
+        );
+        assert_eq!(&wire[..], &[0x01, 0, 0, 0, 8]);
+    }
+}

@@ -1,0 +1,111 @@
+//! Username and room-name rules (`[SEC-3]`, `[SEC-4]`), shared by server and
+//! client so both judge a name the same way.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Why a name is not acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("the name is empty")]
+    Empty,
+    #[error("the name is {len} bytes long; the limit is {max}")]
+    TooLong { len: usize, max: usize },
+    #[error("the name contains the character U+{:04X}, which names may not contain", u32::from(*.0))]
+    ForbiddenChar(char),
+    #[error("a name may not start with '/', '@' or '#'")]
+    LeadingSigil,
+}
+
+/// Bidirectional formatting characters (`[SEC-4]`).
+const BIDI: &[char] = &[
+    '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
+    '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+];
+
+/// Zero-width and invisible characters (`[SEC-4]`).
+const INVISIBLE: &[char] = &[
+    '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{2061}', '\u{2062}', '\u{2063}', '\u{2064}',
+    '\u{FEFF}',
+];
+
+fn forbidden(ch: char) -> bool {
+    ch.is_control() || ch.is_whitespace() || BIDI.contains(&ch) || INVISIBLE.contains(&ch)
+}
+
+/// The NFC form of `raw` if it is a valid name of at most `max_bytes` bytes.
+pub fn normalize_name(raw: &str, max_bytes: usize) -> Result<String, NameError> {
+    // spec: SEC-3 — normalise first, then judge the normalised form.
+    let name: String = raw.nfc().collect();
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if name.len() > max_bytes {
+        return Err(NameError::TooLong {
+            len: name.len(),
+            max: max_bytes,
+        });
+    }
+    // spec: SEC-4
+    if let Some(ch) = name.chars().find(|&ch| forbidden(ch)) {
+        return Err(NameError::ForbiddenChar(ch));
+    }
+    if name.starts_with(['/', '@', '#']) {
+        return Err(NameError::LeadingSigil);
+    }
+    Ok(name)
+}
+
+/// The key under which a normalised name is unique: case-insensitive (`[SEC-3]`).
+pub fn name_key(normalized: &str) -> String {
+    normalized.to_lowercase()
+}
+
+/// Whether a message body is empty or only white space (`[MSG-6]`).
+pub fn is_blank(body: &str) -> bool {
+    body.chars().all(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalised_and_checked() {
+        // spec: SEC-3
+        let decomposed = "e\u{0301}mile";
+        assert_eq!(normalize_name(decomposed, 32).unwrap(), "\u{00E9}mile");
+        assert_eq!(name_key("Émile"), name_key("éMILE"));
+        // spec: SEC-4
+        assert_eq!(normalize_name("", 32), Err(NameError::Empty));
+        assert_eq!(
+            normalize_name("a b", 32),
+            Err(NameError::ForbiddenChar(' '))
+        );
+        assert_eq!(
+            normalize_name("evil\u{202E}txt", 32),
+            Err(NameError::ForbiddenChar('\u{202E}'))
+        );
+        assert_eq!(
+            normalize_name("zero\u{200B}width", 32),
+            Err(NameError::ForbiddenChar('\u{200B}'))
+        );
+        assert_eq!(
+            normalize_name("bell\u{7}", 32),
+            Err(NameError::ForbiddenChar('\u{7}'))
+        );
+        assert_eq!(normalize_name("#room", 32), Err(NameError::LeadingSigil));
+        assert_eq!(
+            normalize_name(&"a".repeat(33), 32),
+            Err(NameError::TooLong { len: 33, max: 32 })
+        );
+        assert_eq!(normalize_name("日本語", 32).unwrap(), "日本語");
+    }
+
+    #[test]
+    fn blank_bodies_are_detected() {
+        // spec: MSG-6
+        assert!(is_blank(""));
+        assert!(is_blank(" \t\n\u{3000}"));
+        assert!(!is_blank(" hi "));
+    }
+}

@@ -1,0 +1,30 @@
+//! Sans-IO connection state machines (spec section 6): frames in, decisions
+//! out, no sockets. Server and client each drive one, so an illegal transition
+//! is judged the same way wherever it happens.
+
+mod client;
+mod server;
+
+pub use client::{ClientAction, ClientSession, ClientState};
+pub use server::{Request, ServerAction, ServerSession, ServerState};
+
+use crate::error::ErrorCode;
+use crate::frame::{ErrorFrame, Frame};
+use crate::wire::Str16;
+
+/// Why the peer ended the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerClosed {
+    pub reason: ErrorCode,
+    pub message: Str16,
+}
+
+/// The text of a NOT_CONFAB error, meant for a person at a telnet prompt or
+/// reading an HTTP response (`[VERSION-5]`).
+pub const NOT_CONFAB_MESSAGE: &str =
+    "\r\nThis is a Confab chat server. It speaks the binary Confab protocol \
+(see spec/PROTOCOL.md), not text or HTTP; use the confab client. Closing.\r\n";
+
+fn error_frame(code: ErrorCode, frame_type: u8, message: &str) -> Frame {
+    Frame::ErrorFrame(ErrorFrame::new(code, frame_type, 0, message))
+}

@@ -1,0 +1,239 @@
+//! The server's view of one connection: AWAIT_HELLO → AWAIT_LOGIN → READY
+//! (spec sections 6 and 7).
+
+use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE};
+use crate::error::{DecodeError, ErrorCode};
+use crate::frame::{
+    code, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login, LoginRejected, Pong,
+    Send, Welcome, Who,
+};
+use crate::wire::{Str16, Str8};
+
+/// States of spec section 6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerState {
+    AwaitHello,
+    AwaitLogin,
+    Ready,
+    Closed,
+}
+
+/// A request legal in the READY state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Join(Join),
+    Leave(Leave),
+    ListRooms,
+    Send(Send),
+    Direct(Direct),
+    Who(Who),
+    History(History),
+}
+
+/// What the server must do with a received frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerAction {
+    /// Nothing to send.
+    Nothing,
+    /// Send this frame; the connection stays open.
+    Reply(Frame),
+    /// Send this fatal frame, then close. The session is now closed.
+    CloseWith(Frame),
+    /// The peer ended the session: close without a reply (`[STATE-4]`).
+    PeerClosed(PeerClosed),
+    /// A non-fatal ERROR from the client, to be logged (`[ERROR-2]`).
+    PeerError(ErrorFrame),
+    /// A login attempt to judge: answer with `accept_login` or `reject_login`.
+    Login(Login),
+    /// A READY request for the application.
+    Request(Request),
+}
+
+/// One connection's protocol state, server side.
+#[derive(Debug, Clone)]
+pub struct ServerSession {
+    state: ServerState,
+    min_version: u16,
+    max_version: u16,
+    attempts_left: u8,
+    auto_join: bool,
+}
+
+impl ServerSession {
+    /// A session for a freshly accepted connection, after GREETING was sent.
+    pub fn new(min_version: u16, max_version: u16, login_attempts: u8) -> Self {
+        ServerSession {
+            state: ServerState::AwaitHello,
+            min_version,
+            max_version,
+            attempts_left: login_attempts.max(1),
+            auto_join: true,
+        }
+    }
+
+    pub fn state(&self) -> ServerState {
+        self.state
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state == ServerState::Closed
+    }
+
+    /// Whether the client wants the default room after WELCOME (`[HANDSHAKE-7]`).
+    pub fn auto_join(&self) -> bool {
+        self.auto_join
+    }
+
+    /// Judges one received frame.
+    pub fn handle(&mut self, frame: Frame) -> ServerAction {
+        match self.state {
+            // spec: STATE-4
+            ServerState::Closed => ServerAction::Nothing,
+            ServerState::AwaitHello => self.handle_first(frame),
+            ServerState::AwaitLogin | ServerState::Ready => self.handle_open(frame),
+        }
+    }
+
+    fn handle_first(&mut self, frame: Frame) -> ServerAction {
+        match frame {
+            Frame::Hello(hello) => {
+                if !(self.min_version..=self.max_version).contains(&hello.version) {
+                    // spec: HANDSHAKE-2
+                    let message = format!(
+                        "protocol version {} is not supported; this server speaks {}..={}",
+                        hello.version, self.min_version, self.max_version
+                    );
+                    return self.fatal_action(
+                        ErrorCode::UNSUPPORTED_VERSION,
+                        code::HELLO,
+                        &message,
+                    );
+                }
+                self.auto_join = hello.flags & crate::frame::Hello::NO_AUTO_JOIN == 0;
+                self.state = ServerState::AwaitLogin;
+                ServerAction::Nothing
+            }
+            Frame::Goodbye(_) | Frame::ErrorFrame(_) => self.handle_open(frame),
+            // spec: STATE-1
+            other => self.fatal_action(
+                ErrorCode::NOT_CONFAB,
+                other.frame_type(),
+                NOT_CONFAB_MESSAGE,
+            ),
+        }
+    }
+
+    fn handle_open(&mut self, frame: Frame) -> ServerAction {
+        let ready = self.state == ServerState::Ready;
+        match frame {
+            // spec: KEEPALIVE-1
+            Frame::Ping(ping) => ServerAction::Reply(Frame::Pong(Pong { nonce: ping.nonce })),
+            Frame::Pong(_) => ServerAction::Nothing,
+            Frame::Goodbye(goodbye) => {
+                self.state = ServerState::Closed;
+                ServerAction::PeerClosed(PeerClosed {
+                    reason: goodbye.reason,
+                    message: goodbye.message,
+                })
+            }
+            // spec: ERROR-2
+            Frame::ErrorFrame(error) if error.is_fatal() => {
+                self.state = ServerState::Closed;
+                ServerAction::PeerClosed(PeerClosed {
+                    reason: error.code,
+                    message: error.message,
+                })
+            }
+            Frame::ErrorFrame(error) => ServerAction::PeerError(error),
+            // spec: VERSION-3
+            Frame::Unknown(unknown) => ServerAction::Reply(error_frame(
+                ErrorCode::UNKNOWN_FRAME_TYPE,
+                unknown.frame_type,
+                "unknown frame type; frame skipped",
+            )),
+            Frame::Login(login) if !ready => ServerAction::Login(login),
+            Frame::Join(join) if ready => ServerAction::Request(Request::Join(join)),
+            Frame::Leave(leave) if ready => ServerAction::Request(Request::Leave(leave)),
+            Frame::ListRooms(_) if ready => ServerAction::Request(Request::ListRooms),
+            Frame::Send(send) if ready => ServerAction::Request(Request::Send(send)),
+            Frame::Direct(direct) if ready => ServerAction::Request(Request::Direct(direct)),
+            Frame::Who(who) if ready => ServerAction::Request(Request::Who(who)),
+            Frame::History(history) if ready => ServerAction::Request(Request::History(history)),
+            // spec: STATE-2, STATE-3
+            other => ServerAction::Reply(error_frame(
+                ErrorCode::UNEXPECTED_FRAME,
+                other.frame_type(),
+                &format!("{} is not allowed now; frame ignored", other.name()),
+            )),
+        }
+    }
+
+    /// The login was accepted: WELCOME, and the session is READY (`[HANDSHAKE-3]`).
+    pub fn accept_login(&mut self, username: Str8, flags: u8, server_time: u64) -> Frame {
+        self.state = ServerState::Ready;
+        Frame::Welcome(Welcome {
+            username,
+            flags,
+            server_time,
+        })
+    }
+
+    /// The login was refused: LOGIN_REJECTED, followed by a fatal
+    /// TOO_MANY_ATTEMPTS when none is left (`[HANDSHAKE-4]`).
+    pub fn reject_login(&mut self, code: ErrorCode, message: &str) -> (Frame, Option<Frame>) {
+        self.attempts_left = self.attempts_left.saturating_sub(1);
+        let rejected = Frame::LoginRejected(LoginRejected {
+            code,
+            attempts_left: self.attempts_left,
+            message: Str16::truncated(message),
+        });
+        let fatal = (self.attempts_left == 0).then(|| {
+            self.fatal(
+                ErrorCode::TOO_MANY_ATTEMPTS,
+                code::LOGIN,
+                "too many rejected login attempts",
+            )
+        });
+        (rejected, fatal)
+    }
+
+    /// The handshake deadline passed; `None` if the session is already READY or closed (`[HANDSHAKE-8]`).
+    pub fn handshake_timed_out(&mut self) -> Option<Frame> {
+        matches!(
+            self.state,
+            ServerState::AwaitHello | ServerState::AwaitLogin
+        )
+        .then(|| {
+            self.fatal(
+                ErrorCode::HANDSHAKE_TIMEOUT,
+                0,
+                "no successful login within the handshake timeout",
+            )
+        })
+    }
+
+    /// The bytes could not be decoded: the fatal ERROR to send before closing (`[ERROR-3]`).
+    pub fn decode_failed(&mut self, error: &DecodeError) -> Frame {
+        let message = match error.code() {
+            ErrorCode::NOT_CONFAB => NOT_CONFAB_MESSAGE.to_string(),
+            _ => error.to_string(),
+        };
+        self.fatal(error.code(), error.frame_type(), &message)
+    }
+
+    /// A fatal ERROR of the server's own (slow consumer, idle timeout, flooding...).
+    pub fn fatal(&mut self, code: ErrorCode, frame_type: u8, message: &str) -> Frame {
+        self.state = ServerState::Closed;
+        error_frame(code, frame_type, message)
+    }
+
+    /// GOODBYE from the server, e.g. `SERVER_SHUTDOWN` (`[CLOSE-2]`).
+    pub fn goodbye(&mut self, reason: ErrorCode, message: &str) -> Frame {
+        self.state = ServerState::Closed;
+        Frame::Goodbye(Goodbye::new(reason, message))
+    }
+
+    fn fatal_action(&mut self, code: ErrorCode, frame_type: u8, message: &str) -> ServerAction {
+        ServerAction::CloseWith(self.fatal(code, frame_type, message))
+    }
+}
