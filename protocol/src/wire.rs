@@ -269,9 +269,11 @@ pub(crate) struct Magic;
 
 impl WireField for Magic {
     fn parse<'a>(input: &'a [u8], _whole: &Bytes) -> PResult<'a, Self> {
+        // spec: HANDSHAKE-2 — too short is malformed, wrong bytes are not Confab.
         match input.split_at_checked(MAGIC.len()) {
             Some((magic, rest)) if magic == MAGIC => Ok((rest, Magic)),
-            _ => fail(BodyError::BadMagic),
+            Some(_) => fail(BodyError::BadMagic),
+            None => fail(BodyError::Truncated),
         }
     }
 

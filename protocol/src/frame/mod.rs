@@ -59,14 +59,17 @@ pub enum Dir {
 }
 
 macro_rules! frames {
-    ($( $code:literal $const_name:ident $variant:ident $dir:ident; )*) => {
+    ($( $code:literal $const_name:ident $name:literal $variant:ident $dir:ident; )*) => {
         /// Every frame of protocol version 1, plus the unknown ones.
         #[derive(Debug, Clone, PartialEq, Eq)]
         #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
         #[cfg_attr(feature = "serde", derive(serde::Serialize))]
         #[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE"))]
         pub enum Frame {
-            $( $variant($variant), )*
+            $(
+                #[cfg_attr(feature = "serde", serde(rename = $name))]
+                $variant($variant),
+            )*
             Unknown(Unknown),
         }
 
@@ -124,7 +127,7 @@ macro_rules! frames {
         /// The catalogue name of a type code, or `"UNKNOWN"`.
         pub fn name_of(frame_type: u8) -> &'static str {
             match frame_type {
-                $( $code => stringify!($const_name), )*
+                $( $code => $name, )*
                 _ => "UNKNOWN",
             }
         }
@@ -140,33 +143,33 @@ macro_rules! frames {
 }
 
 frames! {
-    0x01 PING Ping Both;
-    0x02 PONG Pong Both;
-    0x03 GOODBYE Goodbye Both;
-    0x04 ERROR ErrorFrame Both;
-    0x10 HELLO Hello ClientToServer;
-    0x11 LOGIN Login ClientToServer;
-    0x12 JOIN Join ClientToServer;
-    0x13 LEAVE Leave ClientToServer;
-    0x14 LIST_ROOMS ListRooms ClientToServer;
-    0x15 SEND Send ClientToServer;
-    0x16 DIRECT Direct ClientToServer;
-    0x17 WHO Who ClientToServer;
-    0x18 HISTORY History ClientToServer;
-    0x80 GREETING Greeting ServerToClient;
-    0x81 WELCOME Welcome ServerToClient;
-    0x82 LOGIN_REJECTED LoginRejected ServerToClient;
-    0x83 MESSAGE Message ServerToClient;
-    0x84 ACK Ack ServerToClient;
-    0x85 DIRECT_MESSAGE DirectMessage ServerToClient;
-    0x86 JOINED Joined ServerToClient;
-    0x87 LEFT Left ServerToClient;
-    0x88 ROOM_LIST RoomList ServerToClient;
-    0x89 WHO_LIST WhoList ServerToClient;
-    0x8A PRESENCE Presence ServerToClient;
-    0x8B HISTORY_END HistoryEnd ServerToClient;
-    0x8C MISSED Missed ServerToClient;
-    0x8D NOTICE Notice ServerToClient;
+    0x01 PING "PING" Ping Both;
+    0x02 PONG "PONG" Pong Both;
+    0x03 GOODBYE "GOODBYE" Goodbye Both;
+    0x04 ERROR "ERROR" ErrorFrame Both;
+    0x10 HELLO "HELLO" Hello ClientToServer;
+    0x11 LOGIN "LOGIN" Login ClientToServer;
+    0x12 JOIN "JOIN" Join ClientToServer;
+    0x13 LEAVE "LEAVE" Leave ClientToServer;
+    0x14 LIST_ROOMS "LIST_ROOMS" ListRooms ClientToServer;
+    0x15 SEND "SEND" Send ClientToServer;
+    0x16 DIRECT "DIRECT" Direct ClientToServer;
+    0x17 WHO "WHO" Who ClientToServer;
+    0x18 HISTORY "HISTORY" History ClientToServer;
+    0x80 GREETING "GREETING" Greeting ServerToClient;
+    0x81 WELCOME "WELCOME" Welcome ServerToClient;
+    0x82 LOGIN_REJECTED "LOGIN_REJECTED" LoginRejected ServerToClient;
+    0x83 MESSAGE "MESSAGE" Message ServerToClient;
+    0x84 ACK "ACK" Ack ServerToClient;
+    0x85 DIRECT_MESSAGE "DIRECT_MESSAGE" DirectMessage ServerToClient;
+    0x86 JOINED "JOINED" Joined ServerToClient;
+    0x87 LEFT "LEFT" Left ServerToClient;
+    0x88 ROOM_LIST "ROOM_LIST" RoomList ServerToClient;
+    0x89 WHO_LIST "WHO_LIST" WhoList ServerToClient;
+    0x8A PRESENCE "PRESENCE" Presence ServerToClient;
+    0x8B HISTORY_END "HISTORY_END" HistoryEnd ServerToClient;
+    0x8C MISSED "MISSED" Missed ServerToClient;
+    0x8D NOTICE "NOTICE" Notice ServerToClient;
 }
 
 /// spec: FRAMING-3 — a known body must be consumed exactly.

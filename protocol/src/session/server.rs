@@ -160,11 +160,19 @@ impl ServerSession {
             Frame::Who(who) if ready => ServerAction::Request(Request::Who(who)),
             Frame::History(history) if ready => ServerAction::Request(Request::History(history)),
             // spec: STATE-2, STATE-3
-            other => ServerAction::Reply(error_frame(
-                ErrorCode::UNEXPECTED_FRAME,
-                other.frame_type(),
-                &format!("{} is not allowed now; frame ignored", other.name()),
-            )),
+            other => {
+                let client_ref = match &other {
+                    Frame::Send(send) => send.client_ref,
+                    Frame::Direct(direct) => direct.client_ref,
+                    _ => 0,
+                };
+                ServerAction::Reply(Frame::ErrorFrame(ErrorFrame::new(
+                    ErrorCode::UNEXPECTED_FRAME,
+                    other.frame_type(),
+                    client_ref,
+                    &format!("{} is not allowed now; frame ignored", other.name()),
+                )))
+            }
         }
     }
 
