@@ -1,0 +1,144 @@
+//! Server configuration: the command line (clap) and the limits it advertises.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use confab_protocol::{Limits, DEFAULT_PORT};
+
+/// Confab chat server: many users chat through it over TCP.
+///
+/// Starts with built-in defaults and no config file: `confab-server` listens
+/// on 127.0.0.1:7667. Every limit below is advertised to clients in the
+/// GREETING frame (spec/PROTOCOL.md, section 16).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "confab-server", version, about, long_about = None)]
+pub struct Config {
+    /// Address to listen on. Use 0.0.0.0:7667 to accept other hosts.
+    #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
+    pub listen: SocketAddr,
+
+    /// Most simultaneous connections; newcomers past it get ERROR SERVER_FULL.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Most simultaneous connections from one IP address (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub max_per_ip: usize,
+
+    /// Room every client joins after login.
+    #[arg(long, default_value = "lobby")]
+    pub default_room: String,
+
+    /// Names nobody may use (comma-separated, case-insensitive).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "server,admin,confab,system"
+    )]
+    pub reserved_names: Vec<String>,
+
+    /// Largest frame body in bytes, both directions.
+    #[arg(long, default_value_t = Limits::default().max_frame)]
+    pub max_frame: u32,
+
+    /// Longest username in bytes.
+    #[arg(long, default_value_t = Limits::default().max_username)]
+    pub max_username: u8,
+
+    /// Longest room name in bytes.
+    #[arg(long, default_value_t = Limits::default().max_room_name)]
+    pub max_room_name: u8,
+
+    /// Longest message body in bytes.
+    #[arg(long, default_value_t = Limits::default().max_body)]
+    pub max_body: u16,
+
+    /// Rooms one connection may be in at once.
+    #[arg(long, default_value_t = Limits::default().max_rooms)]
+    pub max_rooms: u16,
+
+    /// Messages per second one connection may send, sustained.
+    #[arg(long, default_value_t = Limits::default().msg_rate)]
+    pub msg_rate: u32,
+
+    /// Messages one connection may send in a burst.
+    #[arg(long, default_value_t = Limits::default().msg_burst)]
+    pub msg_burst: u32,
+
+    /// Message body bytes per second one connection may send, sustained.
+    #[arg(long, default_value_t = Limits::default().byte_rate)]
+    pub byte_rate: u32,
+
+    /// Message body bytes one connection may send in a burst.
+    #[arg(long, default_value_t = Limits::default().byte_burst)]
+    pub byte_burst: u32,
+
+    /// Frames queued for one client before it is cut off as a slow consumer.
+    #[arg(long, default_value_t = Limits::default().queue_depth)]
+    pub queue_depth: u32,
+
+    /// Milliseconds of silence from a client before the server pings it.
+    #[arg(long, default_value_t = Limits::default().ping_interval_ms)]
+    pub ping_interval_ms: u32,
+
+    /// Milliseconds a client has to answer a ping before it is dropped.
+    #[arg(long, default_value_t = Limits::default().ping_timeout_ms)]
+    pub ping_timeout_ms: u32,
+
+    /// Milliseconds from accept to a successful login.
+    #[arg(long, default_value_t = Limits::default().handshake_timeout_ms)]
+    pub handshake_timeout_ms: u32,
+
+    /// Login attempts allowed per connection.
+    #[arg(long, default_value_t = Limits::default().login_attempts)]
+    pub login_attempts: u8,
+
+    /// Most messages in one history answer or join replay; also how many
+    /// messages per room the server keeps in memory.
+    #[arg(long, default_value_t = Limits::default().history_max)]
+    pub history_max: u16,
+
+    /// Milliseconds the server waits for clients to take their last frames
+    /// when it shuts down.
+    #[arg(long, default_value_t = 3_000)]
+    pub shutdown_grace_ms: u64,
+
+    /// Log filter (tracing syntax, e.g. `info` or `confab_server=debug`);
+    /// RUST_LOG overrides it.
+    #[arg(long, default_value = "info")]
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse_from(["confab-server"])
+    }
+}
+
+impl Config {
+    /// The limits block of the GREETING.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_frame: self.max_frame,
+            max_username: self.max_username,
+            max_room_name: self.max_room_name,
+            max_body: self.max_body,
+            max_rooms: self.max_rooms,
+            msg_rate: self.msg_rate,
+            msg_burst: self.msg_burst,
+            byte_rate: self.byte_rate,
+            byte_burst: self.byte_burst,
+            queue_depth: self.queue_depth,
+            ping_interval_ms: self.ping_interval_ms,
+            ping_timeout_ms: self.ping_timeout_ms,
+            handshake_timeout_ms: self.handshake_timeout_ms,
+            login_attempts: self.login_attempts,
+            history_max: self.history_max,
+        }
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}

@@ -1,0 +1,129 @@
+//! One client connection: a reader (this task) and a writer (a task of its
+//! own) joined by the bounded outbox.
+
+pub mod outbox;
+mod reader;
+mod writer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use confab_protocol::frame::{ErrorFrame, Frame};
+use confab_protocol::session::ServerSession;
+use confab_protocol::{ErrorCode, PROTOCOL_VERSION};
+use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use crate::hub::{Member, Room};
+use crate::ratelimit::RateLimiter;
+use crate::shared::{Admission, Shared};
+use crate::transport::Transport;
+use outbox::Outbox;
+
+/// How long a closing connection keeps reading (and discarding) so that the
+/// peer gets our last frame before the socket is torn down: closing with
+/// unread input makes the kernel send a reset, which can destroy it.
+const LINGER: Duration = Duration::from_millis(1_000);
+
+/// Per-connection state the request handlers work on.
+pub struct ConnState {
+    pub id: u64,
+    pub peer: SocketAddr,
+    pub shared: Arc<Shared>,
+    pub outbox: Arc<Outbox>,
+    pub session: ServerSession,
+    /// Set by the login handler.
+    pub member: Option<Arc<Member>>,
+    /// Rooms this connection is in.
+    pub rooms: Vec<Arc<Room>>,
+    pub limiter: RateLimiter,
+    /// The code of the last frame queued by `close_with`, once closing.
+    pub closed_with: Option<ErrorCode>,
+}
+
+impl ConnState {
+    /// Queues a frame for this client. A full queue cuts the client off in the
+    /// writer; nothing to do here.
+    pub fn send(&self, frame: Frame) {
+        let _ = self.outbox.push(frame.to_bytes());
+    }
+
+    /// A non-fatal ERROR about a request.
+    pub fn reject(&self, code: ErrorCode, frame_type: u8, client_ref: u32, message: &str) {
+        self.send(Frame::ErrorFrame(ErrorFrame::new(
+            code, frame_type, client_ref, message,
+        )));
+    }
+
+    /// Queues the last frame and stops processing this connection.
+    pub fn close_with(&mut self, last: Frame) {
+        self.closed_with = Some(match &last {
+            Frame::ErrorFrame(error) => error.code,
+            Frame::Goodbye(goodbye) => goodbye.reason,
+            _ => ErrorCode::NORMAL,
+        });
+        self.outbox.close_with(last.to_bytes());
+    }
+
+    pub fn member(&self) -> &Arc<Member> {
+        self.member
+            .as_ref()
+            .expect("READY requests come after login (spec STATE-3)")
+    }
+}
+
+/// Serves one accepted connection until it ends.
+pub async fn serve<T: Transport>(
+    stream: T,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    admission: Admission,
+    shutdown: CancellationToken,
+) {
+    let id = admission.conn_id;
+    let (mut read_half, write_half) = stream.into_split();
+    let limits = &shared.limits;
+    let outbox = Arc::new(Outbox::new(limits.queue_depth as usize));
+    let cut = CancellationToken::new();
+    // spec: HANDSHAKE-1 — the greeting is the first thing queued.
+    let _ = outbox.push(shared.greeting.clone());
+    let writer = tokio::spawn(writer::run(write_half, Arc::clone(&outbox), cut.clone()));
+
+    let mut state = ConnState {
+        id,
+        peer,
+        session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts),
+        member: None,
+        rooms: Vec::new(),
+        limiter: RateLimiter::new(
+            limits.msg_rate,
+            limits.msg_burst,
+            limits.byte_rate,
+            limits.byte_burst,
+        ),
+        outbox,
+        shared,
+        closed_with: None,
+    };
+    debug!(conn = id, %peer, "accepted");
+    let ended = reader::run(&mut read_half, &mut state, &cut, &shutdown).await;
+    info!(conn = id, %peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
+
+    crate::handlers::disconnect(&mut state);
+    state.outbox.close();
+    let _ = writer.await;
+    // The writer has flushed and shut down its half; drain what the peer still
+    // sends so our last frame is not destroyed by a reset.
+    let mut sink = vec![0u8; 4096];
+    let _ = tokio::time::timeout(LINGER, async {
+        while let Ok(n) = read_half.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    drop(admission);
+}

@@ -1,0 +1,208 @@
+//! The reading side of a connection: bytes → frames → session → handlers,
+//! with the handshake deadline and the keepalive timer (spec sections 6, 7, 12).
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use confab_protocol::frame::{self, Frame, Ping};
+use confab_protocol::session::{ServerAction, ServerState};
+use confab_protocol::ErrorCode;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use super::ConnState;
+use crate::handlers;
+
+/// Frames handled before the task yields, so one busy client cannot hold a
+/// worker thread while others wait (`[FLOW-4]`).
+const FRAMES_PER_TURN: usize = 64;
+
+/// Read buffer growth step; the buffer never holds more than one header plus
+/// `max_frame` beyond what was read in one call (`[LIMIT-2]`).
+const READ_CHUNK: usize = 4096;
+
+/// Why the reader stopped.
+#[derive(Debug)]
+pub enum Ended {
+    PeerClosed,
+    PeerVanishedMidFrame(usize),
+    Goodbye(String),
+    Fatal(ErrorCode),
+    Cut,
+    Shutdown,
+    Io(std::io::Error),
+}
+
+impl fmt::Display for Ended {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ended::PeerClosed => f.write_str("peer closed the connection"),
+            Ended::PeerVanishedMidFrame(n) => {
+                write!(f, "peer closed the connection {n} bytes into a frame")
+            }
+            Ended::Goodbye(why) => write!(f, "peer said goodbye ({why})"),
+            Ended::Fatal(code) => write!(f, "closed by the server with {code}"),
+            Ended::Cut => f.write_str("outbound side ended (slow consumer or write failure)"),
+            Ended::Shutdown => f.write_str("server shutdown"),
+            Ended::Io(e) => write!(f, "read error: {e}"),
+        }
+    }
+}
+
+struct Timers {
+    handshake_deadline: Instant,
+    last_heard: Instant,
+    ping_sent: Option<Instant>,
+    ping_interval: Duration,
+    ping_timeout: Duration,
+}
+
+impl Timers {
+    fn next_deadline(&self, ready: bool) -> Instant {
+        let keepalive = match self.ping_sent {
+            Some(sent) => sent + self.ping_timeout,
+            None => self.last_heard + self.ping_interval,
+        };
+        if ready {
+            keepalive
+        } else {
+            keepalive.min(self.handshake_deadline)
+        }
+    }
+}
+
+pub async fn run<R: AsyncRead + Unpin>(
+    read_half: &mut R,
+    state: &mut ConnState,
+    cut: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> Ended {
+    let limits = state.shared.limits.clone();
+    let now = Instant::now();
+    let mut timers = Timers {
+        handshake_deadline: now + Duration::from_millis(u64::from(limits.handshake_timeout_ms)),
+        last_heard: now,
+        ping_sent: None,
+        ping_interval: Duration::from_millis(u64::from(limits.ping_interval_ms)),
+        ping_timeout: Duration::from_millis(u64::from(limits.ping_timeout_ms)),
+    };
+    let timer = sleep_until(timers.next_deadline(false));
+    tokio::pin!(timer);
+    let mut buf = BytesMut::new();
+    let mut ping_nonce = 0u64;
+
+    loop {
+        let mut handled = 0;
+        loop {
+            match frame::decode(&mut buf, limits.max_frame) {
+                Ok(Some(frame)) => {
+                    if let Some(ended) = handle_frame(state, frame) {
+                        return ended;
+                    }
+                    handled += 1;
+                    if handled % FRAMES_PER_TURN == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    // spec: ERROR-3 — answer, then read nothing more.
+                    warn!(conn = state.id, peer = %state.peer, "undecodable input: {error}");
+                    let last = state.session.decode_failed(&error);
+                    state.close_with(last);
+                    return Ended::Fatal(error.code());
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+
+        tokio::select! {
+            biased;
+            _ = cut.cancelled() => return Ended::Cut,
+            _ = shutdown.cancelled() => {
+                // spec: CLOSE-2
+                let goodbye = state.session.goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
+                state.close_with(goodbye);
+                return Ended::Shutdown;
+            }
+            read = read_half.read_buf(&mut buf) => match read {
+                Ok(0) if buf.is_empty() => return Ended::PeerClosed,
+                // spec: FRAMING-6 — a partial frame at EOF is discarded.
+                Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
+                Ok(_) => {
+                    timers.last_heard = Instant::now();
+                    timers.ping_sent = None;
+                }
+                Err(e) => return Ended::Io(e),
+            },
+            _ = &mut timer => {
+                let now = Instant::now();
+                let ready = state.session.state() == ServerState::Ready;
+                if !ready && now >= timers.handshake_deadline {
+                    // spec: HANDSHAKE-8
+                    if let Some(last) = state.session.handshake_timed_out() {
+                        state.close_with(last);
+                        return Ended::Fatal(ErrorCode::HANDSHAKE_TIMEOUT);
+                    }
+                }
+                match timers.ping_sent {
+                    Some(sent) if now >= sent + timers.ping_timeout => {
+                        // spec: KEEPALIVE-2
+                        let last = state.session.fatal(ErrorCode::IDLE_TIMEOUT, 0, "no answer to PING");
+                        state.close_with(last);
+                        return Ended::Fatal(ErrorCode::IDLE_TIMEOUT);
+                    }
+                    None if now >= timers.last_heard + timers.ping_interval
+                        && state.session.state() != ServerState::AwaitHello =>
+                    {
+                        ping_nonce += 1;
+                        debug!(conn = state.id, "idle: sending PING");
+                        state.send(Frame::Ping(Ping { nonce: ping_nonce }));
+                        timers.ping_sent = Some(now);
+                    }
+                    _ => {}
+                }
+                timer.as_mut().reset(timers.next_deadline(ready));
+            }
+        }
+    }
+}
+
+/// Handles one frame; `Some` when the connection is to end.
+fn handle_frame(state: &mut ConnState, frame: Frame) -> Option<Ended> {
+    match state.session.handle(frame) {
+        ServerAction::Nothing => {}
+        ServerAction::Reply(reply) => {
+            if let Frame::ErrorFrame(error) = &reply {
+                debug!(
+                    conn = state.id,
+                    "rejected frame {:#04x}: {}", error.frame_type, error.code
+                );
+            }
+            state.send(reply);
+        }
+        ServerAction::CloseWith(last) => {
+            state.close_with(last);
+        }
+        ServerAction::PeerClosed(closed) => {
+            return Some(Ended::Goodbye(format!(
+                "{}: {}",
+                closed.reason, closed.message
+            )));
+        }
+        ServerAction::PeerError(error) => {
+            warn!(
+                conn = state.id,
+                "client reported {}: {}", error.code, error.message
+            );
+        }
+        ServerAction::Login(login) => handlers::login(state, login),
+        ServerAction::Request(request) => handlers::dispatch(state, request),
+    }
+    state.closed_with.map(Ended::Fatal)
+}

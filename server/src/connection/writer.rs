@@ -1,0 +1,85 @@
+//! The writing side of a connection: drains the outbox in batches, coalesced
+//! into few syscalls, and ends the connection's output cleanly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use confab_protocol::frame::{ErrorFrame, Frame};
+use confab_protocol::ErrorCode;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use super::outbox::{Outbox, OutboxStatus};
+
+/// How long the frame being written when the queue overflows, and then the
+/// SLOW_CONSUMER error, may take before the connection is simply dropped.
+const OVERFLOW_GRACE: Duration = Duration::from_millis(1_000);
+
+/// A batch bigger than this is written in several calls, so the buffer stays small.
+const MAX_COALESCE: usize = 64 * 1024;
+
+pub async fn run<W: AsyncWrite + Unpin>(
+    mut write_half: W,
+    outbox: Arc<Outbox>,
+    cut: CancellationToken,
+) {
+    let mut batch = Vec::new();
+    let mut buf = BytesMut::new();
+    'outer: loop {
+        let status = outbox.drain(&mut batch).await;
+        if status == OutboxStatus::Overflowed {
+            write_slow_consumer(&mut write_half).await;
+            break;
+        }
+        let mut frames = batch.drain(..).peekable();
+        while frames.peek().is_some() {
+            for frame in frames.by_ref() {
+                buf.extend_from_slice(&frame);
+                if buf.len() >= MAX_COALESCE {
+                    break;
+                }
+            }
+            let mut offset = 0;
+            while offset < buf.len() {
+                tokio::select! {
+                    written = write_half.write(&buf[offset..]) => match written {
+                        Ok(0) | Err(_) => break 'outer,
+                        Ok(n) => offset += n,
+                    },
+                    _ = outbox.overflowed() => {
+                        // spec: FLOW-3 — finish the frame in flight if the peer lets us, then say why.
+                        let rest = &buf[offset..];
+                        if let Ok(Ok(())) = timeout(OVERFLOW_GRACE, write_half.write_all(rest)).await {
+                            write_slow_consumer(&mut write_half).await;
+                        }
+                        break 'outer;
+                    }
+                }
+            }
+            buf.clear();
+        }
+        if buf.capacity() > MAX_COALESCE {
+            buf = BytesMut::new();
+        }
+        if status == OutboxStatus::Closing {
+            break;
+        }
+    }
+    let _ = timeout(OVERFLOW_GRACE, write_half.shutdown()).await;
+    cut.cancel();
+}
+
+async fn write_slow_consumer<W: AsyncWrite + Unpin>(write_half: &mut W) {
+    warn!("slow consumer: outbound queue overflowed, disconnecting");
+    let error = Frame::ErrorFrame(ErrorFrame::new(
+        ErrorCode::SLOW_CONSUMER,
+        0,
+        0,
+        "your outbound queue overflowed; reconnect and JOIN with since_seq to catch up",
+    ))
+    .to_bytes();
+    let _ = timeout(OVERFLOW_GRACE, write_half.write_all(&error)).await;
+}

@@ -1,0 +1,110 @@
+//! One handler per request kind (spec sections 7–11). Handlers run on the
+//! connection's reader task, never wait, and answer through its outbox.
+
+mod direct;
+mod history;
+mod join;
+mod leave;
+mod login;
+mod rooms;
+mod send;
+mod who;
+
+pub use login::login;
+
+use std::sync::Arc;
+
+use confab_protocol::frame::PresenceEvent;
+use confab_protocol::names::{is_blank, name_key, normalize_name};
+use confab_protocol::session::Request;
+use confab_protocol::ErrorCode;
+
+use crate::clock::now_millis;
+use crate::connection::ConnState;
+use crate::hub::Room;
+
+pub fn dispatch(state: &mut ConnState, request: Request) {
+    match request {
+        Request::Join(join) => join::join(state, join),
+        Request::Leave(leave) => leave::leave(state, leave),
+        Request::ListRooms => rooms::list_rooms(state),
+        Request::Send(send) => send::send(state, send),
+        Request::Direct(direct) => direct::direct(state, direct),
+        Request::Who(who) => who::who(state, who),
+        Request::History(history) => history::history(state, history),
+    }
+}
+
+/// Leaves every room and frees the name when the connection ends (`[CLOSE-3]`).
+pub fn disconnect(state: &mut ConnState) {
+    let Some(member) = state.member.take() else {
+        return;
+    };
+    let now = now_millis();
+    for room in state.rooms.drain(..) {
+        room.remove(&member, PresenceEvent::Disconnected, now);
+    }
+    state.shared.hub.release_name(&member);
+}
+
+/// The joined room a request names, matched the way names compare (`[ROOM-1]`).
+fn joined_room(state: &ConnState, name: &str) -> Option<Arc<Room>> {
+    if let Some(room) = state.rooms.iter().find(|r| r.name.as_str() == name) {
+        return Some(Arc::clone(room));
+    }
+    let normalized = normalize_name(name, usize::from(state.shared.limits.max_room_name)).ok()?;
+    let key = name_key(&normalized);
+    state
+        .rooms
+        .iter()
+        .find(|r| name_key(&r.name) == key)
+        .cloned()
+}
+
+/// `[MSG-6]`: the body checks shared by SEND and DIRECT.
+fn check_body(state: &ConnState, body: &str) -> Result<(), (ErrorCode, &'static str)> {
+    if is_blank(body) {
+        return Err((ErrorCode::EMPTY_MESSAGE, "empty message not sent"));
+    }
+    if body.len() > usize::from(state.shared.limits.max_body) {
+        return Err((
+            ErrorCode::BODY_TOO_LONG,
+            "message longer than max_body not sent",
+        ));
+    }
+    Ok(())
+}
+
+/// Splits a list into pages whose encoded entries fit `budget` bytes.
+fn pages<T>(items: Vec<T>, entry_len: impl Fn(&T) -> usize, budget: usize) -> Vec<Vec<T>> {
+    let mut pages = vec![Vec::new()];
+    let mut used = 0;
+    for item in items {
+        let len = entry_len(&item);
+        let page = pages.last_mut().expect("never empty");
+        if !page.is_empty() && (used + len > budget || page.len() == usize::from(u16::MAX)) {
+            pages.push(Vec::new());
+            used = 0;
+        }
+        used += len;
+        pages.last_mut().expect("never empty").push(item);
+    }
+    pages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pages;
+
+    #[test]
+    fn pages_respect_the_budget_and_keep_order() {
+        let items: Vec<u32> = (0..10).collect();
+        let split = pages(items, |_| 4, 12);
+        assert_eq!(
+            split,
+            vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8], vec![9]]
+        );
+        let empty: Vec<Vec<u32>> = pages(Vec::new(), |_| 4, 12);
+        assert_eq!(empty, vec![Vec::<u32>::new()]);
+    }
+}

@@ -1,0 +1,34 @@
+//! WHO (`[PRESENCE-1]`): a room's members or everyone online, in pages.
+
+use confab_protocol::frame::{code, Frame, Who, WhoList};
+use confab_protocol::{ErrorCode, List};
+
+use crate::connection::ConnState;
+
+pub fn who(state: &mut ConnState, who: Who) {
+    let names = if who.room.is_empty() {
+        state.shared.hub.user_names()
+    } else {
+        match state.shared.hub.room(&who.room) {
+            Some(room) if room.member_count() > 0 || room.has_history() => room.member_names(),
+            _ => {
+                state.reject(ErrorCode::NO_SUCH_ROOM, code::WHO, 0, "no such room");
+                return;
+            }
+        }
+    };
+    // Bytes of a WHO_LIST body besides its entries: flags, room and count.
+    let overhead = 1 + 1 + who.room.len() + 2;
+    let budget = state.shared.limits.max_frame as usize - overhead;
+    let pages = super::pages(names, |n| 1 + n.len(), budget);
+    let last = pages.len() - 1;
+    for (i, page) in pages.into_iter().enumerate() {
+        let flags = if i < last { WhoList::MORE } else { 0 };
+        let users = List::new(page).expect("pages hold at most u16::MAX entries");
+        state.send(Frame::WhoList(WhoList {
+            flags,
+            room: who.room.clone(),
+            users,
+        }));
+    }
+}

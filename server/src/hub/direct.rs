@@ -1,0 +1,81 @@
+//! Recent direct messages per pair of users, for HISTORY kind 1 (`[HISTORY-2]`).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use confab_protocol::frame::{DirectMessage, Direction};
+use confab_protocol::names::name_key;
+
+use super::lock;
+
+#[derive(Debug)]
+pub struct DirectHistory {
+    pairs: Mutex<HashMap<(String, String), VecDeque<DirectMessage>>>,
+    keep: usize,
+}
+
+fn pair_key(a: &str, b: &str) -> (String, String) {
+    let (a, b) = (name_key(a), name_key(b));
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+impl DirectHistory {
+    pub fn new(keep: usize) -> Self {
+        DirectHistory {
+            pairs: Mutex::new(HashMap::new()),
+            keep: keep.max(1),
+        }
+    }
+
+    /// Keeps a copy of a delivered direct message, flagged as history.
+    pub fn record(&self, message: &DirectMessage) {
+        let mut stored = message.clone();
+        stored.flags |= DirectMessage::HISTORY;
+        let mut pairs = lock(&self.pairs);
+        let log = pairs
+            .entry(pair_key(&message.from, &message.to))
+            .or_default();
+        if log.len() >= self.keep {
+            log.pop_front();
+        }
+        log.push_back(stored);
+    }
+
+    /// Up to `limit` messages between `a` and `b` on one side of the id
+    /// `anchor`, ascending, and whether more exist there.
+    pub fn read(
+        &self,
+        a: &str,
+        b: &str,
+        direction: Direction,
+        anchor: u64,
+        limit: usize,
+    ) -> (Vec<DirectMessage>, bool) {
+        let pairs = lock(&self.pairs);
+        let Some(log) = pairs.get(&pair_key(a, b)) else {
+            return (Vec::new(), false);
+        };
+        match direction {
+            Direction::Before => {
+                let below: Vec<&DirectMessage> = log
+                    .iter()
+                    .filter(|m| anchor == 0 || m.id < anchor)
+                    .collect();
+                let skip = below.len().saturating_sub(limit);
+                (
+                    below[skip..].iter().map(|m| (*m).clone()).collect(),
+                    skip > 0,
+                )
+            }
+            Direction::After => {
+                let above: Vec<&DirectMessage> = log.iter().filter(|m| m.id > anchor).collect();
+                let more = above.len() > limit;
+                (above.into_iter().take(limit).cloned().collect(), more)
+            }
+        }
+    }
+}

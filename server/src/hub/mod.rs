@@ -1,0 +1,117 @@
+//! Shared state of the server: who is logged in and which rooms exist.
+//!
+//! Every lock here is a plain mutex held for a few pushes onto outboxes and
+//! never across an await or an I/O call, so no connection can block another.
+
+mod direct;
+mod room;
+
+pub use direct::DirectHistory;
+pub use room::{JoinReply, Room};
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use confab_protocol::names::name_key;
+use confab_protocol::Str8;
+
+use crate::connection::outbox::Outbox;
+
+/// A logged-in connection as the rest of the server sees it.
+#[derive(Debug)]
+pub struct Member {
+    pub conn_id: u64,
+    /// The name as normalised at login (`[SEC-3]`).
+    pub name: Str8,
+    pub outbox: Arc<Outbox>,
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Debug)]
+pub struct Hub {
+    users: Mutex<HashMap<String, Arc<Member>>>,
+    rooms: Mutex<HashMap<String, Arc<Room>>>,
+    next_id: AtomicU64,
+    history_keep: usize,
+    pub direct: DirectHistory,
+}
+
+impl Hub {
+    pub fn new(history_keep: usize) -> Self {
+        Hub {
+            users: Mutex::new(HashMap::new()),
+            rooms: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            history_keep,
+            direct: DirectHistory::new(history_keep),
+        }
+    }
+
+    /// The next message id: unique, never 0, increasing (`[MSG-3]`).
+    pub fn next_message_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers a logged-in name; false when it is taken (`[HANDSHAKE-5]`).
+    pub fn claim_name(&self, member: &Arc<Member>) -> bool {
+        let mut users = lock(&self.users);
+        let key = name_key(&member.name);
+        if users.contains_key(&key) {
+            return false;
+        }
+        users.insert(key, Arc::clone(member));
+        true
+    }
+
+    /// Frees a name when its connection ends.
+    pub fn release_name(&self, member: &Member) {
+        let mut users = lock(&self.users);
+        let key = name_key(&member.name);
+        if users.get(&key).is_some_and(|m| m.conn_id == member.conn_id) {
+            users.remove(&key);
+        }
+    }
+
+    pub fn user(&self, name: &str) -> Option<Arc<Member>> {
+        lock(&self.users).get(&name_key(name)).cloned()
+    }
+
+    /// Every logged-in name, sorted.
+    pub fn user_names(&self) -> Vec<Str8> {
+        let mut names: Vec<Str8> = lock(&self.users).values().map(|m| m.name.clone()).collect();
+        names.sort();
+        names
+    }
+
+    /// The room called `name` (already normalised), created if needed.
+    pub fn room_or_create(&self, name: &str) -> Arc<Room> {
+        let mut rooms = lock(&self.rooms);
+        let key = name_key(name);
+        Arc::clone(
+            rooms
+                .entry(key)
+                .or_insert_with(|| Arc::new(Room::new(Str8::truncated(name), self.history_keep))),
+        )
+    }
+
+    pub fn room(&self, name: &str) -> Option<Arc<Room>> {
+        lock(&self.rooms).get(&name_key(name)).cloned()
+    }
+
+    /// Rooms with at least one member and their member counts, sorted by name (`[ROOM-6]`).
+    pub fn occupied_rooms(&self) -> Vec<(Str8, u32)> {
+        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
+        let mut list: Vec<(Str8, u32)> = rooms
+            .iter()
+            .map(|room| (room.name.clone(), room.member_count()))
+            .filter(|(_, members)| *members > 0)
+            .collect();
+        list.sort();
+        list
+    }
+}

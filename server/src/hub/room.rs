@@ -1,0 +1,247 @@
+//! One room: its members, its sequence numbers and its recent history
+//! (spec sections 8 and 11).
+//!
+//! Publishing, joining and leaving happen under the room's lock, which is
+//! what makes `seq` contiguous (`[MSG-4]`), gives every member the same order
+//! (`[MSG-5]`) and lets a join replay end exactly where live delivery starts
+//! (`[ROOM-2]`).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use confab_protocol::frame::{
+    Direction, Frame, HistoryEnd, HistoryKind, Joined, Message, Missed, Presence, PresenceEvent,
+};
+use confab_protocol::Str8;
+
+use super::{lock, Member};
+
+#[derive(Debug)]
+pub struct Room {
+    pub name: Str8,
+    state: Mutex<RoomState>,
+}
+
+#[derive(Debug)]
+struct RoomState {
+    members: Vec<Arc<Member>>,
+    next_seq: u64,
+    /// The latest messages, oldest first, stored with the HISTORY flag set.
+    history: VecDeque<Message>,
+    keep: usize,
+}
+
+/// What a JOIN produced, for logging and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinReply {
+    pub newly_joined: bool,
+    pub members: u32,
+}
+
+impl Room {
+    pub fn new(name: Str8, keep: usize) -> Self {
+        Room {
+            name,
+            state: Mutex::new(RoomState {
+                members: Vec::new(),
+                next_seq: 1,
+                history: VecDeque::new(),
+                keep: keep.max(1),
+            }),
+        }
+    }
+
+    pub fn member_count(&self) -> u32 {
+        lock(&self.state).members.len() as u32
+    }
+
+    pub fn member_names(&self) -> Vec<Str8> {
+        let mut names: Vec<Str8> = lock(&self.state)
+            .members
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Whether the room has ever had a message (it exists for WHO, `[PRESENCE-1]`).
+    pub fn has_history(&self) -> bool {
+        !lock(&self.state).history.is_empty()
+    }
+
+    /// Adds `member` and queues JOINED, the replay, HISTORY_END and MISSED for
+    /// it, all under the lock so that live messages follow without gap (`[ROOM-2]`, `[ROOM-3]`).
+    pub fn join(
+        &self,
+        member: &Arc<Member>,
+        since_seq: u64,
+        history: usize,
+        now: u64,
+    ) -> JoinReply {
+        let mut state = lock(&self.state);
+        let newly_joined = !state.members.iter().any(|m| m.conn_id == member.conn_id);
+        if newly_joined {
+            state.members.push(Arc::clone(member));
+        }
+        let members = state.members.len() as u32;
+        let _ = member.outbox.push(
+            Frame::Joined(Joined {
+                room: self.name.clone(),
+                next_seq: state.next_seq,
+                members,
+            })
+            .to_bytes(),
+        );
+        let wanted: Vec<&Message> = state.history.iter().filter(|m| m.seq > since_seq).collect();
+        let skip = wanted.len().saturating_sub(history);
+        let replay = &wanted[skip..];
+        for message in replay {
+            let _ = member
+                .outbox
+                .push(Frame::Message((*message).clone()).to_bytes());
+        }
+        let end = HistoryEnd {
+            kind: HistoryKind::Room,
+            target: self.name.clone(),
+            count: replay.len() as u16,
+            flags: if skip > 0 || self.older_than_kept(&state, since_seq) {
+                HistoryEnd::MORE
+            } else {
+                0
+            },
+        };
+        let _ = member.outbox.push(Frame::HistoryEnd(end).to_bytes());
+        if since_seq > 0 {
+            let first_sent = replay.first().map_or(state.next_seq, |m| m.seq);
+            if first_sent > since_seq + 1 {
+                let missed = Missed {
+                    room: self.name.clone(),
+                    from_seq: since_seq + 1,
+                    to_seq: first_sent - 1,
+                };
+                let _ = member.outbox.push(Frame::Missed(missed).to_bytes());
+            }
+        }
+        if newly_joined {
+            Self::announce(&state, member, PresenceEvent::Joined, &self.name, now);
+        }
+        JoinReply {
+            newly_joined,
+            members,
+        }
+    }
+
+    /// Whether messages above `since_seq` exist that are no longer kept.
+    fn older_than_kept(&self, state: &RoomState, since_seq: u64) -> bool {
+        let oldest_kept = state.history.front().map_or(state.next_seq, |m| m.seq);
+        oldest_kept > since_seq + 1
+    }
+
+    /// Removes `member`; false if it was not one (`[ROOM-5]`, `[CLOSE-3]`).
+    pub fn remove(&self, member: &Member, event: PresenceEvent, now: u64) -> bool {
+        let mut state = lock(&self.state);
+        let Some(index) = state
+            .members
+            .iter()
+            .position(|m| m.conn_id == member.conn_id)
+        else {
+            return false;
+        };
+        state.members.swap_remove(index);
+        Self::announce(&state, member, event, &self.name, now);
+        true
+    }
+
+    fn announce(state: &RoomState, subject: &Member, event: PresenceEvent, room: &Str8, now: u64) {
+        // spec: PRESENCE-2
+        let frame = Frame::Presence(Presence {
+            event,
+            room: room.clone(),
+            username: subject.name.clone(),
+            time: now,
+        })
+        .to_bytes();
+        for member in state
+            .members
+            .iter()
+            .filter(|m| m.conn_id != subject.conn_id)
+        {
+            let _ = member.outbox.push(frame.clone());
+        }
+    }
+
+    /// Stamps and delivers a message to every member but the sender; returns
+    /// `(id, seq)`. The frame is encoded once and shared (`[MSG-1]`).
+    pub fn publish(
+        &self,
+        sender: &Member,
+        body: confab_protocol::Str16,
+        now: u64,
+        next_id: impl FnOnce() -> u64,
+    ) -> Option<(u64, u64)> {
+        let mut state = lock(&self.state);
+        if !state.members.iter().any(|m| m.conn_id == sender.conn_id) {
+            return None;
+        }
+        let id = next_id();
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        let mut message = Message {
+            id,
+            seq,
+            time: now,
+            flags: 0,
+            room: self.name.clone(),
+            sender: sender.name.clone(),
+            body,
+        };
+        let wire: Bytes = Frame::Message(message.clone()).to_bytes();
+        for member in state.members.iter().filter(|m| m.conn_id != sender.conn_id) {
+            // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
+            let _ = member.outbox.push(wire.clone());
+        }
+        message.flags = Message::HISTORY;
+        if state.history.len() >= state.keep {
+            state.history.pop_front();
+        }
+        state.history.push_back(message);
+        Some((id, seq))
+    }
+
+    /// Up to `limit` kept messages on one side of `anchor`, ascending, and
+    /// whether more exist on that side (`[HISTORY-1]`).
+    pub fn history(&self, direction: Direction, anchor: u64, limit: usize) -> (Vec<Message>, bool) {
+        let state = lock(&self.state);
+        match direction {
+            Direction::Before => {
+                let below: Vec<&Message> = state
+                    .history
+                    .iter()
+                    .filter(|m| anchor == 0 || m.seq < anchor)
+                    .collect();
+                let skip = below.len().saturating_sub(limit);
+                let oldest = below.first().map_or(0, |m| m.seq);
+                let more = skip > 0 || oldest > 1;
+                (below[skip..].iter().map(|m| (*m).clone()).collect(), more)
+            }
+            Direction::After => {
+                let above: Vec<&Message> =
+                    state.history.iter().filter(|m| m.seq > anchor).collect();
+                let more = above.len() > limit;
+                (
+                    above.iter().take(limit).map(|m| (*m).clone()).collect(),
+                    more,
+                )
+            }
+        }
+    }
+
+    pub fn is_member(&self, conn_id: u64) -> bool {
+        lock(&self.state)
+            .members
+            .iter()
+            .any(|m| m.conn_id == conn_id)
+    }
+}

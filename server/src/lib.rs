@@ -1,0 +1,16 @@
+//! The Confab server: a concurrent, fair relay for the protocol in
+//! `spec/PROTOCOL.md`. The binary (`main.rs`) is a thin shell over [`run`].
+
+pub mod clock;
+pub mod config;
+pub mod connection;
+pub mod handlers;
+pub mod hub;
+pub mod ratelimit;
+pub mod server;
+pub mod shared;
+pub mod transport;
+
+pub use config::Config;
+pub use server::{bind, run};
+pub use transport::{Listener, Transport};

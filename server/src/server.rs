@@ -1,0 +1,115 @@
+//! The accept loop: admission (`[LIMIT-1]`), one task per connection, and
+//! graceful shutdown (`[CLOSE-2]`).
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use confab_protocol::frame::{ErrorFrame, Frame};
+use confab_protocol::ErrorCode;
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::connection;
+use crate::shared::{Refusal, Shared};
+use crate::transport::{Listener, Transport};
+
+/// How long a refused newcomer gets to take its ERROR frame.
+const REFUSAL_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+/// Serves `listener` until `shutdown` is cancelled, then says goodbye to every
+/// client and returns once they are gone or the grace period has passed.
+pub async fn run<L: Listener>(
+    mut listener: L,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), String> {
+    let grace = config.shutdown_grace();
+    let shared = Arc::new(Shared::new(config)?);
+    let tracker = TaskTracker::new();
+    if let Ok(addr) = listener.local_addr() {
+        info!("confab-server listening on {addr}");
+    }
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors or a connection reset before accept: keep serving.
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        match shared.admit(peer.ip()) {
+            Ok(admission) => {
+                tracker.spawn(connection::serve(
+                    stream,
+                    peer,
+                    Arc::clone(&shared),
+                    admission,
+                    shutdown.clone(),
+                ));
+            }
+            Err(refusal) => {
+                let (code, message) = match refusal {
+                    Refusal::ServerFull => (
+                        ErrorCode::SERVER_FULL,
+                        "the server is full; try again later",
+                    ),
+                    Refusal::TooManyFromAddress => (
+                        ErrorCode::TOO_MANY_CONNECTIONS,
+                        "too many connections from your address",
+                    ),
+                };
+                warn!(%peer, "refused: {code}");
+                tracker.spawn(refuse(stream, code, message));
+            }
+        }
+    }
+    drop(listener);
+    tracker.close();
+    info!(
+        "shutting down: saying goodbye to {} connections",
+        shared.active_connections()
+    );
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        error!(
+            "{} connections did not close within the grace period",
+            shared.active_connections()
+        );
+    }
+    Ok(())
+}
+
+/// `[LIMIT-1]`: an ERROR instead of the GREETING, never a silent close.
+async fn refuse<T: Transport>(stream: T, code: ErrorCode, message: &str) {
+    let (_read_half, mut write_half) = stream.into_split();
+    let frame = Frame::ErrorFrame(ErrorFrame::new(code, 0, 0, message)).to_bytes();
+    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
+        write_half.write_all(&frame).await?;
+        write_half.shutdown().await
+    })
+    .await;
+}
+
+/// Binds a real TCP listener, with a message a person can act on when the
+/// address is taken.
+pub async fn bind(addr: std::net::SocketAddr) -> io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let hint = match e.kind() {
+            io::ErrorKind::AddrInUse => {
+                " (is another confab-server running? choose another with --listen)"
+            }
+            io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges)",
+            _ => "",
+        };
+        io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}{hint}"))
+    })
+}

@@ -1,0 +1,125 @@
+//! What every connection task shares: configuration, the encoded GREETING,
+//! the hub of users and rooms, and the connection counters.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use confab_protocol::frame::{Frame, Greeting};
+use confab_protocol::names::{name_key, normalize_name};
+use confab_protocol::{Limits, Str16, Str8, PROTOCOL_VERSION};
+
+use crate::config::Config;
+use crate::hub::{lock, Hub};
+
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    pub limits: Limits,
+    pub hub: Hub,
+    /// Encoded once; every connection starts with it (`[HANDSHAKE-1]`).
+    pub greeting: Bytes,
+    pub default_room: String,
+    reserved: HashSet<String>,
+    next_conn_id: AtomicU64,
+    active: AtomicUsize,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// Why a connection was refused before the GREETING (`[LIMIT-1]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    ServerFull,
+    TooManyFromAddress,
+}
+
+/// Holds a connection's place in the counters; gives it back on drop.
+#[derive(Debug)]
+pub struct Admission {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+    pub conn_id: u64,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.shared.active.fetch_sub(1, Ordering::AcqRel);
+        if self.shared.config.max_per_ip > 0 {
+            let mut per_ip = lock(&self.shared.per_ip);
+            if let Some(count) = per_ip.get_mut(&self.ip) {
+                *count -= 1;
+                if *count == 0 {
+                    per_ip.remove(&self.ip);
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Result<Self, String> {
+        let limits = config.limits();
+        limits.validate()?;
+        let default_room = normalize_name(&config.default_room, usize::from(limits.max_room_name))
+            .map_err(|e| format!("--default-room {:?}: {e}", config.default_room))?;
+        let greeting = Frame::Greeting(Greeting {
+            min_version: PROTOCOL_VERSION,
+            max_version: PROTOCOL_VERSION,
+            flags: 0,
+            server: Str8::truncated(concat!("confab-server/", env!("CARGO_PKG_VERSION"))),
+            limits: limits.clone(),
+            default_room: Str8::truncated(&default_room),
+            prompt: Str16::truncated("Welcome to Confab. Please send your username."),
+        })
+        .to_bytes();
+        let reserved = config
+            .reserved_names
+            .iter()
+            .map(|n| name_key(n.trim()))
+            .collect();
+        Ok(Shared {
+            hub: Hub::new(usize::from(limits.history_max)),
+            limits,
+            greeting,
+            default_room,
+            reserved,
+            next_conn_id: AtomicU64::new(1),
+            active: AtomicUsize::new(0),
+            per_ip: Mutex::new(HashMap::new()),
+            config,
+        })
+    }
+
+    pub fn is_reserved(&self, normalized: &str) -> bool {
+        self.reserved.contains(&name_key(normalized))
+    }
+
+    /// Counts a new connection in, or says why it is refused.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, Refusal> {
+        if self.active.fetch_add(1, Ordering::AcqRel) >= self.config.max_connections {
+            self.active.fetch_sub(1, Ordering::AcqRel);
+            return Err(Refusal::ServerFull);
+        }
+        if self.config.max_per_ip > 0 {
+            let mut per_ip = lock(&self.per_ip);
+            let count = per_ip.entry(ip).or_insert(0);
+            if *count >= self.config.max_per_ip {
+                drop(per_ip);
+                self.active.fetch_sub(1, Ordering::AcqRel);
+                return Err(Refusal::TooManyFromAddress);
+            }
+            *count += 1;
+        }
+        Ok(Admission {
+            shared: Arc::clone(self),
+            ip,
+            conn_id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+
+    pub fn active_connections(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+}

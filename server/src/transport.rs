@@ -1,0 +1,72 @@
+//! What the server needs from a network: a listener that accepts streams that
+//! split into a read half and a write half. Real TCP implements it, and so does
+//! turmoil's simulated network, so the same server code runs in both.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// A byte stream to one client.
+pub trait Transport: Send + 'static {
+    type Read: AsyncRead + Unpin + Send + 'static;
+    type Write: AsyncWrite + Unpin + Send + 'static;
+    fn into_split(self) -> (Self::Read, Self::Write);
+}
+
+/// Accepts client streams.
+pub trait Listener: Send + 'static {
+    type Stream: Transport;
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send;
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+}
+
+impl Transport for tokio::net::TcpStream {
+    type Read = tokio::net::tcp::OwnedReadHalf;
+    type Write = tokio::net::tcp::OwnedWriteHalf;
+
+    fn into_split(self) -> (Self::Read, Self::Write) {
+        // Frames are small and interactive: do not wait to coalesce them.
+        let _ = self.set_nodelay(true);
+        tokio::net::TcpStream::into_split(self)
+    }
+}
+
+impl Listener for tokio::net::TcpListener {
+    type Stream = tokio::net::TcpStream;
+
+    async fn accept(&mut self) -> io::Result<(Self::Stream, SocketAddr)> {
+        tokio::net::TcpListener::accept(self).await
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        tokio::net::TcpListener::local_addr(self)
+    }
+}
+
+#[cfg(feature = "simulation")]
+mod simulated {
+    use super::*;
+
+    impl Transport for turmoil::net::TcpStream {
+        type Read = turmoil::net::tcp::OwnedReadHalf;
+        type Write = turmoil::net::tcp::OwnedWriteHalf;
+
+        fn into_split(self) -> (Self::Read, Self::Write) {
+            turmoil::net::TcpStream::into_split(self)
+        }
+    }
+
+    impl Listener for turmoil::net::TcpListener {
+        type Stream = turmoil::net::TcpStream;
+
+        async fn accept(&mut self) -> io::Result<(Self::Stream, SocketAddr)> {
+            turmoil::net::TcpListener::accept(self).await
+        }
+
+        fn local_addr(&self) -> io::Result<SocketAddr> {
+            turmoil::net::TcpListener::local_addr(self)
+        }
+    }
+}
