@@ -1,1 +1,102 @@
-fn main() {}
+//! `confab`: the chat client. Interactive terminal UI by default; plain line
+//! mode with --plain or whenever stdin or stdout is not a terminal.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use confab_client::connection::{self, Backoff, Options};
+use confab_client::format::TimeStyle;
+use confab_client::{plain, tui};
+use confab_protocol::DEFAULT_PORT;
+
+/// Confab chat client.
+///
+/// Exit codes: 0 after a clean goodbye, 1 when the connection is lost and not
+/// resumed, 2 when the server cannot be reached, 3 when the --name is refused
+/// in plain mode.
+#[derive(Debug, Parser)]
+#[command(name = "confab", version, about)]
+struct Args {
+    /// Server address, host:port.
+    #[arg(default_value_t = format!("127.0.0.1:{DEFAULT_PORT}"))]
+    server: String,
+
+    /// Username; asked for interactively when missing (in plain mode the first
+    /// line of input is the name).
+    #[arg(long, short)]
+    name: Option<String>,
+
+    /// A room to join besides the server's default room; messages go there.
+    #[arg(long, short)]
+    room: Option<String>,
+
+    /// Plain line mode: read lines from stdin, print one line per event.
+    #[arg(long)]
+    plain: bool,
+
+    /// Show time stamps as ISO-8601 in UTC instead of local time.
+    #[arg(long)]
+    utc: bool,
+
+    /// Do not reconnect when the connection is lost.
+    #[arg(long)]
+    no_reconnect: bool,
+
+    /// First reconnection delay in milliseconds (doubles on each failure).
+    #[arg(long, default_value_t = 500)]
+    reconnect_initial_ms: u64,
+
+    /// Longest reconnection delay in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    reconnect_max_ms: u64,
+
+    /// Past messages to show when joining a room (default: 20 in the terminal
+    /// UI, 0 in plain mode).
+    #[arg(long)]
+    history: Option<u16>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let plain_mode = args.plain || !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("confab: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = Options {
+        addr: args.server.clone(),
+        name: args.name.clone(),
+        rooms: args.room.iter().cloned().collect(),
+        reconnect: (!args.no_reconnect).then(|| Backoff {
+            initial: Duration::from_millis(args.reconnect_initial_ms),
+            max: Duration::from_millis(args.reconnect_max_ms.max(args.reconnect_initial_ms)),
+        }),
+        join_history: args.history.unwrap_or(if plain_mode { 0 } else { 20 }),
+    };
+    runtime.block_on(async move {
+        let handle = connection::spawn(options);
+        if plain_mode {
+            let time = if args.utc { TimeStyle::Utc } else { TimeStyle::Local };
+            plain::run(
+                handle,
+                plain::PlainOptions {
+                    time,
+                    name_given: args.name.is_some(),
+                    preferred_room: args.room,
+                },
+            )
+            .await
+        } else {
+            tui::run(handle, args.room, args.utc).await
+        }
+    })
+}

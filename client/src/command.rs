@@ -1,0 +1,157 @@
+//! Parsing what the user types: a line starting with `/` is a command,
+//! anything else is a message for the current room.
+
+/// A request from the user interface to the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Answer to `Event::NameRequired`.
+    Login { name: String },
+    Say { room: String, body: String },
+    Direct { to: String, body: String },
+    Join { room: String },
+    Leave { room: String },
+    ListRooms,
+    /// `None`: everyone online.
+    Who { room: Option<String> },
+    History { room: String, count: u16 },
+    Quit,
+}
+
+/// What a typed line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Command(Command),
+    /// `/help`: show this text.
+    Help(String),
+    /// Nothing to do (an empty line).
+    Nothing,
+}
+
+/// Help for every command, shown by `/help`.
+pub const HELP: &str = "\
+/join ROOM          join ROOM and make it the current room
+/leave [ROOM]       leave ROOM (default: the current room)
+/rooms              list rooms with members
+/msg USER TEXT      send TEXT to USER only
+/who [ROOM]         who is in ROOM (default: everyone online)
+/history [N]        the last N messages of the current room (default 20)
+/help               this help
+/quit               say goodbye and exit
+Anything else is sent to the current room; start a message with // to send a leading /.";
+
+/// Default number of messages `/history` asks for.
+pub const DEFAULT_HISTORY: u16 = 20;
+
+/// Parses one typed line; `room` is the current room.
+pub fn parse(line: &str, room: &str) -> Result<Input, String> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.trim().is_empty() {
+        return Ok(Input::Nothing);
+    }
+    if let Some(rest) = line.strip_prefix("//") {
+        return Ok(say(room, &format!("/{rest}")));
+    }
+    let Some(rest) = line.strip_prefix('/') else {
+        return Ok(say(room, line));
+    };
+    let (name, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let args = args.trim();
+    let command = match name {
+        "join" | "j" => Command::Join {
+            room: one_word(args, "usage: /join ROOM")?,
+        },
+        "leave" | "part" => Command::Leave {
+            room: if args.is_empty() { room.to_string() } else { one_word(args, "usage: /leave [ROOM]")? },
+        },
+        "rooms" | "list" => no_args(args, "usage: /rooms", Command::ListRooms)?,
+        "msg" | "m" => {
+            let (to, body) = args.split_once(char::is_whitespace).ok_or("usage: /msg USER TEXT")?;
+            let body = body.trim_start();
+            if body.is_empty() {
+                return Err("usage: /msg USER TEXT".into());
+            }
+            Command::Direct {
+                to: to.to_string(),
+                body: body.to_string(),
+            }
+        }
+        "who" | "w" => Command::Who {
+            room: if args.is_empty() { None } else { Some(one_word(args, "usage: /who [ROOM]")?) },
+        },
+        "history" | "h" => Command::History {
+            room: room.to_string(),
+            count: if args.is_empty() {
+                DEFAULT_HISTORY
+            } else {
+                args.parse().map_err(|_| "usage: /history [N], N from 1 to 65535")?
+            },
+        },
+        "help" | "?" => return Ok(Input::Help(HELP.to_string())),
+        "quit" | "exit" | "q" => no_args(args, "usage: /quit", Command::Quit)?,
+        other => return Err(format!("unknown command /{other}; /help lists the commands")),
+    };
+    Ok(Input::Command(command))
+}
+
+fn say(room: &str, body: &str) -> Input {
+    Input::Command(Command::Say {
+        room: room.to_string(),
+        body: body.to_string(),
+    })
+}
+
+fn one_word(args: &str, usage: &str) -> Result<String, String> {
+    match args.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [word] => Ok(word.to_string()),
+        _ => Err(usage.to_string()),
+    }
+}
+
+fn no_args(args: &str, usage: &str, command: Command) -> Result<Command, String> {
+    if args.is_empty() {
+        Ok(command)
+    } else {
+        Err(usage.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_go_to_the_current_room() {
+        assert_eq!(
+            parse("hello", "lobby"),
+            Ok(Input::Command(Command::Say { room: "lobby".into(), body: "hello".into() }))
+        );
+        assert_eq!(
+            parse("//join is a word", "lobby"),
+            Ok(Input::Command(Command::Say { room: "lobby".into(), body: "/join is a word".into() }))
+        );
+        assert_eq!(parse("   ", "lobby"), Ok(Input::Nothing));
+    }
+
+    #[test]
+    fn commands_parse_and_wrong_use_explains_itself() {
+        assert_eq!(
+            parse("/msg bob  hi there", "lobby"),
+            Ok(Input::Command(Command::Direct { to: "bob".into(), body: "hi there".into() }))
+        );
+        assert_eq!(parse("/msg bob", "lobby"), Err("usage: /msg USER TEXT".into()));
+        assert_eq!(parse("/join", "lobby"), Err("usage: /join ROOM".into()));
+        assert_eq!(
+            parse("/leave", "rust"),
+            Ok(Input::Command(Command::Leave { room: "rust".into() }))
+        );
+        assert_eq!(
+            parse("/history 5", "rust"),
+            Ok(Input::Command(Command::History { room: "rust".into(), count: 5 }))
+        );
+        assert!(parse("/history lots", "rust").is_err());
+        assert!(parse("/frobnicate", "rust").unwrap_err().contains("/help"));
+        assert_eq!(parse("/who", "x"), Ok(Input::Command(Command::Who { room: None })));
+        assert!(matches!(parse("/help", "x"), Ok(Input::Help(_))));
+        assert_eq!(parse("/quit", "x"), Ok(Input::Command(Command::Quit)));
+    }
+}

@@ -1,0 +1,60 @@
+//! What the connection reports to the user interface.
+
+use std::time::Duration;
+
+use confab_protocol::frame::PresenceEvent;
+
+/// One thing that happened, already translated from frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Trying to reach the server.
+    Connecting { addr: String, attempt: u32 },
+    /// The server greeted us.
+    Connected { addr: String, server: String },
+    /// The server asks for a username (`[HANDSHAKE-3]`): answer with `Command::Login`.
+    NameRequired {
+        prompt: String,
+        /// Why the previous name was refused, if one was.
+        rejected: Option<String>,
+    },
+    LoggedIn { name: String },
+    Joined { room: String, members: u32 },
+    Left { room: String },
+    /// A room message. `own` marks our message, shown once acknowledged.
+    Message {
+        room: String,
+        sender: String,
+        body: String,
+        time: u64,
+        seq: u64,
+        own: bool,
+        history: bool,
+    },
+    Direct {
+        from: String,
+        to: String,
+        body: String,
+        time: u64,
+        own: bool,
+        history: bool,
+    },
+    Presence {
+        room: String,
+        user: String,
+        event: PresenceEvent,
+        time: u64,
+    },
+    Rooms(Vec<(String, u32)>),
+    Who { room: String, users: Vec<String> },
+    /// The end of a history answer: how many messages it held.
+    HistoryEnd { target: String, count: u16, more: bool },
+    /// Messages the server says we missed (`[ROOM-3]`); the client fetches them itself.
+    Missed { room: String, from: u64, to: u64 },
+    Notice { text: String },
+    /// A request was refused; the connection goes on.
+    Error { text: String },
+    /// The connection ended; `retry_in` is set when the client reconnects.
+    Disconnected { reason: String, retry_in: Option<Duration> },
+    /// The session is over for good.
+    Closed { reason: String, clean: bool },
+}

@@ -1,0 +1,231 @@
+//! Plain mode: lines from stdin are sent (a line starting with `/` is a
+//! command), and every event is printed as one line on stdout. This is what
+//! scripts and tests use. The format is documented in the README:
+//!
+//! ```text
+//! [2026-11-25 14:03:07] alice: hello           a message in the current room
+//! [2026-11-25 14:03:07] #rust alice: hello     a message in another room
+//! [2026-11-25 14:03:07] alice -> bob: psst     a direct message
+//! *** bob joined lobby                         anything else
+//! ```
+//! Own messages are not printed (the script knows what it sent); with
+//! `--utc` time stamps are ISO-8601 in UTC.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use confab_protocol::frame::PresenceEvent;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::command::{self, Command, Input};
+use crate::connection::Handle;
+use crate::event::Event;
+use crate::format::{sanitize, timestamp, TimeStyle};
+
+/// Exit codes of the client, documented in `--help`.
+pub mod exit {
+    /// Could not reach the server at all.
+    pub const UNREACHABLE: u8 = 2;
+    /// The name given with --name was refused.
+    pub const NAME_REFUSED: u8 = 3;
+    /// The connection ended other than by our goodbye.
+    pub const CONNECTION_LOST: u8 = 1;
+}
+
+pub struct PlainOptions {
+    pub time: TimeStyle,
+    /// The name came from --name: a refusal ends the client instead of asking stdin.
+    pub name_given: bool,
+    /// The room lines go to; the server's default room when `None`.
+    pub preferred_room: Option<String>,
+}
+
+struct State {
+    options: PlainOptions,
+    room: Option<String>,
+    ready: bool,
+    awaiting_name: bool,
+    stdin_open: bool,
+    ever_connected: bool,
+    /// A room the user asked to /join: it becomes current once joined.
+    switch_to: Option<String>,
+}
+
+pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut state = State {
+        options,
+        room: None,
+        ready: false,
+        awaiting_name: false,
+        stdin_open: true,
+        ever_connected: false,
+        switch_to: None,
+    };
+    let mut out = std::io::stdout();
+    loop {
+        // Lines wait until there is a room to send them to.
+        let want_input = state.stdin_open && ((state.ready && state.room.is_some()) || state.awaiting_name);
+        tokio::select! {
+            event = handle.events.recv() => {
+                let Some(event) = event else {
+                    return ExitCode::from(exit::CONNECTION_LOST);
+                };
+                if let Some(code) = on_event(&mut state, event, &mut out, &handle).await {
+                    return code;
+                }
+            }
+            line = lines.next_line(), if want_input => {
+                let command = match line {
+                    Ok(Some(line)) => on_line(&mut state, &line, &mut out),
+                    // End of input: leave cleanly after our messages are acknowledged.
+                    Ok(None) | Err(_) => {
+                        state.stdin_open = false;
+                        Some(Command::Quit)
+                    }
+                };
+                if let Some(command) = command {
+                    if handle.commands.send(command).await.is_err() {
+                        return ExitCode::from(exit::CONNECTION_LOST);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn on_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Command> {
+    if state.awaiting_name {
+        state.awaiting_name = false;
+        return Some(Command::Login {
+            name: line.trim().to_string(),
+        });
+    }
+    let room = state.room.clone().unwrap_or_default();
+    match command::parse(line, &room) {
+        Ok(Input::Command(Command::Say { .. })) if state.room.is_none() => {
+            let _ = writeln!(out, "*** error: you are in no room: /join ROOM first");
+            None
+        }
+        Ok(Input::Command(command)) => {
+            if let Command::Join { room } = &command {
+                state.switch_to = Some(room.clone());
+            }
+            Some(command)
+        }
+        Ok(Input::Help(text)) => {
+            for line in text.lines() {
+                let _ = writeln!(out, "*** {line}");
+            }
+            None
+        }
+        Ok(Input::Nothing) => None,
+        Err(usage) => {
+            let _ = writeln!(out, "*** error: {usage}");
+            None
+        }
+    }
+}
+
+async fn on_event(state: &mut State, event: Event, out: &mut impl Write, handle: &Handle) -> Option<ExitCode> {
+    let time_style = state.options.time;
+    let line = match event {
+        Event::Connecting { .. } => return None,
+        Event::Connected { addr, server } => {
+            state.ever_connected = true;
+            format!("*** connected to {addr} ({})", sanitize(&server))
+        }
+        Event::NameRequired { prompt, rejected } => {
+            if let Some(reason) = rejected {
+                if state.options.name_given {
+                    eprintln!("confab: name refused: {reason}");
+                    let _ = handle.commands.send(Command::Quit).await;
+                    return Some(ExitCode::from(exit::NAME_REFUSED));
+                }
+                let _ = writeln!(out, "*** name refused: {reason}");
+            }
+            state.awaiting_name = true;
+            format!("*** {}", sanitize(&prompt))
+        }
+        Event::LoggedIn { name } => {
+            state.ready = true;
+            format!("*** logged in as {}", sanitize(&name))
+        }
+        Event::Joined { room, members } => {
+            // Lines go to the room asked for with --room or /join, else the first one joined.
+            let wanted = [state.options.preferred_room.as_deref(), state.switch_to.as_deref()];
+            if state.room.is_none() || wanted.contains(&Some(room.as_str())) {
+                state.room = Some(room.clone());
+                state.switch_to = None;
+            }
+            format!("*** joined {} ({members} here)", sanitize(&room))
+        }
+        Event::Left { room } => {
+            if state.room.as_deref() == Some(room.as_str()) {
+                state.room = None;
+            }
+            format!("*** left {}", sanitize(&room))
+        }
+        Event::Message { own: true, history: false, .. } | Event::Direct { own: true, history: false, .. } => return None,
+        Event::Message { room, sender, body, time, .. } => {
+            let where_ = if state.room.as_deref() == Some(room.as_str()) {
+                String::new()
+            } else {
+                format!("#{} ", sanitize(&room))
+            };
+            format!("[{}] {where_}{}: {}", timestamp(time, time_style), sanitize(&sender), sanitize(&body))
+        }
+        Event::Direct { from, to, body, time, .. } => format!(
+            "[{}] {} -> {}: {}",
+            timestamp(time, time_style),
+            sanitize(&from),
+            sanitize(&to),
+            sanitize(&body)
+        ),
+        Event::Presence { room, user, event, .. } => {
+            let what = match event {
+                PresenceEvent::Joined => "joined",
+                PresenceEvent::Left => "left",
+                PresenceEvent::Disconnected => "disconnected from",
+            };
+            format!("*** {} {what} {}", sanitize(&user), sanitize(&room))
+        }
+        Event::Rooms(rooms) => {
+            let list: Vec<String> = rooms.iter().map(|(r, n)| format!("{} ({n})", sanitize(r))).collect();
+            format!("*** rooms: {}", list.join(", "))
+        }
+        Event::Who { room, users } => {
+            let users: Vec<String> = users.iter().map(|u| sanitize(u)).collect();
+            let scope = if room.is_empty() { "online".to_string() } else { format!("in {}", sanitize(&room)) };
+            format!("*** {scope}: {}", users.join(", "))
+        }
+        Event::HistoryEnd { count, more, target } => {
+            if count == 0 && !more {
+                return None;
+            }
+            format!("*** {count} earlier messages of {}{}", sanitize(&target), if more { " (more available)" } else { "" })
+        }
+        Event::Missed { room, from, to } => format!("*** missed messages {from}..={to} of {}; fetching them", sanitize(&room)),
+        Event::Notice { text } => format!("*** notice: {}", sanitize(&text)),
+        Event::Error { text } => format!("*** error: {}", sanitize(&text)),
+        Event::Disconnected { reason, retry_in } => {
+            state.ready = false;
+            match retry_in {
+                Some(delay) => format!("*** disconnected: {}; reconnecting in {:.1}s", sanitize(&reason), delay.as_secs_f32()),
+                None => format!("*** disconnected: {}", sanitize(&reason)),
+            }
+        }
+        Event::Closed { reason, clean } => {
+            let _ = out.flush();
+            if clean {
+                return Some(ExitCode::SUCCESS);
+            }
+            eprintln!("confab: {reason}");
+            let code = if state.ever_connected { exit::CONNECTION_LOST } else { exit::UNREACHABLE };
+            return Some(ExitCode::from(code));
+        }
+    };
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+    None
+}

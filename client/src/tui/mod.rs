@@ -1,0 +1,131 @@
+//! The interactive terminal UI (ratatui + crossterm). The terminal is always
+//! restored: on exit, on error and on panic.
+
+mod app;
+mod input;
+mod render;
+
+pub use app::{App, Connection, Entry, SystemKind};
+pub use render::{name_colour, render, wrap};
+
+use std::io;
+use std::process::ExitCode;
+
+use ratatui::crossterm::event::{
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event as TermEvent,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::prelude::CrosstermBackend;
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+
+use crate::command::Command;
+use crate::connection::Handle;
+use crate::plain::exit;
+
+/// Leaves raw mode and the alternate screen when dropped.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> io::Result<Self> {
+        enable_raw_mode()?;
+        let guard = TerminalGuard;
+        execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture, EnableBracketedPaste)?;
+        Ok(guard)
+    }
+}
+
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), DisableBracketedPaste, DisableMouseCapture, LeaveAlternateScreen);
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+pub async fn run(mut handle: Handle, room: Option<String>, utc: bool) -> ExitCode {
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous_hook(info);
+    }));
+    let guard = match TerminalGuard::enter() {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("confab: cannot set up the terminal ({e}); try --plain");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut terminal = match Terminal::new(CrosstermBackend::new(io::stdout())) {
+        Ok(terminal) => terminal,
+        Err(e) => {
+            drop(guard);
+            eprintln!("confab: cannot draw on the terminal: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    // crossterm's reader blocks: it gets a thread of its own.
+    let (term_tx, mut term_rx) = mpsc::channel(256);
+    std::thread::spawn(move || {
+        while let Ok(event) = event::read() {
+            if term_tx.blocking_send(event).is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut app = App::new(room, utc);
+    let mut quitting = false;
+    let outcome = loop {
+        if let Err(e) = terminal.draw(|frame| render(frame, &app)) {
+            break Err(format!("cannot draw on the terminal: {e}"));
+        }
+        if let Some((clean, reason)) = app.finished.clone() {
+            break if clean { Ok(()) } else { Err(reason) };
+        }
+        let command = tokio::select! {
+            event = handle.events.recv() => {
+                match event {
+                    Some(event) => app.on_event(event),
+                    None => break Err("the connection task ended".into()),
+                }
+                None
+            }
+            input = term_rx.recv() => match input {
+                Some(TermEvent::Key(key)) => app.on_key(key),
+                Some(TermEvent::Paste(text)) => { app.on_paste(&text); None }
+                Some(TermEvent::Mouse(mouse)) => { app.on_mouse(mouse); None }
+                Some(_) => None, // resize: the next draw adapts
+                None => Some(Command::Quit),
+            },
+        };
+        if let Some(command) = command {
+            if command == Command::Quit {
+                if quitting {
+                    continue;
+                }
+                quitting = true;
+            }
+            if handle.commands.send(command).await.is_err() {
+                break Err("the connection task ended".into());
+            }
+        }
+    };
+    drop(terminal);
+    drop(guard);
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("confab: {reason}");
+            ExitCode::from(exit::CONNECTION_LOST)
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Drawing the UI: messages (wrapped, scrollable), a status bar and the input
+//! line, each in its own area, so incoming text never touches the input.
+
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use unicode_width::UnicodeWidthChar;
+
+use super::app::{App, Connection, Entry, SystemKind};
+
+const NAME_COLOURS: [Color; 8] = [
+    Color::Cyan,
+    Color::Green,
+    Color::Yellow,
+    Color::Magenta,
+    Color::LightBlue,
+    Color::LightRed,
+    Color::LightGreen,
+    Color::LightCyan,
+];
+
+/// The same name always gets the same colour (FNV-1a of its bytes).
+pub fn name_colour(name: &str) -> Color {
+    let hash = name
+        .bytes()
+        .fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    NAME_COLOURS[hash as usize % NAME_COLOURS.len()]
+}
+
+pub fn render(frame: &mut Frame, app: &App) {
+    let [messages, status, input] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    render_messages(frame, messages, app);
+    render_status(frame, status, app);
+    render_input(frame, input, app);
+}
+
+fn entry_spans(entry: &Entry) -> Vec<(String, Style)> {
+    match entry {
+        Entry::Chat {
+            time,
+            context,
+            sender,
+            body,
+            own,
+        } => {
+            let mut spans = vec![(format!("{time} "), Style::new().fg(Color::DarkGray))];
+            if let Some(context) = context {
+                spans.push((format!("{context} "), Style::new().fg(Color::Blue)));
+            }
+            if !sender.is_empty() {
+                let mut style = Style::new().fg(name_colour(sender)).add_modifier(Modifier::BOLD);
+                if *own {
+                    style = style.add_modifier(Modifier::UNDERLINED);
+                }
+                spans.push((format!("{sender}: "), style));
+            } else if let Some((_, style)) = spans.last_mut() {
+                *style = style.add_modifier(Modifier::BOLD);
+            }
+            spans.push((body.clone(), Style::new()));
+            spans
+        }
+        Entry::System { text, kind } => {
+            let style = match kind {
+                SystemKind::Info => Style::new().fg(Color::DarkGray),
+                SystemKind::Presence => Style::new().fg(Color::DarkGray).add_modifier(Modifier::ITALIC),
+                SystemKind::Error => Style::new().fg(Color::Red),
+            };
+            vec![(format!("*** {text}"), style)]
+        }
+    }
+}
+
+/// Wraps styled text to `width` columns, character by character.
+pub fn wrap(spans: &[(String, Style)], width: usize) -> Vec<Line<'static>> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut current: Vec<Span<'static>> = Vec::new();
+    let mut run = String::new();
+    let mut run_style = Style::new();
+    let mut used = 0;
+    for (text, style) in spans {
+        if *style != run_style && !run.is_empty() {
+            current.push(Span::styled(std::mem::take(&mut run), run_style));
+        }
+        run_style = *style;
+        for c in text.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width {
+                if !run.is_empty() {
+                    current.push(Span::styled(std::mem::take(&mut run), run_style));
+                }
+                lines.push(Line::from(std::mem::take(&mut current)));
+                used = 0;
+            }
+            run.push(c);
+            used += w;
+        }
+    }
+    if !run.is_empty() {
+        current.push(Span::styled(run, run_style));
+    }
+    lines.push(Line::from(current));
+    lines
+}
+
+fn render_messages(frame: &mut Frame, area: Rect, app: &App) {
+    let height = area.height as usize;
+    let width = area.width as usize;
+    // Wrap only as many entries, newest first, as the view can reach.
+    let mut visual: Vec<Line<'static>> = Vec::new();
+    for entry in app.entries.iter().rev() {
+        let mut lines = wrap(&entry_spans(entry), width);
+        lines.append(&mut visual);
+        visual = lines;
+        if visual.len() >= height + app.scroll {
+            break;
+        }
+    }
+    let scroll = app.scroll.min(visual.len().saturating_sub(height));
+    let end = visual.len() - scroll;
+    let start = end.saturating_sub(height);
+    let mut shown: Vec<Line<'static>> = visual.drain(start..end).collect();
+    // Keep the newest line just above the status bar.
+    let padding = height.saturating_sub(shown.len());
+    let mut lines = vec![Line::default(); padding];
+    lines.append(&mut shown);
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn render_status(frame: &mut Frame, area: Rect, app: &App) {
+    let (dot, state, colour) = match app.connection {
+        Connection::Connecting => ("○", "connecting", Color::Yellow),
+        Connection::Connected => ("●", "connected", Color::Green),
+        Connection::Reconnecting => ("◌", "reconnecting", Color::Yellow),
+        Connection::Closed => ("×", "closed", Color::Red),
+    };
+    let bar = Style::new().bg(Color::DarkGray).fg(Color::White);
+    let mut spans = vec![
+        Span::styled(format!(" {dot} "), bar.fg(colour)),
+        Span::styled(format!("{state} {} ", app.server), bar),
+    ];
+    if let Some(room) = &app.room {
+        spans.push(Span::styled(format!("│ #{room} · {} here ", app.members), bar));
+    }
+    if let Some(name) = &app.name {
+        spans.push(Span::styled(format!("│ {name} "), bar));
+    }
+    if app.scroll > 0 {
+        spans.push(Span::styled(format!("│ ↑{} ", app.scroll), bar.fg(Color::Yellow)));
+    }
+    spans.push(Span::styled("│ /help ", bar));
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
+}
+
+fn render_input(frame: &mut Frame, area: Rect, app: &App) {
+    let prompt = if app.awaiting_name { "name> " } else { "> " };
+    let room_width = prompt.chars().count();
+    let available = (area.width as usize).saturating_sub(room_width);
+    let (shown, cursor) = app.input.visible(available);
+    let line = Line::from(vec![
+        Span::styled(prompt, Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+        Span::raw(shown),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+    frame.set_cursor_position(Position::new(area.x + (room_width + cursor) as u16, area.y));
+}
