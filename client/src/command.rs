@@ -5,15 +5,32 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Answer to `Event::NameRequired`.
-    Login { name: String },
-    Say { room: String, body: String },
-    Direct { to: String, body: String },
-    Join { room: String },
-    Leave { room: String },
+    Login {
+        name: String,
+    },
+    Say {
+        room: String,
+        body: String,
+    },
+    Direct {
+        to: String,
+        body: String,
+    },
+    Join {
+        room: String,
+    },
+    Leave {
+        room: String,
+    },
     ListRooms,
     /// `None`: everyone online.
-    Who { room: Option<String> },
-    History { room: String, count: u16 },
+    Who {
+        room: Option<String>,
+    },
+    History {
+        room: String,
+        count: u16,
+    },
     Quit,
 }
 
@@ -61,11 +78,17 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
             room: one_word(args, "usage: /join ROOM")?,
         },
         "leave" | "part" => Command::Leave {
-            room: if args.is_empty() { room.to_string() } else { one_word(args, "usage: /leave [ROOM]")? },
+            room: if args.is_empty() {
+                room.to_string()
+            } else {
+                one_word(args, "usage: /leave [ROOM]")?
+            },
         },
         "rooms" | "list" => no_args(args, "usage: /rooms", Command::ListRooms)?,
         "msg" | "m" => {
-            let (to, body) = args.split_once(char::is_whitespace).ok_or("usage: /msg USER TEXT")?;
+            let (to, body) = args
+                .split_once(char::is_whitespace)
+                .ok_or("usage: /msg USER TEXT")?;
             let body = body.trim_start();
             if body.is_empty() {
                 return Err("usage: /msg USER TEXT".into());
@@ -76,19 +99,28 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
             }
         }
         "who" | "w" => Command::Who {
-            room: if args.is_empty() { None } else { Some(one_word(args, "usage: /who [ROOM]")?) },
+            room: if args.is_empty() {
+                None
+            } else {
+                Some(one_word(args, "usage: /who [ROOM]")?)
+            },
         },
         "history" | "h" => Command::History {
             room: room.to_string(),
             count: if args.is_empty() {
                 DEFAULT_HISTORY
             } else {
-                args.parse().map_err(|_| "usage: /history [N], N from 1 to 65535")?
+                args.parse()
+                    .map_err(|_| "usage: /history [N], N from 1 to 65535")?
             },
         },
         "help" | "?" => return Ok(Input::Help(HELP.to_string())),
         "quit" | "exit" | "q" => no_args(args, "usage: /quit", Command::Quit)?,
-        other => return Err(format!("unknown command /{other}; /help lists the commands")),
+        other => {
+            return Err(format!(
+                "unknown command /{other}; /help lists the commands"
+            ))
+        }
     };
     Ok(Input::Command(command))
 }
@@ -123,11 +155,17 @@ mod tests {
     fn plain_lines_go_to_the_current_room() {
         assert_eq!(
             parse("hello", "lobby"),
-            Ok(Input::Command(Command::Say { room: "lobby".into(), body: "hello".into() }))
+            Ok(Input::Command(Command::Say {
+                room: "lobby".into(),
+                body: "hello".into()
+            }))
         );
         assert_eq!(
             parse("//join is a word", "lobby"),
-            Ok(Input::Command(Command::Say { room: "lobby".into(), body: "/join is a word".into() }))
+            Ok(Input::Command(Command::Say {
+                room: "lobby".into(),
+                body: "/join is a word".into()
+            }))
         );
         assert_eq!(parse("   ", "lobby"), Ok(Input::Nothing));
     }
@@ -136,21 +174,35 @@ mod tests {
     fn commands_parse_and_wrong_use_explains_itself() {
         assert_eq!(
             parse("/msg bob  hi there", "lobby"),
-            Ok(Input::Command(Command::Direct { to: "bob".into(), body: "hi there".into() }))
+            Ok(Input::Command(Command::Direct {
+                to: "bob".into(),
+                body: "hi there".into()
+            }))
         );
-        assert_eq!(parse("/msg bob", "lobby"), Err("usage: /msg USER TEXT".into()));
+        assert_eq!(
+            parse("/msg bob", "lobby"),
+            Err("usage: /msg USER TEXT".into())
+        );
         assert_eq!(parse("/join", "lobby"), Err("usage: /join ROOM".into()));
         assert_eq!(
             parse("/leave", "rust"),
-            Ok(Input::Command(Command::Leave { room: "rust".into() }))
+            Ok(Input::Command(Command::Leave {
+                room: "rust".into()
+            }))
         );
         assert_eq!(
             parse("/history 5", "rust"),
-            Ok(Input::Command(Command::History { room: "rust".into(), count: 5 }))
+            Ok(Input::Command(Command::History {
+                room: "rust".into(),
+                count: 5
+            }))
         );
         assert!(parse("/history lots", "rust").is_err());
         assert!(parse("/frobnicate", "rust").unwrap_err().contains("/help"));
-        assert_eq!(parse("/who", "x"), Ok(Input::Command(Command::Who { room: None })));
+        assert_eq!(
+            parse("/who", "x"),
+            Ok(Input::Command(Command::Who { room: None }))
+        );
         assert!(matches!(parse("/help", "x"), Ok(Input::Help(_))));
         assert_eq!(parse("/quit", "x"), Ok(Input::Command(Command::Quit)));
     }

@@ -129,13 +129,23 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
                 return;
             }
             Outcome::Fatal(reason) => {
-                let _ = events.send(Event::Closed { reason, clean: false }).await;
+                let _ = events
+                    .send(Event::Closed {
+                        reason,
+                        clean: false,
+                    })
+                    .await;
                 return;
             }
             Outcome::Lost(reason) => reason,
         };
         let Some(backoff) = options.reconnect.filter(|_| memory.logged_in_once) else {
-            let _ = events.send(Event::Closed { reason, clean: false }).await;
+            let _ = events
+                .send(Event::Closed {
+                    reason,
+                    clean: false,
+                })
+                .await;
             return;
         };
         let delay = backoff
@@ -248,7 +258,11 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn on_frame(&mut self, frame: Frame, framed: &mut Framed<TcpStream, FrameCodec>) -> Option<Outcome> {
+    async fn on_frame(
+        &mut self,
+        frame: Frame,
+        framed: &mut Framed<TcpStream, FrameCodec>,
+    ) -> Option<Outcome> {
         match self.protocol.handle(frame) {
             ClientAction::Nothing | ClientAction::Ignored(_) => {}
             ClientAction::Reply(reply) => {
@@ -259,9 +273,9 @@ impl<'a> Session<'a> {
             ClientAction::Greeted(greeting) => {
                 framed.codec_mut().set_max_frame(self.protocol.max_frame());
                 let limits = &greeting.limits;
-                self.silence_limit =
-                    Duration::from_millis(u64::from(limits.ping_interval_ms) + u64::from(limits.ping_timeout_ms))
-                        + Duration::from_secs(5);
+                self.silence_limit = Duration::from_millis(
+                    u64::from(limits.ping_interval_ms) + u64::from(limits.ping_timeout_ms),
+                ) + Duration::from_secs(5);
                 if self.memory.rooms.is_empty() {
                     let mut rooms = vec![greeting.default_room.to_string()];
                     for room in &self.memory.extra_rooms {
@@ -302,7 +316,11 @@ impl<'a> Session<'a> {
                 .await;
                 let rooms = self.memory.rooms.clone();
                 for (room, last_seq) in rooms {
-                    let history = if last_seq > 0 { u16::MAX } else { self.options.join_history };
+                    let history = if last_seq > 0 {
+                        u16::MAX
+                    } else {
+                        self.options.join_history
+                    };
                     if let Err(e) = send_join(framed, &room, last_seq, history).await {
                         return Some(Outcome::Lost(format!("connection failed: {e}")));
                     }
@@ -325,10 +343,16 @@ impl<'a> Session<'a> {
             ClientAction::Event(frame) => self.on_event(frame, framed).await,
             ClientAction::CloseWith(last) => {
                 let _ = framed.send(last).await;
-                return Some(Outcome::Fatal("the server speaks an unsupported protocol version".into()));
+                return Some(Outcome::Fatal(
+                    "the server speaks an unsupported protocol version".into(),
+                ));
             }
             ClientAction::PeerClosed(closed) => {
-                let reason = format!("{}: {}", closed.reason, crate::format::sanitize(&closed.message));
+                let reason = format!(
+                    "{}: {}",
+                    closed.reason,
+                    crate::format::sanitize(&closed.message)
+                );
                 return Some(match closed.reason {
                     ErrorCode::TOO_MANY_ATTEMPTS
                     | ErrorCode::UNSUPPORTED_VERSION
@@ -392,7 +416,9 @@ impl<'a> Session<'a> {
             Frame::Joined(joined) => {
                 let room = joined.room.to_string();
                 if !self.memory.rooms.iter().any(|(r, _)| *r == room) {
-                    self.memory.rooms.push((room.clone(), joined.next_seq.saturating_sub(1)));
+                    self.memory
+                        .rooms
+                        .push((room.clone(), joined.next_seq.saturating_sub(1)));
                 }
                 Event::Joined {
                     room,
@@ -414,7 +440,8 @@ impl<'a> Session<'a> {
                 Event::Rooms(std::mem::take(&mut self.rooms_page))
             }
             Frame::WhoList(list) => {
-                self.who_page.extend(list.users.iter().map(|u| u.to_string()));
+                self.who_page
+                    .extend(list.users.iter().map(|u| u.to_string()));
                 if list.flags & confab_protocol::frame::WhoList::MORE != 0 {
                     return;
                 }
@@ -480,17 +507,26 @@ impl<'a> Session<'a> {
                 self.memory.name = Some(name.clone());
                 return self.send_login(name, framed).await;
             }
-            self.emit(Event::Error { text: "already logged in".into() }).await;
+            self.emit(Event::Error {
+                text: "already logged in".into(),
+            })
+            .await;
             return Ok(());
         }
         if !self.logged_in {
-            self.emit(Event::Error { text: "not logged in yet".into() }).await;
+            self.emit(Event::Error {
+                text: "not logged in yet".into(),
+            })
+            .await;
             return Ok(());
         }
         let frame = match command {
             Command::Say { room, body } => {
                 let Ok(text) = Str16::new(&body) else {
-                    self.emit(Event::Error { text: "message too long".into() }).await;
+                    self.emit(Event::Error {
+                        text: "message too long".into(),
+                    })
+                    .await;
                     return Ok(());
                 };
                 let client_ref = self.next_client_ref();
@@ -499,12 +535,16 @@ impl<'a> Session<'a> {
                     room: Str8::truncated(&room),
                     body: text,
                 });
-                self.pending.insert(client_ref, Pending::Room { room, body });
+                self.pending
+                    .insert(client_ref, Pending::Room { room, body });
                 frame
             }
             Command::Direct { to, body } => {
                 let Ok(text) = Str16::new(&body) else {
-                    self.emit(Event::Error { text: "message too long".into() }).await;
+                    self.emit(Event::Error {
+                        text: "message too long".into(),
+                    })
+                    .await;
                     return Ok(());
                 };
                 let client_ref = self.next_client_ref();
@@ -513,11 +553,17 @@ impl<'a> Session<'a> {
                     to: Str8::truncated(&to),
                     body: text,
                 });
-                self.pending.insert(client_ref, Pending::Direct { to, body });
+                self.pending
+                    .insert(client_ref, Pending::Direct { to, body });
                 frame
             }
             Command::Join { room } => {
-                let since = self.memory.rooms.iter().find(|(r, _)| *r == room).map_or(0, |(_, s)| *s);
+                let since = self
+                    .memory
+                    .rooms
+                    .iter()
+                    .find(|(r, _)| *r == room)
+                    .map_or(0, |(_, s)| *s);
                 return send_join(framed, &room, since, self.options.join_history).await;
             }
             Command::Leave { room } => Frame::Leave(Leave {
@@ -544,7 +590,11 @@ impl<'a> Session<'a> {
         self.next_ref
     }
 
-    async fn send_login(&mut self, name: &str, framed: &mut Framed<TcpStream, FrameCodec>) -> Result<(), CodecError> {
+    async fn send_login(
+        &mut self,
+        name: &str,
+        framed: &mut Framed<TcpStream, FrameCodec>,
+    ) -> Result<(), CodecError> {
         let login = self.protocol.login(Login::guest(Str8::truncated(name)));
         framed.send(login).await
     }
@@ -569,9 +619,10 @@ impl<'a> Session<'a> {
         let goodbye = self.protocol.goodbye("bye");
         if framed.send(goodbye).await.is_ok() {
             // The server closes after our GOODBYE; anything it still sends is dropped.
-            let _ = tokio::time::timeout_at(deadline.max(Instant::now() + Duration::from_millis(500)), async {
-                while let Some(Ok(_)) = framed.next().await {}
-            })
+            let _ = tokio::time::timeout_at(
+                deadline.max(Instant::now() + Duration::from_millis(500)),
+                async { while let Some(Ok(_)) = framed.next().await {} },
+            )
             .await;
         }
         Outcome::Quit

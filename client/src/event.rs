@@ -8,18 +8,31 @@ use confab_protocol::frame::PresenceEvent;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Trying to reach the server.
-    Connecting { addr: String, attempt: u32 },
+    Connecting {
+        addr: String,
+        attempt: u32,
+    },
     /// The server greeted us.
-    Connected { addr: String, server: String },
+    Connected {
+        addr: String,
+        server: String,
+    },
     /// The server asks for a username (`[HANDSHAKE-3]`): answer with `Command::Login`.
     NameRequired {
         prompt: String,
         /// Why the previous name was refused, if one was.
         rejected: Option<String>,
     },
-    LoggedIn { name: String },
-    Joined { room: String, members: u32 },
-    Left { room: String },
+    LoggedIn {
+        name: String,
+    },
+    Joined {
+        room: String,
+        members: u32,
+    },
+    Left {
+        room: String,
+    },
     /// A room message. `own` marks our message, shown once acknowledged.
     Message {
         room: String,
@@ -45,16 +58,37 @@ pub enum Event {
         time: u64,
     },
     Rooms(Vec<(String, u32)>),
-    Who { room: String, users: Vec<String> },
+    Who {
+        room: String,
+        users: Vec<String>,
+    },
     /// The end of a history answer: how many messages it held.
-    HistoryEnd { target: String, count: u16, more: bool },
+    HistoryEnd {
+        target: String,
+        count: u16,
+        more: bool,
+    },
     /// Messages the server says we missed (`[ROOM-3]`); the client fetches them itself.
-    Missed { room: String, from: u64, to: u64 },
-    Notice { text: String },
+    Missed {
+        room: String,
+        from: u64,
+        to: u64,
+    },
+    Notice {
+        text: String,
+    },
     /// A request was refused; the connection goes on.
-    Error { text: String },
+    Error {
+        text: String,
+    },
     /// The connection ended; `retry_in` is set when the client reconnects.
-    Disconnected { reason: String, retry_in: Option<Duration> },
+    Disconnected {
+        reason: String,
+        retry_in: Option<Duration>,
+    },
     /// The session is over for good.
-    Closed { reason: String, clean: bool },
+    Closed {
+        reason: String,
+        clean: bool,
+    },
 }

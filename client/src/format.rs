@@ -17,7 +17,10 @@ pub fn timestamp(millis: u64, style: TimeStyle) -> String {
         return format!("@{millis}");
     };
     match style {
-        TimeStyle::Local => utc.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string(),
+        TimeStyle::Local => utc
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
         TimeStyle::Utc => utc.to_rfc3339_opts(SecondsFormat::Millis, true),
     }
 }
@@ -58,7 +61,10 @@ mod tests {
 
     #[test]
     fn utc_stamps_are_iso_8601() {
-        assert_eq!(timestamp(1_795_615_387_250, TimeStyle::Utc), "2026-11-25T14:03:07.250Z");
+        assert_eq!(
+            timestamp(1_795_615_387_250, TimeStyle::Utc),
+            "2026-11-25T14:03:07.250Z"
+        );
         assert_eq!(timestamp(0, TimeStyle::Utc), "1970-01-01T00:00:00.000Z");
     }
 }

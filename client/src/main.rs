@@ -60,7 +60,8 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let plain_mode = args.plain || !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal();
+    let plain_mode =
+        args.plain || !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -85,7 +86,11 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         let handle = connection::spawn(options);
         if plain_mode {
-            let time = if args.utc { TimeStyle::Utc } else { TimeStyle::Local };
+            let time = if args.utc {
+                TimeStyle::Utc
+            } else {
+                TimeStyle::Local
+            };
             plain::run(
                 handle,
                 plain::PlainOptions {

@@ -65,7 +65,8 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
     let mut out = std::io::stdout();
     loop {
         // Lines wait until there is a room to send them to.
-        let want_input = state.stdin_open && ((state.ready && state.room.is_some()) || state.awaiting_name);
+        let want_input =
+            state.stdin_open && ((state.ready && state.room.is_some()) || state.awaiting_name);
         tokio::select! {
             event = handle.events.recv() => {
                 let Some(event) = event else {
@@ -127,7 +128,12 @@ fn on_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Comman
     }
 }
 
-async fn on_event(state: &mut State, event: Event, out: &mut impl Write, handle: &Handle) -> Option<ExitCode> {
+async fn on_event(
+    state: &mut State,
+    event: Event,
+    out: &mut impl Write,
+    handle: &Handle,
+) -> Option<ExitCode> {
     let time_style = state.options.time;
     let line = match event {
         Event::Connecting { .. } => return None,
@@ -153,7 +159,10 @@ async fn on_event(state: &mut State, event: Event, out: &mut impl Write, handle:
         }
         Event::Joined { room, members } => {
             // Lines go to the room asked for with --room or /join, else the first one joined.
-            let wanted = [state.options.preferred_room.as_deref(), state.switch_to.as_deref()];
+            let wanted = [
+                state.options.preferred_room.as_deref(),
+                state.switch_to.as_deref(),
+            ];
             if state.room.is_none() || wanted.contains(&Some(room.as_str())) {
                 state.room = Some(room.clone());
                 state.switch_to = None;
@@ -166,23 +175,51 @@ async fn on_event(state: &mut State, event: Event, out: &mut impl Write, handle:
             }
             format!("*** left {}", sanitize(&room))
         }
-        Event::Message { own: true, history: false, .. } | Event::Direct { own: true, history: false, .. } => return None,
-        Event::Message { room, sender, body, time, .. } => {
+        Event::Message {
+            own: true,
+            history: false,
+            ..
+        }
+        | Event::Direct {
+            own: true,
+            history: false,
+            ..
+        } => return None,
+        Event::Message {
+            room,
+            sender,
+            body,
+            time,
+            ..
+        } => {
             let where_ = if state.room.as_deref() == Some(room.as_str()) {
                 String::new()
             } else {
                 format!("#{} ", sanitize(&room))
             };
-            format!("[{}] {where_}{}: {}", timestamp(time, time_style), sanitize(&sender), sanitize(&body))
+            format!(
+                "[{}] {where_}{}: {}",
+                timestamp(time, time_style),
+                sanitize(&sender),
+                sanitize(&body)
+            )
         }
-        Event::Direct { from, to, body, time, .. } => format!(
+        Event::Direct {
+            from,
+            to,
+            body,
+            time,
+            ..
+        } => format!(
             "[{}] {} -> {}: {}",
             timestamp(time, time_style),
             sanitize(&from),
             sanitize(&to),
             sanitize(&body)
         ),
-        Event::Presence { room, user, event, .. } => {
+        Event::Presence {
+            room, user, event, ..
+        } => {
             let what = match event {
                 PresenceEvent::Joined => "joined",
                 PresenceEvent::Left => "left",
@@ -191,27 +228,49 @@ async fn on_event(state: &mut State, event: Event, out: &mut impl Write, handle:
             format!("*** {} {what} {}", sanitize(&user), sanitize(&room))
         }
         Event::Rooms(rooms) => {
-            let list: Vec<String> = rooms.iter().map(|(r, n)| format!("{} ({n})", sanitize(r))).collect();
+            let list: Vec<String> = rooms
+                .iter()
+                .map(|(r, n)| format!("{} ({n})", sanitize(r)))
+                .collect();
             format!("*** rooms: {}", list.join(", "))
         }
         Event::Who { room, users } => {
             let users: Vec<String> = users.iter().map(|u| sanitize(u)).collect();
-            let scope = if room.is_empty() { "online".to_string() } else { format!("in {}", sanitize(&room)) };
+            let scope = if room.is_empty() {
+                "online".to_string()
+            } else {
+                format!("in {}", sanitize(&room))
+            };
             format!("*** {scope}: {}", users.join(", "))
         }
-        Event::HistoryEnd { count, more, target } => {
+        Event::HistoryEnd {
+            count,
+            more,
+            target,
+        } => {
             if count == 0 && !more {
                 return None;
             }
-            format!("*** {count} earlier messages of {}{}", sanitize(&target), if more { " (more available)" } else { "" })
+            format!(
+                "*** {count} earlier messages of {}{}",
+                sanitize(&target),
+                if more { " (more available)" } else { "" }
+            )
         }
-        Event::Missed { room, from, to } => format!("*** missed messages {from}..={to} of {}; fetching them", sanitize(&room)),
+        Event::Missed { room, from, to } => format!(
+            "*** missed messages {from}..={to} of {}; fetching them",
+            sanitize(&room)
+        ),
         Event::Notice { text } => format!("*** notice: {}", sanitize(&text)),
         Event::Error { text } => format!("*** error: {}", sanitize(&text)),
         Event::Disconnected { reason, retry_in } => {
             state.ready = false;
             match retry_in {
-                Some(delay) => format!("*** disconnected: {}; reconnecting in {:.1}s", sanitize(&reason), delay.as_secs_f32()),
+                Some(delay) => format!(
+                    "*** disconnected: {}; reconnecting in {:.1}s",
+                    sanitize(&reason),
+                    delay.as_secs_f32()
+                ),
                 None => format!("*** disconnected: {}", sanitize(&reason)),
             }
         }
@@ -221,7 +280,11 @@ async fn on_event(state: &mut State, event: Event, out: &mut impl Write, handle:
                 return Some(ExitCode::SUCCESS);
             }
             eprintln!("confab: {reason}");
-            let code = if state.ever_connected { exit::CONNECTION_LOST } else { exit::UNREACHABLE };
+            let code = if state.ever_connected {
+                exit::CONNECTION_LOST
+            } else {
+                exit::UNREACHABLE
+            };
             return Some(ExitCode::from(code));
         }
     };

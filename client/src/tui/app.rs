@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 
 use confab_protocol::frame::PresenceEvent;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
+};
 
 use super::input::InputLine;
 use crate::command::{self, Command, Input};
@@ -84,7 +86,11 @@ impl App {
             awaiting_name: false,
             preferred_room,
             switch_to: None,
-            time_style: if utc { TimeStyle::Utc } else { TimeStyle::Local },
+            time_style: if utc {
+                TimeStyle::Utc
+            } else {
+                TimeStyle::Local
+            },
             finished: None,
         }
     }
@@ -126,12 +132,18 @@ impl App {
                 if let Some(reason) = rejected {
                     self.system(SystemKind::Error, format!("name refused: {reason}"));
                 }
-                self.system(SystemKind::Info, format!("{prompt} — type a name and press Enter"));
+                self.system(
+                    SystemKind::Info,
+                    format!("{prompt} — type a name and press Enter"),
+                );
                 self.awaiting_name = true;
             }
             Event::LoggedIn { name } => {
                 self.awaiting_name = false;
-                self.system(SystemKind::Info, format!("logged in as {name}; /help lists the commands"));
+                self.system(
+                    SystemKind::Info,
+                    format!("logged in as {name}; /help lists the commands"),
+                );
                 self.name = Some(name);
             }
             Event::Joined { room, members } => {
@@ -141,7 +153,10 @@ impl App {
                     self.members = members;
                     self.switch_to = None;
                 }
-                self.system(SystemKind::Presence, format!("joined {room} ({members} here)"));
+                self.system(
+                    SystemKind::Presence,
+                    format!("joined {room} ({members} here)"),
+                );
             }
             Event::Left { room } => {
                 if self.room.as_deref() == Some(room.as_str()) {
@@ -150,8 +165,16 @@ impl App {
                 }
                 self.system(SystemKind::Presence, format!("left {room}"));
             }
-            Event::Message { room, sender, body, time, own, .. } => {
-                let context = (self.room.as_deref() != Some(room.as_str())).then(|| format!("#{room}"));
+            Event::Message {
+                room,
+                sender,
+                body,
+                time,
+                own,
+                ..
+            } => {
+                let context =
+                    (self.room.as_deref() != Some(room.as_str())).then(|| format!("#{room}"));
                 let entry = Entry::Chat {
                     time: self.stamp(time),
                     context: context.map(|c| sanitize(&c)),
@@ -161,7 +184,14 @@ impl App {
                 };
                 self.push(entry);
             }
-            Event::Direct { from, to, body, time, own, .. } => {
+            Event::Direct {
+                from,
+                to,
+                body,
+                time,
+                own,
+                ..
+            } => {
                 let entry = Entry::Chat {
                     time: self.stamp(time),
                     context: Some(sanitize(&format!("{from} -> {to}"))),
@@ -171,7 +201,9 @@ impl App {
                 };
                 self.push(entry);
             }
-            Event::Presence { room, user, event, .. } => {
+            Event::Presence {
+                room, user, event, ..
+            } => {
                 if self.room.as_deref() == Some(room.as_str()) {
                     match event {
                         PresenceEvent::Joined => self.members += 1,
@@ -192,23 +224,42 @@ impl App {
                 self.system(SystemKind::Info, format!("rooms: {}", list.join(", ")));
             }
             Event::Who { room, users } => {
-                let scope = if room.is_empty() { "online".to_string() } else { format!("in {room}") };
-                self.system(SystemKind::Info, format!("{scope} ({}): {}", users.len(), users.join(", ")));
+                let scope = if room.is_empty() {
+                    "online".to_string()
+                } else {
+                    format!("in {room}")
+                };
+                self.system(
+                    SystemKind::Info,
+                    format!("{scope} ({}): {}", users.len(), users.join(", ")),
+                );
             }
-            Event::HistoryEnd { target, count, more } => {
+            Event::HistoryEnd {
+                target,
+                count,
+                more,
+            } => {
                 if count > 0 || more {
                     let more = if more { "; more with /history N" } else { "" };
-                    self.system(SystemKind::Info, format!("— {count} earlier messages of {target}{more} —"));
+                    self.system(
+                        SystemKind::Info,
+                        format!("— {count} earlier messages of {target}{more} —"),
+                    );
                 }
             }
             Event::Missed { room, from, to } => {
-                self.system(SystemKind::Info, format!("missed messages {from}..={to} of {room}; fetching them"));
+                self.system(
+                    SystemKind::Info,
+                    format!("missed messages {from}..={to} of {room}; fetching them"),
+                );
             }
             Event::Notice { text } => self.system(SystemKind::Info, format!("notice: {text}")),
             Event::Error { text } => self.system(SystemKind::Error, text),
             Event::Disconnected { reason, retry_in } => {
                 self.connection = Connection::Reconnecting;
-                let retry = retry_in.map_or(String::new(), |d| format!("; reconnecting in {:.1}s", d.as_secs_f32()));
+                let retry = retry_in.map_or(String::new(), |d| {
+                    format!("; reconnecting in {:.1}s", d.as_secs_f32())
+                });
                 self.system(SystemKind::Error, format!("disconnected: {reason}{retry}"));
             }
             Event::Closed { reason, clean } => {
@@ -229,7 +280,9 @@ impl App {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Char('c') if ctrl => return Some(Command::Quit),
-            KeyCode::Char('d') if ctrl && self.input.text().is_empty() => return Some(Command::Quit),
+            KeyCode::Char('d') if ctrl && self.input.text().is_empty() => {
+                return Some(Command::Quit)
+            }
             KeyCode::Char('a') if ctrl => self.input.home(),
             KeyCode::Char('e') if ctrl => self.input.end(),
             KeyCode::Char('u') if ctrl => {

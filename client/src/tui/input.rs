@@ -20,7 +20,10 @@ impl InputLine {
     }
 
     fn byte_index(&self, chars: usize) -> usize {
-        self.text.char_indices().nth(chars).map_or(self.text.len(), |(i, _)| i)
+        self.text
+            .char_indices()
+            .nth(chars)
+            .map_or(self.text.len(), |(i, _)| i)
     }
 
     fn len(&self) -> usize {

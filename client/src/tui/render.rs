@@ -23,9 +23,9 @@ const NAME_COLOURS: [Color; 8] = [
 
 /// The same name always gets the same colour (FNV-1a of its bytes).
 pub fn name_colour(name: &str) -> Color {
-    let hash = name
-        .bytes()
-        .fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let hash = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
     NAME_COLOURS[hash as usize % NAME_COLOURS.len()]
 }
 
@@ -55,7 +55,9 @@ fn entry_spans(entry: &Entry) -> Vec<(String, Style)> {
                 spans.push((format!("{context} "), Style::new().fg(Color::Blue)));
             }
             if !sender.is_empty() {
-                let mut style = Style::new().fg(name_colour(sender)).add_modifier(Modifier::BOLD);
+                let mut style = Style::new()
+                    .fg(name_colour(sender))
+                    .add_modifier(Modifier::BOLD);
                 if *own {
                     style = style.add_modifier(Modifier::UNDERLINED);
                 }
@@ -69,7 +71,9 @@ fn entry_spans(entry: &Entry) -> Vec<(String, Style)> {
         Entry::System { text, kind } => {
             let style = match kind {
                 SystemKind::Info => Style::new().fg(Color::DarkGray),
-                SystemKind::Presence => Style::new().fg(Color::DarkGray).add_modifier(Modifier::ITALIC),
+                SystemKind::Presence => Style::new()
+                    .fg(Color::DarkGray)
+                    .add_modifier(Modifier::ITALIC),
                 SystemKind::Error => Style::new().fg(Color::Red),
             };
             vec![(format!("*** {text}"), style)]
@@ -77,37 +81,61 @@ fn entry_spans(entry: &Entry) -> Vec<(String, Style)> {
     }
 }
 
-/// Wraps styled text to `width` columns, character by character.
+/// Wraps styled text to `width` columns at spaces, breaking words only
+/// when one is longer than a whole line.
 pub fn wrap(spans: &[(String, Style)], width: usize) -> Vec<Line<'static>> {
     let width = width.max(1);
-    let mut lines = Vec::new();
-    let mut current: Vec<Span<'static>> = Vec::new();
-    let mut run = String::new();
-    let mut run_style = Style::new();
-    let mut used = 0;
-    for (text, style) in spans {
-        if *style != run_style && !run.is_empty() {
-            current.push(Span::styled(std::mem::take(&mut run), run_style));
-        }
-        run_style = *style;
-        for c in text.chars() {
-            let w = c.width().unwrap_or(0);
+    let cells: Vec<(char, Style)> = spans
+        .iter()
+        .flat_map(|(text, style)| text.chars().map(move |c| (c, *style)))
+        .collect();
+    let mut rows: Vec<&[(char, Style)]> = Vec::new();
+    let mut start = 0;
+    while start < cells.len() {
+        let mut used = 0;
+        let mut end = start;
+        let mut last_space = None;
+        while end < cells.len() {
+            let w = cells[end].0.width().unwrap_or(0);
             if used + w > width {
-                if !run.is_empty() {
-                    current.push(Span::styled(std::mem::take(&mut run), run_style));
-                }
-                lines.push(Line::from(std::mem::take(&mut current)));
-                used = 0;
+                break;
             }
-            run.push(c);
+            if cells[end].0 == ' ' {
+                last_space = Some(end);
+            }
             used += w;
+            end += 1;
         }
+        if end < cells.len() {
+            if let Some(space) = last_space.filter(|&s| s > start) {
+                rows.push(&cells[start..space]);
+                start = space + 1;
+                continue;
+            }
+        }
+        rows.push(&cells[start..end.max(start + 1)]);
+        start = end.max(start + 1);
     }
-    if !run.is_empty() {
-        current.push(Span::styled(run, run_style));
+    if rows.is_empty() {
+        return vec![Line::default()];
     }
-    lines.push(Line::from(current));
-    lines
+    rows.into_iter().map(styled_line).collect()
+}
+
+/// Groups a row of styled characters into spans of equal style.
+fn styled_line(row: &[(char, Style)]) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut run = String::new();
+    let mut run_style = row.first().map_or(Style::new(), |(_, s)| *s);
+    for (c, style) in row {
+        if *style != run_style {
+            spans.push(Span::styled(std::mem::take(&mut run), run_style));
+            run_style = *style;
+        }
+        run.push(*c);
+    }
+    spans.push(Span::styled(run, run_style));
+    Line::from(spans)
 }
 
 fn render_messages(frame: &mut Frame, area: Rect, app: &App) {
@@ -142,20 +170,27 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App) {
         Connection::Closed => ("×", "closed", Color::Red),
     };
     let bar = Style::new().bg(Color::DarkGray).fg(Color::White);
+    // Most useful first: a narrow terminal cuts the end.
     let mut spans = vec![
         Span::styled(format!(" {dot} "), bar.fg(colour)),
-        Span::styled(format!("{state} {} ", app.server), bar),
+        Span::styled(format!("{state} "), bar),
     ];
+    if app.scroll > 0 {
+        spans.push(Span::styled(
+            format!("│ ↑{} ", app.scroll),
+            bar.fg(Color::Yellow),
+        ));
+    }
     if let Some(room) = &app.room {
-        spans.push(Span::styled(format!("│ #{room} · {} here ", app.members), bar));
+        spans.push(Span::styled(
+            format!("│ #{room} · {} here ", app.members),
+            bar,
+        ));
     }
     if let Some(name) = &app.name {
         spans.push(Span::styled(format!("│ {name} "), bar));
     }
-    if app.scroll > 0 {
-        spans.push(Span::styled(format!("│ ↑{} ", app.scroll), bar.fg(Color::Yellow)));
-    }
-    spans.push(Span::styled("│ /help ", bar));
+    spans.push(Span::styled(format!("│ {} │ /help ", app.server), bar));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }
 
@@ -165,7 +200,10 @@ fn render_input(frame: &mut Frame, area: Rect, app: &App) {
     let available = (area.width as usize).saturating_sub(room_width);
     let (shown, cursor) = app.input.visible(available);
     let line = Line::from(vec![
-        Span::styled(prompt, Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            prompt,
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        ),
         Span::raw(shown),
     ]);
     frame.render_widget(Paragraph::new(line), area);

@@ -1,0 +1,263 @@
+//! Plain mode end to end: real `confab --plain` processes chatting through a
+//! real server on 127.0.0.1.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use confab_server::Config;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio_util::sync::CancellationToken;
+
+const PATIENCE: Duration = Duration::from_secs(15);
+
+async fn start_server() -> (String, CancellationToken) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(confab_server::run(
+        listener,
+        Config::default(),
+        shutdown.clone(),
+    ));
+    (addr, shutdown)
+}
+
+struct PlainClient {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Lines<BufReader<ChildStdout>>,
+    seen: Vec<String>,
+}
+
+impl PlainClient {
+    fn spawn(addr: &str, args: &[&str], name: &str) -> PlainClient {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
+            .arg(addr)
+            .arg("--plain")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("confab binary runs");
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        PlainClient {
+            name: name.to_string(),
+            child,
+            stdin,
+            stdout,
+            seen: Vec::new(),
+        }
+    }
+
+    async fn line(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin
+            .write_all(format!("{text}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    /// Reads output lines until one satisfies `wanted`; returns it.
+    async fn until(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        let name = self.name.clone();
+        let seen = &mut self.seen;
+        let stdout = &mut self.stdout;
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                let line = stdout
+                    .next_line()
+                    .await
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("{name}: output ended; saw {seen:?}"));
+                seen.push(line.clone());
+                if wanted(&line) {
+                    return line;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{}: expected line not seen; saw {:?}", self.name, self.seen))
+    }
+
+    /// Closes stdin and waits for the process to exit; returns its code and remaining output.
+    async fn finish(mut self) -> (i32, Vec<String>) {
+        drop(self.stdin.take());
+        let mut rest = Vec::new();
+        while let Ok(Some(line)) = tokio::time::timeout(PATIENCE, self.stdout.next_line())
+            .await
+            .unwrap()
+        {
+            rest.push(line);
+        }
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        self.seen.extend(rest.iter().cloned());
+        (status.code().unwrap_or(-1), self.seen)
+    }
+}
+
+/// `[2026-11-25 14:03:07] alice: hello`
+fn is_message_from(line: &str, sender: &str, body: &str) -> bool {
+    let Some(rest) = line.strip_prefix('[') else {
+        return false;
+    };
+    let Some((stamp, text)) = rest.split_once("] ") else {
+        return false;
+    };
+    stamp.len() == 19
+        && chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S").is_ok()
+        && text == format!("{sender}: {body}")
+}
+
+#[tokio::test]
+async fn three_plain_clients_chat_with_time_and_name_and_no_echo() {
+    let (addr, shutdown) = start_server().await;
+    let names = ["alice", "bob", "carol"];
+    let mut clients = Vec::new();
+    for name in names {
+        let mut client = PlainClient::spawn(&addr, &["--name", name], name);
+        client.until(|l| l.starts_with("*** joined lobby")).await;
+        clients.push(client);
+    }
+    for client in clients.iter_mut() {
+        let body = format!("hello from {}", client.name);
+        client.line(&body).await;
+    }
+    for client in clients.iter_mut() {
+        let me = client.name.clone();
+        for sender in names.iter().filter(|n| **n != me) {
+            let body = format!("hello from {sender}");
+            client.until(|l| is_message_from(l, sender, &body)).await;
+        }
+    }
+    for client in clients {
+        let name = client.name.clone();
+        let (code, seen) = client.finish().await;
+        assert_eq!(
+            code, 0,
+            "{name} exits 0 after a clean goodbye; saw {seen:?}"
+        );
+        let own = format!("{name}: hello from {name}");
+        assert!(
+            !seen.iter().any(|l| l.ends_with(&own)),
+            "{name} saw its own message echoed: {seen:?}"
+        );
+    }
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn utc_option_prints_iso_8601_and_commands_work() {
+    let (addr, shutdown) = start_server().await;
+    let mut alice = PlainClient::spawn(
+        &addr,
+        &["--name", "alice", "--utc", "--room", "rust"],
+        "alice",
+    );
+    alice.until(|l| l.starts_with("*** joined rust")).await;
+    let mut bob = PlainClient::spawn(&addr, &["--name", "bob", "--room", "rust"], "bob");
+    bob.until(|l| l.starts_with("*** joined rust")).await;
+    bob.line("in rust").await;
+    let line = alice.until(|l| l.ends_with("bob: in rust")).await;
+    let stamp = line.trim_start_matches('[').split(']').next().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+        "ISO-8601 UTC stamp: {line}"
+    );
+    assert!(stamp.ends_with('Z'));
+    bob.line("/msg alice psst").await;
+    alice.until(|l| l.ends_with("bob -> alice: psst")).await;
+    alice.line("/who rust").await;
+    alice.until(|l| l == "*** in rust: alice, bob").await;
+    alice.line("/bogus").await;
+    alice
+        .until(|l| l.starts_with("*** error: unknown command /bogus"))
+        .await;
+    let (code, _) = bob.finish().await;
+    assert_eq!(code, 0);
+    let (code, _) = alice.finish().await;
+    assert_eq!(code, 0);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_clear_error_and_exit_code() {
+    // Bind then drop a listener: nothing listens on that port now.
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let output = tokio::time::timeout(
+        PATIENCE,
+        Command::new(env!("CARGO_BIN_EXE_confab"))
+            .args([addr.as_str(), "--plain", "--name", "x"])
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot connect to") && stderr.contains(&addr),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn taken_name_with_name_flag_exits_3() {
+    let (addr, shutdown) = start_server().await;
+    let mut first = PlainClient::spawn(&addr, &["--name", "dora"], "dora");
+    first.until(|l| l.starts_with("*** joined lobby")).await;
+    let second = PlainClient::spawn(&addr, &["--name", "DORA"], "dora2");
+    let (code, _) = second.finish().await;
+    assert_eq!(code, 3);
+    let (code, _) = first.finish().await;
+    assert_eq!(code, 0);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn client_reconnects_and_catches_up_after_server_restart() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(confab_server::run(
+        listener,
+        Config::default(),
+        shutdown.clone(),
+    ));
+    let mut alice = PlainClient::spawn(
+        &addr.to_string(),
+        &["--name", "alice", "--reconnect-initial-ms", "100"],
+        "alice",
+    );
+    alice.until(|l| l.starts_with("*** joined lobby")).await;
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+    alice
+        .until(|l| l.contains("SERVER_SHUTDOWN") && l.contains("reconnecting"))
+        .await;
+    // The same address again: the client finds it and logs in under the same name.
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(confab_server::run(
+        listener,
+        Config::default(),
+        shutdown.clone(),
+    ));
+    alice.until(|l| l == "*** logged in as alice").await;
+    alice.until(|l| l.starts_with("*** joined lobby")).await;
+    let (code, _) = alice.finish().await;
+    assert_eq!(code, 0);
+    shutdown.cancel();
+}

@@ -1,0 +1,198 @@
+//! The terminal UI drawn on ratatui's TestBackend: the input line stays
+//! intact while messages arrive, resizing redraws, long lines wrap.
+
+use confab_client::event::Event;
+use confab_client::tui::{render, App};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+fn row(terminal: &Terminal<TestBackend>, y: u16) -> String {
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.width)
+        .map(|x| buffer[(x, y)].symbol().to_string())
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+fn screen(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    (0..terminal.backend().buffer().area.height)
+        .map(|y| row(terminal, y))
+        .collect()
+}
+
+fn logged_in_app() -> App {
+    let mut app = App::new(None, false);
+    app.on_event(Event::Connected {
+        addr: "127.0.0.1:7667".into(),
+        server: "confab-server".into(),
+    });
+    app.on_event(Event::LoggedIn {
+        name: "alice".into(),
+    });
+    app.on_event(Event::Joined {
+        room: "lobby".into(),
+        members: 2,
+    });
+    app
+}
+
+fn message(sender: &str, body: &str, n: u64) -> Event {
+    Event::Message {
+        room: "lobby".into(),
+        sender: sender.into(),
+        body: body.into(),
+        time: 1_795_615_387_250 + n,
+        seq: n,
+        own: false,
+        history: false,
+    }
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+#[test]
+fn the_input_line_survives_incoming_messages() {
+    let mut terminal = Terminal::new(TestBackend::new(40, 8)).unwrap();
+    let mut app = logged_in_app();
+    type_text(&mut app, "half a sentence");
+    for n in 0..50 {
+        app.on_event(message("bob", &format!("message number {n}"), n));
+        terminal.draw(|f| render(f, &app)).unwrap();
+        assert_eq!(row(&terminal, 7), "> half a sentence", "after message {n}");
+    }
+    let screen = screen(&terminal);
+    assert!(screen[5].ends_with("bob: message number 49"), "{screen:?}");
+    assert!(screen[6].contains("#lobby · 2 here"), "{screen:?}");
+    // The cursor sits after the typed text.
+    terminal.backend_mut().assert_cursor_position((17, 7));
+    // Enter sends exactly what was typed.
+    let command = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        command,
+        Some(confab_client::command::Command::Say {
+            room: "lobby".into(),
+            body: "half a sentence".into()
+        })
+    );
+}
+
+#[test]
+fn long_lines_wrap_and_resize_redraws() {
+    let mut terminal = Terminal::new(TestBackend::new(30, 8)).unwrap();
+    let mut app = logged_in_app();
+    let body = "a long message that cannot fit on one line of thirty columns";
+    app.on_event(message("bob", body, 1));
+    terminal.draw(|f| render(f, &app)).unwrap();
+    let joined: String = screen(&terminal)[..6].join(" ");
+    assert!(
+        joined.contains(body),
+        "wrapped text is all there: {:?}",
+        screen(&terminal)
+    );
+    // Words are not cut: every row of the message ends at a word boundary.
+    assert!(
+        screen(&terminal).iter().any(|l| l == "of thirty columns"),
+        "{:?}",
+        screen(&terminal)
+    );
+    let wrapped_rows = screen(&terminal)[..6]
+        .iter()
+        .filter(|l| !l.is_empty())
+        .count();
+    terminal.backend_mut().resize(80, 8);
+    terminal.draw(|f| render(f, &app)).unwrap();
+    let wide = screen(&terminal);
+    assert!(
+        wide.iter().any(|l| l.ends_with(body)),
+        "one row at 80 columns: {wide:?}"
+    );
+    let wide_rows = wide[..6].iter().filter(|l| !l.is_empty()).count();
+    assert!(
+        wide_rows < wrapped_rows,
+        "{wide_rows} rows wide vs {wrapped_rows} narrow"
+    );
+    assert_eq!(row(&terminal, 7), ">");
+}
+
+#[test]
+fn escape_sequences_from_peers_are_neutralised() {
+    // spec: SEC-5
+    let mut terminal = Terminal::new(TestBackend::new(60, 6)).unwrap();
+    let mut app = logged_in_app();
+    app.on_event(message("mallory", "\u{1b}[2Jgotcha\u{7}", 1));
+    terminal.draw(|f| render(f, &app)).unwrap();
+    let text = screen(&terminal).concat();
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+    assert!(
+        text.contains("mallory: \u{FFFD}[2Jgotcha\u{FFFD}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn page_up_scrolls_back_and_name_prompt_logs_in() {
+    let mut terminal = Terminal::new(TestBackend::new(40, 6)).unwrap();
+    let mut app = App::new(None, false);
+    app.on_event(Event::NameRequired {
+        prompt: "Please send your username.".into(),
+        rejected: None,
+    });
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert_eq!(row(&terminal, 5), "name>");
+    type_text(&mut app, "zoë");
+    let command = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        command,
+        Some(confab_client::command::Command::Login {
+            name: "zoë".into()
+        })
+    );
+    app.on_event(Event::LoggedIn {
+        name: "zoë".into()
+    });
+    app.on_event(Event::Joined {
+        room: "lobby".into(),
+        members: 1,
+    });
+    for n in 0..30 {
+        app.on_event(message("bob", &format!("line {n}"), n));
+    }
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert!(row(&terminal, 3).ends_with("line 29"));
+    app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert!(
+        row(&terminal, 3).ends_with("line 19"),
+        "{:?}",
+        screen(&terminal)
+    );
+    assert!(row(&terminal, 4).contains("↑10"));
+    app.on_key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert!(row(&terminal, 3).ends_with("line 29"));
+}
+
+#[test]
+fn ctrl_c_quits_and_history_recalls_sent_lines() {
+    let mut app = logged_in_app();
+    type_text(&mut app, "first");
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    type_text(&mut app, "/who");
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE));
+    assert_eq!(app.input.text(), "/who");
+    app.on_key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE));
+    assert_eq!(app.input.text(), "first");
+    app.on_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    assert_eq!(app.input.text(), "/who");
+    assert_eq!(
+        app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        Some(confab_client::command::Command::Quit)
+    );
+}
