@@ -46,6 +46,8 @@ fn fail<T>(err: BodyError) -> PResult<'static, T> {
 /// `whole` is the frozen body the input slices come from, so string fields
 /// can be sliced out of it without copying.
 pub(crate) trait WireField: Sized {
+    /// The fewest bytes any value of the type encodes to.
+    const MIN_LEN: usize;
     #[doc(hidden)]
     fn parse<'a>(input: &'a [u8], whole: &Bytes) -> PResult<'a, Self>;
     /// Appends the encoded field.
@@ -57,6 +59,7 @@ pub(crate) trait WireField: Sized {
 macro_rules! int_field {
     ($ty:ty, $parser:ident, $put:ident) => {
         impl WireField for $ty {
+            const MIN_LEN: usize = std::mem::size_of::<$ty>();
             fn parse<'a>(input: &'a [u8], _whole: &Bytes) -> PResult<'a, Self> {
                 $parser(input)
             }
@@ -128,6 +131,7 @@ impl<const MAX: usize> Text<MAX> {
 }
 
 impl<const MAX: usize> WireField for Text<MAX> {
+    const MIN_LEN: usize = Self::PREFIX;
     fn parse<'a>(input: &'a [u8], whole: &Bytes) -> PResult<'a, Self> {
         let (input, len) = if Self::PREFIX == 1 {
             be_u8.map(usize::from).parse(input)?
@@ -232,11 +236,12 @@ impl<T> Deref for List<T> {
 }
 
 impl<T: WireField> WireField for List<T> {
+    const MIN_LEN: usize = 2;
     fn parse<'a>(input: &'a [u8], whole: &Bytes) -> PResult<'a, Self> {
         let (mut input, count) = be_u16(input)?;
-        // spec: SEC-1 — every entry takes at least one byte, so a count above
-        // the bytes left is malformed before anything is reserved for it.
-        if usize::from(count) > input.len() {
+        // spec: SEC-1 — a count that the bytes left cannot hold, at the
+        // entry's smallest encoding, is malformed before anything is reserved.
+        if usize::from(count) * T::MIN_LEN.max(1) > input.len() {
             return fail(BodyError::Truncated);
         }
         let mut items = Vec::with_capacity(usize::from(count));
@@ -268,6 +273,7 @@ pub const MAGIC: &[u8; 6] = b"CONFAB";
 pub(crate) struct Magic;
 
 impl WireField for Magic {
+    const MIN_LEN: usize = MAGIC.len();
     fn parse<'a>(input: &'a [u8], _whole: &Bytes) -> PResult<'a, Self> {
         // spec: HANDSHAKE-2 — too short is malformed, wrong bytes are not Confab.
         match input.split_at_checked(MAGIC.len()) {
@@ -303,6 +309,7 @@ macro_rules! wire_enum {
         }
 
         impl $crate::wire::WireField for $name {
+            const MIN_LEN: usize = 1;
             fn parse<'a>(input: &'a [u8], _whole: &bytes::Bytes) -> $crate::wire::PResult<'a, Self> {
                 let (rest, raw) = nom::number::complete::be_u8(input)?;
                 match $name::try_from(raw) {
@@ -349,6 +356,8 @@ macro_rules! wire_struct {
         pub struct $name { $($(#[$fmeta])* pub $field: $ty),* }
 
         impl $crate::wire::WireField for $name {
+            const MIN_LEN: usize = $crate::wire::wire_struct!(@magic_len $($magic)?)
+                $(+ <$ty as $crate::wire::WireField>::MIN_LEN)*;
             #[allow(unused_variables)]
             fn parse<'a>(input: &'a [u8], whole: &bytes::Bytes) -> $crate::wire::PResult<'a, Self> {
                 $crate::wire::wire_struct!(@magic_parse $($magic)?, input, whole);

@@ -38,6 +38,7 @@ impl ErrorFrame {
 }
 
 impl WireField for ErrorCode {
+    const MIN_LEN: usize = 2;
     fn parse<'a>(input: &'a [u8], whole: &Bytes) -> PResult<'a, Self> {
         let (rest, code) = u16::parse(input, whole)?;
         Ok((rest, ErrorCode(code)))

@@ -50,6 +50,9 @@ use crate::wire::{BodyError, WireField};
 /// Bytes in a frame header: type (`u8`) and body length (`u32`) (`[FRAMING-1]`).
 pub const HEADER_LEN: usize = 5;
 
+/// Most bytes `decode` reserves at once for a body still arriving.
+const RESERVE_STEP: usize = 16 * 1024;
+
 /// Which way a frame may travel (spec section 4, code ranges).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dir {
@@ -259,7 +262,9 @@ pub fn decode(src: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, Decod
     };
     let total = HEADER_LEN + header.body_len as usize;
     if src.len() < total {
-        src.reserve(total - src.len());
+        // Grow with what arrives rather than on the header's word, so a few
+        // header bytes cannot make a connection allocate `max_frame` at once.
+        src.reserve((total - src.len()).min(RESERVE_STEP));
         return Ok(None);
     }
     let mut frame = src.split_to(total).freeze();

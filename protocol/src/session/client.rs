@@ -131,7 +131,11 @@ impl ClientSession {
                         &message,
                     )));
                 }
-                self.max_frame = greeting.limits.max_frame;
+                // Never trust a server to size our buffers past the spec's bound.
+                self.max_frame = greeting
+                    .limits
+                    .max_frame
+                    .clamp(GREETING_MAX_FRAME, crate::frame::MAX_FRAME_BOUNDS.1);
                 self.state = ClientState::AwaitWelcome;
                 ClientAction::Greeted(greeting)
             }

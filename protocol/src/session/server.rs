@@ -115,11 +115,15 @@ impl ServerSession {
             }
             Frame::Goodbye(_) | Frame::ErrorFrame(_) => self.handle_open(frame),
             // spec: STATE-1
-            other => self.fatal_action(
-                ErrorCode::NOT_CONFAB,
-                other.frame_type(),
-                NOT_CONFAB_MESSAGE,
-            ),
+            other => {
+                self.state = ServerState::Closed;
+                ServerAction::CloseWith(Frame::ErrorFrame(ErrorFrame::new(
+                    ErrorCode::NOT_CONFAB,
+                    other.frame_type(),
+                    client_ref_of(&other),
+                    NOT_CONFAB_MESSAGE,
+                )))
+            }
         }
     }
 
@@ -160,19 +164,12 @@ impl ServerSession {
             Frame::Who(who) if ready => ServerAction::Request(Request::Who(who)),
             Frame::History(history) if ready => ServerAction::Request(Request::History(history)),
             // spec: STATE-2, STATE-3
-            other => {
-                let client_ref = match &other {
-                    Frame::Send(send) => send.client_ref,
-                    Frame::Direct(direct) => direct.client_ref,
-                    _ => 0,
-                };
-                ServerAction::Reply(Frame::ErrorFrame(ErrorFrame::new(
-                    ErrorCode::UNEXPECTED_FRAME,
-                    other.frame_type(),
-                    client_ref,
-                    &format!("{} is not allowed now; frame ignored", other.name()),
-                )))
-            }
+            other => ServerAction::Reply(Frame::ErrorFrame(ErrorFrame::new(
+                ErrorCode::UNEXPECTED_FRAME,
+                other.frame_type(),
+                client_ref_of(&other),
+                &format!("{} is not allowed now; frame ignored", other.name()),
+            ))),
         }
     }
 
@@ -243,5 +240,14 @@ impl ServerSession {
 
     fn fatal_action(&mut self, code: ErrorCode, frame_type: u8, message: &str) -> ServerAction {
         ServerAction::CloseWith(self.fatal(code, frame_type, message))
+    }
+}
+
+/// The `client_ref` an ERROR about `frame` carries (spec section 5.1, ERROR).
+fn client_ref_of(frame: &Frame) -> u32 {
+    match frame {
+        Frame::Send(send) => send.client_ref,
+        Frame::Direct(direct) => direct.client_ref,
+        _ => 0,
     }
 }
