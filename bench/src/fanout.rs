@@ -1,0 +1,285 @@
+//! The fan-out workload: N clients in one room, each sending M messages of P
+//! bytes, windowed by acknowledgements or paced to a total rate; every
+//! delivery is verified and its latency recorded.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tokio::sync::{Barrier, Semaphore};
+
+use crate::conn::{self, Incoming, Target};
+use crate::payload;
+use crate::procstat;
+use crate::verify::{Faults, Receiver};
+
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub clients: usize,
+    pub messages: u32,
+    pub size: usize,
+    /// Unacknowledged messages per client.
+    pub window: usize,
+    /// Total messages per second across clients; `None`: as fast as acknowledged.
+    pub rate: Option<f64>,
+    /// The whole run, login included, ends by this.
+    pub timeout: Duration,
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub target: &'static str,
+    pub clients: usize,
+    pub messages_per_client: u32,
+    pub size: usize,
+    pub window: usize,
+    pub rate: Option<f64>,
+    pub deliveries: u64,
+    pub expected: u64,
+    pub seconds: f64,
+    pub deliveries_per_sec: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub max_us: f64,
+    pub faults: Faults,
+    pub timed_out: bool,
+    pub server_cpu_cores: Option<f64>,
+    pub server_peak_rss_mb: Option<f64>,
+    pub bench_cpu_cores: f64,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.faults.is_clean() && !self.timed_out
+    }
+}
+
+struct ClientResult {
+    receiver: Receiver,
+    histogram: Histogram<u64>,
+    timed_out: bool,
+}
+
+/// Source address for client `index`: spread over 127.0.0.x so the
+/// ephemeral port range of one address is not the limit.
+pub fn local_ip(server: SocketAddr, index: usize) -> Option<IpAddr> {
+    match server.ip() {
+        IpAddr::V4(ip) if ip.is_loopback() => Some(IpAddr::V4(Ipv4Addr::new(
+            127,
+            0,
+            (index / 20_000 % 250) as u8,
+            (index % 250 + 1) as u8,
+        ))),
+        _ => None,
+    }
+}
+
+pub async fn run(
+    target: Target,
+    server: SocketAddr,
+    workload: &Workload,
+    server_pid: Option<u32>,
+) -> Result<Report, String> {
+    let n = workload.clients;
+    let deadline = Instant::now() + workload.timeout;
+    let barrier = Arc::new(Barrier::new(n + 1));
+    let expected = (n as u64) * (n as u64 - 1) * u64::from(workload.messages);
+    let bar = if workload.progress {
+        let bar = ProgressBar::new(expected);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:40}] {human_pos}/{human_len} deliveries {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(format!("{} N={n}", target.name()));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let epoch = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let mut tasks = Vec::with_capacity(n);
+    // Connect in waves so the listener's backlog is not the limit.
+    let connect_permits = Arc::new(Semaphore::new(256));
+    for index in 0..n {
+        let workload = workload.clone();
+        let barrier = Arc::clone(&barrier);
+        let bar = bar.clone();
+        let epoch = Arc::clone(&epoch);
+        let connect_permits = Arc::clone(&connect_permits);
+        tasks.push(tokio::spawn(async move {
+            let permit = connect_permits
+                .acquire_owned()
+                .await
+                .map_err(|e| e.to_string())?;
+            let connected = tokio::time::timeout_at(
+                deadline.into(),
+                conn::connect(target, server, index, local_ip(server, index), true),
+            )
+            .await;
+            drop(permit);
+            let (sink, stream) = match connected {
+                Ok(Ok(halves)) => halves,
+                Ok(Err(e)) => {
+                    barrier.wait().await;
+                    return Err(format!("client {index}: {e}"));
+                }
+                Err(_) => {
+                    barrier.wait().await;
+                    return Err(format!("client {index}: login timed out"));
+                }
+            };
+            barrier.wait().await;
+            let start = *epoch.get().expect("set before the barrier is released");
+            Ok(client(index, sink, stream, &workload, start, deadline, bar).await)
+        }));
+    }
+    let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
+    let bench_before = procstat::sample(None);
+    epoch.set(Instant::now()).expect("set once");
+    // All logged in (or failed): go.
+    barrier.wait().await;
+    let start = *epoch.get().expect("set");
+    let mut results = Vec::with_capacity(n);
+    let mut errors = Vec::new();
+    for task in tasks {
+        match task.await {
+            Ok(Ok(result)) => results.push(result),
+            Ok(Err(e)) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    if !errors.is_empty() {
+        return Err(format!(
+            "{} clients failed; first: {}",
+            errors.len(),
+            errors[0]
+        ));
+    }
+    let server_after = server_pid.and_then(|pid| procstat::sample(Some(pid)));
+    let bench_after = procstat::sample(None);
+
+    let mut histogram = Histogram::<u64>::new(3).expect("valid precision");
+    let mut faults = Faults::default();
+    let mut deliveries = 0;
+    let mut timed_out = false;
+    for result in &results {
+        histogram.add(&result.histogram).expect("same precision");
+        faults.add(&result.receiver.finish(workload.messages));
+        deliveries += result.receiver.delivered;
+        timed_out |= result.timed_out;
+    }
+    let us = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    let cores = |before: Option<procstat::Sample>, after: Option<procstat::Sample>| {
+        Some((after?.cpu_seconds - before?.cpu_seconds) / elapsed)
+    };
+    Ok(Report {
+        target: target.name(),
+        clients: n,
+        messages_per_client: workload.messages,
+        size: workload.size,
+        window: workload.window,
+        rate: workload.rate,
+        deliveries,
+        expected,
+        seconds: elapsed,
+        deliveries_per_sec: deliveries as f64 / elapsed,
+        p50_us: us(0.5),
+        p99_us: us(0.99),
+        p999_us: us(0.999),
+        max_us: histogram.max() as f64 / 1000.0,
+        faults,
+        timed_out,
+        server_cpu_cores: cores(server_before, server_after),
+        server_peak_rss_mb: server_after.map(|s| s.peak_rss as f64 / 1_048_576.0),
+        bench_cpu_cores: cores(bench_before, bench_after).unwrap_or(0.0),
+    })
+}
+
+async fn client(
+    index: usize,
+    mut sink: conn::Sink,
+    mut stream: conn::Stream,
+    workload: &Workload,
+    start: Instant,
+    deadline: Instant,
+    bar: ProgressBar,
+) -> ClientResult {
+    let n = workload.clients;
+    let window = Arc::new(Semaphore::new(workload.window.max(1)));
+    let sender_window = Arc::clone(&window);
+    let (messages, size, rate) = (workload.messages, workload.size, workload.rate);
+    let sender = tokio::spawn(async move {
+        // Paced runs stamp the scheduled time, so a stall shows as latency.
+        let interval = rate.map(|r| Duration::from_secs_f64(n as f64 / r));
+        let offset = interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / n as f64));
+        for seq in 0..messages {
+            let Ok(permit) = sender_window.acquire().await else {
+                return;
+            };
+            permit.forget();
+            let stamp = match interval {
+                Some(interval) => {
+                    let due = start + offset + interval * seq;
+                    tokio::time::sleep_until(due.into()).await;
+                    due.duration_since(start)
+                }
+                None => start.elapsed(),
+            };
+            let body = payload::encode(index, seq, stamp.as_nanos() as u64, size);
+            if sink.send(seq + 1, &body).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut receiver = Receiver::new(index, n);
+    let mut histogram = Histogram::<u64>::new(3).expect("valid precision");
+    let mut acks = 0u32;
+    let mut unreported = 0u64;
+    let mut timed_out = false;
+    while !(receiver.complete(messages) && acks >= messages) {
+        let incoming = match tokio::time::timeout_at(deadline.into(), stream.next()).await {
+            Err(_) => {
+                timed_out = true;
+                break;
+            }
+            Ok(None) | Ok(Some(Err(_))) => break,
+            Ok(Some(Ok(incoming))) => incoming,
+        };
+        match incoming {
+            Incoming::Message(body) => {
+                let Some((sender, seq, sent_ns)) = payload::decode(&body) else {
+                    continue;
+                };
+                let now_ns = start.elapsed().as_nanos() as u64;
+                let _ = histogram.record(now_ns.saturating_sub(sent_ns).max(1));
+                receiver.record(sender, seq);
+                unreported += 1;
+                if unreported == 1024 {
+                    bar.inc(unreported);
+                    unreported = 0;
+                }
+            }
+            Incoming::Ack => {
+                acks += 1;
+                window.add_permits(1);
+            }
+            Incoming::Other => {}
+        }
+    }
+    bar.inc(unreported);
+    window.close();
+    sender.abort();
+    ClientResult {
+        receiver,
+        histogram,
+        timed_out,
+    }
+}

@@ -1,0 +1,129 @@
+//! The floor: a bare relay with no protocol beyond a u32 length prefix. Each
+//! frame is encoded once and shared, queued on a bounded queue per client and
+//! written in batches; the sender gets an empty frame as its acknowledgement.
+//! Confab's figures are reported as a ratio to this, measured in the same run.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// Largest frame the relay accepts.
+const MAX_FRAME: usize = 1 << 20;
+
+struct Queue {
+    frames: Mutex<(VecDeque<Bytes>, bool)>,
+    ready: Notify,
+}
+
+impl Queue {
+    /// False when the queue is full: the client is dropped, nobody waits.
+    fn push(&self, frame: Bytes, depth: usize) -> bool {
+        let mut guard = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        let (frames, closed) = &mut *guard;
+        if *closed || frames.len() >= depth {
+            *closed = true;
+            drop(guard);
+            self.ready.notify_one();
+            return false;
+        }
+        let was_empty = frames.is_empty();
+        frames.push_back(frame);
+        drop(guard);
+        if was_empty {
+            self.ready.notify_one();
+        }
+        true
+    }
+}
+
+type Clients = Arc<Mutex<Vec<(u64, Arc<Queue>)>>>;
+
+pub async fn serve(listener: TcpListener, depth: usize) -> io::Result<()> {
+    let clients: Clients = Arc::new(Mutex::new(Vec::new()));
+    let ids = AtomicU64::new(0);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        let id = ids.fetch_add(1, Ordering::Relaxed);
+        let queue = Arc::new(Queue {
+            frames: Mutex::new((VecDeque::new(), false)),
+            ready: Notify::new(),
+        });
+        clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, Arc::clone(&queue)));
+        tokio::spawn(connection(stream, id, queue, Arc::clone(&clients), depth));
+    }
+}
+
+async fn connection(stream: TcpStream, id: u64, queue: Arc<Queue>, clients: Clients, depth: usize) {
+    let (mut reader, mut writer) = stream.into_split();
+    let writer_queue = Arc::clone(&queue);
+    let write_task = tokio::spawn(async move {
+        let mut buf = BytesMut::new();
+        loop {
+            {
+                let mut guard = writer_queue
+                    .frames
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                let (frames, closed) = &mut *guard;
+                if *closed {
+                    return;
+                }
+                for frame in frames.drain(..) {
+                    buf.extend_from_slice(&frame);
+                }
+            }
+            if buf.is_empty() {
+                writer_queue.ready.notified().await;
+                continue;
+            }
+            if writer.write_all(&buf).await.is_err() {
+                return;
+            }
+            buf.clear();
+        }
+    });
+    let ack = Bytes::from_static(&[0, 0, 0, 0]);
+    let mut buf = BytesMut::with_capacity(8192);
+    'read: loop {
+        match reader.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        while buf.len() >= 4 {
+            let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+            if len > MAX_FRAME {
+                break 'read;
+            }
+            if buf.len() < 4 + len {
+                buf.reserve(4 + len - buf.len());
+                break;
+            }
+            let frame = buf.split_to(4 + len).freeze();
+            let members = clients.lock().unwrap_or_else(|e| e.into_inner());
+            for (other, target) in members.iter() {
+                if *other != id {
+                    target.push(frame.clone(), depth);
+                }
+            }
+            drop(members);
+            queue.push(ack.clone(), depth);
+        }
+    }
+    clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|(other, _)| *other != id);
+    queue.frames.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+    queue.ready.notify_one();
+    let _ = write_task.await;
+}
