@@ -273,9 +273,12 @@ impl<'a> Session<'a> {
             ClientAction::Greeted(greeting) => {
                 framed.codec_mut().set_max_frame(self.protocol.max_frame());
                 let limits = &greeting.limits;
+                // spec: KEEPALIVE-3 — a live server pings within the interval
+                // and waits the timeout for our answer; past both, with a
+                // margin for the network, it is gone.
                 self.silence_limit = Duration::from_millis(
                     u64::from(limits.ping_interval_ms) + u64::from(limits.ping_timeout_ms),
-                ) + Duration::from_secs(5);
+                ) + Duration::from_secs(1);
                 if self.memory.rooms.is_empty() {
                     let mut rooms = vec![greeting.default_room.to_string()];
                     for room in &self.memory.extra_rooms {

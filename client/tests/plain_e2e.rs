@@ -63,8 +63,11 @@ impl PlainClient {
         stdin.flush().await.unwrap();
     }
 
-    /// Reads output lines until one satisfies `wanted`; returns it.
+    /// The first output line, already seen or still to come, that satisfies `wanted`.
     async fn until(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        if let Some(line) = self.seen.iter().find(|l| wanted(l)) {
+            return line.clone();
+        }
         let name = self.name.clone();
         let seen = &mut self.seen;
         let stdout = &mut self.stdout;

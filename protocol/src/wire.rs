@@ -416,7 +416,7 @@ mod tests {
     fn parse_all<T: WireField>(bytes: &[u8]) -> Result<T, BodyError> {
         let whole = Bytes::copy_from_slice(bytes);
         match T::parse(&whole, &whole) {
-            Ok((rest, value)) if rest.is_empty() => Ok(value),
+            Ok(([], value)) => Ok(value),
             Ok(_) => panic!("left-over bytes"),
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
             Err(nom::Err::Incomplete(_)) => panic!("complete parsers never ask for more"),

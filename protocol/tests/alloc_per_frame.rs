@@ -92,7 +92,7 @@ fn message(id: u64) -> Frame {
 /// by design).
 fn mixed(i: u64) -> Frame {
     match i % 8 {
-        0 | 1 | 2 => message(i),
+        0..=2 => message(i),
         3 => Frame::Ack(Ack {
             client_ref: 1,
             id: i,
@@ -115,15 +115,13 @@ fn mixed(i: u64) -> Frame {
             next_seq: i,
             members: 3,
         }),
-        _ => match i % 16 {
-            7 => Frame::Ping(Ping { nonce: i }),
-            _ => Frame::HistoryEnd(HistoryEnd {
-                kind: HistoryKind::Room,
-                target: s8("lobby"),
-                count: 0,
-                flags: 0,
-            }),
-        },
+        _ if i % 16 == 7 => Frame::Ping(Ping { nonce: i }),
+        _ => Frame::HistoryEnd(HistoryEnd {
+            kind: HistoryKind::Room,
+            target: s8("lobby"),
+            count: 0,
+            flags: 0,
+        }),
     }
 }
 

@@ -65,8 +65,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// (clause id → files citing it from tests, all cited ids with a location).
-fn citations(root: &Path) -> (BTreeMap<String, Vec<String>>, Vec<(String, String)>) {
+/// Clause id → the test files citing it.
+type TestCitations = BTreeMap<String, Vec<String>>;
+/// Every cited clause id with the `file:line` citing it.
+type AllCitations = Vec<(String, String)>;
+
+fn citations(root: &Path) -> (TestCitations, AllCitations) {
     let mut files = Vec::new();
     rust_files(root, &mut files);
     let mut by_tests: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -99,6 +99,26 @@ pub struct Config {
     #[arg(long, default_value_t = Limits::default().history_max)]
     pub history_max: u16,
 
+    /// Directory of the message and account database (created on first start).
+    #[arg(long, default_value = "confab-data")]
+    pub data_dir: std::path::PathBuf,
+
+    /// Keep history in memory only: nothing survives a restart, no accounts.
+    #[arg(long)]
+    pub in_memory: bool,
+
+    /// Refuse guests: every name must be a registered account.
+    #[arg(long)]
+    pub require_account: bool,
+
+    /// Delete stored messages older than this many days (0: keep them).
+    #[arg(long, default_value_t = 0)]
+    pub retention_days: u64,
+
+    /// Keep at most this many stored messages per room (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub retention_per_room: u64,
+
     /// Milliseconds the server waits for clients to take their last frames
     /// when it shuts down.
     #[arg(long, default_value_t = 3_000)]
@@ -111,8 +131,10 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// The command line's defaults, but in memory: embedding a server (tests,
+    /// tools) never writes a data directory unless asked to.
     fn default() -> Self {
-        Config::parse_from(["confab-server"])
+        Config::parse_from(["confab-server", "--in-memory"])
     }
 }
 
@@ -134,7 +156,11 @@ impl Config {
             ping_timeout_ms: self.ping_timeout_ms,
             handshake_timeout_ms: self.handshake_timeout_ms,
             login_attempts: self.login_attempts,
-            history_max: self.history_max,
+            // A join replay must fit the outbound queue with room to spare
+            // (spec section 16), so a small queue lowers the advertised maximum.
+            history_max: self
+                .history_max
+                .min(u16::try_from(self.queue_depth / 2).unwrap_or(u16::MAX)),
         }
     }
 

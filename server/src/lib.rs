@@ -9,6 +9,7 @@ pub mod hub;
 pub mod ratelimit;
 pub mod server;
 pub mod shared;
+pub mod store;
 pub mod transport;
 
 pub use config::Config;

@@ -99,15 +99,17 @@ mod tests {
         assert_eq!(limiter.check(10), Verdict::Limited);
         tokio::time::advance(Duration::from_millis(500)).await;
         assert_eq!(limiter.check(10), Verdict::Allowed);
-        let verdicts: Vec<Verdict> = (0..4).map(|_| limiter.check(10)).collect();
+        // The fourth rejection within one second passes msg_burst (3).
+        let verdicts: Vec<Verdict> = (0..3).map(|_| limiter.check(10)).collect();
         assert_eq!(
             verdicts,
-            [
-                Verdict::Limited,
-                Verdict::Limited,
-                Verdict::Limited,
-                Verdict::Flooding
-            ]
+            [Verdict::Limited, Verdict::Limited, Verdict::Flooding]
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(
+            limiter.check(10),
+            Verdict::Allowed,
+            "a new second, refilled bucket"
         );
     }
 

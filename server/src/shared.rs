@@ -22,6 +22,10 @@ pub struct Shared {
     /// Encoded once; every connection starts with it (`[HANDSHAKE-1]`).
     pub greeting: Bytes,
     pub default_room: String,
+    /// The durable store; `None` with `--in-memory`.
+    pub store: Option<crate::store::Store>,
+    /// Registered names (keys), to tell guests from account holders at once.
+    accounts: Mutex<HashSet<String>>,
     reserved: HashSet<String>,
     next_conn_id: AtomicU64,
     active: AtomicUsize,
@@ -62,12 +66,29 @@ impl Shared {
     pub fn new(config: Config) -> Result<Self, String> {
         let limits = config.limits();
         limits.validate()?;
+        let hub = Hub::new(usize::from(limits.history_max));
+        let (store, accounts) = if config.in_memory {
+            (None, HashSet::new())
+        } else {
+            let (store, loaded) =
+                crate::store::Store::open(&config.data_dir, usize::from(limits.history_max))?;
+            let accounts = loaded.account_keys.iter().cloned().collect();
+            hub.restore(loaded);
+            (Some(store), accounts)
+        };
+        let mut flags = 0;
+        if store.is_some() {
+            flags |= Greeting::ACCOUNTS | Greeting::PERSISTENT;
+        }
+        if config.require_account {
+            flags |= Greeting::ACCOUNT_REQUIRED;
+        }
         let default_room = normalize_name(&config.default_room, usize::from(limits.max_room_name))
             .map_err(|e| format!("--default-room {:?}: {e}", config.default_room))?;
         let greeting = Frame::Greeting(Greeting {
             min_version: PROTOCOL_VERSION,
             max_version: PROTOCOL_VERSION,
-            flags: 0,
+            flags,
             server: Str8::truncated(concat!("confab-server/", env!("CARGO_PKG_VERSION"))),
             limits: limits.clone(),
             default_room: Str8::truncated(&default_room),
@@ -80,7 +101,9 @@ impl Shared {
             .map(|n| name_key(n.trim()))
             .collect();
         Ok(Shared {
-            hub: Hub::new(usize::from(limits.history_max)),
+            hub,
+            store,
+            accounts: Mutex::new(accounts),
             limits,
             greeting,
             default_room,
@@ -90,6 +113,14 @@ impl Shared {
             per_ip: Mutex::new(HashMap::new()),
             config,
         })
+    }
+
+    pub fn is_registered(&self, normalized: &str) -> bool {
+        lock(&self.accounts).contains(&name_key(normalized))
+    }
+
+    pub fn note_registered(&self, normalized: &str) {
+        lock(&self.accounts).insert(name_key(normalized));
     }
 
     pub fn is_reserved(&self, normalized: &str) -> bool {

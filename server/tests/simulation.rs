@@ -41,6 +41,10 @@ use turmoil::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use turmoil::net::{TcpListener, TcpStream};
 use turmoil::{Builder, Sim};
 
+/// (sender, client_ref) → (id, seq) from ACKs.
+type AcksSeen = HashMap<(String, u32), (u64, u64)>;
+/// (receiver, sender, n, id, seq) of every MESSAGE seen.
+type MessagesSeen = Vec<(String, String, u32, u64, u64)>;
 const SERVER: &str = "server";
 const PORT: u16 = 7667;
 const ROOM: &str = "lobby";
@@ -426,9 +430,9 @@ fn room_messages_reach_every_other_member_once_in_order() {
             let logged_in = Rc::new(Cell::new(0usize));
             let finished = Rc::new(Cell::new(0usize));
             // (sender, index) -> (id, seq) from the sender's ACK.
-            let acks: Rc<RefCell<HashMap<(String, u32), (u64, u64)>>> = Rc::default();
+            let acks: Rc<RefCell<AcksSeen>> = Rc::default();
             // (receiver, sender, index, id, seq) of every delivered MESSAGE.
-            let seen: Rc<RefCell<Vec<(String, String, u32, u64, u64)>>> = Rc::default();
+            let seen: Rc<RefCell<MessagesSeen>> = Rc::default();
 
             for c in 0..clients {
                 let name = format!("user{c}");

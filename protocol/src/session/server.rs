@@ -226,10 +226,21 @@ impl ServerSession {
         self.fatal(error.code(), error.frame_type(), &message)
     }
 
-    /// A fatal ERROR of the server's own (slow consumer, idle timeout, flooding...).
+    /// A fatal ERROR of the server's own (slow consumer, idle timeout...).
     pub fn fatal(&mut self, code: ErrorCode, frame_type: u8, message: &str) -> Frame {
+        self.fatal_about(code, frame_type, 0, message)
+    }
+
+    /// A fatal ERROR caused by the SEND or DIRECT `client_ref` (e.g. FLOODING).
+    pub fn fatal_about(
+        &mut self,
+        code: ErrorCode,
+        frame_type: u8,
+        client_ref: u32,
+        message: &str,
+    ) -> Frame {
         self.state = ServerState::Closed;
-        error_frame(code, frame_type, message)
+        Frame::ErrorFrame(ErrorFrame::new(code, frame_type, client_ref, message))
     }
 
     /// GOODBYE from the server, e.g. `SERVER_SHUTDOWN` (`[CLOSE-2]`).

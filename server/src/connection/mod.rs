@@ -41,6 +41,8 @@ pub struct ConnState {
     pub limiter: RateLimiter,
     /// The code of the last frame queued by `close_with`, once closing.
     pub closed_with: Option<ErrorCode>,
+    /// Wrong passwords so far; each makes the next answer slower.
+    pub auth_failures: u32,
 }
 
 impl ConnState {
@@ -106,6 +108,7 @@ pub async fn serve<T: Transport>(
         outbox,
         shared,
         closed_with: None,
+        auth_failures: 0,
     };
     debug!(conn = id, %peer, "accepted");
     let ended = reader::run(&mut read_half, &mut state, &cut, &shutdown).await;

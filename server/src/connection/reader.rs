@@ -99,7 +99,7 @@ pub async fn run<R: AsyncRead + Unpin>(
         loop {
             match frame::decode(&mut buf, limits.max_frame) {
                 Ok(Some(frame)) => {
-                    if let Some(ended) = handle_frame(state, frame) {
+                    if let Some(ended) = handle_frame(state, frame).await {
                         return ended;
                     }
                     handled += 1;
@@ -107,7 +107,15 @@ pub async fn run<R: AsyncRead + Unpin>(
                         tokio::task::yield_now().await;
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    // spec: KEEPALIVE-2, SEC-7 — a whole frame is a sign of
+                    // life; bytes dribbled into one are not.
+                    if handled > 0 {
+                        timers.last_heard = Instant::now();
+                        timers.ping_sent = None;
+                    }
+                    break;
+                }
                 Err(error) => {
                     // spec: ERROR-3 — answer, then read nothing more.
                     warn!(conn = state.id, peer = %state.peer, "undecodable input: {error}");
@@ -134,10 +142,7 @@ pub async fn run<R: AsyncRead + Unpin>(
                 Ok(0) if buf.is_empty() => return Ended::PeerClosed,
                 // spec: FRAMING-6 — a partial frame at EOF is discarded.
                 Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
-                Ok(_) => {
-                    timers.last_heard = Instant::now();
-                    timers.ping_sent = None;
-                }
+                Ok(_) => {}
                 Err(e) => return Ended::Io(e),
             },
             _ = &mut timer => {
@@ -174,7 +179,7 @@ pub async fn run<R: AsyncRead + Unpin>(
 }
 
 /// Handles one frame; `Some` when the connection is to end.
-fn handle_frame(state: &mut ConnState, frame: Frame) -> Option<Ended> {
+async fn handle_frame(state: &mut ConnState, frame: Frame) -> Option<Ended> {
     match state.session.handle(frame) {
         ServerAction::Nothing => {}
         ServerAction::Reply(reply) => {
@@ -201,8 +206,8 @@ fn handle_frame(state: &mut ConnState, frame: Frame) -> Option<Ended> {
                 "client reported {}: {}", error.code, error.message
             );
         }
-        ServerAction::Login(login) => handlers::login(state, login),
-        ServerAction::Request(request) => handlers::dispatch(state, request),
+        ServerAction::Login(login) => handlers::login(state, login).await,
+        ServerAction::Request(request) => handlers::dispatch(state, request).await,
     }
     state.closed_with.map(Ended::Fatal)
 }

@@ -16,7 +16,7 @@ use super::outbox::{Outbox, OutboxStatus};
 
 /// How long the frame being written when the queue overflows, and then the
 /// SLOW_CONSUMER error, may take before the connection is simply dropped.
-const OVERFLOW_GRACE: Duration = Duration::from_millis(1_000);
+const OVERFLOW_GRACE: Duration = Duration::from_secs(5);
 
 /// A batch bigger than this is written in several calls, so the buffer stays small.
 const MAX_COALESCE: usize = 64 * 1024;
@@ -31,6 +31,7 @@ pub async fn run<W: AsyncWrite + Unpin>(
     'outer: loop {
         let status = outbox.drain(&mut batch).await;
         if status == OutboxStatus::Overflowed {
+            cut.cancel();
             write_slow_consumer(&mut write_half).await;
             break;
         }
@@ -50,10 +51,18 @@ pub async fn run<W: AsyncWrite + Unpin>(
                         Ok(n) => offset += n,
                     },
                     _ = outbox.overflowed() => {
-                        // spec: FLOW-3 — finish the frame in flight if the peer lets us, then say why.
+                        // spec: FLOW-3 — the member leaves its rooms now; its
+                        // socket gets the rest of what it was sent (so no frame
+                        // is cut), then why it is closed, if it reads in time.
+                        warn!("slow consumer: outbound queue overflowed, disconnecting");
+                        cut.cancel();
                         let rest = &buf[offset..];
-                        if let Ok(Ok(())) = timeout(OVERFLOW_GRACE, write_half.write_all(rest)).await {
-                            write_slow_consumer(&mut write_half).await;
+                        let finish = async {
+                            write_half.write_all(rest).await?;
+                            write_half.write_all(&slow_consumer_error()).await
+                        };
+                        if timeout(OVERFLOW_GRACE, finish).await.is_err() {
+                            warn!("slow consumer did not read its last frames; dropping it");
                         }
                         break 'outer;
                     }
@@ -72,14 +81,17 @@ pub async fn run<W: AsyncWrite + Unpin>(
     cut.cancel();
 }
 
-async fn write_slow_consumer<W: AsyncWrite + Unpin>(write_half: &mut W) {
-    warn!("slow consumer: outbound queue overflowed, disconnecting");
-    let error = Frame::ErrorFrame(ErrorFrame::new(
+fn slow_consumer_error() -> bytes::Bytes {
+    Frame::ErrorFrame(ErrorFrame::new(
         ErrorCode::SLOW_CONSUMER,
         0,
         0,
         "your outbound queue overflowed; reconnect and JOIN with since_seq to catch up",
     ))
-    .to_bytes();
-    let _ = timeout(OVERFLOW_GRACE, write_half.write_all(&error)).await;
+    .to_bytes()
+}
+
+async fn write_slow_consumer<W: AsyncWrite + Unpin>(write_half: &mut W) {
+    warn!("slow consumer: outbound queue overflowed, disconnecting");
+    let _ = timeout(OVERFLOW_GRACE, write_half.write_all(&slow_consumer_error())).await;
 }

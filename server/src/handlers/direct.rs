@@ -1,19 +1,22 @@
 //! DIRECT (spec section 9).
 
+use std::sync::Arc;
+
 use confab_protocol::frame::{code, Ack, Direct, DirectMessage, Frame};
 use confab_protocol::ErrorCode;
 
 use crate::clock::now_millis;
 use crate::connection::ConnState;
+use crate::store::Op;
 
-pub fn direct(state: &mut ConnState, direct: Direct) {
+pub async fn direct(state: &mut ConnState, direct: Direct) {
     let client_ref = direct.client_ref;
     // spec: DM-3
     if let Err((code, message)) = super::check_body(state, &direct.body) {
         state.reject(code, code::DIRECT, client_ref, message);
         return;
     }
-    let me = state.member();
+    let me = Arc::clone(state.member());
     let recipient = match state.shared.hub.user(&direct.to) {
         Some(user) if user.conn_id != me.conn_id => user,
         // spec: DM-2
@@ -30,24 +33,44 @@ pub fn direct(state: &mut ConnState, direct: Direct) {
     if !super::send::admit(state, code::DIRECT, client_ref, direct.body.len()) {
         return;
     }
-    let me = state.member();
+    let shared = Arc::clone(&state.shared);
     let message = DirectMessage {
-        id: state.shared.hub.next_message_id(),
+        id: shared.hub.next_message_id(),
         time: now_millis(),
         flags: 0,
         from: me.name.clone(),
         to: recipient.name.clone(),
         body: direct.body,
     };
-    // spec: DM-1
-    let _ = recipient
-        .outbox
-        .push(Frame::DirectMessage(message.clone()).to_bytes());
-    state.shared.hub.direct.record(&message);
-    state.send(Frame::Ack(Ack {
-        client_ref,
-        id: message.id,
-        seq: 0,
-        time: message.time,
-    }));
+    let hub_shared = Arc::clone(&shared);
+    let stored = message.clone();
+    let release = move || {
+        // spec: DM-1 — to the recipient only, then the ACK to the sender.
+        let _ = recipient
+            .outbox
+            .push(Frame::DirectMessage(stored.clone()).to_bytes());
+        let ack = Ack {
+            client_ref,
+            id: stored.id,
+            seq: 0,
+            time: stored.time,
+        };
+        let _ = me.outbox.push(Frame::Ack(ack).to_bytes());
+        hub_shared.hub.direct.record(&stored);
+    };
+    match &shared.store {
+        Some(store) => match store.reserve().await {
+            Some(permit) => permit.send(Op::Direct {
+                message,
+                release: Box::new(release),
+            }),
+            None => state.reject(
+                ErrorCode::STORAGE_FAILURE,
+                code::DIRECT,
+                client_ref,
+                "message store unavailable",
+            ),
+        },
+        None => release(),
+    }
 }

@@ -1,23 +1,28 @@
-//! LOGIN (spec section 7): name rules, uniqueness, and the auto-join.
+//! LOGIN (spec section 7): name rules, accounts, uniqueness, and the auto-join.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use confab_protocol::frame::{Join, Login, LoginMode};
-use confab_protocol::names::normalize_name;
+use confab_protocol::frame::{Join, Login, LoginMode, Welcome};
+use confab_protocol::names::{name_key, normalize_name};
 use confab_protocol::{ErrorCode, Str8};
-use tracing::{debug, info};
+use tracing::{debug, error, info, warn};
 
 use crate::clock::now_millis;
 use crate::connection::ConnState;
 use crate::hub::Member;
+use crate::store::accounts::Verdict;
 
-pub fn login(state: &mut ConnState, login: Login) {
-    match judge(state, &login) {
-        Ok(member) => {
+/// The first wrong password is answered after this; each next one waits twice as long.
+const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(500);
+
+pub async fn login(state: &mut ConnState, login: Login) {
+    match judge(state, &login).await {
+        Ok((member, flags)) => {
             info!(conn = state.id, peer = %state.peer, user = %member.name, "logged in");
             let welcome = state
                 .session
-                .accept_login(member.name.clone(), 0, now_millis());
+                .accept_login(member.name.clone(), flags, now_millis());
             state.send(welcome);
             state.member = Some(member);
             if state.session.auto_join() {
@@ -39,6 +44,13 @@ pub fn login(state: &mut ConnState, login: Login) {
                 "login as {:?} rejected: {code}",
                 login.username.as_str()
             );
+            if code == ErrorCode::AUTH_FAILED {
+                // spec: HANDSHAKE-6 — repeated failures are slowed down.
+                state.auth_failures += 1;
+                let delay = AUTH_FAILURE_DELAY * 2u32.pow(state.auth_failures.min(4) - 1);
+                warn!(conn = state.id, peer = %state.peer, "failed login for {:?}", login.username.as_str());
+                tokio::time::sleep(delay).await;
+            }
             let (rejected, fatal) = state.session.reject_login(code, &message);
             state.send(rejected);
             if let Some(fatal) = fatal {
@@ -48,8 +60,11 @@ pub fn login(state: &mut ConnState, login: Login) {
     }
 }
 
-/// `[HANDSHAKE-5]`, `[HANDSHAKE-6]`: the member to log in, or why not.
-fn judge(state: &ConnState, login: &Login) -> Result<Arc<Member>, (ErrorCode, String)> {
+type Rejection = (ErrorCode, String);
+
+/// `[HANDSHAKE-5]`, `[HANDSHAKE-6]`: the member to log in and its WELCOME flags, or why not.
+async fn judge(state: &ConnState, login: &Login) -> Result<(Arc<Member>, u8), Rejection> {
+    let shared = Arc::clone(&state.shared);
     match login.mode {
         LoginMode::Guest if !login.password.is_empty() => {
             return Err((
@@ -57,30 +72,103 @@ fn judge(state: &ConnState, login: &Login) -> Result<Arc<Member>, (ErrorCode, St
                 "guests log in without a password".into(),
             ))
         }
-        LoginMode::Guest => {}
-        LoginMode::Login | LoginMode::Register => {
+        LoginMode::Login | LoginMode::Register if shared.store.is_none() => {
             return Err((
                 ErrorCode::ACCOUNTS_UNAVAILABLE,
                 "this server has no accounts; log in as a guest".into(),
             ))
         }
+        _ => {}
     }
-    let max = usize::from(state.shared.limits.max_username);
+    let max = usize::from(shared.limits.max_username);
     let name = normalize_name(&login.username, max)
         .map_err(|e| (ErrorCode::NAME_INVALID, e.to_string()))?;
-    if state.shared.is_reserved(&name) {
+    if shared.is_reserved(&name) {
         return Err((
             ErrorCode::NAME_RESERVED,
             format!("the name {name:?} is reserved"),
         ));
     }
+    if login.mode == LoginMode::Guest
+        && (shared.config.require_account || shared.is_registered(&name))
+    {
+        let why = if shared.config.require_account {
+            "this server requires an account: log in or register".to_string()
+        } else {
+            format!("{name:?} is a registered name: log in with its password")
+        };
+        return Err((ErrorCode::ACCOUNT_REQUIRED, why));
+    }
     let member = Arc::new(Member {
         conn_id: state.id,
         name: Str8::truncated(&name),
         outbox: Arc::clone(&state.outbox),
+        history_floor: match login.mode {
+            LoginMode::Guest => shared.hub.peek_message_id(),
+            LoginMode::Login | LoginMode::Register => 0,
+        },
     });
-    if !state.shared.hub.claim_name(&member) {
+    // Claimed before the account check, so a name cannot be registered from
+    // under someone using it; released again if the check fails.
+    if !shared.hub.claim_name(&member) {
         return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
     }
-    Ok(member)
+    let flags = match account_check(&shared, login, &name).await {
+        Ok(flags) => flags,
+        Err(rejection) => {
+            shared.hub.release_name(&member);
+            return Err(rejection);
+        }
+    };
+    Ok((member, flags))
+}
+
+async fn account_check(
+    shared: &crate::shared::Shared,
+    login: &Login,
+    name: &str,
+) -> Result<u8, Rejection> {
+    let Some(store) = &shared.store else {
+        return Ok(0);
+    };
+    let unavailable = |e: String| {
+        error!("account store: {e}");
+        (
+            ErrorCode::AUTH_FAILED,
+            "accounts are unavailable right now".to_string(),
+        )
+    };
+    let key = name_key(name);
+    let password = login.password.to_string();
+    match login.mode {
+        LoginMode::Guest => Ok(0),
+        LoginMode::Login => match store.verify(key, password).await.map_err(unavailable)? {
+            Verdict::Accepted => Ok(Welcome::REGISTERED),
+            Verdict::WrongPassword | Verdict::NoSuchAccount => {
+                Err((ErrorCode::AUTH_FAILED, "wrong name or password".into()))
+            }
+        },
+        LoginMode::Register => {
+            if login.password.is_empty() {
+                return Err((
+                    ErrorCode::AUTH_FAILED,
+                    "registration needs a password".into(),
+                ));
+            }
+            if store
+                .register(key, name.to_string(), password, now_millis())
+                .await
+                .map_err(unavailable)?
+            {
+                shared.note_registered(name);
+                info!(user = name, "registered");
+                Ok(Welcome::REGISTERED)
+            } else {
+                Err((
+                    ErrorCode::ACCOUNT_EXISTS,
+                    format!("{name:?} is registered already: log in"),
+                ))
+            }
+        }
+    }
 }

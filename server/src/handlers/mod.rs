@@ -23,15 +23,16 @@ use crate::clock::now_millis;
 use crate::connection::ConnState;
 use crate::hub::Room;
 
-pub fn dispatch(state: &mut ConnState, request: Request) {
+/// Handles a READY request; requests are answered in the order they came.
+pub async fn dispatch(state: &mut ConnState, request: Request) {
     match request {
         Request::Join(join) => join::join(state, join),
         Request::Leave(leave) => leave::leave(state, leave),
         Request::ListRooms => rooms::list_rooms(state),
-        Request::Send(send) => send::send(state, send),
-        Request::Direct(direct) => direct::direct(state, direct),
+        Request::Send(send) => send::send(state, send).await,
+        Request::Direct(direct) => direct::direct(state, direct).await,
         Request::Who(who) => who::who(state, who),
-        Request::History(history) => history::history(state, history),
+        Request::History(history) => history::history(state, history).await,
     }
 }
 
@@ -40,11 +41,13 @@ pub fn disconnect(state: &mut ConnState) {
     let Some(member) = state.member.take() else {
         return;
     };
+    // The name is free before anyone hears of the departure, so a client
+    // reacting to the PRESENCE can take it at once.
+    state.shared.hub.release_name(&member);
     let now = now_millis();
     for room in state.rooms.drain(..) {
         room.remove(&member, PresenceEvent::Disconnected, now);
     }
-    state.shared.hub.release_name(&member);
 }
 
 /// The joined room a request names, matched the way names compare (`[ROOM-1]`).

@@ -1,13 +1,15 @@
 //! SEND (`[MSG-1]`, `[MSG-2]`, `[MSG-6]`, `[FLOW-1]`).
 
-use confab_protocol::frame::{code, Ack, Frame, Send};
+use std::sync::Arc;
+
+use confab_protocol::frame::{code, Send};
 use confab_protocol::ErrorCode;
 
 use crate::clock::now_millis;
 use crate::connection::ConnState;
 use crate::ratelimit::Verdict;
 
-pub fn send(state: &mut ConnState, send: Send) {
+pub async fn send(state: &mut ConnState, send: Send) {
     let client_ref = send.client_ref;
     if let Err((code, message)) = super::check_body(state, &send.body) {
         state.reject(code, code::SEND, client_ref, message);
@@ -25,23 +27,41 @@ pub fn send(state: &mut ConnState, send: Send) {
     if !admit(state, code::SEND, client_ref, send.body.len()) {
         return;
     }
-    let hub = &state.shared.hub;
-    let time = now_millis();
-    let published = room.publish(state.member(), send.body, time, || hub.next_message_id());
-    match published {
-        // The ACK is queued after every recipient's copy (`[MSG-2]`).
-        Some((id, seq)) => state.send(Frame::Ack(Ack {
-            client_ref,
-            id,
-            seq,
-            time,
-        })),
-        None => state.reject(
+    let shared = Arc::clone(&state.shared);
+    // With a store, wait for room in its queue first: a busy disk slows this
+    // sender, never the others, and nothing is assigned that cannot be stored.
+    let durable = match &shared.store {
+        Some(store) => match store.reserve().await {
+            Some(permit) => Some(permit),
+            None => {
+                state.reject(
+                    ErrorCode::STORAGE_FAILURE,
+                    code::SEND,
+                    client_ref,
+                    "message store unavailable",
+                );
+                return;
+            }
+        },
+        None => None,
+    };
+    let hub = &shared.hub;
+    // The ACK goes out when the message is released (after storing, `[MSG-2]`).
+    let published = room.publish(
+        state.member(),
+        client_ref,
+        send.body,
+        now_millis(),
+        || hub.next_message_id(),
+        durable,
+    );
+    if !published {
+        state.reject(
             ErrorCode::NOT_IN_ROOM,
             code::SEND,
             client_ref,
             "join the room first",
-        ),
+        );
     }
 }
 
@@ -64,9 +84,10 @@ pub(super) fn admit(
             false
         }
         Verdict::Flooding => {
-            let last = state.session.fatal(
+            let last = state.session.fatal_about(
                 ErrorCode::FLOODING,
                 frame_type,
+                client_ref,
                 "kept sending past the rate limit",
             );
             state.close_with(last);

@@ -51,6 +51,7 @@ impl DirectHistory {
         &self,
         a: &str,
         b: &str,
+        floor: u64,
         direction: Direction,
         anchor: u64,
         limit: usize,
@@ -59,12 +60,11 @@ impl DirectHistory {
         let Some(log) = pairs.get(&pair_key(a, b)) else {
             return (Vec::new(), false);
         };
+        let visible = log.iter().filter(|m| m.id >= floor);
         match direction {
             Direction::Before => {
-                let below: Vec<&DirectMessage> = log
-                    .iter()
-                    .filter(|m| anchor == 0 || m.id < anchor)
-                    .collect();
+                let below: Vec<&DirectMessage> =
+                    visible.filter(|m| anchor == 0 || m.id < anchor).collect();
                 let skip = below.len().saturating_sub(limit);
                 (
                     below[skip..].iter().map(|m| (*m).clone()).collect(),
@@ -72,7 +72,7 @@ impl DirectHistory {
                 )
             }
             Direction::After => {
-                let above: Vec<&DirectMessage> = log.iter().filter(|m| m.id > anchor).collect();
+                let above: Vec<&DirectMessage> = visible.filter(|m| m.id > anchor).collect();
                 let more = above.len() > limit;
                 (above.into_iter().take(limit).cloned().collect(), more)
             }

@@ -25,6 +25,10 @@ pub struct Member {
     /// The name as normalised at login (`[SEC-3]`).
     pub name: Str8,
     pub outbox: Arc<Outbox>,
+    /// The lowest message id of direct-message history this member may read:
+    /// a guest sees only its own session's, not an earlier holder's of the
+    /// name (`[HISTORY-2]`); an account holder sees all (0).
+    pub history_floor: u64,
 }
 
 /// Locks a mutex whose data stays consistent even if a holder panicked.
@@ -50,6 +54,26 @@ impl Hub {
             history_keep,
             direct: DirectHistory::new(history_keep),
         }
+    }
+
+    /// Rooms and ids as the store left them at the last run.
+    pub fn restore(&self, loaded: crate::store::Loaded) {
+        self.next_id.store(loaded.next_id.max(1), Ordering::Relaxed);
+        let mut rooms = lock(&self.rooms);
+        for room in loaded.rooms {
+            let restored = Room::restore(
+                Str8::truncated(&room.name),
+                self.history_keep,
+                room.next_seq,
+                room.recent,
+            );
+            rooms.insert(name_key(&room.name), Arc::new(restored));
+        }
+    }
+
+    /// The id the next message will get, without taking it.
+    pub fn peek_message_id(&self) -> u64 {
+        self.next_id.load(Ordering::Relaxed)
     }
 
     /// The next message id: unique, never 0, increasing (`[MSG-3]`).

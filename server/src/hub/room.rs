@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use confab_protocol::frame::{
-    Direction, Frame, HistoryEnd, HistoryKind, Joined, Message, Missed, Presence, PresenceEvent,
+    Ack, Direction, Frame, HistoryEnd, HistoryKind, Joined, Message, Missed, Presence,
+    PresenceEvent,
 };
 use confab_protocol::Str8;
 
@@ -26,10 +27,24 @@ pub struct Room {
 #[derive(Debug)]
 struct RoomState {
     members: Vec<Arc<Member>>,
+    /// The sequence number the next published message gets.
     next_seq: u64,
-    /// The latest messages, oldest first, stored with the HISTORY flag set.
+    /// The first sequence number not yet released for delivery: messages
+    /// from here on are waiting to be stored (`[MSG-2]`).
+    released_next: u64,
+    /// Published messages waiting for the store, in `seq` order.
+    pending: VecDeque<Pending>,
+    /// The latest released messages, oldest first, with the HISTORY flag set.
     history: VecDeque<Message>,
     keep: usize,
+}
+
+/// A message that has its id and `seq` but is not delivered yet.
+#[derive(Debug)]
+struct Pending {
+    message: Message,
+    sender: Arc<Member>,
+    client_ref: u32,
 }
 
 /// What a JOIN produced, for logging and tests.
@@ -41,12 +56,19 @@ pub struct JoinReply {
 
 impl Room {
     pub fn new(name: Str8, keep: usize) -> Self {
+        Self::restore(name, keep, 1, Vec::new())
+    }
+
+    /// A room as the store left it: `recent` are its latest messages, oldest first.
+    pub fn restore(name: Str8, keep: usize, next_seq: u64, recent: Vec<Message>) -> Self {
         Room {
             name,
             state: Mutex::new(RoomState {
                 members: Vec::new(),
-                next_seq: 1,
-                history: VecDeque::new(),
+                next_seq,
+                released_next: next_seq,
+                pending: VecDeque::new(),
+                history: recent.into(),
                 keep: keep.max(1),
             }),
         }
@@ -86,10 +108,12 @@ impl Room {
             state.members.push(Arc::clone(member));
         }
         let members = state.members.len() as u32;
+        // Messages still waiting for the store are delivered to the joiner
+        // when released, so live delivery starts at the first unreleased one.
         let _ = member.outbox.push(
             Frame::Joined(Joined {
                 room: self.name.clone(),
-                next_seq: state.next_seq,
+                next_seq: state.released_next,
                 members,
             })
             .to_bytes(),
@@ -114,7 +138,7 @@ impl Room {
         };
         let _ = member.outbox.push(Frame::HistoryEnd(end).to_bytes());
         if since_seq > 0 {
-            let first_sent = replay.first().map_or(state.next_seq, |m| m.seq);
+            let first_sent = replay.first().map_or(state.released_next, |m| m.seq);
             if first_sent > since_seq + 1 {
                 let missed = Missed {
                     room: self.name.clone(),
@@ -135,7 +159,7 @@ impl Room {
 
     /// Whether messages above `since_seq` exist that are no longer kept.
     fn older_than_kept(&self, state: &RoomState, since_seq: u64) -> bool {
-        let oldest_kept = state.history.front().map_or(state.next_seq, |m| m.seq);
+        let oldest_kept = state.history.front().map_or(state.released_next, |m| m.seq);
         oldest_kept > since_seq + 1
     }
 
@@ -172,24 +196,26 @@ impl Room {
         }
     }
 
-    /// Stamps and delivers a message to every member but the sender; returns
-    /// `(id, seq)`. The frame is encoded once and shared (`[MSG-1]`).
+    /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`).
+    /// With `durable` it goes to the store and is released after the commit;
+    /// without, it is released at once. False when the sender is no member.
     pub fn publish(
-        &self,
-        sender: &Member,
+        self: &Arc<Self>,
+        sender: &Arc<Member>,
+        client_ref: u32,
         body: confab_protocol::Str16,
         now: u64,
         next_id: impl FnOnce() -> u64,
-    ) -> Option<(u64, u64)> {
+        durable: Option<tokio::sync::mpsc::Permit<'_, crate::store::Op>>,
+    ) -> bool {
         let mut state = lock(&self.state);
         if !state.members.iter().any(|m| m.conn_id == sender.conn_id) {
-            return None;
+            return false;
         }
-        let id = next_id();
         let seq = state.next_seq;
         state.next_seq += 1;
-        let mut message = Message {
-            id,
+        let message = Message {
+            id: next_id(),
             seq,
             time: now,
             flags: 0,
@@ -197,17 +223,63 @@ impl Room {
             sender: sender.name.clone(),
             body,
         };
-        let wire: Bytes = Frame::Message(message.clone()).to_bytes();
-        for member in state.members.iter().filter(|m| m.conn_id != sender.conn_id) {
-            // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
-            let _ = member.outbox.push(wire.clone());
+        state.pending.push_back(Pending {
+            message: message.clone(),
+            sender: Arc::clone(sender),
+            client_ref,
+        });
+        match durable {
+            // Queued under the lock, so the store sees each room's messages in `seq` order.
+            Some(permit) => permit.send(crate::store::Op::Room {
+                room: Arc::clone(self),
+                message,
+            }),
+            None => self.release_locked(&mut state, seq),
         }
-        message.flags = Message::HISTORY;
-        if state.history.len() >= state.keep {
-            state.history.pop_front();
+        true
+    }
+
+    /// Delivers every pending message up to `seq`, now stored (`[MSG-2]`).
+    pub fn release(&self, seq: u64) {
+        let mut state = lock(&self.state);
+        self.release_locked(&mut state, seq);
+    }
+
+    fn release_locked(&self, state: &mut RoomState, up_to: u64) {
+        while state
+            .pending
+            .front()
+            .is_some_and(|p| p.message.seq <= up_to)
+        {
+            let Some(Pending {
+                mut message,
+                sender,
+                client_ref,
+            }) = state.pending.pop_front()
+            else {
+                break;
+            };
+            // Encoded once, shared by every recipient (`[MSG-1]`).
+            let wire: Bytes = Frame::Message(message.clone()).to_bytes();
+            for member in state.members.iter().filter(|m| m.conn_id != sender.conn_id) {
+                // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
+                let _ = member.outbox.push(wire.clone());
+            }
+            // The ACK follows every recipient's copy (`[MSG-2]`).
+            let ack = Frame::Ack(Ack {
+                client_ref,
+                id: message.id,
+                seq: message.seq,
+                time: message.time,
+            });
+            let _ = sender.outbox.push(ack.to_bytes());
+            state.released_next = message.seq + 1;
+            message.flags = Message::HISTORY;
+            if state.history.len() >= state.keep {
+                state.history.pop_front();
+            }
+            state.history.push_back(message);
         }
-        state.history.push_back(message);
-        Some((id, seq))
     }
 
     /// Up to `limit` kept messages on one side of `anchor`, ascending, and

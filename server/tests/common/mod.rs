@@ -189,3 +189,395 @@ impl Client {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Helpers for the handshake, fault and room suites.
+// ---------------------------------------------------------------------------
+
+use std::sync::{Mutex, Once};
+
+use confab_protocol::frame::{
+    Ack, Direct, Direction, ErrorFrame, History, HistoryKind, Leave, ListRooms, Message, Pong, Who,
+};
+use confab_protocol::ErrorCode;
+use tokio::io::AsyncWriteExt;
+
+/// Locations of panics raised in server or protocol code while tests ran.
+static SERVER_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static PANIC_HOOK: Once = Once::new();
+
+/// Records every panic whose location is in the server's or the protocol
+/// crate's sources (a panic in a connection task does not fail a test by
+/// itself: tokio catches it), then runs the default hook.
+pub fn watch_server_panics() {
+    PANIC_HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(location) = info.location() {
+                let file = location.file();
+                if file.contains("server/src") || file.contains("protocol/src") {
+                    let mut panics = SERVER_PANICS.lock().unwrap_or_else(|e| e.into_inner());
+                    panics.push(format!("{location}: {info}"));
+                }
+            }
+            default(info);
+        }));
+    });
+}
+
+/// Fails if any server or protocol code panicked so far in this test binary.
+pub fn assert_no_server_panic() {
+    let panics = SERVER_PANICS.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(panics.is_empty(), "the server panicked: {panics:?}");
+}
+
+impl TestServer {
+    /// Starts a server with `TestServer::config()` changed by `tweak`.
+    pub async fn with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        watch_server_panics();
+        let mut config = TestServer::config();
+        tweak(&mut config);
+        TestServer::start(config).await
+    }
+
+    /// Stops the server and checks that it returned `Ok` and never panicked.
+    pub async fn finish(self) {
+        self.stop().await;
+        assert_no_server_panic();
+    }
+}
+
+/// How a connection's byte stream ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// Clean end of stream after whole frames.
+    Eof,
+    /// The stream ended inside a frame, did not decode, or was reset.
+    Broken(String),
+}
+
+impl Client {
+    fn wrap(stream: TcpStream, name: &str) -> Client {
+        Client {
+            framed: Framed::new(stream, FrameCodec::new(1 << 20)),
+            name: name.to_string(),
+            next_ref: 0,
+        }
+    }
+
+    /// Connects without reading anything.
+    pub async fn connect_raw(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        Client::wrap(stream, "raw")
+    }
+
+    /// Connects from the loopback address `local` (another source address
+    /// of 127.0.0.0/8), without reading anything.
+    pub async fn connect_from(addr: SocketAddr, local: std::net::IpAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        Client::wrap(stream, "raw")
+    }
+
+    /// Connects with a small kernel receive buffer, without reading anything.
+    pub async fn connect_small_buffer(addr: SocketAddr, recv_buffer: u32) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(recv_buffer).unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        Client::wrap(stream, "raw")
+    }
+
+    /// HELLO with `flags`, LOGIN as a guest, and WELCOME (nothing after it is read).
+    pub async fn login_flags(addr: SocketAddr, name: &str, hello_flags: u8) -> Client {
+        let (mut client, _) = Client::connect(addr).await;
+        client.name = name.to_string();
+        client
+            .send(Frame::Hello(Hello {
+                version: 1,
+                flags: hello_flags,
+                client: Str8::new("test").unwrap(),
+            }))
+            .await;
+        client.send_login(name).await;
+        match client.recv().await {
+            Frame::Welcome(welcome) => client.name = welcome.username.to_string(),
+            other => panic!("{name}: expected WELCOME, got {other:?}"),
+        }
+        client
+    }
+
+    /// Writes bytes as they are, not as frames.
+    pub async fn write_raw(&mut self, bytes: &[u8]) {
+        let stream = self.framed.get_mut();
+        stream.write_all(bytes).await.unwrap();
+        stream.flush().await.unwrap();
+    }
+
+    /// Writes bytes, tolerating a peer that already closed.
+    pub async fn try_write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let stream = self.framed.get_mut();
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    }
+
+    pub fn next_client_ref(&mut self) -> u32 {
+        self.next_ref += 1;
+        self.next_ref
+    }
+
+    /// Sends a room message whose body may be of any length (up to 65,535).
+    pub async fn say_with_ref(&mut self, room: &str, body: &str) -> u32 {
+        let client_ref = self.next_client_ref();
+        self.send(Frame::Send(Send {
+            client_ref,
+            room: Str8::new(room).unwrap(),
+            body: Str16::new(body).unwrap(),
+        }))
+        .await;
+        client_ref
+    }
+
+    /// Sends a direct message; returns its client_ref.
+    pub async fn dm(&mut self, to: &str, body: &str) -> u32 {
+        let client_ref = self.next_client_ref();
+        self.send(Frame::Direct(Direct {
+            client_ref,
+            to: Str8::new(to).unwrap(),
+            body: Str16::new(body).unwrap(),
+        }))
+        .await;
+        client_ref
+    }
+
+    pub async fn leave(&mut self, room: &str) {
+        self.send(Frame::Leave(Leave {
+            room: Str8::new(room).unwrap(),
+        }))
+        .await;
+    }
+
+    pub async fn list_rooms(&mut self) {
+        self.send(Frame::ListRooms(ListRooms {})).await;
+    }
+
+    pub async fn who(&mut self, room: &str) {
+        self.send(Frame::Who(Who {
+            room: Str8::new(room).unwrap(),
+        }))
+        .await;
+    }
+
+    pub async fn history(
+        &mut self,
+        kind: HistoryKind,
+        target: &str,
+        direction: Direction,
+        anchor: u64,
+        limit: u16,
+    ) {
+        self.send(Frame::History(History {
+            kind,
+            target: Str8::new(target).unwrap(),
+            direction,
+            anchor,
+            limit,
+        }))
+        .await;
+    }
+
+    pub async fn goodbye(&mut self) {
+        self.send(Frame::Goodbye(confab_protocol::frame::Goodbye::new(
+            ErrorCode::NORMAL,
+            "bye",
+        )))
+        .await;
+    }
+
+    /// Sends JOIN and reads JOINED (skipping PRESENCE before it), the replay
+    /// and HISTORY_END; returns JOINED's next_seq and the replayed frames.
+    pub async fn enter(&mut self, room: &str, since_seq: u64, history: u16) -> (u64, Vec<Frame>) {
+        self.join(room, since_seq, history).await;
+        let next_seq = match self.recv_skipping_presence().await {
+            Frame::Joined(joined) if joined.room.eq_ignore_ascii_case(room) => joined.next_seq,
+            other => panic!("{}: expected JOINED {room}, got {other:?}", self.name),
+        };
+        let mut replay = Vec::new();
+        for _ in 0..70_000 {
+            match self.recv().await {
+                Frame::HistoryEnd(_) => return (next_seq, replay),
+                frame => replay.push(frame),
+            }
+        }
+        panic!("{}: no HISTORY_END for {room}", self.name);
+    }
+
+    /// The next frame other than PRESENCE (answering PINGs) must be an ERROR with `code`.
+    pub async fn expect_error(&mut self, code: ErrorCode) -> ErrorFrame {
+        match self.recv_skipping_presence().await {
+            Frame::ErrorFrame(error) if error.code == code => {
+                assert_eq!(
+                    error.is_fatal(),
+                    code.registry_fatal().unwrap(),
+                    "{}: FATAL flag of {error:?} (spec ERROR-1)",
+                    self.name
+                );
+                error
+            }
+            other => panic!("{}: expected ERROR {code:?}, got {other:?}", self.name),
+        }
+    }
+
+    /// The next frame other than PRESENCE (answering PINGs) must be the ACK of `client_ref`.
+    pub async fn expect_ack(&mut self, client_ref: u32) -> Ack {
+        match self.recv_skipping_presence().await {
+            Frame::Ack(ack) if ack.client_ref == client_ref => ack,
+            other => panic!(
+                "{}: expected ACK of client_ref {client_ref}, got {other:?}",
+                self.name
+            ),
+        }
+    }
+
+    /// The next frame other than PRESENCE (answering PINGs) must be a MESSAGE.
+    pub async fn expect_message(&mut self) -> Message {
+        match self.recv_skipping_presence().await {
+            Frame::Message(message) => message,
+            other => panic!("{}: expected MESSAGE, got {other:?}", self.name),
+        }
+    }
+
+    /// Answers a PING, if `frame` is one; true when it was.
+    pub async fn answer_ping(&mut self, frame: &Frame) -> bool {
+        if let Frame::Ping(ping) = frame {
+            self.send(Frame::Pong(Pong { nonce: ping.nonce })).await;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Every frame up to the end of the stream, and how it ended.
+    pub async fn read_to_end(&mut self) -> (Vec<Frame>, Ending) {
+        let mut frames = Vec::new();
+        loop {
+            match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+                Ok(Some(Ok(frame))) => frames.push(frame),
+                Ok(Some(Err(e))) => return (frames, Ending::Broken(e.to_string())),
+                Ok(None) => return (frames, Ending::Eof),
+                Err(_) => panic!(
+                    "{}: server did not close within {PATIENCE:?}; got {} frames, last {:?}",
+                    self.name,
+                    frames.len(),
+                    frames.last()
+                ),
+            }
+        }
+    }
+
+    /// The connection must end now: every remaining frame, then a clean EOF.
+    pub async fn expect_closed(&mut self) -> Vec<Frame> {
+        let (frames, ending) = self.read_to_end().await;
+        assert!(
+            matches!(ending, Ending::Eof),
+            "{}: stream ended badly ({ending:?}) after {frames:?}",
+            self.name
+        );
+        frames
+    }
+
+    /// The connection must end with exactly the fatal ERROR `code` and a clean EOF.
+    pub async fn expect_fatal_then_close(&mut self, code: ErrorCode) -> ErrorFrame {
+        let frames = self.expect_closed().await;
+        let frames: Vec<Frame> = frames
+            .into_iter()
+            .filter(|f| !matches!(f, Frame::Presence(_) | Frame::Ping(_)))
+            .collect();
+        match frames.as_slice() {
+            [Frame::ErrorFrame(error)] if error.code == code => {
+                assert!(error.is_fatal(), "{}: {error:?} must be FATAL", self.name);
+                error.clone()
+            }
+            other => panic!(
+                "{}: expected only a fatal ERROR {code:?} then EOF, got {other:?}",
+                self.name
+            ),
+        }
+    }
+}
+
+/// One round of chat: `from` says something in `room`, gets its ACK, and
+/// `to` receives it as a live MESSAGE (PRESENCE frames in between are skipped).
+pub async fn chat_works(from: &mut Client, to: &mut Client, room: &str, body: &str) -> Ack {
+    let client_ref = from.say_with_ref(room, body).await;
+    let ack = from.expect_ack(client_ref).await;
+    let message = to.expect_message().await;
+    assert_eq!(
+        (
+            message.sender.as_str(),
+            message.body.as_str(),
+            message.room.as_str()
+        ),
+        (from.name.as_str(), body, room),
+        "{} should receive {}'s message",
+        to.name,
+        from.name
+    );
+    assert_eq!(
+        (message.id, message.seq, message.time),
+        (ack.id, ack.seq, ack.time)
+    );
+    assert_eq!(message.flags, 0, "a live message has no HISTORY flag");
+    ack
+}
+
+/// Waits for PRESENCE `event` about `user` in `room`, failing on any other
+/// frame except other PRESENCE frames and PINGs.
+pub async fn expect_presence(
+    client: &mut Client,
+    event: confab_protocol::frame::PresenceEvent,
+    room: &str,
+    user: &str,
+) {
+    for _ in 0..100 {
+        let frame = client.recv().await;
+        if client.answer_ping(&frame).await {
+            continue;
+        }
+        match frame {
+            Frame::Presence(p) if p.username == user && p.room == room && p.event == event => {
+                assert!(p.time > 0);
+                return;
+            }
+            Frame::Presence(_) => continue,
+            other => panic!(
+                "{}: expected PRESENCE {event:?} {room} {user}, got {other:?}",
+                client.name
+            ),
+        }
+    }
+    panic!("{}: no PRESENCE {event:?} {room} {user}", client.name);
+}
+
+/// An encoded frame, for writing raw.
+pub fn wire(frame: &Frame) -> Vec<u8> {
+    frame.to_bytes().to_vec()
+}
+
+/// A hand-built frame: type, length and body as given.
+pub fn raw_frame(frame_type: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![frame_type];
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// A SEND body built by hand (so the body bytes may be anything).
+pub fn raw_send_body(client_ref: u32, room: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = client_ref.to_be_bytes().to_vec();
+    out.push(room.len() as u8);
+    out.extend_from_slice(room.as_bytes());
+    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}

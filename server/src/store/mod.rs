@@ -1,0 +1,332 @@
+//! Durable history and accounts in an embedded SQLite database (bundled
+//! library, WAL mode, synchronous commits) in the server's data directory.
+
+pub mod accounts;
+pub mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use confab_protocol::frame::{DirectMessage, Direction, Message};
+use confab_protocol::names::name_key;
+use confab_protocol::{Str16, Str8};
+use rusqlite::{params, Connection, OpenFlags};
+use tokio::sync::mpsc;
+
+use crate::hub::{lock, Room};
+
+/// Messages waiting for the writer; a sender waits for room in it.
+const QUEUE: usize = 65_536;
+
+/// A message to store, and what to do once it is stored.
+pub enum Op {
+    Room {
+        room: Arc<Room>,
+        message: Message,
+    },
+    Direct {
+        message: DirectMessage,
+        release: Box<dyn FnOnce() + Send>,
+    },
+}
+
+impl Op {
+    /// Delivery and acknowledgement, after the commit.
+    fn release(self) {
+        match self {
+            Op::Room { room, message } => room.release(message.seq),
+            Op::Direct { release, .. } => release(),
+        }
+    }
+}
+
+/// A room as found on disk at start-up.
+pub struct LoadedRoom {
+    pub name: String,
+    pub next_seq: u64,
+    /// The latest messages, oldest first, flagged as history.
+    pub recent: Vec<Message>,
+}
+
+/// What the server needs from disk to resume.
+pub struct Loaded {
+    /// Ids keep increasing across restarts (`[MSG-3]`).
+    pub next_id: u64,
+    pub rooms: Vec<LoadedRoom>,
+    pub account_keys: Vec<String>,
+}
+
+pub struct Store {
+    ops: mpsc::Sender<Op>,
+    /// Reads, accounts and retention; the writer thread has its own connection.
+    aux: Arc<Mutex<Connection>>,
+    pub path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// Both parties of a direct conversation, in a stable order.
+pub fn pair_key(a: &str, b: &str) -> String {
+    let (a, b) = (name_key(a), name_key(b));
+    if a <= b {
+        format!("{a}\n{b}")
+    } else {
+        format!("{b}\n{a}")
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection, String> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // WAL lets readers run beside the writer; FULL makes each commit durable.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
+        .and_then(|()| conn.busy_timeout(std::time::Duration::from_secs(5)))
+        .map_err(|e| format!("cannot use {}: {e}", path.display()))?;
+    Ok(conn)
+}
+
+fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: row.get::<_, i64>(0)? as u64,
+        seq: row.get::<_, i64>(1)? as u64,
+        time: row.get::<_, i64>(2)? as u64,
+        flags: Message::HISTORY,
+        room: Str8::truncated(&row.get::<_, String>(3)?),
+        sender: Str8::truncated(&row.get::<_, String>(4)?),
+        body: Str16::truncated(&row.get::<_, String>(5)?),
+    })
+}
+
+fn direct_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<DirectMessage> {
+    Ok(DirectMessage {
+        id: row.get::<_, i64>(0)? as u64,
+        time: row.get::<_, i64>(1)? as u64,
+        flags: DirectMessage::HISTORY,
+        from: Str8::truncated(&row.get::<_, String>(2)?),
+        to: Str8::truncated(&row.get::<_, String>(3)?),
+        body: Str16::truncated(&row.get::<_, String>(4)?),
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `dir`, migrates it, loads
+    /// what the server resumes from and starts the writer thread. Every
+    /// failure is a message for the operator, not a panic.
+    pub fn open(dir: &Path, keep: usize) -> Result<(Store, Loaded), String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+        let path = dir.join("confab.sqlite3");
+        let mut writer_conn = connect(&path)?;
+        schema::migrate(&mut writer_conn)?;
+        // A quick check finds a corrupt file now rather than at the first write.
+        let check: String = writer_conn
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .map_err(|e| format!("{} is not a usable database: {e}", path.display()))?;
+        if check != "ok" {
+            return Err(format!("{} is corrupt: {check}", path.display()));
+        }
+        let aux = connect(&path)?;
+        let loaded =
+            load(&aux, keep).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let (ops, receiver) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("confab-store".into())
+            .spawn(move || writer::run(writer_conn, receiver))
+            .map_err(|e| format!("cannot start the store writer: {e}"))?;
+        Ok((
+            Store {
+                ops,
+                aux: Arc::new(Mutex::new(aux)),
+                path,
+            },
+            loaded,
+        ))
+    }
+
+    /// Waits for room in the writer's queue; the message is then assigned its
+    /// id and sequence number and queued with `permit.send`.
+    pub async fn reserve(&self) -> Option<mpsc::Permit<'_, Op>> {
+        self.ops.reserve().await.ok()
+    }
+
+    async fn with_aux<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        let aux = Arc::clone(&self.aux);
+        tokio::task::spawn_blocking(move || work(&lock(&aux)))
+            .await
+            .map_err(|e| format!("store task failed: {e}"))?
+    }
+
+    /// Up to `limit` stored messages of a room on one side of `anchor` (`[HISTORY-1]`).
+    pub async fn room_history(
+        &self,
+        room: &str,
+        direction: Direction,
+        anchor: u64,
+        limit: usize,
+    ) -> Result<(Vec<Message>, bool), String> {
+        let key = name_key(room);
+        self.with_aux(move |conn| {
+            let sql = match direction {
+                Direction::Before => {
+                    "SELECT id, seq, time, room, sender, body FROM messages
+                     WHERE room_key = ?1 AND (?2 = 0 OR seq < ?2) ORDER BY seq DESC LIMIT ?3"
+                }
+                Direction::After => {
+                    "SELECT id, seq, time, room, sender, body FROM messages
+                     WHERE room_key = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3"
+                }
+            };
+            let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+            let mut rows: Vec<Message> = stmt
+                .query_map(
+                    params![key, anchor as i64, limit as i64 + 1],
+                    message_from_row,
+                )
+                .and_then(|rows| rows.collect())
+                .map_err(|e| e.to_string())?;
+            let more = rows.len() > limit;
+            rows.truncate(limit);
+            if direction == Direction::Before {
+                rows.reverse();
+            }
+            Ok((rows, more))
+        })
+        .await
+    }
+
+    /// Direct messages between `a` and `b` on one side of the id `anchor` (`[HISTORY-2]`).
+    pub async fn direct_history(
+        &self,
+        a: &str,
+        b: &str,
+        floor: u64,
+        direction: Direction,
+        anchor: u64,
+        limit: usize,
+    ) -> Result<(Vec<DirectMessage>, bool), String> {
+        let pair = pair_key(a, b);
+        self.with_aux(move |conn| {
+            let sql = match direction {
+                Direction::Before => {
+                    "SELECT id, time, sender, recipient, body FROM direct_messages
+                     WHERE pair_key = ?1 AND (?2 = 0 OR id < ?2) AND id >= ?4 ORDER BY id DESC LIMIT ?3"
+                }
+                Direction::After => {
+                    "SELECT id, time, sender, recipient, body FROM direct_messages
+                     WHERE pair_key = ?1 AND id > ?2 AND id >= ?4 ORDER BY id ASC LIMIT ?3"
+                }
+            };
+            let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+            let mut rows: Vec<DirectMessage> = stmt
+                .query_map(params![pair, anchor as i64, limit as i64 + 1, floor as i64], direct_from_row)
+                .and_then(|rows| rows.collect())
+                .map_err(|e| e.to_string())?;
+            let more = rows.len() > limit;
+            rows.truncate(limit);
+            if direction == Direction::Before {
+                rows.reverse();
+            }
+            Ok((rows, more))
+        })
+        .await
+    }
+
+    pub async fn register(
+        &self,
+        key: String,
+        name: String,
+        password: String,
+        now: u64,
+    ) -> Result<bool, String> {
+        self.with_aux(move |conn| accounts::register(conn, &key, &name, &password, now))
+            .await
+    }
+
+    pub async fn verify(&self, key: String, password: String) -> Result<accounts::Verdict, String> {
+        self.with_aux(move |conn| accounts::verify(conn, &key, &password))
+            .await
+    }
+
+    /// Deletes messages older than `max_age_ms` and, per room, all but the
+    /// newest `max_per_room`; returns how many went.
+    pub async fn enforce_retention(
+        &self,
+        now: u64,
+        max_age_ms: Option<u64>,
+        max_per_room: Option<u64>,
+    ) -> Result<usize, String> {
+        self.with_aux(move |conn| {
+            let mut deleted = 0;
+            if let Some(age) = max_age_ms {
+                let cutoff = now.saturating_sub(age) as i64;
+                deleted += conn
+                    .execute("DELETE FROM messages WHERE time < ?1", [cutoff])
+                    .and_then(|n| {
+                        Ok(n + conn
+                            .execute("DELETE FROM direct_messages WHERE time < ?1", [cutoff])?)
+                    })
+                    .map_err(|e| e.to_string())?;
+            }
+            if let Some(count) = max_per_room {
+                deleted += conn
+                    .execute(
+                        "DELETE FROM messages WHERE seq <= (
+                             SELECT MAX(m.seq) FROM messages m WHERE m.room_key = messages.room_key
+                         ) - ?1",
+                        [count as i64],
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+}
+
+fn load(conn: &Connection, keep: usize) -> rusqlite::Result<Loaded> {
+    let next_id: i64 = conn.query_row(
+        "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0), COALESCE((SELECT MAX(id) FROM direct_messages), 0)) + 1",
+        [],
+        |row| row.get(0),
+    )?;
+    let mut rooms_stmt =
+        conn.prepare("SELECT room_key, MAX(seq) FROM messages GROUP BY room_key")?;
+    let rooms: Vec<(String, i64)> = rooms_stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut recent_stmt = conn.prepare(
+        "SELECT id, seq, time, room, sender, body FROM messages WHERE room_key = ?1 ORDER BY seq DESC LIMIT ?2",
+    )?;
+    let mut loaded_rooms = Vec::with_capacity(rooms.len());
+    for (key, max_seq) in rooms {
+        let mut recent: Vec<Message> = recent_stmt
+            .query_map(params![key, keep as i64], message_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        recent.reverse();
+        let name = recent.last().map_or(key.clone(), |m| m.room.to_string());
+        loaded_rooms.push(LoadedRoom {
+            name,
+            next_seq: max_seq as u64 + 1,
+            recent,
+        });
+    }
+    Ok(Loaded {
+        next_id: next_id as u64,
+        rooms: loaded_rooms,
+        account_keys: accounts::all_keys(conn)?,
+    })
+}

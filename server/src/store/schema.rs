@@ -1,0 +1,71 @@
+//! The database schema and its migrations, versioned in code. The version is
+//! SQLite's `user_version`; a newer server opens an older database by running
+//! the migrations it lacks, in order, each in its own transaction.
+
+use rusqlite::Connection;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: room messages and accounts.
+    "CREATE TABLE messages (
+        id        INTEGER PRIMARY KEY,
+        room_key  TEXT    NOT NULL,
+        room      TEXT    NOT NULL,
+        seq       INTEGER NOT NULL,
+        time      INTEGER NOT NULL,
+        sender    TEXT    NOT NULL,
+        body      TEXT    NOT NULL,
+        UNIQUE (room_key, seq)
+    );
+    CREATE TABLE accounts (
+        name_key  TEXT    PRIMARY KEY,
+        name      TEXT    NOT NULL,
+        hash      TEXT    NOT NULL,
+        created   INTEGER NOT NULL
+    );",
+    // 2: direct messages, and an index for age-based retention.
+    "CREATE TABLE direct_messages (
+        id        INTEGER PRIMARY KEY,
+        pair_key  TEXT    NOT NULL,
+        sender    TEXT    NOT NULL,
+        recipient TEXT    NOT NULL,
+        time      INTEGER NOT NULL,
+        body      TEXT    NOT NULL
+    );
+    CREATE INDEX direct_messages_by_pair ON direct_messages (pair_key, id);
+    CREATE INDEX messages_by_time ON messages (time);",
+];
+
+/// The schema version this server writes.
+pub const CURRENT: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database up to [`CURRENT`]; refuses a database from a newer server.
+pub fn migrate(conn: &mut Connection) -> Result<u32, String> {
+    migrate_to(conn, CURRENT)
+}
+
+/// Migrates up to `target` (tests build old databases with it).
+pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, String> {
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(|e| format!("cannot read the schema version: {e}"))?;
+    if version > CURRENT {
+        return Err(format!(
+            "the database has schema version {version}, newer than this server's {CURRENT}; use a newer confab-server"
+        ));
+    }
+    for (index, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(version as usize)
+    {
+        let next = index as u32 + 1;
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        tx.execute_batch(sql)
+            .and_then(|()| tx.pragma_update(None, "user_version", next))
+            .and_then(|()| tx.commit())
+            .map_err(|e| format!("migration to schema version {next} failed: {e}"))?;
+    }
+    Ok(target.max(version))
+}

@@ -1,0 +1,81 @@
+//! The group-commit writer: one thread owns the write connection, takes every
+//! queued message at once, writes them in one transaction with a synchronous
+//! commit, and only then releases them for delivery and acknowledgement
+//! (`[MSG-2]`): whatever was acknowledged survives a crash or power cut.
+
+use std::time::Duration;
+
+use rusqlite::{params, Connection};
+use tokio::sync::mpsc;
+use tracing::{error, warn};
+
+use super::Op;
+use confab_protocol::names::name_key;
+
+/// Most messages in one transaction.
+const BATCH_MAX: usize = 4096;
+
+pub fn run(conn: Connection, mut ops: mpsc::Receiver<Op>) {
+    let mut batch = Vec::with_capacity(BATCH_MAX);
+    while let Some(first) = ops.blocking_recv() {
+        batch.push(first);
+        while batch.len() < BATCH_MAX {
+            match ops.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let mut delay = Duration::from_millis(50);
+        while let Err(e) = write(&conn, &batch) {
+            // Nothing of this batch was acknowledged: keep it and try again.
+            error!(
+                "cannot store {} messages: {e}; retrying in {delay:?}",
+                batch.len()
+            );
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        for op in batch.drain(..) {
+            op.release();
+        }
+    }
+    warn!("message store writer stopped");
+}
+
+fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut room_insert = tx.prepare_cached(
+            "INSERT INTO messages (id, room_key, room, seq, time, sender, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut direct_insert = tx.prepare_cached(
+            "INSERT INTO direct_messages (id, pair_key, sender, recipient, time, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for op in batch {
+            match op {
+                Op::Room { message, .. } => {
+                    room_insert.execute(params![
+                        message.id as i64,
+                        name_key(&message.room),
+                        message.room.as_str(),
+                        message.seq as i64,
+                        message.time as i64,
+                        message.sender.as_str(),
+                        message.body.as_str(),
+                    ])?;
+                }
+                Op::Direct { message, .. } => {
+                    direct_insert.execute(params![
+                        message.id as i64,
+                        super::pair_key(&message.from, &message.to),
+                        message.from.as_str(),
+                        message.to.as_str(),
+                        message.time as i64,
+                        message.body.as_str(),
+                    ])?;
+                }
+            }
+        }
+    }
+    tx.commit()
+}
