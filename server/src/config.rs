@@ -119,6 +119,10 @@ pub struct Config {
     #[arg(long, default_value_t = 0)]
     pub retention_per_room: u64,
 
+    /// Seconds between two retention passes.
+    #[arg(long, default_value_t = 60)]
+    pub retention_interval_s: u64,
+
     /// Milliseconds the server waits for clients to take their last frames
     /// when it shuts down.
     #[arg(long, default_value_t = 3_000)]

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod handlers;
 pub mod hub;
 pub mod ratelimit;
+pub mod retention;
 pub mod server;
 pub mod shared;
 pub mod store;

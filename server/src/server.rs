@@ -30,9 +30,13 @@ pub async fn run<L: Listener>(
     let grace = config.shutdown_grace();
     let shared = Arc::new(Shared::new(config)?);
     let tracker = TaskTracker::new();
+    if let Some(store) = &shared.store {
+        info!("history and accounts are stored in {}", store.path.display());
+    }
     if let Ok(addr) = listener.local_addr() {
         info!("confab-server listening on {addr}");
     }
+    tracker.spawn(crate::retention::run(Arc::clone(&shared), shutdown.clone()));
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
