@@ -4,9 +4,10 @@
 /// A request from the user interface to the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Answer to `Event::NameRequired`.
+    /// Answer to `Event::NameRequired`: a guest name, or an account.
     Login {
         name: String,
+        account: Option<Account>,
     },
     Say {
         room: String,
@@ -32,6 +33,23 @@ pub enum Command {
         count: u16,
     },
     Quit,
+}
+
+/// Credentials for a registered name (`[HANDSHAKE-6]`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Register the name first (LOGIN mode 2) rather than log in to it (mode 1).
+    pub register: bool,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Account {
+    // Never print a password, not even in a debug log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("register", &self.register)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a typed line asks for.

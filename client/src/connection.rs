@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use confab_protocol::frame::{
-    Direct, Direction, Frame, Hello, History, HistoryKind, Join, Leave, ListRooms, Login, Send, Who,
+    Direct, Direction, Frame, Hello, History, HistoryKind, Join, Leave, ListRooms, Login,
+    LoginMode, Send, Who,
 };
 use confab_protocol::session::{ClientAction, ClientSession};
 use confab_protocol::{CodecError, ErrorCode, FrameCodec, Str16, Str8, GREETING_MAX_FRAME};
@@ -17,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::{timeout, Instant};
 use tokio_util::codec::Framed;
 
-use crate::command::Command;
+use crate::command::{Account, Command};
 use crate::event::Event;
 
 /// Reconnection delays: doubling from `initial` up to `max`.
@@ -33,6 +34,8 @@ pub struct Options {
     pub addr: String,
     /// The name to log in with; asked for through `Event::NameRequired` when `None`.
     pub name: Option<String>,
+    /// Log in to (or register) an account instead of as a guest.
+    pub account: Option<Account>,
     /// Rooms to join besides the server's default room.
     pub rooms: Vec<String>,
     /// `None`: do not reconnect.
@@ -64,6 +67,7 @@ const QUIT_GRACE: Duration = Duration::from_secs(3);
 /// What survives a reconnect.
 struct Memory {
     name: Option<String>,
+    account: Option<Account>,
     /// Joined rooms and the last sequence number seen in each.
     rooms: Vec<(String, u64)>,
     extra_rooms: Vec<String>,
@@ -89,6 +93,7 @@ enum Outcome {
 async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mpsc::Sender<Event>) {
     let mut memory = Memory {
         name: options.name.clone(),
+        account: options.account.clone(),
         rooms: Vec::new(),
         extra_rooms: options.rooms.clone(),
         logged_in_once: false,
@@ -311,6 +316,10 @@ impl<'a> Session<'a> {
             }
             ClientAction::Welcomed(welcome) => {
                 self.logged_in = true;
+                // Registered once: every later connection logs in.
+                if let Some(account) = &mut self.memory.account {
+                    account.register = false;
+                }
                 self.memory.logged_in_once = true;
                 self.memory.name = Some(welcome.username.to_string());
                 self.emit(Event::LoggedIn {
@@ -331,6 +340,7 @@ impl<'a> Session<'a> {
             }
             ClientAction::Rejected(rejected) => {
                 self.memory.name = None;
+                self.memory.account = None;
                 self.awaiting_name = true;
                 let reason = format!(
                     "{} ({} attempts left)",
@@ -504,10 +514,11 @@ impl<'a> Session<'a> {
         command: Command,
         framed: &mut Framed<TcpStream, FrameCodec>,
     ) -> Result<(), CodecError> {
-        if let Command::Login { name } = &command {
+        if let Command::Login { name, account } = &command {
             if self.awaiting_name {
                 self.awaiting_name = false;
                 self.memory.name = Some(name.clone());
+                self.memory.account = account.clone();
                 return self.send_login(name, framed).await;
             }
             self.emit(Event::Error {
@@ -598,7 +609,19 @@ impl<'a> Session<'a> {
         name: &str,
         framed: &mut Framed<TcpStream, FrameCodec>,
     ) -> Result<(), CodecError> {
-        let login = self.protocol.login(Login::guest(Str8::truncated(name)));
+        let login = match &self.memory.account {
+            None => Login::guest(Str8::truncated(name)),
+            Some(account) => Login {
+                mode: if account.register {
+                    LoginMode::Register
+                } else {
+                    LoginMode::Login
+                },
+                username: Str8::truncated(name),
+                password: Str8::truncated(&account.password),
+            },
+        };
+        let login = self.protocol.login(login);
         framed.send(login).await
     }
 

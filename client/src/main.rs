@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use confab_client::command::Account;
 use confab_client::connection::{self, Backoff, Options};
 use confab_client::format::TimeStyle;
 use confab_client::{plain, tui};
@@ -14,8 +15,8 @@ use confab_protocol::DEFAULT_PORT;
 /// Confab chat client.
 ///
 /// Exit codes: 0 after a clean goodbye, 1 when the connection is lost and not
-/// resumed, 2 when the server cannot be reached, 3 when the --name is refused
-/// in plain mode.
+/// resumed, 2 when the server cannot be reached, 3 when the --name (or its
+/// password) is refused in plain mode.
 #[derive(Debug, Parser)]
 #[command(name = "confab", version, about)]
 struct Args {
@@ -56,10 +57,43 @@ struct Args {
     /// UI, 0 in plain mode).
     #[arg(long)]
     history: Option<u16>,
+
+    /// Log in to the registered account --name (password from CONFAB_PASSWORD,
+    /// else asked for without echo).
+    #[arg(long, requires = "name", conflicts_with = "register")]
+    login: bool,
+
+    /// Register --name as an account, then log in (password as for --login).
+    #[arg(long, requires = "name")]
+    register: bool,
+}
+
+/// The account password: from CONFAB_PASSWORD, else typed without echo.
+fn password_for(name: &str) -> Result<String, String> {
+    if let Ok(password) = std::env::var("CONFAB_PASSWORD") {
+        return Ok(password);
+    }
+    rpassword::prompt_password(format!("password for {name}: ")).map_err(|e| {
+        format!("a password is needed: set CONFAB_PASSWORD or run on a terminal ({e})")
+    })
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let account = if args.login || args.register {
+        match password_for(args.name.as_deref().unwrap_or_default()) {
+            Ok(password) => Some(Account {
+                register: args.register,
+                password,
+            }),
+            Err(e) => {
+                eprintln!("confab: {e}");
+                return ExitCode::from(plain::exit::NAME_REFUSED);
+            }
+        }
+    } else {
+        None
+    };
     let plain_mode =
         args.plain || !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -76,6 +110,7 @@ fn main() -> ExitCode {
     let options = Options {
         addr: args.server.clone(),
         name: args.name.clone(),
+        account,
         rooms: args.room.iter().cloned().collect(),
         reconnect: (!args.no_reconnect).then(|| Backoff {
             initial: Duration::from_millis(args.reconnect_initial_ms),

@@ -100,6 +100,7 @@ fn on_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Comman
         state.awaiting_name = false;
         return Some(Command::Login {
             name: line.trim().to_string(),
+            account: None,
         });
     }
     let room = state.room.clone().unwrap_or_default();

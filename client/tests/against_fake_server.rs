@@ -71,6 +71,7 @@ async fn start_client(listener: &TcpListener) -> Handle {
     connection::spawn(Options {
         addr: listener.local_addr().unwrap().to_string(),
         name: Some("alice".into()),
+        account: None,
         rooms: Vec::new(),
         reconnect: None,
         join_history: 0,

@@ -33,16 +33,22 @@ struct PlainClient {
 
 impl PlainClient {
     fn spawn(addr: &str, args: &[&str], name: &str) -> PlainClient {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
+        Self::spawn_with_env(addr, args, name, &[])
+    }
+
+    fn spawn_with_env(addr: &str, args: &[&str], name: &str, env: &[(&str, &str)]) -> PlainClient {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_confab"));
+        child
+            .env_remove("CONFAB_PASSWORD")
+            .envs(env.iter().copied())
             .arg(addr)
             .arg("--plain")
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("confab binary runs");
+            .kill_on_drop(true);
+        let mut child = child.spawn().expect("confab binary runs");
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         PlainClient {
@@ -263,4 +269,43 @@ async fn client_reconnects_and_catches_up_after_server_restart() {
     let (code, _) = alice.finish().await;
     assert_eq!(code, 0);
     shutdown.cancel();
+}
+
+#[tokio::test]
+async fn register_then_log_in_with_the_password_from_the_environment() {
+    let data_dir =
+        std::env::temp_dir().join(format!("confab-client-accounts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let shutdown = CancellationToken::new();
+    let config = Config {
+        in_memory: false,
+        data_dir: data_dir.clone(),
+        ..Config::default()
+    };
+    tokio::spawn(confab_server::run(listener, config, shutdown.clone()));
+
+    let good = [("CONFAB_PASSWORD", "correct horse")];
+    let mut first =
+        PlainClient::spawn_with_env(&addr, &["--name", "erin", "--register"], "erin", &good);
+    first.until(|l| l == "*** logged in as erin").await;
+    let (code, _) = first.finish().await;
+    assert_eq!(code, 0);
+
+    let bad = [("CONFAB_PASSWORD", "wrong")];
+    let wrong = PlainClient::spawn_with_env(&addr, &["--name", "erin", "--login"], "erin?", &bad);
+    let (code, _) = wrong.finish().await;
+    assert_eq!(
+        code, 3,
+        "a refused password ends plain mode with exit code 3"
+    );
+
+    let mut again =
+        PlainClient::spawn_with_env(&addr, &["--name", "erin", "--login"], "erin", &good);
+    again.until(|l| l == "*** logged in as erin").await;
+    let (code, _) = again.finish().await;
+    assert_eq!(code, 0);
+    shutdown.cancel();
+    let _ = std::fs::remove_dir_all(&data_dir);
 }

@@ -150,7 +150,8 @@ fn page_up_scrolls_back_and_name_prompt_logs_in() {
     assert_eq!(
         command,
         Some(confab_client::command::Command::Login {
-            name: "zoë".into()
+            name: "zoë".into(),
+            account: None
         })
     );
     app.on_event(Event::LoggedIn {
@@ -194,5 +195,40 @@ fn ctrl_c_quits_and_history_recalls_sent_lines() {
     assert_eq!(
         app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
         Some(confab_client::command::Command::Quit)
+    );
+}
+
+#[test]
+fn register_at_the_name_prompt_asks_for_a_password_that_is_never_drawn() {
+    let mut terminal = Terminal::new(TestBackend::new(50, 6)).unwrap();
+    let mut app = App::new(None, false);
+    app.on_event(Event::NameRequired {
+        prompt: "Please send your username.".into(),
+        rejected: None,
+    });
+    type_text(&mut app, "/register zoë");
+    assert_eq!(
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        None
+    );
+    type_text(&mut app, "s3cret pass");
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert_eq!(row(&terminal, 5), "password>");
+    assert!(!screen(&terminal).concat().contains("s3cret"));
+    let command = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        command,
+        Some(confab_client::command::Command::Login {
+            name: "zoë".into(),
+            account: Some(confab_client::command::Account {
+                register: true,
+                password: "s3cret pass".into()
+            }),
+        })
+    );
+    let debug = format!("{command:?}");
+    assert!(
+        !debug.contains("s3cret"),
+        "passwords stay out of debug output: {debug}"
     );
 }

@@ -9,7 +9,7 @@ use ratatui::crossterm::event::{
 };
 
 use super::input::InputLine;
-use crate::command::{self, Command, Input};
+use crate::command::{self, Account, Command, Input};
 use crate::event::Event;
 use crate::format::{sanitize, timestamp, TimeStyle};
 
@@ -63,6 +63,8 @@ pub struct App {
     pub members: u32,
     pub name: Option<String>,
     pub awaiting_name: bool,
+    /// After `/login NAME` or `/register NAME`: the next line is the password.
+    pub awaiting_password: Option<(String, bool)>,
     preferred_room: Option<String>,
     switch_to: Option<String>,
     time_style: TimeStyle,
@@ -84,6 +86,7 @@ impl App {
             members: 0,
             name: None,
             awaiting_name: false,
+            awaiting_password: None,
             preferred_room,
             switch_to: None,
             time_style: if utc {
@@ -353,13 +356,46 @@ impl App {
         let line = self.input.take();
         self.recall = None;
         self.scroll = 0;
+        if let Some((name, register)) = self.awaiting_password.take() {
+            self.awaiting_name = false;
+            return Some(Command::Login {
+                name,
+                account: Some(Account {
+                    register,
+                    password: line,
+                }),
+            });
+        }
         if self.awaiting_name {
-            let name = line.trim().to_string();
-            if name.is_empty() {
+            let line = line.trim();
+            // At the name prompt, `/login NAME` and `/register NAME` ask for a password next.
+            let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
+            let register = match command {
+                "/login" => Some(false),
+                "/register" => Some(true),
+                _ => None,
+            };
+            if let Some(register) = register {
+                let name = rest.trim();
+                if name.is_empty() || name.contains(' ') {
+                    self.system(SystemKind::Error, format!("usage: {command} NAME"));
+                    return None;
+                }
+                self.system(
+                    SystemKind::Info,
+                    format!("password for {name} (not shown):"),
+                );
+                self.awaiting_password = Some((name.to_string(), register));
+                return None;
+            }
+            if line.is_empty() {
                 return None;
             }
             self.awaiting_name = false;
-            return Some(Command::Login { name });
+            return Some(Command::Login {
+                name: line.to_string(),
+                account: None,
+            });
         }
         if !line.trim().is_empty() && self.sent.last() != Some(&line) {
             self.sent.push(line.clone());

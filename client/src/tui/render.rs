@@ -195,10 +195,21 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn render_input(frame: &mut Frame, area: Rect, app: &App) {
-    let prompt = if app.awaiting_name { "name> " } else { "> " };
+    let prompt = if app.awaiting_password.is_some() {
+        "password> "
+    } else if app.awaiting_name {
+        "name> "
+    } else {
+        "> "
+    };
     let room_width = prompt.chars().count();
     let available = (area.width as usize).saturating_sub(room_width);
-    let (shown, cursor) = app.input.visible(available);
+    let (mut shown, mut cursor) = app.input.visible(available);
+    if app.awaiting_password.is_some() {
+        // The password is never drawn, not even its length.
+        shown = String::new();
+        cursor = 0;
+    }
     let line = Line::from(vec![
         Span::styled(
             prompt,
