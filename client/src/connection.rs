@@ -28,7 +28,7 @@ pub struct Backoff {
     pub max: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// `host:port` of the server.
     pub addr: String,
@@ -42,7 +42,22 @@ pub struct Options {
     pub reconnect: Option<Backoff>,
     /// Past messages replayed when first joining a room.
     pub join_history: u16,
+    /// Speak TLS (`[TRANSPORT-2]`), trusting these roots.
+    pub tls: Option<std::sync::Arc<tokio_rustls::TlsConnector>>,
 }
+
+/// Any byte stream to the server: TCP, or TLS over TCP.
+pub trait ServerStream:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::marker::Send
+{
+}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::marker::Send> ServerStream
+    for S
+{
+}
+
+/// The framed connection to the server.
+type Wire = Framed<Box<dyn ServerStream>, FrameCodec>;
 
 /// The user interface's ends of the connection task.
 pub struct Handle {
@@ -108,9 +123,8 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
                 attempt,
             })
             .await;
-        let outcome = match TcpStream::connect(&options.addr).await {
+        let outcome = match open(&options).await {
             Ok(stream) => {
-                let _ = stream.set_nodelay(true);
                 let mut session = Session::new(&options, &mut memory, &events);
                 let outcome = session.run(stream, &mut commands).await;
                 if session.logged_in {
@@ -224,7 +238,11 @@ impl<'a> Session<'a> {
         let _ = self.events.send(event).await;
     }
 
-    async fn run(&mut self, stream: TcpStream, commands: &mut mpsc::Receiver<Command>) -> Outcome {
+    async fn run(
+        &mut self,
+        stream: Box<dyn ServerStream>,
+        commands: &mut mpsc::Receiver<Command>,
+    ) -> Outcome {
         let mut framed = Framed::new(stream, FrameCodec::new(GREETING_MAX_FRAME));
         let client = Str8::truncated(concat!("confab/", env!("CARGO_PKG_VERSION")));
         // The client joins rooms itself, so a reconnect can resume each one (`[HANDSHAKE-7]`).
@@ -241,7 +259,12 @@ impl<'a> Session<'a> {
                         Ok(Some(Err(CodecError::Decode(e)))) => {
                             let error = self.protocol.decode_failed(&e);
                             let _ = framed.send(error).await;
-                            return Outcome::Fatal(format!("the server sent bytes that are not Confab: {e}"));
+                            let hint = if self.options.tls.is_none() && self.protocol.state() == confab_protocol::session::ClientState::AwaitGreeting {
+                                " (if the server uses TLS, connect with --tls)"
+                            } else {
+                                ""
+                            };
+                            return Outcome::Fatal(format!("the server sent bytes that are not Confab: {e}{hint}"));
                         }
                         Ok(Some(Err(e))) => return Outcome::Lost(format!("connection failed: {e}")),
                         Ok(Some(Ok(frame))) => frame,
@@ -263,11 +286,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    async fn on_frame(
-        &mut self,
-        frame: Frame,
-        framed: &mut Framed<TcpStream, FrameCodec>,
-    ) -> Option<Outcome> {
+    async fn on_frame(&mut self, frame: Frame, framed: &mut Wire) -> Option<Outcome> {
         match self.protocol.handle(frame) {
             ClientAction::Nothing | ClientAction::Ignored(_) => {}
             ClientAction::Reply(reply) => {
@@ -380,7 +399,7 @@ impl<'a> Session<'a> {
         None
     }
 
-    async fn on_event(&mut self, frame: Frame, framed: &mut Framed<TcpStream, FrameCodec>) {
+    async fn on_event(&mut self, frame: Frame, framed: &mut Wire) {
         let me = self.memory.name.clone().unwrap_or_default();
         let event = match frame {
             Frame::Message(m) => {
@@ -509,11 +528,7 @@ impl<'a> Session<'a> {
         self.emit(event).await;
     }
 
-    async fn on_command(
-        &mut self,
-        command: Command,
-        framed: &mut Framed<TcpStream, FrameCodec>,
-    ) -> Result<(), CodecError> {
+    async fn on_command(&mut self, command: Command, framed: &mut Wire) -> Result<(), CodecError> {
         if let Command::Login { name, account } = &command {
             if self.awaiting_name {
                 self.awaiting_name = false;
@@ -604,11 +619,7 @@ impl<'a> Session<'a> {
         self.next_ref
     }
 
-    async fn send_login(
-        &mut self,
-        name: &str,
-        framed: &mut Framed<TcpStream, FrameCodec>,
-    ) -> Result<(), CodecError> {
+    async fn send_login(&mut self, name: &str, framed: &mut Wire) -> Result<(), CodecError> {
         let login = match &self.memory.account {
             None => Login::guest(Str8::truncated(name)),
             Some(account) => Login {
@@ -627,7 +638,7 @@ impl<'a> Session<'a> {
 
     /// Waits (briefly) for unacknowledged messages, says GOODBYE and waits for
     /// the server to close (`[CLOSE-1]`).
-    async fn quit(&mut self, framed: &mut Framed<TcpStream, FrameCodec>) -> Outcome {
+    async fn quit(&mut self, framed: &mut Wire) -> Outcome {
         let deadline = Instant::now() + QUIT_GRACE;
         while !self.pending.is_empty() {
             match tokio::time::timeout_at(deadline, framed.next()).await {
@@ -655,8 +666,20 @@ impl<'a> Session<'a> {
     }
 }
 
+/// TCP to the server, wrapped in TLS when asked for.
+async fn open(options: &Options) -> std::io::Result<Box<dyn ServerStream>> {
+    let stream = TcpStream::connect(&options.addr).await?;
+    let _ = stream.set_nodelay(true);
+    let Some(connector) = &options.tls else {
+        return Ok(Box::new(stream));
+    };
+    let host = crate::tls::server_name(&options.addr)?;
+    let tls = connector.connect(host, stream).await?;
+    Ok(Box::new(tls))
+}
+
 async fn send_join(
-    framed: &mut Framed<TcpStream, FrameCodec>,
+    framed: &mut Wire,
     room: &str,
     since_seq: u64,
     history: u16,

@@ -7,4 +7,5 @@ pub mod connection;
 pub mod event;
 pub mod format;
 pub mod plain;
+pub mod tls;
 pub mod tui;

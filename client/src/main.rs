@@ -66,6 +66,16 @@ struct Args {
     /// Register --name as an account, then log in (password as for --login).
     #[arg(long, requires = "name")]
     register: bool,
+
+    /// Connect with TLS; the server's certificate must be trusted by the
+    /// system or by --ca.
+    #[arg(long)]
+    tls: bool,
+
+    /// A PEM file of extra trusted certificates (implies --tls), e.g. the
+    /// cert.pem of `confab-server gen-cert`.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
 }
 
 /// The account password: from CONFAB_PASSWORD, else typed without echo.
@@ -94,6 +104,17 @@ fn main() -> ExitCode {
     } else {
         None
     };
+    let tls = if args.tls || args.ca.is_some() {
+        match confab_client::tls::connector(args.ca.as_deref()) {
+            Ok(connector) => Some(std::sync::Arc::new(connector)),
+            Err(e) => {
+                eprintln!("confab: {e}");
+                return ExitCode::from(plain::exit::UNREACHABLE);
+            }
+        }
+    } else {
+        None
+    };
     let plain_mode =
         args.plain || !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -116,6 +137,7 @@ fn main() -> ExitCode {
             initial: Duration::from_millis(args.reconnect_initial_ms),
             max: Duration::from_millis(args.reconnect_max_ms.max(args.reconnect_initial_ms)),
         }),
+        tls,
         join_history: args.history.unwrap_or(if plain_mode { 0 } else { 20 }),
     };
     runtime.block_on(async move {

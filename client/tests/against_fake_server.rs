@@ -75,6 +75,7 @@ async fn start_client(listener: &TcpListener) -> Handle {
         rooms: Vec::new(),
         reconnect: None,
         join_history: 0,
+        tls: None,
     })
 }
 

@@ -14,6 +14,9 @@ use confab_protocol::{Limits, DEFAULT_PORT};
 #[derive(Debug, Clone, Parser)]
 #[command(name = "confab-server", version, about, long_about = None)]
 pub struct Config {
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+
     /// Address to listen on. Use 0.0.0.0:7667 to accept other hosts.
     #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
     pub listen: SocketAddr,
@@ -23,8 +26,21 @@ pub struct Config {
     pub max_connections: usize,
 
     /// Most simultaneous connections from one IP address (0: no limit).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 256)]
     pub max_per_ip: usize,
+
+    /// Most connections still logging in at once; newcomers past it get
+    /// ERROR SERVER_FULL (0: no limit).
+    #[arg(long, default_value_t = 1024)]
+    pub max_unauthenticated: usize,
+
+    /// TLS certificate chain (PEM). With --tls-key, clients must speak TLS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// TLS private key (PEM) for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 
     /// Room every client joins after login.
     #[arg(long, default_value = "lobby")]
@@ -132,6 +148,21 @@ pub struct Config {
     /// RUST_LOG overrides it.
     #[arg(long, default_value = "info")]
     pub log: String,
+}
+
+/// Tasks other than serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ServerCommand {
+    /// Write a self-signed certificate and key for local TLS use
+    /// (cert.pem, key.pem), then exit.
+    GenCert {
+        /// Directory to write them to.
+        #[arg(long, default_value = "confab-tls")]
+        out: std::path::PathBuf,
+        /// Names and addresses the certificate is valid for.
+        #[arg(long = "host", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()])]
+        hosts: Vec<String>,
+    },
 }
 
 impl Default for Config {

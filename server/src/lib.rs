@@ -11,6 +11,7 @@ pub mod retention;
 pub mod server;
 pub mod shared;
 pub mod store;
+pub mod tls;
 pub mod transport;
 
 pub use config::Config;

@@ -11,6 +11,24 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(confab_server::config::ServerCommand::GenCert { out, hosts }) = &config.command {
+        return match confab_server::tls::generate_self_signed(out, hosts) {
+            Ok((cert, key)) => {
+                println!("wrote {} and {}", cert.display(), key.display());
+                println!(
+                    "start the server with: confab-server --tls-cert {} --tls-key {}",
+                    cert.display(),
+                    key.display()
+                );
+                println!("connect with: confab --tls --ca {}", cert.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("confab-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log))
         .unwrap_or_else(|_| EnvFilter::new("info"));

@@ -29,7 +29,10 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        match store.enforce_retention(now_millis(), max_age, max_count).await {
+        match store
+            .enforce_retention(now_millis(), max_age, max_count)
+            .await
+        {
             Ok(0) => {}
             Ok(deleted) => info!("retention: deleted {deleted} stored messages"),
             Err(e) => error!("retention pass failed: {e}"),

@@ -28,10 +28,19 @@ pub async fn run<L: Listener>(
     shutdown: CancellationToken,
 ) -> Result<(), String> {
     let grace = config.shutdown_grace();
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
     let shared = Arc::new(Shared::new(config)?);
+    let handshake_timeout = Duration::from_millis(u64::from(shared.limits.handshake_timeout_ms));
     let tracker = TaskTracker::new();
     if let Some(store) = &shared.store {
-        info!("history and accounts are stored in {}", store.path.display());
+        info!(
+            "history and accounts are stored in {}",
+            store.path.display()
+        );
     }
     if let Ok(addr) = listener.local_addr() {
         info!("confab-server listening on {addr}");
@@ -53,13 +62,27 @@ pub async fn run<L: Listener>(
         };
         match shared.admit(peer.ip()) {
             Ok(admission) => {
-                tracker.spawn(connection::serve(
-                    stream,
-                    peer,
-                    Arc::clone(&shared),
-                    admission,
-                    shutdown.clone(),
-                ));
+                let shared = Arc::clone(&shared);
+                let shutdown = shutdown.clone();
+                match &tls {
+                    None => {
+                        tracker.spawn(connection::serve(stream, peer, shared, admission, shutdown));
+                    }
+                    Some(acceptor) => {
+                        let accepting = acceptor.accept(stream);
+                        tracker.spawn(async move {
+                            // The TLS handshake counts against the Confab handshake's time (`[SEC-7]`).
+                            match tokio::time::timeout(handshake_timeout, accepting).await {
+                                Ok(Ok(stream)) => {
+                                    connection::serve(stream, peer, shared, admission, shutdown)
+                                        .await
+                                }
+                                Ok(Err(e)) => warn!(%peer, "TLS handshake failed: {e}"),
+                                Err(_) => warn!(%peer, "TLS handshake timed out"),
+                            }
+                        });
+                    }
+                }
             }
             Err(refusal) => {
                 let (code, message) = match refusal {
@@ -70,6 +93,10 @@ pub async fn run<L: Listener>(
                     Refusal::TooManyFromAddress => (
                         ErrorCode::TOO_MANY_CONNECTIONS,
                         "too many connections from your address",
+                    ),
+                    Refusal::TooManyLoggingIn => (
+                        ErrorCode::SERVER_FULL,
+                        "too many connections are logging in; try again later",
                     ),
                 };
                 warn!(%peer, "refused: {code}");

@@ -29,6 +29,7 @@ pub struct Shared {
     reserved: HashSet<String>,
     next_conn_id: AtomicU64,
     active: AtomicUsize,
+    unauthenticated: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
 
@@ -37,6 +38,7 @@ pub struct Shared {
 pub enum Refusal {
     ServerFull,
     TooManyFromAddress,
+    TooManyLoggingIn,
 }
 
 /// Holds a connection's place in the counters; gives it back on drop.
@@ -45,10 +47,21 @@ pub struct Admission {
     shared: Arc<Shared>,
     ip: IpAddr,
     pub conn_id: u64,
+    logging_in: bool,
+}
+
+impl Admission {
+    /// The connection logged in: it no longer counts against --max-unauthenticated.
+    pub fn logged_in(&mut self) {
+        if std::mem::take(&mut self.logging_in) {
+            self.shared.unauthenticated.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
+        self.logged_in();
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
         if self.shared.config.max_per_ip > 0 {
             let mut per_ip = lock(&self.shared.per_ip);
@@ -110,6 +123,7 @@ impl Shared {
             reserved,
             next_conn_id: AtomicU64::new(1),
             active: AtomicUsize::new(0),
+            unauthenticated: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
             config,
         })
@@ -133,11 +147,21 @@ impl Shared {
             self.active.fetch_sub(1, Ordering::AcqRel);
             return Err(Refusal::ServerFull);
         }
+        let limit = self.config.max_unauthenticated;
+        if limit > 0 && self.unauthenticated.fetch_add(1, Ordering::AcqRel) >= limit {
+            self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
+            self.active.fetch_sub(1, Ordering::AcqRel);
+            return Err(Refusal::TooManyLoggingIn);
+        }
+        if limit == 0 {
+            self.unauthenticated.fetch_add(1, Ordering::AcqRel);
+        }
         if self.config.max_per_ip > 0 {
             let mut per_ip = lock(&self.per_ip);
             let count = per_ip.entry(ip).or_insert(0);
             if *count >= self.config.max_per_ip {
                 drop(per_ip);
+                self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
                 self.active.fetch_sub(1, Ordering::AcqRel);
                 return Err(Refusal::TooManyFromAddress);
             }
@@ -147,6 +171,7 @@ impl Shared {
             shared: Arc::clone(self),
             ip,
             conn_id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
+            logging_in: true,
         })
     }
 

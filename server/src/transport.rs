@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// A byte stream to one client.
-pub trait Transport: Send + 'static {
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     type Read: AsyncRead + Unpin + Send + 'static;
     type Write: AsyncWrite + Unpin + Send + 'static;
     fn into_split(self) -> (Self::Read, Self::Write);
@@ -42,6 +42,17 @@ impl Listener for tokio::net::TcpListener {
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         tokio::net::TcpListener::local_addr(self)
+    }
+}
+
+/// TLS over any transport; the halves share the TLS state through a lock
+/// that tokio holds only inside a single read or write call.
+impl<S: Transport> Transport for tokio_rustls::server::TlsStream<S> {
+    type Read = tokio::io::ReadHalf<Self>;
+    type Write = tokio::io::WriteHalf<Self>;
+
+    fn into_split(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
     }
 }
 

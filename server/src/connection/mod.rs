@@ -43,6 +43,8 @@ pub struct ConnState {
     pub closed_with: Option<ErrorCode>,
     /// Wrong passwords so far; each makes the next answer slower.
     pub auth_failures: u32,
+    /// This connection's place in the server's connection counts.
+    pub admission: Admission,
 }
 
 impl ConnState {
@@ -85,6 +87,7 @@ pub async fn serve<T: Transport>(
     shutdown: CancellationToken,
 ) {
     let id = admission.conn_id;
+
     let (mut read_half, write_half) = stream.into_split();
     let limits = &shared.limits;
     let outbox = Arc::new(Outbox::new(limits.queue_depth as usize));
@@ -109,6 +112,7 @@ pub async fn serve<T: Transport>(
         shared,
         closed_with: None,
         auth_failures: 0,
+        admission,
     };
     debug!(conn = id, %peer, "accepted");
     let ended = reader::run(&mut read_half, &mut state, &cut, &shutdown).await;
@@ -128,5 +132,5 @@ pub async fn serve<T: Transport>(
         }
     })
     .await;
-    drop(admission);
+    drop(state);
 }

@@ -25,6 +25,7 @@ pub async fn login(state: &mut ConnState, login: Login) {
                 .accept_login(member.name.clone(), flags, now_millis());
             state.send(welcome);
             state.member = Some(member);
+            state.admission.logged_in();
             if state.session.auto_join() {
                 // spec: HANDSHAKE-7
                 let room = Str8::truncated(&state.shared.default_room);
