@@ -74,7 +74,15 @@ pub async fn connect(
     stream.set_nodelay(true)?;
     match target {
         Target::Floor => {
-            let (sink, stream) = Framed::new(stream, floor_codec()).split();
+            let mut framed = Framed::new(stream, floor_codec());
+            // Wait until the relay has registered us (its READY frame).
+            match framed.next().await {
+                Some(Ok(payload)) if payload[..] == crate::relay::READY[4..] => {}
+                Some(Ok(_)) => return Err(io::Error::other("relay: unexpected first frame")),
+                Some(Err(e)) => return Err(e),
+                None => return Err(io::Error::other("relay closed during registration")),
+            }
+            let (sink, stream) = framed.split();
             Ok((Sink::Floor(sink), Stream::Floor(stream)))
         }
         Target::Confab => {

@@ -16,6 +16,9 @@ use tokio::sync::Notify;
 /// Largest frame the relay accepts.
 const MAX_FRAME: usize = 1 << 20;
 
+/// The frame a new client gets once it is registered: payload `R`.
+pub const READY: &[u8] = &[0, 0, 0, 1, b'R'];
+
 struct Queue {
     frames: Mutex<(VecDeque<Bytes>, bool)>,
     ready: Notify,
@@ -59,6 +62,8 @@ pub async fn serve(listener: TcpListener, depth: usize) -> io::Result<()> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((id, Arc::clone(&queue)));
+        // Registered: tell the client, so that nobody sends before everyone is in.
+        queue.push(Bytes::from_static(READY), depth);
         tokio::spawn(connection(stream, id, queue, Arc::clone(&clients), depth));
     }
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs the benchmark grid of BENCHMARKS.md on this machine: release builds,
+# loopback only, every run bounded. Prints one JSON line per run to
+# bench/results/<date>.jsonl and a readable log to stdout.
+#   bash bench/run-grid.sh            # full grid (a few minutes)
+#   QUICK=1 bash bench/run-grid.sh    # one repetition, smaller N
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release -p confab-server -p confab-bench >/dev/null
+server_bin=target/release/confab-server
+bench_bin=target/release/confab-bench
+out_dir=bench/results
+mkdir -p "$out_dir"
+out="$out_dir/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+data_dir=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$data_dir"
+}
+trap cleanup EXIT
+
+ulimit -n "$(ulimit -Hn)"
+limits=(--msg-rate 100000000 --msg-burst 100000000 --byte-rate 4000000000 --byte-burst 4000000000
+        --queue-depth 1000000 --max-connections 20000 --max-per-ip 0 --max-unauthenticated 0 --log info)
+
+start_server() { # name, extra args...
+    local name=$1; shift
+    "$server_bin" --listen 127.0.0.1:0 "${limits[@]}" "$@" 2>"$data_dir/$name.log" &
+    pids+=($!)
+    local pid=$!
+    for _ in $(seq 100); do
+        addr=$(grep -o 'listening on [0-9.:]*' "$data_dir/$name.log" | head -1 | cut -d' ' -f3 || true)
+        [ -n "$addr" ] && break
+        sleep 0.05
+    done
+    [ -n "$addr" ] || { echo "$name did not start"; cat "$data_dir/$name.log"; exit 1; }
+    eval "${name}_addr=$addr ${name}_pid=$pid"
+}
+
+start_server memory --in-memory
+start_server durable --data-dir "$data_dir/db"
+"$bench_bin" relay --listen 127.0.0.1:0 2>"$data_dir/relay.log" &
+pids+=($!); relay_pid=$!
+for _ in $(seq 100); do
+    relay_addr=$(grep -o 'listening on [0-9.:]*' "$data_dir/relay.log" | cut -d' ' -f3 || true)
+    [ -n "$relay_addr" ] && break; sleep 0.05
+done
+
+reps=${REPS:-3}
+grid=(10 100 1000)
+[ -n "${QUICK:-}" ] && { reps=1; grid=(10 100); }
+for n in "${grid[@]}"; do
+    # About a million deliveries per run, whatever N.
+    m=$(( 1000000 / (n * (n - 1)) + 1 ))
+    [ "$m" -lt 20 ] && m=20
+    echo "== N=$n M=$m (in-memory vs floor, $reps runs)"
+    "$bench_bin" fanout --server "$memory_addr" --server-pid "$memory_pid" --floor "$relay_addr" --floor-pid "$relay_pid" \
+        -n "$n" -m "$m" --repeat "$reps" --timeout 120 --json | tee -a "$out"
+    echo "== N=$n M=$m (durable store)"
+    "$bench_bin" fanout --server "$durable_addr" --server-pid "$durable_pid" -n "$n" -m "$m" --repeat 1 --timeout 120 --json \
+        | sed 's/"target":"confab"/"target":"confab-durable"/' | tee -a "$out"
+done
+echo "== idle connections"
+"$bench_bin" idle --server "$memory_addr" --server-pid "$memory_pid" -n "${IDLE:-19000}" --active 5 --timeout 120 --json | tee -a "$out"
+echo "results in $out"
