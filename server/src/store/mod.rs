@@ -96,6 +96,29 @@ fn connect(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// Runs a history query that asked for `limit + 1` rows, newest first for
+/// `Before`: the page in ascending order, and whether more exist.
+fn read_page<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    direction: Direction,
+    limit: usize,
+    row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<(Vec<T>, bool), String> {
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+    let mut rows: Vec<T> = stmt
+        .query_map(params, row)
+        .and_then(|rows| rows.collect())
+        .map_err(|e| e.to_string())?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if direction == Direction::Before {
+        rows.reverse();
+    }
+    Ok((rows, more))
+}
+
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
         id: row.get::<_, i64>(0)? as u64,
@@ -190,20 +213,14 @@ impl Store {
                      WHERE room_key = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3"
                 }
             };
-            let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
-            let mut rows: Vec<Message> = stmt
-                .query_map(
-                    params![key, anchor as i64, limit as i64 + 1],
-                    message_from_row,
-                )
-                .and_then(|rows| rows.collect())
-                .map_err(|e| e.to_string())?;
-            let more = rows.len() > limit;
-            rows.truncate(limit);
-            if direction == Direction::Before {
-                rows.reverse();
-            }
-            Ok((rows, more))
+            read_page(
+                conn,
+                sql,
+                params![key, anchor as i64, limit as i64 + 1],
+                direction,
+                limit,
+                message_from_row,
+            )
         })
         .await
     }
@@ -230,17 +247,14 @@ impl Store {
                      WHERE pair_key = ?1 AND id > ?2 AND id >= ?4 ORDER BY id ASC LIMIT ?3"
                 }
             };
-            let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
-            let mut rows: Vec<DirectMessage> = stmt
-                .query_map(params![pair, anchor as i64, limit as i64 + 1, floor as i64], direct_from_row)
-                .and_then(|rows| rows.collect())
-                .map_err(|e| e.to_string())?;
-            let more = rows.len() > limit;
-            rows.truncate(limit);
-            if direction == Direction::Before {
-                rows.reverse();
-            }
-            Ok((rows, more))
+            read_page(
+                conn,
+                sql,
+                params![pair, anchor as i64, limit as i64 + 1, floor as i64],
+                direction,
+                limit,
+                direct_from_row,
+            )
         })
         .await
     }
