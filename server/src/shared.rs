@@ -31,6 +31,8 @@ pub struct Shared {
     active: AtomicUsize,
     unauthenticated: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Recent wrong passwords per address, so reconnecting does not reset the slow-down.
+    auth_failures: Mutex<HashMap<IpAddr, u32>>,
 }
 
 /// Why a connection was refused before the GREETING (`[LIMIT-1]`).
@@ -79,6 +81,18 @@ impl Shared {
     pub fn new(config: Config) -> Result<Self, String> {
         let limits = config.limits();
         limits.validate()?;
+        if config.in_memory && config.require_account {
+            return Err("--require-account needs accounts, which --in-memory turns off".into());
+        }
+        if config.retention_per_room > 0
+            && config.retention_per_room < u64::from(limits.history_max)
+        {
+            // spec: HISTORY-4 — a server keeps at least history_max messages per room.
+            return Err(format!(
+                "--retention-per-room {} is below --history-max {}",
+                config.retention_per_room, limits.history_max
+            ));
+        }
         let hub = Hub::new(usize::from(limits.history_max));
         let (store, accounts) = if config.in_memory {
             (None, HashSet::new())
@@ -125,6 +139,7 @@ impl Shared {
             active: AtomicUsize::new(0),
             unauthenticated: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
+            auth_failures: Mutex::new(HashMap::new()),
             config,
         })
     }
@@ -135,6 +150,22 @@ impl Shared {
 
     pub fn note_registered(&self, normalized: &str) {
         lock(&self.accounts).insert(name_key(normalized));
+    }
+
+    /// Counts a wrong password from `ip`; returns the failures so far.
+    pub fn auth_failed(&self, ip: IpAddr) -> u32 {
+        let mut failures = lock(&self.auth_failures);
+        if failures.len() >= 65_536 {
+            // Bounded: forgetting old offenders is better than growing without end.
+            failures.clear();
+        }
+        let count = failures.entry(ip).or_insert(0);
+        *count = count.saturating_add(1);
+        *count
+    }
+
+    pub fn auth_succeeded(&self, ip: IpAddr) {
+        lock(&self.auth_failures).remove(&ip);
     }
 
     pub fn is_reserved(&self, normalized: &str) -> bool {

@@ -10,16 +10,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{
-    run_binary_to_exit, Client, ServerProcess, TempDir, TestServer, PATIENCE,
-};
+use common::{run_binary_to_exit, Client, ServerProcess, TempDir, TestServer, PATIENCE};
 use confab_protocol::frame::{
-    Ack, DirectMessage, Direction, ErrorFrame, Frame, Greeting, HistoryEnd, HistoryKind, Joined,
-    LoginMode, Message, Missed, Pong, Send, Welcome,
+    Ack, DirectMessage, Direction, Frame, Greeting, HistoryEnd, HistoryKind, Joined, LoginMode,
+    Message, Missed, Pong, Send, Welcome,
 };
 use confab_protocol::names::name_key;
 use confab_protocol::{ErrorCode, Str16, Str8};
 use confab_server::store::{accounts, schema};
+use confab_server::Config;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::watch;
 
@@ -37,10 +36,17 @@ const UNLIMITED: &[&str] = &[
 
 /// Command line of the binary on an ephemeral port with its store in `dir`.
 fn binary_args(dir: &TempDir, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["--listen", "127.0.0.1:0", "--data-dir", &dir.arg(), "--log", "info"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> = [
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &dir.arg(),
+        "--log",
+        "info",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     args.extend(UNLIMITED.iter().map(|s| s.to_string()));
     args.extend(extra.iter().map(|s| s.to_string()));
     args
@@ -115,7 +121,10 @@ async fn read_all_history(client: &mut Client, room: &str, page: u16) -> Vec<Mes
         let (messages, end, live) =
             room_history(client, room, Direction::After, anchor, page).await;
         assert!(live.is_empty(), "nobody sends while the history is read");
-        assert!(messages.len() <= usize::from(page), "page larger than asked");
+        assert!(
+            messages.len() <= usize::from(page),
+            "page larger than asked"
+        );
         if let Some(last) = messages.last() {
             anchor = last.seq;
         }
@@ -145,7 +154,10 @@ async fn join_full(
         other => panic!("{}: expected JOINED {room}, got {other:?}", client.name),
     };
     let (replay, end, live) = room_history_answer(client).await;
-    assert!(live.is_empty(), "live messages before HISTORY_END: {live:?}");
+    assert!(
+        live.is_empty(),
+        "live messages before HISTORY_END: {live:?}"
+    );
     (joined, replay, end)
 }
 
@@ -238,7 +250,7 @@ async fn pump(
                 return report;
             }
         }
-        if batch > 0 && client.framed.flush().await.is_err() {
+        if batch > 0 && SinkExt::<Frame>::flush(&mut client.framed).await.is_err() {
             report.cut_off = true;
             return report;
         }
@@ -396,7 +408,10 @@ async fn acknowledged_messages_survive_kill_9_mid_load() {
     let client_ref = reader.say_with_ref("load", "after the crash").await;
     let ack = reader.expect_ack(client_ref).await;
     assert_eq!(ack.seq, stored.len() as u64 + 1, "seq continues (MSG-4)");
-    assert!(ack.id > max_id, "ids keep increasing (MSG-3): {ack:?} after {max_id}");
+    assert!(
+        ack.id > max_id,
+        "ids keep increasing (MSG-3): {ack:?} after {max_id}"
+    );
     drop(reader);
     drop(server);
 }
@@ -451,12 +466,19 @@ async fn history_survives_a_clean_restart_and_join_replays_the_latest() {
         assert_eq!(message.flags, Message::HISTORY);
     }
     assert_eq!(end.count, 5);
-    assert_eq!(end.flags & HistoryEnd::MORE, HistoryEnd::MORE, "older ones exist");
+    assert_eq!(
+        end.flags & HistoryEnd::MORE,
+        HistoryEnd::MORE,
+        "older ones exist"
+    );
 
     // since_seq: only what is newer; history 0: nothing, but HISTORY_END.
     let mut carol = Client::login(server.addr, "carol").await;
     let (_, replay, end) = join_full(&mut carol, "diary", 12, 100).await;
-    assert_eq!(replay.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![13, 14, 15]);
+    assert_eq!(
+        replay.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![13, 14, 15]
+    );
     assert_eq!(end.flags & HistoryEnd::MORE, 0);
     let mut dave = Client::login(server.addr, "dave").await;
     let (_, replay, end) = join_full(&mut dave, "diary", 0, 0).await;
@@ -508,7 +530,7 @@ async fn follow_join(
         );
     }
     let more = end.flags & HistoryEnd::MORE != 0;
-    assert_eq!(more, expected < next_seq - 1, "{name}: MORE of {end:?}");
+    assert_eq!(more, expected < available, "{name}: MORE of {end:?}");
     let first_sent = replay.first().map_or(next_seq, |m| m.seq);
     let mut expect = next_seq;
     let mut missed_seen = false;
@@ -522,7 +544,10 @@ async fn follow_join(
                 from_seq,
                 to_seq,
             }) => {
-                assert!(!missed_seen && expect == next_seq, "{name}: MISSED out of place");
+                assert!(
+                    !missed_seen && expect == next_seq,
+                    "{name}: MISSED out of place"
+                );
                 assert_eq!(r, room);
                 assert_eq!(
                     (from_seq, to_seq),
@@ -543,7 +568,10 @@ async fn follow_join(
         }
     }
     let needs_missed = since_seq > 0 && first_sent > since_seq + 1;
-    assert_eq!(missed_seen, needs_missed, "{name}: MISSED iff a gap is left");
+    assert_eq!(
+        missed_seen, needs_missed,
+        "{name}: MISSED iff a gap is left"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -588,7 +616,11 @@ async fn replay_then_live_has_no_gap_or_repeat_while_others_send() {
 
     let mut joiners = Vec::new();
     // Newcomers at different moments, with and without a replay.
-    for (name, at, history) in [("new-50", 150, 50), ("new-0", 350, 0), ("new-all", 600, 1000)] {
+    for (name, at, history) in [
+        ("new-50", 150, 50),
+        ("new-0", 350, 0),
+        ("new-all", 600, 1000),
+    ] {
         let mut acks = acks.clone();
         joiners.push(tokio::spawn(async move {
             let mut client = Client::login(addr, name).await;
@@ -615,7 +647,8 @@ async fn replay_then_live_has_no_gap_or_repeat_while_others_send() {
             }
             // Let the room move on before coming back.
             let now = *acks.borrow();
-            acks.wait_for(|n| *n >= now + 60).await.unwrap();
+            let target = (now + 60).min(TOTAL as usize);
+            acks.wait_for(|n| *n >= target).await.unwrap();
             follow_join(&mut client, "busy", last_held, history, history_max, TOTAL).await;
         }));
     }
@@ -749,8 +782,7 @@ async fn direct_messages_are_stored_and_replayed_only_to_their_parties() {
     let (seen, _) = direct_history(&mut alice, "carol", Direction::Before, c2a.id, 0).await;
     assert_eq!(seen, vec![a2c.clone()]);
 
-    let (mut bob, _) =
-        Client::login_account(server.addr, LoginMode::Login, "bob", "bob-pw").await;
+    let (mut bob, _) = Client::login_account(server.addr, LoginMode::Login, "bob", "bob-pw").await;
     expect_nothing_pending(&mut bob).await;
     let (seen, _) = direct_history(&mut bob, "alice", Direction::Before, 0, 0).await;
     assert_eq!(seen, vec![a2b.clone(), b2a.clone()]);
@@ -796,5 +828,490 @@ async fn registering_a_departed_guests_name_does_not_reveal_its_direct_messages(
         bodies_of(&seen)
     );
     drop((alice, frank_account));
+    server.stop().await;
+}
+
+/// Asks the store (HISTORY kind room, After, anchor 0, `limit`) until `done`
+/// holds for the answer; a timed background job is awaited by polling, at
+/// most `within`.
+async fn poll_store(
+    client: &mut Client,
+    room: &str,
+    limit: u16,
+    within: Duration,
+    done: impl Fn(&[Message], &HistoryEnd) -> bool,
+) -> Vec<Message> {
+    let deadline = Instant::now() + within;
+    loop {
+        let (stored, end, _live) = room_history(client, room, Direction::After, 0, limit).await;
+        if done(&stored, &end) {
+            return stored;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "store of {room} still holds seqs {:?} (MORE {}) after {within:?}",
+            stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            end.flags & HistoryEnd::MORE
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn seqs(messages: &[Message]) -> Vec<u64> {
+    messages.iter().map(|m| m.seq).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_the_latest_per_room_without_stalling_delivery() {
+    // spec: HISTORY-4, HISTORY-1, MSG-2, MSG-4
+    let dir = TempDir::new("retention");
+    // history_max 10, so the per-room count still keeps history_max (HISTORY-4).
+    let server = start_binary(
+        &dir,
+        &[
+            "--retention-per-room",
+            "10",
+            "--retention-interval-s",
+            "1",
+            "--history-max",
+            "10",
+        ],
+    );
+    let mut alice = Client::login(server.addr, "alice").await;
+    let mut watcher = Client::login(server.addr, "watcher").await;
+    let mut auditor = Client::login(server.addr, "auditor").await;
+    for client in [&mut alice, &mut watcher, &mut auditor] {
+        join_full(client, "ret", 0, 0).await;
+    }
+    let mut refs = Vec::new();
+    for i in 1..=30 {
+        refs.push(alice.say_with_ref("ret", &format!("message {i}")).await);
+    }
+    for client_ref in refs {
+        alice.expect_ack(client_ref).await;
+    }
+    for seq in 1..=30 {
+        assert_eq!(watcher.expect_message().await.seq, seq);
+    }
+    let kept = poll_store(
+        &mut auditor,
+        "ret",
+        0,
+        Duration::from_secs(5),
+        |stored, end| {
+            stored.first().is_some_and(|m| m.seq > 1) && end.flags & HistoryEnd::MORE == 0
+        },
+    )
+    .await;
+    assert_eq!(seqs(&kept), (21..=30).collect::<Vec<_>>());
+    assert_eq!(kept[0].body, "message 21");
+    let (older, end, _) = room_history(&mut auditor, "ret", Direction::Before, 21, 0).await;
+    assert!(
+        older.is_empty() && end.flags & HistoryEnd::MORE == 0,
+        "{older:?}"
+    );
+
+    // Messages keep flowing, one round trip at a time, across retention passes.
+    let flow = Instant::now();
+    let mut last_seq = 30;
+    let mut slowest = Duration::ZERO;
+    let mut oldest_kept = Vec::new();
+    let mut next_audit = Instant::now();
+    while flow.elapsed() < Duration::from_millis(2_500) && last_seq < 5_000 {
+        let started = Instant::now();
+        let client_ref = alice
+            .say_with_ref("ret", &format!("flow {}", last_seq + 1))
+            .await;
+        let ack = alice.expect_ack(client_ref).await;
+        let live = watcher.expect_message().await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(ack.seq, last_seq + 1);
+        assert_eq!((live.seq, live.id), (ack.seq, ack.id));
+        last_seq = ack.seq;
+        if Instant::now() >= next_audit {
+            let (stored, _, _) = room_history(&mut auditor, "ret", Direction::After, 0, 1).await;
+            oldest_kept.push(stored[0].seq);
+            next_audit = Instant::now() + Duration::from_millis(200);
+        }
+    }
+    eprintln!(
+        "retention: {} messages in {:?}, slowest round trip {slowest:?}, oldest kept {oldest_kept:?}",
+        last_seq - 30,
+        flow.elapsed()
+    );
+    assert!(
+        slowest < Duration::from_millis(1_500),
+        "delivery stalled for {slowest:?}"
+    );
+    assert!(
+        oldest_kept.iter().any(|&seq| seq > 21),
+        "no retention pass observed while messages flowed: {oldest_kept:?}"
+    );
+    let kept = poll_store(
+        &mut auditor,
+        "ret",
+        0,
+        Duration::from_secs(5),
+        |stored, end| {
+            stored.first().is_some_and(|m| m.seq == last_seq - 9)
+                && end.flags & HistoryEnd::MORE == 0
+        },
+    )
+    .await;
+    assert_eq!(seqs(&kept), (last_seq - 9..=last_seq).collect::<Vec<_>>());
+    drop((alice, watcher, auditor));
+    drop(server);
+}
+
+fn open_db(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("confab.sqlite3")).unwrap()
+}
+
+fn user_version(conn: &rusqlite::Connection) -> u32 {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap()
+}
+
+fn insert_message(
+    conn: &rusqlite::Connection,
+    id: u64,
+    room: &str,
+    seq: u64,
+    time: u64,
+    sender: &str,
+    body: &str,
+) {
+    conn.execute(
+        "INSERT INTO messages (id, room_key, room, seq, time, sender, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        rusqlite::params![id as i64, name_key(room), room, seq as i64, time as i64, sender, body],
+    )
+    .unwrap();
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbering_survives_a_restart_after_age_retention_emptied_a_room() {
+    // spec: MSG-3, MSG-4, HISTORY-4
+    let dir = TempDir::new("age-retention");
+    {
+        let mut conn = open_db(dir.path());
+        assert_eq!(schema::migrate(&mut conn).unwrap(), schema::CURRENT);
+        // One message from now in a room, then five from 1970 in another
+        // (ids 2 to 6: the highest ids are the ones that expire).
+        insert_message(&conn, 1, "porch", 1, now_ms(), "ghost", "just now");
+        for seq in 1..=5 {
+            insert_message(
+                &conn,
+                seq + 1,
+                "attic",
+                seq,
+                1_000 + seq,
+                "ghost",
+                "long ago",
+            );
+        }
+    }
+    let aging = Config {
+        retention_days: 1,
+        retention_interval_s: 1,
+        ..TestServer::persistent_config(dir.path())
+    };
+    let server = TestServer::start(aging).await;
+    let mut keeper = Client::login(server.addr, "keeper").await;
+    let (joined, _, _) = join_full(&mut keeper, "attic", 0, 0).await;
+    assert_eq!(joined.next_seq, 6);
+    join_full(&mut keeper, "porch", 0, 0).await;
+    // Age retention removes the old ones from the store, not the recent one.
+    poll_store(
+        &mut keeper,
+        "attic",
+        0,
+        Duration::from_secs(5),
+        |stored, _| stored.is_empty(),
+    )
+    .await;
+    let (porch, _, _) = room_history(&mut keeper, "porch", Direction::After, 0, 0).await;
+    assert_eq!(seqs(&porch), vec![1], "a recent message is kept");
+    drop(keeper);
+    server.stop().await;
+
+    // The room's numbering and the message ids go on after a restart.
+    let server = TestServer::start(TestServer::persistent_config(dir.path())).await;
+    let mut keeper = Client::login(server.addr, "keeper").await;
+    let (joined, _, _) = join_full(&mut keeper, "attic", 0, 0).await;
+    let client_ref = keeper.say_with_ref("attic", "still here").await;
+    let ack = keeper.expect_ack(client_ref).await;
+    assert!(
+        joined.next_seq == 6 && ack.seq == 6 && ack.id > 6,
+        "after its stored messages expired and the server restarted, room attic got \
+         JOINED next_seq {} and a new message seq {} (MSG-4 wants 6: seqs 1..=5 were \
+         assigned) and id {} (MSG-3 wants > 6: ids 1..=6 were assigned)",
+        joined.next_seq,
+        ack.seq,
+        ack.id
+    );
+    drop(keeper);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_database_is_migrated_and_keeps_its_messages_and_accounts() {
+    // spec: HISTORY-1, HISTORY-4, HANDSHAKE-6, ROOM-2, MSG-3, MSG-4, HISTORY-2
+    let dir = TempDir::new("migrate");
+    let then = now_ms() - 60_000;
+    {
+        let mut conn = open_db(dir.path());
+        assert_eq!(schema::migrate_to(&mut conn, 1).unwrap(), 1);
+        assert_eq!(user_version(&conn), 1);
+        for seq in 1..=3 {
+            insert_message(
+                &conn,
+                100 + seq,
+                "Archive",
+                seq,
+                then + seq,
+                "olduser",
+                &format!("old {seq}"),
+            );
+        }
+        conn.execute(
+            "INSERT INTO accounts (name_key, name, hash, created) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                name_key("olduser"),
+                "olduser",
+                accounts::hash("old-password").unwrap(),
+                then as i64
+            ],
+        )
+        .unwrap();
+    }
+    let server = TestServer::start(TestServer::persistent_config(dir.path())).await;
+    let (mut old, welcome) =
+        Client::login_account(server.addr, LoginMode::Login, "olduser", "old-password").await;
+    assert_eq!(welcome.flags & Welcome::REGISTERED, Welcome::REGISTERED);
+    {
+        let conn = open_db(dir.path());
+        assert_eq!(user_version(&conn), schema::CURRENT, "migrated on start-up");
+        let direct: i64 = conn
+            .query_row("SELECT COUNT(*) FROM direct_messages", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(direct, 0);
+    }
+
+    // The old messages are history, replayed and readable.
+    let (joined, replay, _) = join_full(&mut old, "archive", 0, 10).await;
+    assert_eq!(joined.next_seq, 4);
+    assert_eq!(joined.room, "Archive", "the stored spelling of the room");
+    assert_eq!(
+        replay
+            .iter()
+            .map(|m| (m.id, m.seq, m.time, m.body.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (101, 1, then + 1, "old 1"),
+            (102, 2, then + 2, "old 2"),
+            (103, 3, then + 3, "old 3")
+        ]
+    );
+    let stored = read_all_history(&mut old, "archive", 2).await;
+    assert_eq!(stored, replay);
+    let client_ref = old.say_with_ref("archive", "new after migration").await;
+    let ack = old.expect_ack(client_ref).await;
+    assert_eq!(ack.seq, 4);
+    assert!(ack.id > 103, "{ack:?}");
+
+    // The old account's name is protected; the new direct-message table works.
+    let (mut impostor, _) = Client::connect(server.addr).await;
+    impostor.hello().await;
+    let rejected = impostor
+        .try_login(LoginMode::Guest, "olduser", "")
+        .await
+        .expect_err("a guest may not take a registered name");
+    assert_eq!(rejected.code, ErrorCode::ACCOUNT_REQUIRED);
+    let mut visitor = Client::login(server.addr, "visitor").await;
+    let sent = dm_round_trip(&mut old, &mut visitor, "hello from the past").await;
+    let (seen, _) = direct_history(&mut old, "visitor", Direction::After, 0, 0).await;
+    assert_eq!(seen, vec![sent]);
+    drop((old, impostor, visitor));
+    server.stop().await;
+}
+
+/// `confab_server::run` on `data_dir` must fail with a message containing
+/// every one of `words`, and so must the binary (non-zero exit, message on
+/// stderr, no panic).
+async fn refuses_to_start(data_dir: &Path, words: &[&str]) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = Config {
+        in_memory: false,
+        data_dir: data_dir.to_path_buf(),
+        ..Config::default()
+    };
+    let result = tokio::time::timeout(
+        PATIENCE,
+        confab_server::run(listener, config, tokio_util::sync::CancellationToken::new()),
+    )
+    .await
+    .expect("run returns at once");
+    let error = result.expect_err("the server must not start on this data directory");
+    for word in words {
+        assert!(
+            error.contains(word),
+            "run's error {error:?} should mention {word:?}"
+        );
+    }
+    let dir_arg = data_dir.to_str().unwrap();
+    let (status, stderr) = run_binary_to_exit(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir_arg,
+        "--log",
+        "info",
+    ]);
+    assert!(!status.success(), "exit status {status:?}; stderr {stderr}");
+    assert!(
+        !stderr.contains("panicked"),
+        "the binary panicked instead of reporting: {stderr}"
+    );
+    for word in words {
+        assert!(
+            stderr.contains(word),
+            "stderr {stderr:?} should mention {word:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_data_directories_are_refused_at_start_up_with_a_clear_error() {
+    // spec: HISTORY-4
+    // A database from a newer server.
+    let newer = TempDir::new("newer-schema");
+    {
+        let mut conn = open_db(newer.path());
+        schema::migrate(&mut conn).unwrap();
+        conn.pragma_update(None, "user_version", schema::CURRENT + 1)
+            .unwrap();
+    }
+    refuses_to_start(
+        newer.path(),
+        &[
+            "schema version",
+            &(schema::CURRENT + 1).to_string(),
+            "newer",
+        ],
+    )
+    .await;
+    assert_eq!(
+        user_version(&open_db(newer.path())),
+        schema::CURRENT + 1,
+        "left as it was"
+    );
+
+    // A file that is not a database.
+    let corrupt = TempDir::new("corrupt");
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let garbage: Vec<u8> = (0..16_384)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 56) as u8
+        })
+        .collect();
+    let file = corrupt.path().join("confab.sqlite3");
+    std::fs::write(&file, &garbage).unwrap();
+    refuses_to_start(corrupt.path(), &["confab.sqlite3", "not a database"]).await;
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        garbage,
+        "the server must not overwrite a file it cannot read"
+    );
+
+    // A data directory that cannot be created (a regular file is in the way).
+    let blocked = TempDir::new("unwritable");
+    let blocker = blocked.path().join("not-a-directory");
+    std::fs::write(&blocker, b"a regular file").unwrap();
+    refuses_to_start(
+        &blocker.join("data"),
+        &["data directory", "not-a-directory"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_retention_pass_does_not_hold_up_delivery() {
+    // spec: MSG-2, HISTORY-4, FLOW-4
+    const EXPIRED: i64 = 400_000;
+    let dir = TempDir::new("retention-backlog");
+    {
+        // A backlog of expired messages, as after a long downtime or when
+        // --retention-days is first turned on.
+        let mut conn = open_db(dir.path());
+        schema::migrate(&mut conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO messages (id, room_key, room, seq, time, sender, body)
+                     VALUES (?1, 'cellar', 'cellar', ?1, ?2, 'ghost', ?3)",
+                )
+                .unwrap();
+            for id in 1..=EXPIRED {
+                insert
+                    .execute(rusqlite::params![
+                        id,
+                        1_000 + id,
+                        "an old message body of about sixty bytes, long expired"
+                    ])
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    // The first retention pass starts as the server starts.
+    let server = TestServer::start(Config {
+        retention_days: 1,
+        retention_interval_s: 1,
+        ..TestServer::persistent_config(dir.path())
+    })
+    .await;
+    let mut alice = Client::login(server.addr, "alice").await;
+    let mut bob = Client::login(server.addr, "bob").await;
+    let mut slowest = Duration::ZERO;
+    let mut seq = 0;
+    let flow = Instant::now();
+    while flow.elapsed() < Duration::from_millis(2_000) {
+        let started = Instant::now();
+        let client_ref = alice.say_with_ref("lobby", "meanwhile").await;
+        let ack = alice.expect_ack(client_ref).await;
+        let live = bob.expect_message().await;
+        assert_eq!(live.seq, ack.seq);
+        seq = ack.seq;
+        slowest = slowest.max(started.elapsed());
+    }
+    // The pass did run: the backlog is gone from the store.
+    let mut auditor = Client::login(server.addr, "auditor").await;
+    join_full(&mut auditor, "cellar", 0, 0).await;
+    poll_store(
+        &mut auditor,
+        "cellar",
+        1,
+        Duration::from_secs(10),
+        |stored, _| stored.is_empty(),
+    )
+    .await;
+    eprintln!("retention backlog: {seq} messages sent, slowest round trip {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(300),
+        "a message waited {slowest:?} for its ACK and delivery while retention deleted \
+         {EXPIRED} expired rows: the store writer's commit waits for the retention pass"
+    );
+    drop((alice, bob, auditor));
     server.stop().await;
 }

@@ -43,7 +43,10 @@ pub async fn history(state: &mut ConnState, request: History) {
         }
         HistoryKind::Direct => {
             let me = state.member().name.clone();
-            let floor = state.member().history_floor;
+            let floor = state
+                .member()
+                .history_floor
+                .load(std::sync::atomic::Ordering::Relaxed);
             match &shared.store {
                 Some(store) => store
                     .direct_history(

@@ -1,5 +1,6 @@
 //! LOGIN (spec section 7): name rules, accounts, uniqueness, and the auto-join.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +25,9 @@ pub async fn login(state: &mut ConnState, login: Login) {
                 .session
                 .accept_login(member.name.clone(), flags, now_millis());
             state.send(welcome);
+            if flags & Welcome::REGISTERED != 0 {
+                state.shared.auth_succeeded(state.peer.ip());
+            }
             state.member = Some(member);
             state.admission.logged_in();
             if state.session.auto_join() {
@@ -48,7 +52,9 @@ pub async fn login(state: &mut ConnState, login: Login) {
             if code == ErrorCode::AUTH_FAILED {
                 // spec: HANDSHAKE-6 — repeated failures are slowed down.
                 state.auth_failures += 1;
-                let delay = AUTH_FAILURE_DELAY * 2u32.pow(state.auth_failures.min(4) - 1);
+                let from_address = state.shared.auth_failed(state.peer.ip());
+                let failures = state.auth_failures.max(from_address);
+                let delay = AUTH_FAILURE_DELAY * 2u32.pow(failures.min(5) - 1);
                 warn!(conn = state.id, peer = %state.peer, "failed login for {:?}", login.username.as_str());
                 tokio::time::sleep(delay).await;
             }
@@ -104,10 +110,9 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Arc<Member>, u8), Re
         conn_id: state.id,
         name: Str8::truncated(&name),
         outbox: Arc::clone(&state.outbox),
-        history_floor: match login.mode {
-            LoginMode::Guest => shared.hub.peek_message_id(),
-            LoginMode::Login | LoginMode::Register => 0,
-        },
+        // A guest's direct-message history starts now (`[HISTORY-2]`); an
+        // account's is set from the store below.
+        history_floor: AtomicU64::new(shared.hub.peek_message_id()),
     });
     // Claimed before the account check, so a name cannot be registered from
     // under someone using it; released again if the check fails.
@@ -115,7 +120,11 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Arc<Member>, u8), Re
         return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
     }
     let flags = match account_check(&shared, login, &name).await {
-        Ok(flags) => flags,
+        Ok(Some(history_floor)) => {
+            member.history_floor.store(history_floor, Ordering::Relaxed);
+            Welcome::REGISTERED
+        }
+        Ok(None) => 0,
         Err(rejection) => {
             shared.hub.release_name(&member);
             return Err(rejection);
@@ -124,13 +133,15 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Arc<Member>, u8), Re
     Ok((member, flags))
 }
 
+/// For an account login or registration, where the account's direct-message
+/// history starts; `None` for a guest.
 async fn account_check(
     shared: &crate::shared::Shared,
     login: &Login,
     name: &str,
-) -> Result<u8, Rejection> {
+) -> Result<Option<u64>, Rejection> {
     let Some(store) = &shared.store else {
-        return Ok(0);
+        return Ok(None);
     };
     let unavailable = |e: String| {
         error!("account store: {e}");
@@ -142,9 +153,9 @@ async fn account_check(
     let key = name_key(name);
     let password = login.password.to_string();
     match login.mode {
-        LoginMode::Guest => Ok(0),
+        LoginMode::Guest => Ok(None),
         LoginMode::Login => match store.verify(key, password).await.map_err(unavailable)? {
-            Verdict::Accepted => Ok(Welcome::REGISTERED),
+            Verdict::Accepted { history_floor } => Ok(Some(history_floor)),
             Verdict::WrongPassword | Verdict::NoSuchAccount => {
                 Err((ErrorCode::AUTH_FAILED, "wrong name or password".into()))
             }
@@ -156,14 +167,16 @@ async fn account_check(
                     "registration needs a password".into(),
                 ));
             }
+            // Direct messages a guest exchanged under this name stay its own.
+            let history_floor = shared.hub.peek_message_id();
             if store
-                .register(key, name.to_string(), password, now_millis())
+                .register(key, name.to_string(), password, now_millis(), history_floor)
                 .await
                 .map_err(unavailable)?
             {
                 shared.note_registered(name);
                 info!(user = name, "registered");
-                Ok(Welcome::REGISTERED)
+                Ok(Some(history_floor))
             } else {
                 Err((
                     ErrorCode::ACCOUNT_EXISTS,

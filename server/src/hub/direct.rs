@@ -45,6 +45,17 @@ impl DirectHistory {
         log.push_back(stored);
     }
 
+    /// Forgets messages older than `cutoff`, and conversations left empty.
+    pub fn forget_before(&self, cutoff: u64) {
+        let mut pairs = lock(&self.pairs);
+        for log in pairs.values_mut() {
+            while log.front().is_some_and(|m| m.time < cutoff) {
+                log.pop_front();
+            }
+        }
+        pairs.retain(|_, log| !log.is_empty());
+    }
+
     /// Up to `limit` messages between `a` and `b` on one side of the id
     /// `anchor`, ascending, and whether more exist there.
     pub fn read(

@@ -28,7 +28,7 @@ pub struct Member {
     /// The lowest message id of direct-message history this member may read:
     /// a guest sees only its own session's, not an earlier holder's of the
     /// name (`[HISTORY-2]`); an account holder sees all (0).
-    pub history_floor: u64,
+    pub history_floor: std::sync::atomic::AtomicU64,
 }
 
 /// Locks a mutex whose data stays consistent even if a holder panicked.
@@ -125,6 +125,15 @@ impl Hub {
 
     pub fn room(&self, name: &str) -> Option<Arc<Room>> {
         lock(&self.rooms).get(&name_key(name)).cloned()
+    }
+
+    /// Applies age retention to the rooms' in-memory history.
+    pub fn forget_before(&self, cutoff: u64) {
+        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
+        for room in rooms {
+            room.forget_before(cutoff);
+        }
+        self.direct.forget_before(cutoff);
     }
 
     /// Rooms with at least one member and their member counts, sorted by name (`[ROOM-6]`).

@@ -310,6 +310,15 @@ impl Room {
         }
     }
 
+    /// Forgets kept messages older than `cutoff` (retention, so a replay
+    /// never shows what the store has deleted).
+    pub fn forget_before(&self, cutoff: u64) {
+        let mut state = lock(&self.state);
+        while state.history.front().is_some_and(|m| m.time < cutoff) {
+            state.history.pop_front();
+        }
+    }
+
     pub fn is_member(&self, conn_id: u64) -> bool {
         lock(&self.state)
             .members

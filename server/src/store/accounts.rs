@@ -9,7 +9,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 /// The outcome of a login with a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    Accepted,
+    /// With the first message id whose direct messages belong to the account
+    /// (earlier ones were a guest's under the same name, `[HISTORY-2]`).
+    Accepted {
+        history_floor: u64,
+    },
     WrongPassword,
     NoSuchAccount,
 }
@@ -28,33 +32,37 @@ pub fn register(
     name: &str,
     password: &str,
     now: u64,
+    history_floor: u64,
 ) -> Result<bool, String> {
     let hash = hash(password)?;
     let inserted = conn
         .execute(
-            "INSERT OR IGNORE INTO accounts (name_key, name, hash, created) VALUES (?1, ?2, ?3, ?4)",
-            params![key, name, hash, now as i64],
+            "INSERT OR IGNORE INTO accounts (name_key, name, hash, created, history_floor)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![key, name, hash, now as i64, history_floor as i64],
         )
         .map_err(|e| e.to_string())?;
     Ok(inserted == 1)
 }
 
 pub fn verify(conn: &Connection, key: &str, password: &str) -> Result<Verdict, String> {
-    let stored: Option<String> = conn
+    let stored: Option<(String, i64)> = conn
         .query_row(
-            "SELECT hash FROM accounts WHERE name_key = ?1",
+            "SELECT hash, history_floor FROM accounts WHERE name_key = ?1",
             [key],
-            |row| row.get(0),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()
         .map_err(|e| e.to_string())?;
-    let Some(stored) = stored else {
+    let Some((stored, history_floor)) = stored else {
         return Ok(Verdict::NoSuchAccount);
     };
     let parsed = PasswordHash::new(&stored).map_err(|e| format!("stored hash unreadable: {e}"))?;
     Ok(
         match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-            Ok(()) => Verdict::Accepted,
+            Ok(()) => Verdict::Accepted {
+                history_floor: history_floor as u64,
+            },
             Err(_) => Verdict::WrongPassword,
         },
     )

@@ -96,6 +96,60 @@ fn connect(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// Brings the counters up to the highest id and sequence numbers stored. The
+/// scan is a read (it does not block the writer in WAL mode); only the small
+/// update that follows takes the write lock.
+fn remember_numbering(conn: &Connection) -> rusqlite::Result<()> {
+    let highest: Vec<(String, String, i64)> = conn
+        .prepare_cached(
+            "SELECT m.room_key, COALESCE(c.room, m.room_key), MAX(m.seq) + 1
+             FROM messages m LEFT JOIN room_counters c ON c.room_key = m.room_key
+             GROUP BY m.room_key",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let next_id: i64 = conn.query_row(
+        "SELECT 1 + MAX(COALESCE((SELECT MAX(id) FROM messages), 0),
+                        COALESCE((SELECT MAX(id) FROM direct_messages), 0))",
+        [],
+        |row| row.get(0),
+    )?;
+    let tx = conn.unchecked_transaction()?;
+    for (key, room, next_seq) in highest {
+        tx.execute(
+            "INSERT INTO room_counters (room_key, room, next_seq) VALUES (?1, ?2, ?3)
+             ON CONFLICT (room_key) DO UPDATE SET next_seq = MAX(next_seq, excluded.next_seq)",
+            params![key, room, next_seq],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO counters (name, value) VALUES ('next_id', ?1)
+         ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+        [next_id],
+    )?;
+    tx.commit()
+}
+
+/// Rows deleted per retention statement: each is its own short transaction,
+/// and the pass then pauses as long as the statement took, so the writer's
+/// commits slip in between and delivery never waits long.
+const RETENTION_BATCH: i64 = 2_000;
+
+fn delete_in_batches(conn: &Connection, sql: &str, bound: i64) -> Result<usize, String> {
+    let mut total = 0;
+    loop {
+        let started = std::time::Instant::now();
+        let deleted = conn
+            .execute(sql, params![bound, RETENTION_BATCH])
+            .map_err(|e| e.to_string())?;
+        total += deleted;
+        if (deleted as i64) < RETENTION_BATCH {
+            return Ok(total);
+        }
+        std::thread::sleep(started.elapsed().max(std::time::Duration::from_millis(2)));
+    }
+}
+
 /// Runs a history query that asked for `limit + 1` rows, newest first for
 /// `Before`: the page in ascending order, and whether more exist.
 fn read_page<T>(
@@ -265,9 +319,12 @@ impl Store {
         name: String,
         password: String,
         now: u64,
+        history_floor: u64,
     ) -> Result<bool, String> {
-        self.with_aux(move |conn| accounts::register(conn, &key, &name, &password, now))
-            .await
+        self.with_aux(move |conn| {
+            accounts::register(conn, &key, &name, &password, now, history_floor)
+        })
+        .await
     }
 
     pub async fn verify(&self, key: String, password: String) -> Result<accounts::Verdict, String> {
@@ -284,26 +341,31 @@ impl Store {
         max_per_room: Option<u64>,
     ) -> Result<usize, String> {
         self.with_aux(move |conn| {
+            // Before anything goes, make sure the numbering it carried is
+            // remembered apart from it (`[MSG-3]`, `[MSG-4]`).
+            remember_numbering(conn).map_err(|e| e.to_string())?;
             let mut deleted = 0;
             if let Some(age) = max_age_ms {
                 let cutoff = now.saturating_sub(age) as i64;
-                deleted += conn
-                    .execute("DELETE FROM messages WHERE time < ?1", [cutoff])
-                    .and_then(|n| {
-                        Ok(n + conn
-                            .execute("DELETE FROM direct_messages WHERE time < ?1", [cutoff])?)
-                    })
-                    .map_err(|e| e.to_string())?;
+                deleted += delete_in_batches(
+                    conn,
+                    "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE time < ?1 LIMIT ?2)",
+                    cutoff,
+                )?;
+                deleted += delete_in_batches(
+                    conn,
+                    "DELETE FROM direct_messages WHERE id IN (SELECT id FROM direct_messages WHERE time < ?1 LIMIT ?2)",
+                    cutoff,
+                )?;
             }
             if let Some(count) = max_per_room {
-                deleted += conn
-                    .execute(
-                        "DELETE FROM messages WHERE seq <= (
-                             SELECT MAX(m.seq) FROM messages m WHERE m.room_key = messages.room_key
-                         ) - ?1",
-                        [count as i64],
-                    )
-                    .map_err(|e| e.to_string())?;
+                deleted += delete_in_batches(
+                    conn,
+                    "DELETE FROM messages WHERE id IN (
+                         SELECT m.id FROM messages m JOIN room_counters c ON c.room_key = m.room_key
+                         WHERE m.seq < c.next_seq - ?1 LIMIT ?2)",
+                    count as i64,
+                )?;
             }
             Ok(deleted)
         })
@@ -313,28 +375,36 @@ impl Store {
 
 fn load(conn: &Connection, keep: usize) -> rusqlite::Result<Loaded> {
     let next_id: i64 = conn.query_row(
-        "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0), COALESCE((SELECT MAX(id) FROM direct_messages), 0)) + 1",
+        "SELECT MAX(
+             COALESCE((SELECT value FROM counters WHERE name = 'next_id'), 1),
+             COALESCE((SELECT MAX(id) FROM messages), 0) + 1,
+             COALESCE((SELECT MAX(id) FROM direct_messages), 0) + 1)",
         [],
         |row| row.get(0),
     )?;
-    let mut rooms_stmt =
-        conn.prepare("SELECT room_key, MAX(seq) FROM messages GROUP BY room_key")?;
-    let rooms: Vec<(String, i64)> = rooms_stmt
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+    // Rooms known to the counters or to the messages, whichever knows more.
+    let mut rooms_stmt = conn.prepare(
+        "SELECT room_key, MAX(room), MAX(next_seq) FROM (
+             SELECT room_key, room, next_seq FROM room_counters
+             UNION ALL
+             SELECT room_key, MAX(room), MAX(seq) + 1 FROM messages GROUP BY room_key
+         ) GROUP BY room_key",
+    )?;
+    let rooms: Vec<(String, String, i64)> = rooms_stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut recent_stmt = conn.prepare(
         "SELECT id, seq, time, room, sender, body FROM messages WHERE room_key = ?1 ORDER BY seq DESC LIMIT ?2",
     )?;
     let mut loaded_rooms = Vec::with_capacity(rooms.len());
-    for (key, max_seq) in rooms {
+    for (key, name, next_seq) in rooms {
         let mut recent: Vec<Message> = recent_stmt
             .query_map(params![key, keep as i64], message_from_row)?
             .collect::<rusqlite::Result<_>>()?;
         recent.reverse();
-        let name = recent.last().map_or(key.clone(), |m| m.room.to_string());
         loaded_rooms.push(LoadedRoom {
             name,
-            next_seq: max_seq as u64 + 1,
+            next_seq: next_seq as u64,
             recent,
         });
     }

@@ -34,6 +34,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX direct_messages_by_pair ON direct_messages (pair_key, id);
     CREATE INDEX messages_by_time ON messages (time);",
+    // 3: numbering that outlives retention, and where an account's history starts.
+    "CREATE TABLE room_counters (
+        room_key  TEXT    PRIMARY KEY,
+        room      TEXT    NOT NULL,
+        next_seq  INTEGER NOT NULL
+    );
+    INSERT INTO room_counters (room_key, room, next_seq)
+        SELECT room_key, MAX(room), MAX(seq) + 1 FROM messages GROUP BY room_key;
+    CREATE TABLE counters (
+        name      TEXT    PRIMARY KEY,
+        value     INTEGER NOT NULL
+    );
+    INSERT INTO counters (name, value) VALUES ('next_id', 1 + MAX(
+        COALESCE((SELECT MAX(id) FROM messages), 0),
+        COALESCE((SELECT MAX(id) FROM direct_messages), 0)));
+    ALTER TABLE accounts ADD COLUMN history_floor INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this server writes.

@@ -3,6 +3,7 @@
 //! commit, and only then releases them for delivery and acknowledgement
 //! (`[MSG-2]`): whatever was acknowledged survives a crash or power cut.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rusqlite::{params, Connection};
@@ -44,6 +45,10 @@ pub fn run(conn: Connection, mut ops: mpsc::Receiver<Op>) {
 
 fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
+    // Numbering is kept apart from the messages, so retention never lets an
+    // id or a sequence number be handed out twice (`[MSG-3]`, `[MSG-4]`).
+    let mut next_seqs: HashMap<String, (&str, u64)> = HashMap::new();
+    let mut next_id = 0;
     {
         let mut room_insert = tx.prepare_cached(
             "INSERT INTO messages (id, room_key, room, seq, time, sender, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -54,6 +59,11 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
         for op in batch {
             match op {
                 Op::Room { message, .. } => {
+                    let entry = next_seqs
+                        .entry(name_key(&message.room))
+                        .or_insert((message.room.as_str(), 0));
+                    entry.1 = entry.1.max(message.seq + 1);
+                    next_id = next_id.max(message.id + 1);
                     room_insert.execute(params![
                         message.id as i64,
                         name_key(&message.room),
@@ -65,6 +75,7 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
                     ])?;
                 }
                 Op::Direct { message, .. } => {
+                    next_id = next_id.max(message.id + 1);
                     direct_insert.execute(params![
                         message.id as i64,
                         super::pair_key(&message.from, &message.to),
@@ -76,6 +87,18 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
                 }
             }
         }
+        let mut seq_update = tx.prepare_cached(
+            "INSERT INTO room_counters (room_key, room, next_seq) VALUES (?1, ?2, ?3)
+             ON CONFLICT (room_key) DO UPDATE SET next_seq = MAX(next_seq, excluded.next_seq)",
+        )?;
+        for (key, (room, next_seq)) in &next_seqs {
+            seq_update.execute(params![key, room, *next_seq as i64])?;
+        }
+        tx.execute(
+            "INSERT INTO counters (name, value) VALUES ('next_id', ?1)
+             ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+            [next_id as i64],
+        )?;
     }
     tx.commit()
 }
