@@ -60,47 +60,54 @@ pub async fn run<L: Listener>(
                 continue;
             }
         };
-        match shared.admit(peer.ip()) {
-            Ok(admission) => {
-                let shared = Arc::clone(&shared);
-                let shutdown = shutdown.clone();
-                match &tls {
-                    None => {
-                        tracker.spawn(connection::serve(stream, peer, shared, admission, shutdown));
-                    }
-                    Some(acceptor) => {
-                        let accepting = acceptor.accept(stream);
-                        tracker.spawn(async move {
-                            // The TLS handshake counts against the Confab handshake's time (`[SEC-7]`).
-                            match tokio::time::timeout(handshake_timeout, accepting).await {
-                                Ok(Ok(stream)) => {
-                                    connection::serve(stream, peer, shared, admission, shutdown)
-                                        .await
-                                }
-                                Ok(Err(e)) => warn!(%peer, "TLS handshake failed: {e}"),
-                                Err(_) => warn!(%peer, "TLS handshake timed out"),
-                            }
-                        });
-                    }
+        let accepted_at = tokio::time::Instant::now();
+        let admitted = shared.admit(peer.ip());
+        if let Err(refusal) = &admitted {
+            warn!(%peer, "refused: {}", refusal_error(*refusal).0);
+        }
+        let shared = Arc::clone(&shared);
+        let shutdown = shutdown.clone();
+        match &tls {
+            None => match admitted {
+                Ok(admission) => {
+                    tracker.spawn(connection::serve(
+                        stream,
+                        peer,
+                        shared,
+                        admission,
+                        shutdown,
+                        accepted_at,
+                    ));
                 }
-            }
-            Err(refusal) => {
-                let (code, message) = match refusal {
-                    Refusal::ServerFull => (
-                        ErrorCode::SERVER_FULL,
-                        "the server is full; try again later",
-                    ),
-                    Refusal::TooManyFromAddress => (
-                        ErrorCode::TOO_MANY_CONNECTIONS,
-                        "too many connections from your address",
-                    ),
-                    Refusal::TooManyLoggingIn => (
-                        ErrorCode::SERVER_FULL,
-                        "too many connections are logging in; try again later",
-                    ),
-                };
-                warn!(%peer, "refused: {code}");
-                tracker.spawn(refuse(stream, code, message));
+                Err(refusal) => {
+                    tracker.spawn(refuse(stream, refusal));
+                }
+            },
+            Some(acceptor) => {
+                let accepting = acceptor.accept(stream);
+                tracker.spawn(async move {
+                    // The TLS handshake counts against the login deadline (`[SEC-7]`),
+                    // and a refusal is said inside TLS, where the client reads.
+                    let stream = match tokio::time::timeout(handshake_timeout, accepting).await {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => return warn!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => return warn!(%peer, "TLS handshake timed out"),
+                    };
+                    match admitted {
+                        Ok(admission) => {
+                            connection::serve(
+                                stream,
+                                peer,
+                                shared,
+                                admission,
+                                shutdown,
+                                accepted_at,
+                            )
+                            .await
+                        }
+                        Err(refusal) => refuse(stream, refusal).await,
+                    }
+                });
             }
         }
     }
@@ -119,8 +126,27 @@ pub async fn run<L: Listener>(
     Ok(())
 }
 
+/// The error code and text for a refused newcomer.
+fn refusal_error(refusal: Refusal) -> (ErrorCode, &'static str) {
+    match refusal {
+        Refusal::ServerFull => (
+            ErrorCode::SERVER_FULL,
+            "the server is full; try again later",
+        ),
+        Refusal::TooManyFromAddress => (
+            ErrorCode::TOO_MANY_CONNECTIONS,
+            "too many connections from your address",
+        ),
+        Refusal::TooManyLoggingIn => (
+            ErrorCode::SERVER_FULL,
+            "too many connections are logging in; try again later",
+        ),
+    }
+}
+
 /// `[LIMIT-1]`: an ERROR instead of the GREETING, never a silent close.
-async fn refuse<T: Transport>(stream: T, code: ErrorCode, message: &str) {
+async fn refuse<T: Transport>(stream: T, refusal: Refusal) {
+    let (code, message) = refusal_error(refusal);
     let (_read_half, mut write_half) = stream.into_split();
     let frame = Frame::ErrorFrame(ErrorFrame::new(code, 0, 0, message)).to_bytes();
     let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {

@@ -27,8 +27,6 @@ impl Transport for tokio::net::TcpStream {
     type Write = tokio::net::tcp::OwnedWriteHalf;
 
     fn into_split(self) -> (Self::Read, Self::Write) {
-        // Frames are small and interactive: do not wait to coalesce them.
-        let _ = self.set_nodelay(true);
         tokio::net::TcpStream::into_split(self)
     }
 }
@@ -37,7 +35,11 @@ impl Listener for tokio::net::TcpListener {
     type Stream = tokio::net::TcpStream;
 
     async fn accept(&mut self) -> io::Result<(Self::Stream, SocketAddr)> {
-        tokio::net::TcpListener::accept(self).await
+        let (stream, peer) = tokio::net::TcpListener::accept(self).await?;
+        // Frames are small and interactive: do not wait to coalesce them,
+        // with or without TLS on top.
+        let _ = stream.set_nodelay(true);
+        Ok((stream, peer))
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {

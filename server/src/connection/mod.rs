@@ -85,6 +85,7 @@ pub async fn serve<T: Transport>(
     shared: Arc<Shared>,
     admission: Admission,
     shutdown: CancellationToken,
+    accepted_at: tokio::time::Instant,
 ) {
     let id = admission.conn_id;
 
@@ -115,7 +116,7 @@ pub async fn serve<T: Transport>(
         admission,
     };
     debug!(conn = id, %peer, "accepted");
-    let ended = reader::run(&mut read_half, &mut state, &cut, &shutdown).await;
+    let ended = reader::run(&mut read_half, &mut state, &cut, &shutdown, accepted_at).await;
     info!(conn = id, %peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
 
     crate::handlers::disconnect(&mut state);

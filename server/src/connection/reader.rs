@@ -79,11 +79,14 @@ pub async fn run<R: AsyncRead + Unpin>(
     state: &mut ConnState,
     cut: &CancellationToken,
     shutdown: &CancellationToken,
+    accepted_at: Instant,
 ) -> Ended {
     let limits = state.shared.limits.clone();
     let now = Instant::now();
     let mut timers = Timers {
-        handshake_deadline: now + Duration::from_millis(u64::from(limits.handshake_timeout_ms)),
+        // spec: HANDSHAKE-8 — counted from accept, TLS handshake included.
+        handshake_deadline: accepted_at
+            + Duration::from_millis(u64::from(limits.handshake_timeout_ms)),
         last_heard: now,
         ping_sent: None,
         ping_interval: Duration::from_millis(u64::from(limits.ping_interval_ms)),
