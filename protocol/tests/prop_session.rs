@@ -424,7 +424,9 @@ fn run_server(p: &Params, events: &[Event]) -> Result<Run, TestCaseError> {
                         match registry.judge(&login.username) {
                             Ok(name) => {
                                 let stored = Str8::new(&name).expect("within max_username");
-                                let welcome = session.accept_login(stored.clone(), 0, 42);
+                                let welcome = session
+                                    .accept_login(stored.clone(), 0, 42)
+                                    .expect("a login was awaited");
                                 prop_assert!(
                                     matches!(&welcome, Frame::Welcome(w) if w.username == stored),
                                     "accept_login gave {:?}",
@@ -435,7 +437,9 @@ fn run_server(p: &Params, events: &[Event]) -> Result<Run, TestCaseError> {
                                 state = ServerState::Ready;
                             }
                             Err(code) => {
-                                let (rejected, fatal) = session.reject_login(code, "refused");
+                                let (rejected, fatal) = session
+                                    .reject_login(code, "refused")
+                                    .expect("a login was awaited");
                                 attempts_left -= 1;
                                 prop_assert!(
                                     matches!(&rejected, Frame::LoginRejected(r)
@@ -615,7 +619,9 @@ proptest! {
         let ServerAction::Login(_) = session.handle(Frame::Login(Login::guest(Str8::new("bob").unwrap()))) else {
             return Err(TestCaseError::fail("LOGIN not handed out"));
         };
-        session.accept_login(Str8::new("bob").unwrap(), 0, 0);
+        session
+            .accept_login(Str8::new("bob").unwrap(), 0, 0)
+            .expect("a login was awaited");
         for frame in late {
             prop_assert_eq!(session.handle(frame.clone()), ServerAction::Request(request_of(&frame).unwrap()));
         }

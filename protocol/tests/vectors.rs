@@ -143,7 +143,7 @@ impl ToyServer {
         match verdict {
             Ok(name) => {
                 self.taken.insert(name_key(&name));
-                out.push(self.session.accept_login(Str8::new(&name).unwrap(), 0, 0));
+                out.extend(self.session.accept_login(Str8::new(&name).unwrap(), 0, 0));
                 if self.session.auto_join() {
                     let room = Str8::new("lobby").unwrap();
                     out.push(Frame::Joined(Joined {
@@ -160,7 +160,10 @@ impl ToyServer {
                 }
             }
             Err(code) => {
-                let (rejected, fatal) = self.session.reject_login(code, "rejected");
+                let (rejected, fatal) = self
+                    .session
+                    .reject_login(code, "rejected")
+                    .expect("a login was awaited");
                 out.push(rejected);
                 if let Some(fatal) = fatal {
                     out.push(fatal);

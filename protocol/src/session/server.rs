@@ -173,19 +173,32 @@ impl ServerSession {
         }
     }
 
-    /// The login was accepted: WELCOME, and the session is READY (`[HANDSHAKE-3]`).
-    pub fn accept_login(&mut self, username: Str8, flags: u8, server_time: u64) -> Frame {
+    /// The login was accepted: WELCOME, and the session is READY
+    /// (`[HANDSHAKE-3]`). `None` unless a login was awaited: a session closed
+    /// meanwhile (say by the handshake timer) stays closed (`[STATE-4]`).
+    pub fn accept_login(&mut self, username: Str8, flags: u8, server_time: u64) -> Option<Frame> {
+        if self.state != ServerState::AwaitLogin {
+            return None;
+        }
         self.state = ServerState::Ready;
-        Frame::Welcome(Welcome {
+        Some(Frame::Welcome(Welcome {
             username,
             flags,
             server_time,
-        })
+        }))
     }
 
     /// The login was refused: LOGIN_REJECTED, followed by a fatal
     /// TOO_MANY_ATTEMPTS when none is left (`[HANDSHAKE-4]`).
-    pub fn reject_login(&mut self, code: ErrorCode, message: &str) -> (Frame, Option<Frame>) {
+    /// `None` unless a login was awaited (`[STATE-4]`).
+    pub fn reject_login(
+        &mut self,
+        code: ErrorCode,
+        message: &str,
+    ) -> Option<(Frame, Option<Frame>)> {
+        if self.state != ServerState::AwaitLogin {
+            return None;
+        }
         self.attempts_left = self.attempts_left.saturating_sub(1);
         let rejected = Frame::LoginRejected(LoginRejected {
             code,
@@ -199,7 +212,7 @@ impl ServerSession {
                 "too many rejected login attempts",
             )
         });
-        (rejected, fatal)
+        Some((rejected, fatal))
     }
 
     /// The handshake deadline passed; `None` if the session is already READY or closed (`[HANDSHAKE-8]`).
@@ -260,5 +273,34 @@ fn client_ref_of(frame: &Frame) -> u32 {
         Frame::Send(send) => send.client_ref,
         Frame::Direct(direct) => direct.client_ref,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{Hello, Login};
+
+    #[test]
+    fn a_session_closed_while_a_login_is_judged_stays_closed() {
+        // spec: STATE-4
+        let mut session = ServerSession::new(1, 1, 3);
+        session.handle(Frame::Hello(Hello {
+            version: 1,
+            flags: 0,
+            client: Str8::empty(),
+        }));
+        let login = Login::guest(Str8::new("alice").unwrap());
+        assert!(matches!(
+            session.handle(Frame::Login(login)),
+            ServerAction::Login(_)
+        ));
+        assert!(session.handshake_timed_out().is_some());
+        assert_eq!(
+            session.accept_login(Str8::new("alice").unwrap(), 0, 0),
+            None
+        );
+        assert_eq!(session.reject_login(ErrorCode::NAME_TAKEN, "taken"), None);
+        assert!(session.is_closed());
     }
 }

@@ -21,9 +21,15 @@ pub async fn login(state: &mut ConnState, login: Login) {
     match judge(state, &login).await {
         Ok((member, flags)) => {
             info!(conn = state.id, peer = %state.peer, user = %member.name, "logged in");
-            let welcome = state
-                .session
-                .accept_login(member.name.clone(), flags, now_millis());
+            let Some(welcome) =
+                state
+                    .session
+                    .accept_login(member.name.clone(), flags, now_millis())
+            else {
+                // The session closed while the login was judged: nobody to welcome.
+                state.shared.hub.release_name(&member);
+                return;
+            };
             state.send(welcome);
             if flags & Welcome::REGISTERED != 0 {
                 state.shared.auth_succeeded(state.peer.ip());
@@ -58,7 +64,9 @@ pub async fn login(state: &mut ConnState, login: Login) {
                 warn!(conn = state.id, peer = %state.peer, "failed login for {:?}", login.username.as_str());
                 tokio::time::sleep(delay).await;
             }
-            let (rejected, fatal) = state.session.reject_login(code, &message);
+            let Some((rejected, fatal)) = state.session.reject_login(code, &message) else {
+                return;
+            };
             state.send(rejected);
             if let Some(fatal) = fatal {
                 state.close_with(fatal);
