@@ -88,7 +88,13 @@ pub async fn run<L: Listener>(
                 tracker.spawn(async move {
                     // The TLS handshake counts against the login deadline (`[SEC-7]`),
                     // and a refusal is said inside TLS, where the client reads.
-                    let stream = match tokio::time::timeout(handshake_timeout, accepting).await {
+                    // A refused newcomer gets no more time than a plain refusal would.
+                    let limit = if admitted.is_ok() {
+                        handshake_timeout
+                    } else {
+                        REFUSAL_TIMEOUT
+                    };
+                    let stream = match tokio::time::timeout(limit, accepting).await {
                         Ok(Ok(stream)) => stream,
                         Ok(Err(e)) => return warn!(%peer, "TLS handshake failed: {e}"),
                         Err(_) => return warn!(%peer, "TLS handshake timed out"),

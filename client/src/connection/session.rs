@@ -84,13 +84,15 @@ impl<'a> Session<'a> {
                         Err(_) => return Outcome::Lost("the server stopped answering".into()),
                         Ok(None) => return Outcome::Lost("the server closed the connection".into()),
                         Ok(Some(Err(CodecError::Decode(e)))) => {
-                            let error = self.protocol.decode_failed(&e);
-                            let _ = framed.send(error).await;
-                            let hint = if self.options.tls.is_none() && self.protocol.state() == confab_protocol::session::ClientState::AwaitGreeting {
+                            // Garbage before any greeting is what a TLS server looks like to a plain client.
+                            let greeted = self.protocol.state() != confab_protocol::session::ClientState::AwaitGreeting;
+                            let hint = if self.options.tls.is_none() && !greeted {
                                 " (if the server uses TLS, connect with --tls)"
                             } else {
                                 ""
                             };
+                            let error = self.protocol.decode_failed(&e);
+                            let _ = framed.send(error).await;
                             return Outcome::Fatal(format!("the server sent bytes that are not Confab: {e}{hint}"));
                         }
                         Ok(Some(Err(e))) => return Outcome::Lost(format!("connection failed: {e}")),
