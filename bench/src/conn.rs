@@ -155,9 +155,7 @@ impl Stream {
     pub async fn next(&mut self) -> Option<io::Result<Incoming>> {
         match self {
             Stream::Confab(stream) => Some(match stream.next().await? {
-                Ok(Frame::Message(message)) => {
-                    Ok(Incoming::Message(message.body.as_bytes().clone()))
-                }
+                Ok(Frame::Message(message)) => Ok(Incoming::Message(message.body.to_bytes())),
                 Ok(Frame::Ack(_)) => Ok(Incoming::Ack),
                 Ok(Frame::ErrorFrame(e)) => Err(io::Error::other(format!(
                     "server error {}: {}",

@@ -1,16 +1,15 @@
 //! Primitive wire types (spec section 3) and the `WireField` trait every
 //! frame body is assembled from.
 //!
-//! Bodies are parsed in nom's *complete* mode: the framing layer has already
-//! buffered the whole body, so running out of bytes here is `MALFORMED_FRAME`
-//! (`[TYPES-2]`), never "incomplete".
+//! A body is read only once the framing layer has buffered all of it, so
+//! running out of bytes here is `MALFORMED_FRAME` (`[TYPES-2]`), never
+//! "incomplete". Fields are read front to back through a `Reader` that owns
+//! the body, so that long strings can share its buffer without copying.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
-use nom::error::{ErrorKind, ParseError};
-use nom::number::complete::{be_u16, be_u32, be_u64, be_u8};
-use nom::Parser;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 use crate::error::LengthError;
@@ -24,32 +23,63 @@ pub(crate) enum BodyError {
     BadMagic,
 }
 
-impl<I> ParseError<I> for BodyError {
-    // nom's complete-mode number and `take` parsers only fail for lack of input.
-    fn from_error_kind(_input: I, _kind: ErrorKind) -> Self {
-        BodyError::Truncated
-    }
-
-    fn append(_input: I, _kind: ErrorKind, other: Self) -> Self {
-        other
-    }
+/// The unread rest of a complete body.
+pub(crate) struct Reader {
+    body: Bytes,
+    at: usize,
 }
 
-pub(crate) type PResult<'a, T> = nom::IResult<&'a [u8], T, BodyError>;
+impl Reader {
+    pub(crate) fn new(body: Bytes) -> Self {
+        Reader { body, at: 0 }
+    }
 
-fn fail<T>(err: BodyError) -> PResult<'static, T> {
-    Err(nom::Err::Error(err))
+    #[inline]
+    fn rest(&self) -> &[u8] {
+        self.body.get(self.at..).unwrap_or_default()
+    }
+
+    /// Whether every byte was read (`[FRAMING-3]`).
+    pub(crate) fn is_done(&self) -> bool {
+        self.rest().is_empty()
+    }
+
+    #[inline]
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let bytes = *self.rest().first_chunk::<N>()?;
+        self.at += N;
+        Some(bytes)
+    }
+
+    /// The next `len` bytes as a slice of the body's buffer. Text that ends
+    /// the body (a MESSAGE's) takes the buffer over rather than paying for
+    /// a reference of its own.
+    #[inline]
+    fn shared(&mut self, len: usize) -> Option<Bytes> {
+        let end = self.at + len;
+        if end > self.body.len() {
+            return None;
+        }
+        let bytes = if end == self.body.len() {
+            let mut tail = std::mem::take(&mut self.body);
+            tail.advance(self.at);
+            self.at = 0;
+            tail
+        } else {
+            let bytes = self.body.slice(self.at..end);
+            self.at = end;
+            bytes
+        };
+        Some(bytes)
+    }
 }
 
 /// A value that has a fixed place in a frame body.
-///
-/// `whole` is the frozen body the input slices come from, so string fields
-/// can be sliced out of it without copying.
 pub(crate) trait WireField: Sized {
     /// The fewest bytes any value of the type encodes to.
     const MIN_LEN: usize;
     #[doc(hidden)]
-    fn parse<'a>(input: &'a [u8], whole: &Bytes) -> PResult<'a, Self>;
+    fn parse(body: &mut Reader) -> Result<Self, BodyError>;
     /// Appends the encoded field.
     fn put(&self, dst: &mut BytesMut);
     /// Exactly the number of bytes `put` appends.
@@ -57,11 +87,13 @@ pub(crate) trait WireField: Sized {
 }
 
 macro_rules! int_field {
-    ($ty:ty, $parser:ident, $put:ident) => {
+    ($ty:ty, $put:ident) => {
         impl WireField for $ty {
             const MIN_LEN: usize = std::mem::size_of::<$ty>();
-            fn parse<'a>(input: &'a [u8], _whole: &Bytes) -> PResult<'a, Self> {
-                $parser(input)
+            #[inline]
+            fn parse(body: &mut Reader) -> Result<Self, BodyError> {
+                let bytes = body.array().ok_or(BodyError::Truncated)?;
+                Ok(<$ty>::from_be_bytes(bytes))
             }
             fn put(&self, dst: &mut BytesMut) {
                 dst.$put(*self);
@@ -73,16 +105,36 @@ macro_rules! int_field {
     };
 }
 
-int_field!(u8, be_u8, put_u8);
-int_field!(u16, be_u16, put_u16);
-int_field!(u32, be_u32, put_u32);
-int_field!(u64, be_u64, put_u64);
+int_field!(u8, put_u8);
+int_field!(u16, put_u16);
+int_field!(u32, put_u32);
+int_field!(u64, put_u64);
 
-/// Validated UTF-8 text of at most `MAX` bytes, backed by a shared `Bytes`
-/// buffer. The prefix is a `u8` when `MAX` fits one byte and a `u16`
-/// otherwise, which gives the spec's `str8` and `str16`.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Text<const MAX: usize>(ByteString);
+/// Validated UTF-8 text of at most `MAX` bytes. The prefix is a `u8` when
+/// `MAX` fits one byte and a `u16` otherwise, which gives the spec's `str8`
+/// and `str16`.
+///
+/// Text of up to 23 bytes (names, rooms) is kept inline; longer text shares
+/// the buffer it was decoded from.
+#[derive(Clone)]
+pub struct Text<const MAX: usize>(Repr);
+
+/// The most bytes kept inline. With the length byte that makes 24 bytes,
+/// which fit beside the tag in a `ByteString`'s room: `Text` stays 32 bytes.
+const INLINE: usize = 23;
+
+#[derive(Clone)]
+enum Repr {
+    /// UTF-8 text, zero padding, and the text's length in the last byte.
+    Inline([u8; INLINE + 1]),
+    /// More than `INLINE` bytes.
+    Shared(ByteString),
+}
+
+fn inline_text(buf: &[u8; INLINE + 1]) -> &[u8] {
+    // The length byte never exceeds `INLINE`; `min` spares the bounds check.
+    &buf[..usize::from(buf[INLINE]).min(INLINE)]
+}
 
 /// `str8`: a `u8` length and up to 255 bytes of UTF-8.
 pub type Str8 = Text<255>;
@@ -95,7 +147,7 @@ impl<const MAX: usize> Text<MAX> {
     /// Text that fits the field, or the length that does not.
     pub fn new(text: &str) -> Result<Self, LengthError> {
         Self::check_len(text.len())?;
-        Ok(Text(ByteString::from(text)))
+        Ok(Self::from_fitting(text))
     }
 
     /// Like [`Text::new`], cutting at the last character boundary that fits.
@@ -104,21 +156,60 @@ impl<const MAX: usize> Text<MAX> {
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        Text(ByteString::from(&text[..end]))
+        Self::from_fitting(&text[..end])
     }
 
     /// The empty string.
     pub fn empty() -> Self {
-        Text(ByteString::new())
+        Text(Repr::Inline([0; INLINE + 1]))
     }
 
+    #[inline]
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // Re-checking at most 23 bytes is cheap, and keeps this crate free of `unsafe`.
+            Repr::Inline(buf) => match std::str::from_utf8(inline_text(buf)) {
+                Ok(text) => text,
+                Err(_) => unreachable!("inline text is checked when it is made"),
+            },
+            Repr::Shared(text) => text,
+        }
     }
 
-    /// The underlying bytes, shared rather than copied.
-    pub fn as_bytes(&self) -> &Bytes {
-        self.0.as_bytes()
+    /// The text as `Bytes`: shared with the decoded frame when the text is
+    /// long, copied when it is short enough to be kept inline.
+    pub fn to_bytes(&self) -> Bytes {
+        match &self.0 {
+            Repr::Inline(buf) => Bytes::copy_from_slice(inline_text(buf)),
+            Repr::Shared(text) => text.as_bytes().clone(),
+        }
+    }
+
+    /// The UTF-8 bytes, without `as_str`'s re-check.
+    #[inline]
+    fn utf8(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline(buf) => inline_text(buf),
+            Repr::Shared(text) => text.as_bytes(),
+        }
+    }
+
+    /// `text` must be at most `MAX` bytes.
+    fn from_fitting(text: &str) -> Self {
+        if text.len() <= INLINE {
+            Text(Repr::Inline(inline_buf(text.as_bytes())))
+        } else {
+            Text(Repr::Shared(ByteString::from(text)))
+        }
+    }
+
+    /// Long text, sharing the body's buffer.
+    fn parse_shared(body: &mut Reader, len: usize) -> Result<Self, BodyError> {
+        let bytes = body.shared(len).ok_or(BodyError::Truncated)?;
+        match ByteString::try_from(bytes) {
+            Ok(text) => Ok(Text(Repr::Shared(text))),
+            Err(_) => Err(BodyError::InvalidUtf8),
+        }
     }
 
     fn check_len(len: usize) -> Result<(), LengthError> {
@@ -130,40 +221,119 @@ impl<const MAX: usize> Text<MAX> {
     }
 }
 
+/// `text` (at most `INLINE` bytes) laid out as `Repr::Inline`.
+fn inline_buf(text: &[u8]) -> [u8; INLINE + 1] {
+    let mut buf = [0; INLINE + 1];
+    buf[..text.len()].copy_from_slice(text);
+    buf[INLINE] = text.len() as u8;
+    buf
+}
+
+/// Like [`inline_buf`] for the first `len` bytes of `window`, in whole
+/// words: a short variable-length copy, or a lone store of the length byte,
+/// would stall the word-sized reads that move the result. Also says whether
+/// the text is ASCII, which is then known to be UTF-8.
+#[inline]
+fn inline_buf_from_window(window: &[u8; INLINE + 1], len: usize) -> ([u8; INLINE + 1], bool) {
+    let mut buf = [0; INLINE + 1];
+    let mut high_bits = 0;
+    for at in 0..(INLINE + 1) / 8 {
+        let keep = len.saturating_sub(8 * at).min(8) as u32;
+        let mask = u64::MAX.checked_shr(64 - 8 * keep).unwrap_or(0);
+        let word = window[8 * at..][..8].try_into().expect("8 bytes");
+        let mut word = u64::from_le_bytes(word) & mask;
+        high_bits |= word & 0x8080_8080_8080_8080;
+        if at == INLINE / 8 {
+            word |= (len as u64) << 56;
+        }
+        buf[8 * at..][..8].copy_from_slice(&word.to_le_bytes());
+    }
+    (buf, high_bits == 0)
+}
+
 impl<const MAX: usize> WireField for Text<MAX> {
     const MIN_LEN: usize = Self::PREFIX;
-    fn parse<'a>(input: &'a [u8], whole: &Bytes) -> PResult<'a, Self> {
-        let (input, len) = if Self::PREFIX == 1 {
-            be_u8.map(usize::from).parse(input)?
+    #[inline]
+    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
+        let len = if Self::PREFIX == 1 {
+            usize::from(u8::parse(body)?)
         } else {
-            be_u16.map(usize::from).parse(input)?
+            usize::from(u16::parse(body)?)
         };
-        let (input, raw) = nom::bytes::complete::take(len).parse(input)?;
-        match ByteString::try_from(whole.slice_ref(raw)) {
-            Ok(text) => Ok((input, Text(text))),
-            Err(_) => fail(BodyError::InvalidUtf8),
+        if len > INLINE {
+            return Self::parse_shared(body, len);
         }
+        let rest = body.rest();
+        let Some(text) = rest.get(..len) else {
+            return Err(BodyError::Truncated);
+        };
+        let (buf, ascii) = match rest.first_chunk() {
+            Some(window) => inline_buf_from_window(window, len),
+            None => (inline_buf(text), text.is_ascii()),
+        };
+        // Names and rooms are mostly ASCII, which skips the full check.
+        if !ascii && std::str::from_utf8(text).is_err() {
+            return Err(BodyError::InvalidUtf8);
+        }
+        body.at += len;
+        Ok(Text(Repr::Inline(buf)))
     }
 
+    #[inline]
     fn put(&self, dst: &mut BytesMut) {
-        let len = self.0.len();
+        let text = self.utf8();
         if Self::PREFIX == 1 {
-            dst.put_u8(len as u8);
+            dst.put_u8(text.len() as u8);
         } else {
-            dst.put_u16(len as u16);
+            dst.put_u16(text.len() as u16);
         }
-        dst.put_slice(self.0.as_bytes());
+        dst.put_slice(text);
     }
 
+    #[inline]
     fn wire_len(&self) -> usize {
-        Self::PREFIX + self.0.len()
+        Self::PREFIX + self.utf8().len()
     }
 }
 
 impl<const MAX: usize> Deref for Text<MAX> {
     type Target = str;
+    #[inline]
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
+    }
+}
+
+impl<const MAX: usize> Default for Text<MAX> {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+// By content, never by representation. Byte order is `str` order.
+impl<const MAX: usize> PartialEq for Text<MAX> {
+    fn eq(&self, other: &Self) -> bool {
+        self.utf8() == other.utf8()
+    }
+}
+
+impl<const MAX: usize> Eq for Text<MAX> {}
+
+impl<const MAX: usize> PartialOrd for Text<MAX> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<const MAX: usize> Ord for Text<MAX> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.utf8().cmp(other.utf8())
+    }
+}
+
+impl<const MAX: usize> Hash for Text<MAX> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.utf8().hash(state);
     }
 }
 
@@ -178,7 +348,12 @@ impl<const MAX: usize> TryFrom<String> for Text<MAX> {
     type Error = LengthError;
     fn try_from(text: String) -> Result<Self, LengthError> {
         Self::check_len(text.len())?;
-        Ok(Text(ByteString::from(text)))
+        Ok(if text.len() <= INLINE {
+            Text(Repr::Inline(inline_buf(text.as_bytes())))
+        } else {
+            // Takes over the allocation rather than copying it.
+            Text(Repr::Shared(ByteString::from(text)))
+        })
     }
 }
 
@@ -196,13 +371,13 @@ impl<const MAX: usize> fmt::Display for Text<MAX> {
 
 impl<const MAX: usize> PartialEq<str> for Text<MAX> {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.utf8() == other.as_bytes()
     }
 }
 
 impl<const MAX: usize> PartialEq<&str> for Text<MAX> {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.utf8() == other.as_bytes()
     }
 }
 
@@ -237,20 +412,18 @@ impl<T> Deref for List<T> {
 
 impl<T: WireField> WireField for List<T> {
     const MIN_LEN: usize = 2;
-    fn parse<'a>(input: &'a [u8], whole: &Bytes) -> PResult<'a, Self> {
-        let (mut input, count) = be_u16(input)?;
+    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
+        let count = usize::from(u16::parse(body)?);
         // spec: SEC-1 — a count that the bytes left cannot hold, at the
         // entry's smallest encoding, is malformed before anything is reserved.
-        if usize::from(count) * T::MIN_LEN.max(1) > input.len() {
-            return fail(BodyError::Truncated);
+        if count * T::MIN_LEN.max(1) > body.rest().len() {
+            return Err(BodyError::Truncated);
         }
-        let mut items = Vec::with_capacity(usize::from(count));
+        let mut items = Vec::with_capacity(count);
         for _ in 0..count {
-            let (rest, item) = T::parse(input, whole)?;
-            items.push(item);
-            input = rest;
+            items.push(T::parse(body)?);
         }
-        Ok((input, List(items)))
+        Ok(List(items))
     }
 
     fn put(&self, dst: &mut BytesMut) {
@@ -274,12 +447,12 @@ pub(crate) struct Magic;
 
 impl WireField for Magic {
     const MIN_LEN: usize = MAGIC.len();
-    fn parse<'a>(input: &'a [u8], _whole: &Bytes) -> PResult<'a, Self> {
+    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
         // spec: HANDSHAKE-2 — too short is malformed, wrong bytes are not Confab.
-        match input.split_at_checked(MAGIC.len()) {
-            Some((magic, rest)) if magic == MAGIC => Ok((rest, Magic)),
-            Some(_) => fail(BodyError::BadMagic),
-            None => fail(BodyError::Truncated),
+        match body.array::<{ MAGIC.len() }>() {
+            Some(magic) if magic == *MAGIC => Ok(Magic),
+            Some(_) => Err(BodyError::BadMagic),
+            None => Err(BodyError::Truncated),
         }
     }
 
@@ -310,12 +483,9 @@ macro_rules! wire_enum {
 
         impl $crate::wire::WireField for $name {
             const MIN_LEN: usize = 1;
-            fn parse<'a>(input: &'a [u8], _whole: &bytes::Bytes) -> $crate::wire::PResult<'a, Self> {
-                let (rest, raw) = nom::number::complete::be_u8(input)?;
-                match $name::try_from(raw) {
-                    Ok(value) => Ok((rest, value)),
-                    Err(_) => Err(nom::Err::Error($crate::wire::BodyError::BadEnumValue)),
-                }
+            fn parse(body: &mut $crate::wire::Reader) -> Result<Self, $crate::wire::BodyError> {
+                let raw = <u8 as $crate::wire::WireField>::parse(body)?;
+                $name::try_from(raw).map_err(|_| $crate::wire::BodyError::BadEnumValue)
             }
             fn put(&self, dst: &mut bytes::BytesMut) {
                 bytes::BufMut::put_u8(dst, *self as u8);
@@ -338,10 +508,10 @@ pub(crate) use wire_enum;
 /// Declares a frame body struct whose fields are encoded in declaration
 /// order, optionally after the magic.
 macro_rules! wire_struct {
-    (@magic_parse magic, $input:ident, $whole:ident) => {
-        let ($input, _) = <$crate::wire::Magic as $crate::wire::WireField>::parse($input, $whole)?;
+    (@magic_parse magic, $body:ident) => {
+        <$crate::wire::Magic as $crate::wire::WireField>::parse($body)?;
     };
-    (@magic_parse, $input:ident, $whole:ident) => {};
+    (@magic_parse, $body:ident) => {};
     (@magic_put magic, $dst:ident) => {
         $crate::wire::WireField::put(&$crate::wire::Magic, $dst);
     };
@@ -359,10 +529,10 @@ macro_rules! wire_struct {
             const MIN_LEN: usize = $crate::wire::wire_struct!(@magic_len $($magic)?)
                 $(+ <$ty as $crate::wire::WireField>::MIN_LEN)*;
             #[allow(unused_variables)]
-            fn parse<'a>(input: &'a [u8], whole: &bytes::Bytes) -> $crate::wire::PResult<'a, Self> {
-                $crate::wire::wire_struct!(@magic_parse $($magic)?, input, whole);
-                $(let (input, $field) = <$ty as $crate::wire::WireField>::parse(input, whole)?;)*
-                Ok((input, $name { $($field),* }))
+            fn parse(body: &mut $crate::wire::Reader) -> Result<Self, $crate::wire::BodyError> {
+                $crate::wire::wire_struct!(@magic_parse $($magic)?, body);
+                // Struct fields are evaluated in the order written: wire order.
+                Ok($name { $($field: <$ty as $crate::wire::WireField>::parse(body)?),* })
             }
             #[allow(unused_variables)]
             fn put(&self, dst: &mut bytes::BytesMut) {
@@ -414,13 +584,10 @@ mod tests {
     use super::*;
 
     fn parse_all<T: WireField>(bytes: &[u8]) -> Result<T, BodyError> {
-        let whole = Bytes::copy_from_slice(bytes);
-        match T::parse(&whole, &whole) {
-            Ok(([], value)) => Ok(value),
-            Ok(_) => panic!("left-over bytes"),
-            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
-            Err(nom::Err::Incomplete(_)) => panic!("complete parsers never ask for more"),
-        }
+        let mut body = Reader::new(Bytes::copy_from_slice(bytes));
+        let value = T::parse(&mut body)?;
+        assert!(body.is_done(), "left-over bytes");
+        Ok(value)
     }
 
     #[test]
@@ -449,6 +616,51 @@ mod tests {
         );
         // spec: TYPES-2
         assert_eq!(parse_all::<Str8>(&[5, b'a']), Err(BodyError::Truncated));
+    }
+
+    #[test]
+    fn text_round_trips_inline_and_shared_anywhere_in_a_body() {
+        // Up to 23 bytes inline, more shared; ASCII and not; with and without
+        // a whole word of body after the text.
+        for len in [0, 1, 7, 8, 9, 16, 22, 23, 24, 25, 100] {
+            for unit in ["a", "é"] {
+                let text = unit.repeat(len / unit.len());
+                let text = Str8::new(&text).unwrap();
+                for trailer in [0usize, 30] {
+                    let mut wire = BytesMut::new();
+                    text.put(&mut wire);
+                    wire.put_bytes(7, trailer);
+                    let mut body = Reader::new(wire.freeze());
+                    assert_eq!(Str8::parse(&mut body).unwrap(), text);
+                    assert_eq!(body.rest().len(), trailer);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_text_shares_the_body_and_the_last_one_takes_it() {
+        let mut wire = BytesMut::new();
+        Str8::new(&"x".repeat(30)).unwrap().put(&mut wire);
+        Str8::new(&"y".repeat(30)).unwrap().put(&mut wire);
+        let whole = wire.freeze();
+        let range = whole.as_ptr_range();
+        let mut body = Reader::new(whole.clone());
+        for _ in 0..2 {
+            let text = Str8::parse(&mut body).unwrap().to_bytes();
+            assert!(range.contains(&text.as_ptr()));
+        }
+        assert!(body.is_done());
+        assert!(body.body.is_empty(), "the last text took the buffer over");
+    }
+
+    #[test]
+    fn invalid_utf8_is_caught_in_short_text_with_a_body_after_it() {
+        // spec: TYPES-1
+        let mut wire = vec![2, 0xC0, 0x80];
+        wire.extend_from_slice(&[0; 30]);
+        let mut body = Reader::new(Bytes::from(wire));
+        assert_eq!(Str8::parse(&mut body), Err(BodyError::InvalidUtf8));
     }
 
     #[test]

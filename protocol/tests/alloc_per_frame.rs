@@ -9,7 +9,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::BytesMut;
 use confab_protocol::frame::{
@@ -19,15 +18,15 @@ use confab_protocol::{Frame, Str16, Str8};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
+    // Per thread, so tests running in parallel never count each other's allocations.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn note_allocation() {
     if COUNTING.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
     }
 }
 
@@ -60,9 +59,9 @@ static GLOBAL: Counting = Counting;
 /// Allocations made by `f` on this thread.
 fn allocations_in<T>(f: impl FnOnce() -> T) -> (usize, T) {
     COUNTING.with(|counting| counting.set(true));
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = ALLOCATIONS.with(Cell::get);
     let value = f();
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let after = ALLOCATIONS.with(Cell::get);
     COUNTING.with(|counting| counting.set(false));
     (after - before, value)
 }

@@ -252,7 +252,7 @@ proptest! {
         prop_assert_eq!(cut.as_str(), expected.as_str());
         let wire = Frame::Leave(Leave { room: cut.clone() }).to_bytes();
         prop_assert_eq!(usize::from(wire[HEADER_LEN]), cut.len());
-        prop_assert_eq!(&wire[HEADER_LEN + 1..], cut.as_bytes().as_ref());
+        prop_assert_eq!(&wire[HEADER_LEN + 1..], cut.as_bytes());
     }
 
     // spec: TYPES-1

@@ -6,10 +6,10 @@
 //! +-----------+-------------+-----------------+------------------+----------------+
 //! ```
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 use crate::error::ErrorCode;
-use crate::wire::{wire_struct, PResult, Str16, WireField};
+use crate::wire::{wire_struct, BodyError, Reader, Str16, WireField};
 
 wire_struct! {
     /// An error report. `frame_type` and `client_ref` say what caused it (0 if nothing).
@@ -39,9 +39,8 @@ impl ErrorFrame {
 
 impl WireField for ErrorCode {
     const MIN_LEN: usize = 2;
-    fn parse<'a>(input: &'a [u8], whole: &Bytes) -> PResult<'a, Self> {
-        let (rest, code) = u16::parse(input, whole)?;
-        Ok((rest, ErrorCode(code)))
+    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
+        u16::parse(body).map(ErrorCode)
     }
 
     fn put(&self, dst: &mut BytesMut) {

@@ -41,11 +41,11 @@ pub use unknown::Unknown;
 pub use welcome::{LoginRejected, Welcome};
 pub use who::{Who, WhoList};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use nom::number::streaming::{be_u32, be_u8};
 
 use crate::error::{DecodeError, Malformation};
-use crate::wire::{BodyError, WireField};
+use crate::wire::{BodyError, Reader, WireField};
 
 /// Bytes in a frame header: type (`u8`) and body length (`u32`) (`[FRAMING-1]`).
 pub const HEADER_LEN: usize = 5;
@@ -119,9 +119,11 @@ macro_rules! frames {
             }
 
             /// Parses a complete body of a frame of type `frame_type`.
+            // Inlined, `decode` writes the frame straight into its result.
+            #[inline]
             pub fn parse_body(frame_type: u8, body: Bytes) -> Result<Frame, DecodeError> {
                 match frame_type {
-                    $( $code => parse_whole::<$variant>(frame_type, &body).map(Frame::$variant), )*
+                    $( $code => parse_whole::<$variant>(frame_type, body).map(Frame::$variant), )*
                     _ => Ok(Frame::Unknown(Unknown { frame_type, body })),
                 }
             }
@@ -176,28 +178,24 @@ frames! {
 }
 
 /// spec: FRAMING-3 — a known body must be consumed exactly.
-fn parse_whole<T: WireField>(frame_type: u8, body: &Bytes) -> Result<T, DecodeError> {
-    let body_error = |err: BodyError| match err {
-        BodyError::Truncated => DecodeError::Malformed {
-            frame_type,
-            reason: Malformation::Truncated,
-        },
-        BodyError::BadEnumValue => DecodeError::Malformed {
-            frame_type,
-            reason: Malformation::BadEnumValue,
-        },
-        BodyError::InvalidUtf8 => DecodeError::InvalidUtf8 { frame_type },
-        BodyError::BadMagic => DecodeError::BadMagic { frame_type },
-    };
-    match T::parse(body, body) {
-        Ok(([], value)) => Ok(value),
+fn parse_whole<T: WireField>(frame_type: u8, body: Bytes) -> Result<T, DecodeError> {
+    let mut body = Reader::new(body);
+    match T::parse(&mut body) {
+        Ok(value) if body.is_done() => Ok(value),
         Ok(_) => Err(DecodeError::Malformed {
             frame_type,
             reason: Malformation::TrailingBytes,
         }),
-        Err(nom::Err::Error(err) | nom::Err::Failure(err)) => Err(body_error(err)),
-        // Complete-mode parsers never ask for more input.
-        Err(nom::Err::Incomplete(_)) => Err(body_error(BodyError::Truncated)),
+        Err(BodyError::Truncated) => Err(DecodeError::Malformed {
+            frame_type,
+            reason: Malformation::Truncated,
+        }),
+        Err(BodyError::BadEnumValue) => Err(DecodeError::Malformed {
+            frame_type,
+            reason: Malformation::BadEnumValue,
+        }),
+        Err(BodyError::InvalidUtf8) => Err(DecodeError::InvalidUtf8 { frame_type }),
+        Err(BodyError::BadMagic) => Err(DecodeError::BadMagic { frame_type }),
     }
 }
 
@@ -267,8 +265,10 @@ pub fn decode(src: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, Decod
         src.reserve((total - src.len()).min(RESERVE_STEP));
         return Ok(None);
     }
-    let mut frame = src.split_to(total).freeze();
-    let body = frame.split_off(HEADER_LEN);
+    // One reference-count bump for the whole frame; skipping the header of
+    // a `Bytes` is only pointer arithmetic.
+    let mut body = src.split_to(total).freeze();
+    body.advance(HEADER_LEN);
     Frame::parse_body(header.frame_type, body).map(Some)
 }
 
