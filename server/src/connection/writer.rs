@@ -70,9 +70,8 @@ pub async fn run<W: AsyncWrite + Unpin>(
             }
             buf.clear();
         }
-        if buf.capacity() > MAX_COALESCE {
-            buf = BytesMut::new();
-        }
+        // Between batches a connection holds no write buffer: most are idle.
+        buf = BytesMut::new();
         if status == OutboxStatus::Closing {
             break;
         }

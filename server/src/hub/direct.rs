@@ -35,6 +35,8 @@ impl DirectHistory {
     pub fn record(&self, message: &DirectMessage) {
         let mut stored = message.clone();
         stored.flags |= DirectMessage::HISTORY;
+        // Its own buffer, not a share of the sender's read buffer (see Room::publish).
+        stored.body = confab_protocol::Str16::truncated(&message.body);
         let mut pairs = lock(&self.pairs);
         let log = pairs
             .entry(pair_key(&message.from, &message.to))

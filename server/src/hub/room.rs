@@ -221,7 +221,9 @@ impl Room {
             flags: 0,
             room: self.name.clone(),
             sender: sender.name.clone(),
-            body,
+            // A body decoded zero-copy shares the sender's whole read buffer;
+            // history keeps messages long, so it gets a buffer of its own.
+            body: confab_protocol::Str16::truncated(&body),
         };
         state.pending.push_back(Pending {
             message: message.clone(),
