@@ -35,6 +35,9 @@ pub async fn run<W: AsyncWrite + Unpin>(
             write_slow_consumer(&mut write_half).await;
             break;
         }
+        // One allocation of the right size per batch, not a series of regrowths.
+        let total: usize = batch.iter().map(|frame| frame.len()).sum();
+        buf.reserve(total.min(MAX_COALESCE));
         let mut frames = batch.drain(..).peekable();
         while frames.peek().is_some() {
             for frame in frames.by_ref() {
