@@ -179,13 +179,10 @@ impl Shared {
             return Err(Refusal::ServerFull);
         }
         let limit = self.config.max_unauthenticated;
-        if limit > 0 && self.unauthenticated.fetch_add(1, Ordering::AcqRel) >= limit {
+        if self.unauthenticated.fetch_add(1, Ordering::AcqRel) >= limit && limit > 0 {
             self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
             self.active.fetch_sub(1, Ordering::AcqRel);
             return Err(Refusal::TooManyLoggingIn);
-        }
-        if limit == 0 {
-            self.unauthenticated.fetch_add(1, Ordering::AcqRel);
         }
         if self.config.max_per_ip > 0 {
             let mut per_ip = lock(&self.per_ip);

@@ -74,21 +74,6 @@ impl DirectHistory {
             return (Vec::new(), false);
         };
         let visible = log.iter().filter(|m| m.id >= floor);
-        match direction {
-            Direction::Before => {
-                let below: Vec<&DirectMessage> =
-                    visible.filter(|m| anchor == 0 || m.id < anchor).collect();
-                let skip = below.len().saturating_sub(limit);
-                (
-                    below[skip..].iter().map(|m| (*m).clone()).collect(),
-                    skip > 0,
-                )
-            }
-            Direction::After => {
-                let above: Vec<&DirectMessage> = visible.filter(|m| m.id > anchor).collect();
-                let more = above.len() > limit;
-                (above.into_iter().take(limit).cloned().collect(), more)
-            }
-        }
+        super::page(visible, |m| m.id, direction, anchor, limit)
     }
 }

@@ -31,6 +31,34 @@ pub struct Member {
     pub history_floor: std::sync::atomic::AtomicU64,
 }
 
+/// One page of kept history, oldest first: up to `limit` entries whose
+/// `key` (seq or id) lies on one side of `anchor` (anchor 0 before: from the
+/// newest), and whether more are kept on that side (`[HISTORY-1]`).
+pub(crate) fn page<'a, T: Clone + 'a>(
+    kept: impl Iterator<Item = &'a T>,
+    key: impl Fn(&T) -> u64,
+    direction: confab_protocol::frame::Direction,
+    anchor: u64,
+    limit: usize,
+) -> (Vec<T>, bool) {
+    use confab_protocol::frame::Direction;
+    match direction {
+        Direction::Before => {
+            let below: Vec<&T> = kept.filter(|m| anchor == 0 || key(m) < anchor).collect();
+            let skip = below.len().saturating_sub(limit);
+            (
+                below[skip..].iter().map(|m| (*m).clone()).collect(),
+                skip > 0,
+            )
+        }
+        Direction::After => {
+            let above: Vec<&T> = kept.filter(|m| key(m) > anchor).collect();
+            let more = above.len() > limit;
+            (above.into_iter().take(limit).cloned().collect(), more)
+        }
+    }
+}
+
 /// Locks a mutex whose data stays consistent even if a holder panicked.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())

@@ -288,28 +288,11 @@ impl Room {
     /// whether more exist on that side (`[HISTORY-1]`).
     pub fn history(&self, direction: Direction, anchor: u64, limit: usize) -> (Vec<Message>, bool) {
         let state = lock(&self.state);
-        match direction {
-            Direction::Before => {
-                let below: Vec<&Message> = state
-                    .history
-                    .iter()
-                    .filter(|m| anchor == 0 || m.seq < anchor)
-                    .collect();
-                let skip = below.len().saturating_sub(limit);
-                let oldest = below.first().map_or(0, |m| m.seq);
-                let more = skip > 0 || oldest > 1;
-                (below[skip..].iter().map(|m| (*m).clone()).collect(), more)
-            }
-            Direction::After => {
-                let above: Vec<&Message> =
-                    state.history.iter().filter(|m| m.seq > anchor).collect();
-                let more = above.len() > limit;
-                (
-                    above.iter().take(limit).map(|m| (*m).clone()).collect(),
-                    more,
-                )
-            }
-        }
+        let (messages, more) =
+            super::page(state.history.iter(), |m| m.seq, direction, anchor, limit);
+        // Before the oldest kept message there may be older ones, no longer kept.
+        let older = direction == Direction::Before && messages.first().is_some_and(|m| m.seq > 1);
+        (messages, more || older)
     }
 
     /// Forgets kept messages older than `cutoff` (retention, so a replay
@@ -319,12 +302,5 @@ impl Room {
         while state.history.front().is_some_and(|m| m.time < cutoff) {
             state.history.pop_front();
         }
-    }
-
-    pub fn is_member(&self, conn_id: u64) -> bool {
-        lock(&self.state)
-            .members
-            .iter()
-            .any(|m| m.conn_id == conn_id)
     }
 }
