@@ -165,7 +165,7 @@ async fn refuse<T: Transport>(stream: T, refusal: Refusal) {
 /// Binds a real TCP listener, with a message a person can act on when the
 /// address is taken.
 pub async fn bind(addr: std::net::SocketAddr) -> io::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+    listen(addr).map_err(|e| {
         let hint = match e.kind() {
             io::ErrorKind::AddrInUse => {
                 " (is another confab-server running? choose another with --listen)"
@@ -175,4 +175,22 @@ pub async fn bind(addr: std::net::SocketAddr) -> io::Result<tokio::net::TcpListe
         };
         io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}{hint}"))
     })
+}
+
+/// Completed connections the kernel may hold before we accept them. A burst
+/// of logins (thousands at once after a restart) overflows tokio's default
+/// of 1,024, and the kernel then drops or resets newcomers; the kernel caps
+/// this at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 8192;
+
+fn listen(addr: std::net::SocketAddr) -> io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // A restarted server must not wait for the old one's TIME_WAIT sockets.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
