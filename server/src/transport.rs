@@ -10,10 +10,29 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// A byte stream to one client.
 pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
-    type Read: AsyncRead + Unpin + Send + 'static;
+    type Read: ReadHalf;
     type Write: AsyncWrite + Unpin + Send + 'static;
     fn into_split(self) -> (Self::Read, Self::Write);
 }
+
+/// The reading half of a client stream.
+pub trait ReadHalf: AsyncRead + Unpin + Send + 'static {
+    /// Waits until a read would find bytes (or the end), without a buffer, so
+    /// an idle connection need not hold one. Streams that cannot tell say
+    /// "ready" at once, and the reader then waits in `read` with its buffer.
+    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+}
+
+impl ReadHalf for tokio::net::tcp::OwnedReadHalf {
+    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
+        tokio::net::tcp::OwnedReadHalf::readable(self)
+    }
+}
+
+/// TLS decrypts into buffers of its own whatever we do.
+impl<S: AsyncRead + Send + 'static> ReadHalf for tokio::io::ReadHalf<S> {}
 
 /// Accepts client streams.
 pub trait Listener: Send + 'static {
@@ -70,6 +89,8 @@ mod simulated {
             turmoil::net::TcpStream::into_split(self)
         }
     }
+
+    impl ReadHalf for turmoil::net::tcp::OwnedReadHalf {}
 
     impl Listener for turmoil::net::TcpListener {
         type Stream = turmoil::net::TcpStream;

@@ -5,6 +5,7 @@ pub mod outbox;
 mod reader;
 mod writer;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use tracing::{debug, info};
 use crate::hub::{Member, Room};
 use crate::ratelimit::RateLimiter;
 use crate::shared::{Admission, Shared};
-use crate::transport::Transport;
+use crate::transport::{ReadHalf, Transport};
 use outbox::Outbox;
 
 /// How long a closing connection keeps reading (and discarding) so that the
@@ -79,16 +80,19 @@ impl ConnState {
 }
 
 /// Serves one accepted connection until it ends.
-pub async fn serve<T: Transport>(
+///
+/// The setup is done before the returned future is first polled, so the
+/// future keeps only what the connection needs while it lives: every idle
+/// client holds one, and its size is the server's memory per connection.
+pub fn serve<T: Transport>(
     stream: T,
     peer: SocketAddr,
     shared: Arc<Shared>,
     admission: Admission,
     shutdown: CancellationToken,
     accepted_at: tokio::time::Instant,
-) {
+) -> impl Future<Output = ()> + Send {
     let id = admission.conn_id;
-
     let (mut read_half, write_half) = stream.into_split();
     let limits = &shared.limits;
     let outbox = Arc::new(Outbox::new(limits.queue_depth as usize));
@@ -97,7 +101,7 @@ pub async fn serve<T: Transport>(
     let _ = outbox.push(shared.greeting.clone());
     let writer = tokio::spawn(writer::run(write_half, Arc::clone(&outbox), cut.clone()));
 
-    let mut state = ConnState {
+    let mut state = Box::new(ConnState {
         id,
         peer,
         session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts),
@@ -114,16 +118,31 @@ pub async fn serve<T: Transport>(
         closed_with: None,
         auth_failures: 0,
         admission,
-    };
+    });
     debug!(conn = id, %peer, "accepted");
-    let ended = reader::run(&mut read_half, &mut state, &cut, &shutdown, accepted_at).await;
-    info!(conn = id, %peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
+    async move {
+        // Boxed: awaited inline, its state would be stored twice in this one.
+        let ended = Box::pin(reader::run(
+            &mut read_half,
+            &mut state,
+            &cut,
+            &shutdown,
+            accepted_at,
+        ))
+        .await;
+        info!(conn = id, %peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
 
-    crate::handlers::disconnect(&mut state);
-    state.outbox.close();
-    let _ = writer.await;
-    // The writer has flushed and shut down its half; drain what the peer still
-    // sends so our last frame is not destroyed by a reset.
+        crate::handlers::disconnect(&mut state);
+        state.outbox.close();
+        let _ = writer.await;
+        linger(read_half).await;
+        drop(state);
+    }
+}
+
+/// The writer has flushed and shut down its half; drain what the peer still
+/// sends so our last frame is not destroyed by a reset.
+async fn linger<R: ReadHalf>(mut read_half: R) {
     let mut sink = vec![0u8; 4096];
     let _ = tokio::time::timeout(LINGER, async {
         while let Ok(n) = read_half.read(&mut sink).await {
@@ -133,5 +152,4 @@ pub async fn serve<T: Transport>(
         }
     })
     .await;
-    drop(state);
 }

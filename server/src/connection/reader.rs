@@ -2,26 +2,30 @@
 //! with the handshake deadline and the keepalive timer (spec sections 6, 7, 12).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use confab_protocol::frame::{self, Frame, Ping};
 use confab_protocol::session::{ServerAction, ServerState};
 use confab_protocol::ErrorCode;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use super::ConnState;
 use crate::handlers;
+use crate::transport::ReadHalf;
 
 /// Frames handled before the task yields, so one busy client cannot hold a
 /// worker thread while others wait (`[FLOW-4]`).
 const FRAMES_PER_TURN: usize = 64;
 
 /// Read buffer growth step; the buffer never holds more than one header plus
-/// `max_frame` beyond what was read in one call (`[LIMIT-2]`).
+/// `max_frame` beyond what was read in one call (`[LIMIT-2]`). It is reserved
+/// only when bytes are waiting: an idle connection holds no read buffer.
 const READ_CHUNK: usize = 4096;
 
 /// Why the reader stopped.
@@ -74,14 +78,15 @@ impl Timers {
     }
 }
 
-pub async fn run<R: AsyncRead + Unpin>(
+pub async fn run<R: ReadHalf>(
     read_half: &mut R,
     state: &mut ConnState,
     cut: &CancellationToken,
     shutdown: &CancellationToken,
     accepted_at: Instant,
 ) -> Ended {
-    let limits = state.shared.limits.clone();
+    let limits = &state.shared.limits;
+    let max_frame = limits.max_frame;
     let now = Instant::now();
     let mut timers = Timers {
         // spec: HANDSHAKE-8 — counted from accept, TLS handshake included.
@@ -100,17 +105,16 @@ pub async fn run<R: AsyncRead + Unpin>(
     loop {
         let mut handled = 0;
         loop {
-            match frame::decode(&mut buf, limits.max_frame) {
-                Ok(Some(frame)) => {
-                    if let Some(ended) = handle_frame(state, frame).await {
-                        return ended;
-                    }
-                    handled += 1;
-                    if handled % FRAMES_PER_TURN == 0 {
-                        tokio::task::yield_now().await;
+            let step = next_frame(state, &mut buf, max_frame);
+            match step {
+                Step::Handled => {}
+                Step::Async(handler) => {
+                    if let Some(code) = handler.await {
+                        return Ended::Fatal(code);
                     }
                 }
-                Ok(None) => {
+                Step::End(ended) => return ended,
+                Step::NeedBytes => {
                     // spec: KEEPALIVE-2, SEC-7 — a whole frame is a sign of
                     // life; bytes dribbled into one are not.
                     if handled > 0 {
@@ -119,17 +123,16 @@ pub async fn run<R: AsyncRead + Unpin>(
                     }
                     break;
                 }
-                Err(error) => {
-                    // spec: ERROR-3 — answer, then read nothing more.
-                    warn!(conn = state.id, peer = %state.peer, "undecodable input: {error}");
-                    let last = state.session.decode_failed(&error);
-                    state.close_with(last);
-                    return Ended::Fatal(error.code());
-                }
+            }
+            handled += 1;
+            if handled % FRAMES_PER_TURN == 0 {
+                tokio::task::yield_now().await;
             }
         }
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
+        if buf.is_empty() {
+            // Decoded frames hold their own handles on the bytes; between
+            // frames the connection needs no buffer until more arrive.
+            buf = BytesMut::new();
         }
 
         tokio::select! {
@@ -141,7 +144,7 @@ pub async fn run<R: AsyncRead + Unpin>(
                 state.close_with(goodbye);
                 return Ended::Shutdown;
             }
-            read = read_half.read_buf(&mut buf) => match read {
+            read = read_more(read_half, &mut buf) => match read {
                 Ok(0) if buf.is_empty() => return Ended::PeerClosed,
                 // spec: FRAMING-6 — a partial frame at EOF is discarded.
                 Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
@@ -181,8 +184,47 @@ pub async fn run<R: AsyncRead + Unpin>(
     }
 }
 
-/// Handles one frame; `Some` when the connection is to end.
-async fn handle_frame(state: &mut ConnState, frame: Frame) -> Option<Ended> {
+/// Reads more bytes into `buf`. Without a partial frame to complete it waits
+/// for bytes before reserving room for them. Cancel-safe, like `read_buf`.
+async fn read_more<R: ReadHalf>(read_half: &mut R, buf: &mut BytesMut) -> std::io::Result<usize> {
+    if buf.capacity() == 0 {
+        read_half.readable().await?;
+    }
+    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+        buf.reserve(READ_CHUNK);
+    }
+    read_half.read_buf(buf).await
+}
+
+/// What to do after looking at the buffered input.
+enum Step<'a> {
+    /// A frame was handled.
+    Handled,
+    /// A frame's handler must wait (for the store, a login delay...). Boxed:
+    /// inline, the largest handler would size the state every idle
+    /// connection keeps while it waits for input.
+    /// It resolves to the code of the connection's last frame, once closing.
+    Async(Pin<Box<dyn Future<Output = Option<ErrorCode>> + Send + 'a>>),
+    /// The connection is to end.
+    End(Ended),
+    /// No whole frame is buffered.
+    NeedBytes,
+}
+
+/// Decodes and handles the next buffered frame, if there is one. Synchronous,
+/// so no frame is kept in the reader's state across a wait.
+fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) -> Step<'a> {
+    let frame = match frame::decode(buf, max_frame) {
+        Ok(Some(frame)) => frame,
+        Ok(None) => return Step::NeedBytes,
+        Err(error) => {
+            // spec: ERROR-3 — answer, then read nothing more.
+            warn!(conn = state.id, peer = %state.peer, "undecodable input: {error}");
+            let last = state.session.decode_failed(&error);
+            state.close_with(last);
+            return Step::End(Ended::Fatal(error.code()));
+        }
+    };
     match state.session.handle(frame) {
         ServerAction::Nothing => {}
         ServerAction::Reply(reply) => {
@@ -198,7 +240,7 @@ async fn handle_frame(state: &mut ConnState, frame: Frame) -> Option<Ended> {
             state.close_with(last);
         }
         ServerAction::PeerClosed(closed) => {
-            return Some(Ended::Goodbye(format!(
+            return Step::End(Ended::Goodbye(format!(
                 "{}: {}",
                 closed.reason, closed.message
             )));
@@ -209,8 +251,21 @@ async fn handle_frame(state: &mut ConnState, frame: Frame) -> Option<Ended> {
                 "client reported {}: {}", error.code, error.message
             );
         }
-        ServerAction::Login(login) => handlers::login(state, login).await,
-        ServerAction::Request(request) => handlers::dispatch(state, request).await,
+        ServerAction::Login(login) => {
+            return Step::Async(Box::pin(async move {
+                handlers::login(state, login).await;
+                state.closed_with
+            }))
+        }
+        ServerAction::Request(request) => {
+            return Step::Async(Box::pin(async move {
+                handlers::dispatch(state, request).await;
+                state.closed_with
+            }))
+        }
     }
-    state.closed_with.map(Ended::Fatal)
+    match state.closed_with {
+        Some(code) => Step::End(Ended::Fatal(code)),
+        None => Step::Handled,
+    }
 }
