@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -17,17 +18,19 @@ pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
 
 /// The reading half of a client stream.
 pub trait ReadHalf: AsyncRead + Unpin + Send + 'static {
-    /// Waits until a read would find bytes (or the end), without a buffer, so
+    /// Ready when a read would find bytes (or the end), without a buffer, so
     /// an idle connection need not hold one. Streams that cannot tell say
     /// "ready" at once, and the reader then waits in `read` with its buffer.
-    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
-        std::future::ready(Ok(()))
+    fn poll_readable(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 
 impl ReadHalf for tokio::net::tcp::OwnedReadHalf {
-    fn readable(&self) -> impl Future<Output = io::Result<()>> + Send {
-        tokio::net::tcp::OwnedReadHalf::readable(self)
+    /// The socket's read waker slot, which `poll_read` uses too: no waiter
+    /// of its own to store, unlike `readable()`.
+    fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.as_ref().poll_read_ready(cx)
     }
 }
 

@@ -1,5 +1,5 @@
-//! One client connection: a reader (this task) and a writer (a task of its
-//! own) joined by the bounded outbox.
+//! One client connection: a reader and a writer, run together in one task,
+//! joined by the bounded outbox.
 
 pub mod outbox;
 mod reader;
@@ -96,10 +96,9 @@ pub fn serve<T: Transport>(
     let (mut read_half, write_half) = stream.into_split();
     let limits = &shared.limits;
     let outbox = Arc::new(Outbox::new(limits.queue_depth as usize));
-    let cut = CancellationToken::new();
     // spec: HANDSHAKE-1 — the greeting is the first thing queued.
     let _ = outbox.push(shared.greeting.clone());
-    let writer = tokio::spawn(writer::run(write_half, Arc::clone(&outbox), cut.clone()));
+    let writer_outbox = Arc::clone(&outbox);
 
     let mut state = Box::new(ConnState {
         id,
@@ -107,12 +106,7 @@ pub fn serve<T: Transport>(
         session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts),
         member: None,
         rooms: Vec::new(),
-        limiter: RateLimiter::new(
-            limits.msg_rate,
-            limits.msg_burst,
-            limits.byte_rate,
-            limits.byte_burst,
-        ),
+        limiter: RateLimiter::new(limits),
         outbox,
         shared,
         closed_with: None,
@@ -120,21 +114,16 @@ pub fn serve<T: Transport>(
         admission,
     });
     debug!(conn = id, %peer, "accepted");
+    // Reader and writer run in one task: every idle client holds one task,
+    // and its size is most of the server's memory per connection.
     async move {
-        // Boxed: awaited inline, its state would be stored twice in this one.
-        let ended = Box::pin(reader::run(
-            &mut read_half,
-            &mut state,
-            &cut,
-            &shutdown,
-            accepted_at,
-        ))
-        .await;
-        info!(conn = id, %peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
-
-        crate::handlers::disconnect(&mut state);
-        state.outbox.close();
-        let _ = writer.await;
+        let reading = async {
+            let ended = reader::run(&mut read_half, &mut state, &shutdown, accepted_at).await;
+            info!(conn = state.id, peer = %state.peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
+            crate::handlers::disconnect(&mut state);
+            state.outbox.close();
+        };
+        tokio::join!(reading, writer::run(write_half, &writer_outbox));
         linger(read_half).await;
         drop(state);
     }

@@ -6,10 +6,13 @@
 //! SLOW_CONSUMER as its last frame.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::task::Poll;
 
 use bytes::Bytes;
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 
 /// What the writer should do after draining.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +38,13 @@ struct State {
 #[derive(Debug)]
 pub struct Outbox {
     state: Mutex<State>,
-    /// Wakes the writer when there is something to write.
-    ready: Notify,
-    /// Wakes a writer blocked on the socket when the queue overflows.
-    overflow: Notify,
+    /// The connection's task (reader and writer run in one), woken when
+    /// there is something to write or the queue overflowed. Lock-free for
+    /// the senders fanning out to it, and nothing stored in the waiting task.
+    writer: AtomicWaker,
+    /// Set by the writer when the connection's output has ended, for the
+    /// reader (same task) to stop too.
+    output_ended: AtomicBool,
     depth: usize,
 }
 
@@ -49,8 +55,8 @@ impl Outbox {
                 queue: VecDeque::new(),
                 status: OutboxStatus::Open,
             }),
-            ready: Notify::new(),
-            overflow: Notify::new(),
+            writer: AtomicWaker::new(),
+            output_ended: AtomicBool::new(false),
             depth,
         }
     }
@@ -74,15 +80,14 @@ impl Outbox {
             state.queue = VecDeque::new();
             state.status = OutboxStatus::Overflowed;
             drop(state);
-            self.ready.notify_one();
-            self.overflow.notify_waiters();
+            self.writer.wake();
             return Err(Overflow);
         }
         let was_empty = state.queue.is_empty();
         state.queue.push_back(frame);
         drop(state);
         if was_empty {
-            self.ready.notify_one();
+            self.writer.wake();
         }
         Ok(())
     }
@@ -97,7 +102,7 @@ impl Outbox {
         state.queue.push_back(last);
         state.status = OutboxStatus::Closing;
         drop(state);
-        self.ready.notify_one();
+        self.writer.wake();
     }
 
     /// Closes the queue with nothing more to send.
@@ -107,39 +112,46 @@ impl Outbox {
             state.status = OutboxStatus::Closing;
         }
         drop(state);
-        self.ready.notify_one();
+        self.writer.wake();
     }
 
     /// Waits until there is something to write or the queue is no longer
-    /// open, then moves every queued frame into `batch`.
-    pub async fn drain(&self, batch: &mut Vec<Bytes>) -> OutboxStatus {
-        loop {
-            {
-                let mut state = self.lock();
-                if !state.queue.is_empty() || state.status != OutboxStatus::Open {
-                    batch.extend(state.queue.drain(..));
-                    if state.queue.capacity() > 64 {
-                        // Give back memory after a burst; idle connections stay small.
-                        state.queue.shrink_to(16);
-                    }
-                    return state.status;
-                }
+    /// open, then hands over every queued frame, allocation and all: an idle
+    /// connection's queue holds no memory.
+    pub async fn drain(&self) -> (VecDeque<Bytes>, OutboxStatus) {
+        poll_fn(|cx| {
+            // Registered before looking, so a push after the look wakes us.
+            self.writer.register(cx.waker());
+            let mut state = self.lock();
+            if !state.queue.is_empty() || state.status != OutboxStatus::Open {
+                return Poll::Ready((std::mem::take(&mut state.queue), state.status));
             }
-            self.ready.notified().await;
-        }
+            Poll::Pending
+        })
+        .await
     }
 
-    /// Resolves once the queue has overflowed.
+    /// Resolves once the queue has overflowed. Pushes wake it too; it then
+    /// goes back to waiting.
     pub async fn overflowed(&self) {
-        loop {
-            let notified = self.overflow.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
+        poll_fn(|cx| {
+            self.writer.register(cx.waker());
             if self.status() == OutboxStatus::Overflowed {
-                return;
+                Poll::Ready(())
+            } else {
+                Poll::Pending
             }
-            notified.await;
-        }
+        })
+        .await
+    }
+
+    /// The writer is done: nothing more will be sent on this connection.
+    pub fn end_output(&self) {
+        self.output_ended.store(true, Ordering::Release);
+    }
+
+    pub fn output_ended(&self) -> bool {
+        self.output_ended.load(Ordering::Acquire)
     }
 
     pub fn status(&self) -> OutboxStatus {
@@ -158,8 +170,8 @@ mod tests {
         outbox.push(Bytes::from_static(b"a")).unwrap();
         outbox.push(Bytes::from_static(b"b")).unwrap();
         assert_eq!(outbox.push(Bytes::from_static(b"c")), Err(Overflow));
-        let mut batch = Vec::new();
-        assert_eq!(outbox.drain(&mut batch).await, OutboxStatus::Overflowed);
+        let (batch, status) = outbox.drain().await;
+        assert_eq!(status, OutboxStatus::Overflowed);
         assert!(batch.is_empty());
     }
 
@@ -169,8 +181,8 @@ mod tests {
         outbox.push(Bytes::from_static(b"a")).unwrap();
         outbox.close_with(Bytes::from_static(b"bye"));
         outbox.push(Bytes::from_static(b"late")).unwrap();
-        let mut batch = Vec::new();
-        assert_eq!(outbox.drain(&mut batch).await, OutboxStatus::Closing);
+        let (batch, status) = outbox.drain().await;
+        assert_eq!(status, OutboxStatus::Closing);
         assert_eq!(
             batch,
             [Bytes::from_static(b"a"), Bytes::from_static(b"bye")]

@@ -4,12 +4,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use confab_protocol::frame::{self, Frame, Ping};
 use confab_protocol::session::{ServerAction, ServerState};
-use confab_protocol::ErrorCode;
+use confab_protocol::{ErrorCode, Limits};
 use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
@@ -60,15 +61,22 @@ struct Timers {
     handshake_deadline: Instant,
     last_heard: Instant,
     ping_sent: Option<Instant>,
-    ping_interval: Duration,
-    ping_timeout: Duration,
+}
+
+/// The intervals are read from the limits, not kept per connection.
+fn ping_interval(limits: &Limits) -> Duration {
+    Duration::from_millis(u64::from(limits.ping_interval_ms))
+}
+
+fn ping_timeout(limits: &Limits) -> Duration {
+    Duration::from_millis(u64::from(limits.ping_timeout_ms))
 }
 
 impl Timers {
-    fn next_deadline(&self, ready: bool) -> Instant {
+    fn next_deadline(&self, ready: bool, limits: &Limits) -> Instant {
         let keepalive = match self.ping_sent {
-            Some(sent) => sent + self.ping_timeout,
-            None => self.last_heard + self.ping_interval,
+            Some(sent) => sent + ping_timeout(limits),
+            None => self.last_heard + ping_interval(limits),
         };
         if ready {
             keepalive
@@ -81,7 +89,6 @@ impl Timers {
 pub async fn run<R: ReadHalf>(
     read_half: &mut R,
     state: &mut ConnState,
-    cut: &CancellationToken,
     shutdown: &CancellationToken,
     accepted_at: Instant,
 ) -> Ended {
@@ -94,11 +101,12 @@ pub async fn run<R: ReadHalf>(
             + Duration::from_millis(u64::from(limits.handshake_timeout_ms)),
         last_heard: now,
         ping_sent: None,
-        ping_interval: Duration::from_millis(u64::from(limits.ping_interval_ms)),
-        ping_timeout: Duration::from_millis(u64::from(limits.ping_timeout_ms)),
     };
-    let timer = sleep_until(timers.next_deadline(false));
+    let timer = sleep_until(timers.next_deadline(false, limits));
     tokio::pin!(timer);
+    // Made once: a waiter on the server-wide token, not one per read.
+    let shutting_down = shutdown.cancelled();
+    tokio::pin!(shutting_down);
     let mut buf = BytesMut::new();
     let mut ping_nonce = 0u64;
 
@@ -137,8 +145,12 @@ pub async fn run<R: ReadHalf>(
 
         tokio::select! {
             biased;
-            _ = cut.cancelled() => return Ended::Cut,
-            _ = shutdown.cancelled() => {
+            // The writer, in this task, has ended the output: slow consumer
+            // or write failure. It wakes the task to bring us here.
+            _ = std::future::poll_fn(|_| if state.outbox.output_ended() { Poll::Ready(()) } else { Poll::Pending }) => {
+                return Ended::Cut;
+            }
+            _ = &mut shutting_down => {
                 // spec: CLOSE-2
                 let goodbye = state.session.goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
                 state.close_with(goodbye);
@@ -162,13 +174,13 @@ pub async fn run<R: ReadHalf>(
                     }
                 }
                 match timers.ping_sent {
-                    Some(sent) if now >= sent + timers.ping_timeout => {
+                    Some(sent) if now >= sent + ping_timeout(&state.shared.limits) => {
                         // spec: KEEPALIVE-2
                         let last = state.session.fatal(ErrorCode::IDLE_TIMEOUT, 0, "no answer to PING");
                         state.close_with(last);
                         return Ended::Fatal(ErrorCode::IDLE_TIMEOUT);
                     }
-                    None if now >= timers.last_heard + timers.ping_interval
+                    None if now >= timers.last_heard + ping_interval(&state.shared.limits)
                         && state.session.state() != ServerState::AwaitHello =>
                     {
                         ping_nonce += 1;
@@ -178,7 +190,7 @@ pub async fn run<R: ReadHalf>(
                     }
                     _ => {}
                 }
-                timer.as_mut().reset(timers.next_deadline(ready));
+                timer.as_mut().reset(timers.next_deadline(ready, &state.shared.limits));
             }
         }
     }
@@ -188,7 +200,7 @@ pub async fn run<R: ReadHalf>(
 /// for bytes before reserving room for them. Cancel-safe, like `read_buf`.
 async fn read_more<R: ReadHalf>(read_half: &mut R, buf: &mut BytesMut) -> std::io::Result<usize> {
     if buf.capacity() == 0 {
-        read_half.readable().await?;
+        std::future::poll_fn(|cx| read_half.poll_readable(cx)).await?;
     }
     if buf.capacity() - buf.len() < READ_CHUNK / 4 {
         buf.reserve(READ_CHUNK);

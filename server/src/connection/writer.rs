@@ -1,15 +1,15 @@
 //! The writing side of a connection: drains the outbox in batches, coalesced
 //! into few syscalls, and ends the connection's output cleanly.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::task::Poll;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use confab_protocol::frame::{ErrorFrame, Frame};
 use confab_protocol::ErrorCode;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
-use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::outbox::{Outbox, OutboxStatus};
@@ -21,66 +21,99 @@ const OVERFLOW_GRACE: Duration = Duration::from_secs(5);
 /// A batch bigger than this is written in several calls, so the buffer stays small.
 const MAX_COALESCE: usize = 64 * 1024;
 
-pub async fn run<W: AsyncWrite + Unpin>(
-    mut write_half: W,
-    outbox: Arc<Outbox>,
-    cut: CancellationToken,
-) {
-    let mut batch = Vec::new();
-    let mut buf = BytesMut::new();
-    'outer: loop {
-        let status = outbox.drain(&mut batch).await;
+/// Writes what the outbox hands over until the connection's output ends.
+///
+/// Waiting for frames is all an idle connection does here, so only that wait
+/// is inline; writing a batch, and every rare path, is a boxed future.
+pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox) {
+    loop {
+        let (batch, status) = outbox.drain().await;
         if status == OutboxStatus::Overflowed {
-            cut.cancel();
-            write_slow_consumer(&mut write_half).await;
+            stop_reading(outbox).await;
+            Box::pin(write_slow_consumer(&mut write_half)).await;
             break;
         }
-        // One allocation of the right size per batch, not a series of regrowths.
-        let total: usize = batch.iter().map(|frame| frame.len()).sum();
-        buf.reserve(total.min(MAX_COALESCE));
-        let mut frames = batch.drain(..).peekable();
-        while frames.peek().is_some() {
-            for frame in frames.by_ref() {
-                buf.extend_from_slice(&frame);
-                if buf.len() >= MAX_COALESCE {
-                    break;
-                }
-            }
-            let mut offset = 0;
-            while offset < buf.len() {
-                tokio::select! {
-                    written = write_half.write(&buf[offset..]) => match written {
-                        Ok(0) | Err(_) => break 'outer,
-                        Ok(n) => offset += n,
-                    },
-                    _ = outbox.overflowed() => {
-                        // spec: FLOW-3 — the member leaves its rooms now; its
-                        // socket gets the rest of what it was sent (so no frame
-                        // is cut), then why it is closed, if it reads in time.
-                        warn!("slow consumer: outbound queue overflowed, disconnecting");
-                        cut.cancel();
-                        let rest = &buf[offset..];
-                        let finish = async {
-                            write_half.write_all(rest).await?;
-                            write_half.write_all(&slow_consumer_error()).await
-                        };
-                        if timeout(OVERFLOW_GRACE, finish).await.is_err() {
-                            warn!("slow consumer did not read its last frames; dropping it");
-                        }
-                        break 'outer;
-                    }
-                }
-            }
-            buf.clear();
+        if !Box::pin(write_batch(&mut write_half, batch, outbox)).await {
+            break;
         }
-        // Between batches a connection holds no write buffer: most are idle.
-        buf = BytesMut::new();
         if status == OutboxStatus::Closing {
             break;
         }
     }
-    let _ = timeout(OVERFLOW_GRACE, write_half.shutdown()).await;
-    cut.cancel();
+    stop_reading(outbox).await;
+    let _ = Box::pin(timeout(OVERFLOW_GRACE, write_half.shutdown())).await;
+}
+
+/// Writes one batch, coalesced into few syscalls; false when the connection
+/// cannot go on (write failed, or the queue overflowed meanwhile).
+async fn write_batch<W: AsyncWrite + Unpin>(
+    write_half: &mut W,
+    mut batch: VecDeque<Bytes>,
+    outbox: &Outbox,
+) -> bool {
+    // One allocation of the right size per batch, not a series of regrowths.
+    let total: usize = batch.iter().map(|frame| frame.len()).sum();
+    let mut buf = BytesMut::with_capacity(total.min(MAX_COALESCE));
+    while !batch.is_empty() {
+        while let Some(frame) = batch.pop_front() {
+            buf.extend_from_slice(&frame);
+            if buf.len() >= MAX_COALESCE {
+                break;
+            }
+        }
+        let mut offset = 0;
+        while offset < buf.len() {
+            tokio::select! {
+                written = write_half.write(&buf[offset..]) => match written {
+                    Ok(0) | Err(_) => return false,
+                    Ok(n) => offset += n,
+                },
+                _ = outbox.overflowed() => {
+                    // spec: FLOW-3 — the member leaves its rooms now; its
+                    // socket gets the rest of what it was sent (so no frame
+                    // is cut), then why it is closed, if it reads in time.
+                    warn!("slow consumer: outbound queue overflowed, disconnecting");
+                    stop_reading(outbox).await;
+                    finish_slow_consumer(write_half, &buf[offset..]).await;
+                    return false;
+                }
+            }
+        }
+        buf.clear();
+    }
+    true
+}
+
+/// Nothing more will be sent: the reader, which runs in this task too,
+/// stops at its next look, which this wake-up brings about (`[FLOW-3]`: a
+/// slow consumer's member leaves its rooms at once).
+async fn stop_reading(outbox: &Outbox) {
+    if outbox.output_ended() {
+        return;
+    }
+    outbox.end_output();
+    let mut woken = false;
+    std::future::poll_fn(|cx| {
+        if woken {
+            return Poll::Ready(());
+        }
+        woken = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
+}
+
+/// Writes the rest of the frame being written when the queue overflowed (so
+/// no frame is cut), then why the connection is closed, if the peer reads in time.
+async fn finish_slow_consumer<W: AsyncWrite + Unpin>(write_half: &mut W, rest: &[u8]) {
+    let finish = async {
+        write_half.write_all(rest).await?;
+        write_half.write_all(&slow_consumer_error()).await
+    };
+    if timeout(OVERFLOW_GRACE, finish).await.is_err() {
+        warn!("slow consumer did not read its last frames; dropping it");
+    }
 }
 
 fn slow_consumer_error() -> bytes::Bytes {

@@ -72,7 +72,7 @@ pub(super) fn admit(
     client_ref: u32,
     body_len: usize,
 ) -> bool {
-    match state.limiter.check(body_len) {
+    match state.limiter.check(&state.shared.limits, body_len) {
         Verdict::Allowed => true,
         Verdict::Limited => {
             state.reject(
