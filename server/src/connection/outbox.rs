@@ -33,7 +33,13 @@ pub struct Overflow;
 struct State {
     queue: VecDeque<Bytes>,
     status: OutboxStatus,
+    /// Frames in the last batch handed over: the next queue is sized for
+    /// as many at its first push, not regrown from nothing under load.
+    last_batch: u32,
 }
+
+/// Most frames a new queue reserves room for at its first push.
+const PRESIZE_MAX: u32 = 1024;
 
 #[derive(Debug)]
 pub struct Outbox {
@@ -54,6 +60,7 @@ impl Outbox {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 status: OutboxStatus::Open,
+                last_batch: 0,
             }),
             writer: AtomicWaker::new(),
             output_ended: AtomicBool::new(false),
@@ -84,6 +91,10 @@ impl Outbox {
             return Err(Overflow);
         }
         let was_empty = state.queue.is_empty();
+        if state.queue.capacity() == 0 {
+            let expected = state.last_batch.min(PRESIZE_MAX) as usize;
+            state.queue.reserve(expected.max(4));
+        }
         state.queue.push_back(frame);
         drop(state);
         if was_empty {
@@ -124,6 +135,7 @@ impl Outbox {
             self.writer.register(cx.waker());
             let mut state = self.lock();
             if !state.queue.is_empty() || state.status != OutboxStatus::Open {
+                state.last_batch = state.queue.len() as u32;
                 return Poll::Ready((std::mem::take(&mut state.queue), state.status));
             }
             Poll::Pending
