@@ -1,5 +1,5 @@
 //! One handler per request kind (spec sections 7–11). Handlers run on the
-//! connection's reader task, never wait, and answer through its outbox.
+//! connection's task, never wait on another client, and answer through its outbox.
 
 mod direct;
 mod history;
