@@ -2,6 +2,7 @@
 //! `spec/PROTOCOL.md`. The binary (`main.rs`) is a thin shell over [`run`].
 
 pub mod clock;
+pub mod closing;
 pub mod config;
 pub mod connection;
 pub mod handlers;

@@ -66,7 +66,6 @@ pub async fn run<L: Listener>(
             warn!(%peer, "refused: {}", refusal_error(*refusal).0);
         }
         let shared = Arc::clone(&shared);
-        let shutdown = shutdown.clone();
         match &tls {
             None => match admitted {
                 Ok(admission) => {
@@ -75,7 +74,6 @@ pub async fn run<L: Listener>(
                         peer,
                         shared,
                         admission,
-                        shutdown,
                         accepted_at,
                     ));
                 }
@@ -101,15 +99,7 @@ pub async fn run<L: Listener>(
                     };
                     match admitted {
                         Ok(admission) => {
-                            connection::serve(
-                                stream,
-                                peer,
-                                shared,
-                                admission,
-                                shutdown,
-                                accepted_at,
-                            )
-                            .await
+                            connection::serve(stream, peer, shared, admission, accepted_at).await
                         }
                         Err(refusal) => refuse(stream, refusal).await,
                     }
@@ -118,6 +108,7 @@ pub async fn run<L: Listener>(
         }
     }
     drop(listener);
+    shared.closing.start();
     tracker.close();
     info!(
         "shutting down: saying goodbye to {} connections",

@@ -22,6 +22,8 @@ pub struct Shared {
     /// Encoded once; every connection starts with it (`[HANDSHAKE-1]`).
     pub greeting: Bytes,
     pub default_room: String,
+    /// Set once the server starts shutting down; every connection waits on it.
+    pub closing: crate::closing::Closing,
     /// The durable store; `None` with `--in-memory`.
     pub store: Option<crate::store::Store>,
     /// Registered names (keys), to tell guests from account holders at once.
@@ -129,6 +131,7 @@ impl Shared {
             .collect();
         Ok(Shared {
             hub,
+            closing: crate::closing::Closing::default(),
             store,
             accounts: Mutex::new(accounts),
             limits,

@@ -14,7 +14,6 @@ use confab_protocol::frame::{ErrorFrame, Frame};
 use confab_protocol::session::ServerSession;
 use confab_protocol::{ErrorCode, PROTOCOL_VERSION};
 use tokio::io::AsyncReadExt;
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::hub::{Member, Room};
@@ -89,7 +88,6 @@ pub fn serve<T: Transport>(
     peer: SocketAddr,
     shared: Arc<Shared>,
     admission: Admission,
-    shutdown: CancellationToken,
     accepted_at: tokio::time::Instant,
 ) -> impl Future<Output = ()> + Send {
     let id = admission.conn_id;
@@ -99,6 +97,7 @@ pub fn serve<T: Transport>(
     // spec: HANDSHAKE-1 — the greeting is the first thing queued.
     let _ = outbox.push(shared.greeting.clone());
     let writer_outbox = Arc::clone(&outbox);
+    let closing_shared = Arc::clone(&shared);
 
     let mut state = Box::new(ConnState {
         id,
@@ -118,7 +117,7 @@ pub fn serve<T: Transport>(
     // and its size is most of the server's memory per connection.
     async move {
         let reading = async {
-            let ended = reader::run(&mut read_half, &mut state, &shutdown, accepted_at).await;
+            let ended = reader::run(&mut read_half, &mut state, &closing_shared, accepted_at).await;
             info!(conn = state.id, peer = %state.peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
             crate::handlers::disconnect(&mut state);
             state.outbox.close();

@@ -13,11 +13,11 @@ use confab_protocol::session::{ServerAction, ServerState};
 use confab_protocol::{ErrorCode, Limits};
 use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use super::ConnState;
 use crate::handlers;
+use crate::shared::Shared;
 use crate::transport::ReadHalf;
 
 /// Frames handled before the task yields, so one busy client cannot hold a
@@ -89,7 +89,7 @@ impl Timers {
 pub async fn run<R: ReadHalf>(
     read_half: &mut R,
     state: &mut ConnState,
-    shutdown: &CancellationToken,
+    shared: &Shared,
     accepted_at: Instant,
 ) -> Ended {
     let limits = &state.shared.limits;
@@ -104,8 +104,8 @@ pub async fn run<R: ReadHalf>(
     };
     let timer = sleep_until(timers.next_deadline(false, limits));
     tokio::pin!(timer);
-    // Made once: a waiter on the server-wide token, not one per read.
-    let shutting_down = shutdown.cancelled();
+    // Made once, and cheap to poll (see `closing`).
+    let shutting_down = shared.closing.wait();
     tokio::pin!(shutting_down);
     let mut buf = BytesMut::new();
     let mut ping_nonce = 0u64;
