@@ -141,3 +141,28 @@ async fn linger<R: ReadHalf>(mut read_half: R) {
     })
     .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every idle client holds one connection future, which is most of the
+    /// server's memory per connection (BENCHMARKS.md). Inline handler
+    /// futures, or a frame kept across a wait, would make it grow severalfold.
+    #[tokio::test]
+    async fn the_connection_future_stays_small() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (_client, (stream, peer)) = (client.unwrap(), accepted.unwrap());
+        let shared = Arc::new(Shared::new(crate::Config::default()).unwrap());
+        let admission = shared.admit(peer.ip()).unwrap();
+        let connection = serve(stream, peer, shared, admission, tokio::time::Instant::now());
+        let size = std::mem::size_of_val(&connection);
+        eprintln!("connection future: {size} bytes");
+        // 784 bytes when written (debug and release alike); 8 KB of memory per
+        // idle connection came from a future of 4,320 plus a second task.
+        const LIMIT: usize = 1024;
+        assert!(size <= LIMIT, "the connection future grew to {size} bytes");
+    }
+}
