@@ -1,15 +1,14 @@
 //! Plain mode end to end: real `confab --plain` processes chatting through a
 //! real server on 127.0.0.1.
 
+mod support;
+
 use std::process::Stdio;
-use std::time::Duration;
 
 use confab_server::Config;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use support::{Launch, PlainClient, PATIENCE};
+use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
-
-const PATIENCE: Duration = Duration::from_secs(15);
 
 async fn start_server() -> (String, CancellationToken) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -21,96 +20,6 @@ async fn start_server() -> (String, CancellationToken) {
         shutdown.clone(),
     ));
     (addr, shutdown)
-}
-
-struct PlainClient {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
-    seen: Vec<String>,
-}
-
-impl PlainClient {
-    fn spawn(addr: &str, args: &[&str], name: &str) -> PlainClient {
-        Self::spawn_with_env(addr, args, name, &[])
-    }
-
-    fn spawn_with_env(addr: &str, args: &[&str], name: &str, env: &[(&str, &str)]) -> PlainClient {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_confab"));
-        child
-            .env_remove("CONFAB_PASSWORD")
-            .envs(env.iter().copied())
-            .arg(addr)
-            .arg("--plain")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = child.spawn().expect("confab binary runs");
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        PlainClient {
-            name: name.to_string(),
-            child,
-            stdin,
-            stdout,
-            seen: Vec::new(),
-        }
-    }
-
-    async fn line(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        stdin
-            .write_all(format!("{text}\n").as_bytes())
-            .await
-            .unwrap();
-        stdin.flush().await.unwrap();
-    }
-
-    /// The first output line, already seen or still to come, that satisfies `wanted`.
-    async fn until(&mut self, wanted: impl Fn(&str) -> bool) -> String {
-        if let Some(line) = self.seen.iter().find(|l| wanted(l)) {
-            return line.clone();
-        }
-        let name = self.name.clone();
-        let seen = &mut self.seen;
-        let stdout = &mut self.stdout;
-        tokio::time::timeout(PATIENCE, async {
-            loop {
-                let line = stdout
-                    .next_line()
-                    .await
-                    .unwrap()
-                    .unwrap_or_else(|| panic!("{name}: output ended; saw {seen:?}"));
-                seen.push(line.clone());
-                if wanted(&line) {
-                    return line;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{}: expected line not seen; saw {:?}", self.name, self.seen))
-    }
-
-    /// Closes stdin and waits for the process to exit; returns its code and remaining output.
-    async fn finish(mut self) -> (i32, Vec<String>) {
-        drop(self.stdin.take());
-        let mut rest = Vec::new();
-        while let Ok(Some(line)) = tokio::time::timeout(PATIENCE, self.stdout.next_line())
-            .await
-            .unwrap()
-        {
-            rest.push(line);
-        }
-        let status = tokio::time::timeout(PATIENCE, self.child.wait())
-            .await
-            .unwrap()
-            .unwrap();
-        self.seen.extend(rest.iter().cloned());
-        (status.code().unwrap_or(-1), self.seen)
-    }
 }
 
 /// `[2026-11-25 14:03:07] alice: hello`
@@ -149,7 +58,7 @@ async fn three_plain_clients_chat_with_time_and_name_and_no_echo() {
     }
     for client in clients {
         let name = client.name.clone();
-        let (code, seen) = client.finish().await;
+        let (code, seen, _) = client.finish().await;
         assert_eq!(
             code, 0,
             "{name} exits 0 after a clean goodbye; saw {seen:?}"
@@ -190,9 +99,9 @@ async fn utc_option_prints_iso_8601_and_commands_work() {
     alice
         .until(|l| l.starts_with("*** error: unknown command /bogus"))
         .await;
-    let (code, _) = bob.finish().await;
+    let (code, _, _) = bob.finish().await;
     assert_eq!(code, 0);
-    let (code, _) = alice.finish().await;
+    let (code, _, _) = alice.finish().await;
     assert_eq!(code, 0);
     shutdown.cancel();
 }
@@ -228,9 +137,9 @@ async fn taken_name_with_name_flag_exits_3() {
     let mut first = PlainClient::spawn(&addr, &["--name", "dora"], "dora");
     first.until(|l| l.starts_with("*** joined lobby")).await;
     let second = PlainClient::spawn(&addr, &["--name", "DORA"], "dora2");
-    let (code, _) = second.finish().await;
+    let (code, _, _) = second.finish().await;
     assert_eq!(code, 3);
-    let (code, _) = first.finish().await;
+    let (code, _, _) = first.finish().await;
     assert_eq!(code, 0);
     shutdown.cancel();
 }
@@ -266,7 +175,7 @@ async fn client_reconnects_and_catches_up_after_server_restart() {
     ));
     alice.until(|l| l == "*** logged in as alice").await;
     alice.until(|l| l.starts_with("*** joined lobby")).await;
-    let (code, _) = alice.finish().await;
+    let (code, _, _) = alice.finish().await;
     assert_eq!(code, 0);
     shutdown.cancel();
 }
@@ -286,25 +195,29 @@ async fn register_then_log_in_with_the_password_from_the_environment() {
     };
     tokio::spawn(confab_server::run(listener, config, shutdown.clone()));
 
-    let good = [("CONFAB_PASSWORD", "correct horse")];
-    let mut first =
-        PlainClient::spawn_with_env(&addr, &["--name", "erin", "--register"], "erin", &good);
+    let good = Launch {
+        env: &[("CONFAB_PASSWORD", "correct horse")],
+        ..Launch::default()
+    };
+    let mut first = PlainClient::spawn_with(&addr, &["--name", "erin", "--register"], "erin", good);
     first.until(|l| l == "*** logged in as erin").await;
-    let (code, _) = first.finish().await;
+    let (code, _, _) = first.finish().await;
     assert_eq!(code, 0);
 
-    let bad = [("CONFAB_PASSWORD", "wrong")];
-    let wrong = PlainClient::spawn_with_env(&addr, &["--name", "erin", "--login"], "erin?", &bad);
-    let (code, _) = wrong.finish().await;
+    let bad = Launch {
+        env: &[("CONFAB_PASSWORD", "wrong")],
+        ..Launch::default()
+    };
+    let wrong = PlainClient::spawn_with(&addr, &["--name", "erin", "--login"], "erin?", bad);
+    let (code, _, _) = wrong.finish().await;
     assert_eq!(
         code, 3,
         "a refused password ends plain mode with exit code 3"
     );
 
-    let mut again =
-        PlainClient::spawn_with_env(&addr, &["--name", "erin", "--login"], "erin", &good);
+    let mut again = PlainClient::spawn_with(&addr, &["--name", "erin", "--login"], "erin", good);
     again.until(|l| l == "*** logged in as erin").await;
-    let (code, _) = again.finish().await;
+    let (code, _, _) = again.finish().await;
     assert_eq!(code, 0);
     shutdown.cancel();
     let _ = std::fs::remove_dir_all(&data_dir);

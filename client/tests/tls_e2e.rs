@@ -2,16 +2,13 @@
 //! server whose certificate comes from `confab_server::tls::generate_self_signed`
 //! (what `confab-server gen-cert` writes).
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
 
 use confab_server::Config;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use support::{Launch, PlainClient, Stderr};
 use tokio_util::sync::CancellationToken;
-
-const PATIENCE: Duration = Duration::from_secs(15);
 
 /// A directory removed on drop.
 struct TempDir(PathBuf);
@@ -58,103 +55,19 @@ async fn start_tls_server(label: &str) -> (String, PathBuf, CancellationToken, T
     (addr, cert, shutdown, dir)
 }
 
-struct PlainClient {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
-    stderr: Option<ChildStderr>,
-    seen: Vec<String>,
+/// A plain-mode client that does not reconnect and keeps its stderr for the
+/// assertions on error messages.
+fn client(addr: &str, args: &[&str], name: &str) -> PlainClient {
+    let args = [&["--no-reconnect"], args].concat();
+    let launch = Launch {
+        stderr: Stderr::Capture,
+        ..Launch::default()
+    };
+    PlainClient::spawn_with(addr, &args, name, launch)
 }
 
-impl PlainClient {
-    fn spawn(addr: &str, args: &[&str], name: &str) -> PlainClient {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
-            .env_remove("CONFAB_PASSWORD")
-            .arg(addr)
-            .arg("--plain")
-            .arg("--no-reconnect")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the confab binary runs");
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let stderr = child.stderr.take();
-        PlainClient {
-            name: name.to_string(),
-            child,
-            stdin,
-            stdout,
-            stderr,
-            seen: Vec::new(),
-        }
-    }
-
-    fn with_ca(addr: &str, ca: &Path, name: &str) -> PlainClient {
-        PlainClient::spawn(addr, &["--ca", ca.to_str().unwrap(), "--name", name], name)
-    }
-
-    async fn line(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        stdin
-            .write_all(format!("{text}\n").as_bytes())
-            .await
-            .unwrap();
-        stdin.flush().await.unwrap();
-    }
-
-    /// The first output line, already seen or still to come, that satisfies `wanted`.
-    async fn until(&mut self, wanted: impl Fn(&str) -> bool) -> String {
-        if let Some(line) = self.seen.iter().find(|l| wanted(l)) {
-            return line.clone();
-        }
-        let name = self.name.clone();
-        let seen = &mut self.seen;
-        let stdout = &mut self.stdout;
-        tokio::time::timeout(PATIENCE, async {
-            loop {
-                let line = stdout
-                    .next_line()
-                    .await
-                    .unwrap()
-                    .unwrap_or_else(|| panic!("{name}: output ended; saw {seen:?}"));
-                seen.push(line.clone());
-                if wanted(&line) {
-                    return line;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{}: expected line not seen; saw {:?}", self.name, self.seen))
-    }
-
-    /// Closes stdin and waits (bounded) for the exit; returns the exit code,
-    /// every stdout line and stderr.
-    async fn finish(mut self) -> (i32, Vec<String>, String) {
-        drop(self.stdin.take());
-        let mut stderr = self.stderr.take().unwrap();
-        let rest = tokio::time::timeout(PATIENCE, async {
-            let mut lines = Vec::new();
-            while let Ok(Some(line)) = self.stdout.next_line().await {
-                lines.push(line);
-            }
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text).await;
-            (lines, text)
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{}: output did not end", self.name));
-        let status = tokio::time::timeout(PATIENCE, self.child.wait())
-            .await
-            .unwrap_or_else(|_| panic!("{}: did not exit", self.name))
-            .unwrap();
-        self.seen.extend(rest.0);
-        (status.code().unwrap_or(-1), self.seen, rest.1)
-    }
+fn with_ca(addr: &str, ca: &Path, name: &str) -> PlainClient {
+    client(addr, &["--ca", ca.to_str().unwrap(), "--name", name], name)
 }
 
 /// `[2026-11-25 14:03:07] alice: hello`
@@ -169,9 +82,9 @@ fn is_message_from(line: &str, sender: &str, body: &str) -> bool {
 async fn two_plain_clients_chat_over_tls_with_the_ca_file() {
     // spec: TRANSPORT-2
     let (addr, ca, shutdown, _dir) = start_tls_server("chat").await;
-    let mut alice = PlainClient::with_ca(&addr, &ca, "alice");
+    let mut alice = with_ca(&addr, &ca, "alice");
     alice.until(|l| l.starts_with("*** joined lobby")).await;
-    let mut bob = PlainClient::with_ca(&addr, &ca, "bob");
+    let mut bob = with_ca(&addr, &ca, "bob");
     bob.until(|l| l.starts_with("*** joined lobby")).await;
 
     alice.line("hello over tls").await;
@@ -199,7 +112,7 @@ async fn without_the_ca_or_without_tls_the_client_fails_clearly() {
     let (addr, ca, shutdown, _dir) = start_tls_server("refuse").await;
 
     // Plain TCP against the TLS port: what comes back is not Confab.
-    let plain = PlainClient::spawn(&addr, &["--name", "eve"], "eve");
+    let plain = client(&addr, &["--name", "eve"], "eve");
     let (code, seen, stderr) = plain.finish().await;
     assert_eq!(
         code, 2,
@@ -208,7 +121,7 @@ async fn without_the_ca_or_without_tls_the_client_fails_clearly() {
     assert!(stderr.contains("not Confab"), "{stderr}");
 
     // TLS trusting only the system roots: the self-signed certificate is refused.
-    let untrusting = PlainClient::spawn(&addr, &["--tls", "--name", "mallory"], "mallory");
+    let untrusting = client(&addr, &["--tls", "--name", "mallory"], "mallory");
     let (code, seen, stderr) = untrusting.finish().await;
     assert_eq!(code, 2, "unreachable; saw {seen:?}, stderr {stderr}");
     assert!(
@@ -217,7 +130,7 @@ async fn without_the_ca_or_without_tls_the_client_fails_clearly() {
     );
 
     // The server is unharmed: a client with the CA file logs in.
-    let mut carol = PlainClient::with_ca(&addr, &ca, "carol");
+    let mut carol = with_ca(&addr, &ca, "carol");
     carol.until(|l| l.starts_with("*** joined lobby")).await;
     let (code, _, stderr) = carol.finish().await;
     assert_eq!(code, 0, "{stderr}");
@@ -232,7 +145,7 @@ async fn without_the_ca_or_without_tls_the_client_fails_clearly() {
 #[tokio::test]
 async fn a_plain_client_at_a_tls_port_is_told_to_use_tls() {
     let (addr, _ca, shutdown, _dir) = start_tls_server("hint").await;
-    let plain = PlainClient::spawn(&addr, &["--name", "eve"], "eve");
+    let plain = client(&addr, &["--name", "eve"], "eve");
     let (code, _, stderr) = plain.finish().await;
     assert_eq!(code, 2, "{stderr}");
     assert!(
