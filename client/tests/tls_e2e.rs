@@ -137,11 +137,9 @@ async fn without_the_ca_or_without_tls_the_client_fails_clearly() {
     shutdown.cancel();
 }
 
-/// Failing: the client means to suggest --tls when a server answers its
-/// first bytes with something that is not Confab (client/src/connection/
-/// session.rs, the `hint` after `decode_failed`), but `decode_failed` has
-/// already moved the session to Closed, so the `AwaitGreeting` test never
-/// holds and the hint is never printed.
+/// A server that answers a plain client's first bytes with something that
+/// is not Confab (here, TLS) gets the client to suggest --tls: the hint is
+/// chosen before the session is closed by the decoding error.
 #[tokio::test]
 async fn a_plain_client_at_a_tls_port_is_told_to_use_tls() {
     let (addr, _ca, shutdown, _dir) = start_tls_server("hint").await;
