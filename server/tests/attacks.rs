@@ -11,6 +11,7 @@
 //! Random inputs come from a xorshift generator; the seed is printed and can
 //! be set with CONFAB_ATTACK_SEED to replay a run.
 
+mod common;
 mod support;
 
 use std::future::Future;
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use common::{assert_fatal_end, errors, unique_name, wire, Client, Ending, TestServer, PATIENCE};
 use confab_protocol::frame::{self, code, Dir, Frame, Hello, Login, Send};
 use confab_protocol::{ErrorCode, FrameCodec, Str16, Str8};
 use confab_server::Config;
@@ -255,7 +257,7 @@ fn push_input<'a>(
     let sentinel = sentinel_nonce(inputs.len());
     let mut bytes = payload.to_vec();
     if with_sentinel {
-        bytes.extend(ping_bytes(sentinel));
+        bytes.extend(wire(&Frame::Ping(frame::Ping { nonce: sentinel })));
     }
     let expect = model(mode, &bytes, sentinel);
     inputs.push(Input {
@@ -509,16 +511,16 @@ fn judge(input: &Input, frames: &[Frame], ending: &Ending) -> Result<(), String>
 /// Sends one input on a connection of its own and judges the answer.
 async fn run_input(addr: SocketAddr, input: &Input) -> Result<(), String> {
     let exchange = async {
-        let mut conn = connect(addr).await;
+        let mut conn = Client::connect_raw(addr).await;
         if input.mode == Mode::Ready {
             conn.greet_and_login(&unique_name("m"), Hello::NO_AUTO_JOIN)
                 .await;
         }
         // The server may close before it has read everything (a fatal error
         // on the header); it still drains, but tolerate a failed write.
-        let _ = conn.write_raw(&input.bytes).await;
+        let _ = conn.try_write_raw(&input.bytes).await;
         let _ = conn.half_close().await;
-        conn.read_to_end(PATIENCE).await
+        conn.read_to_end_within(PATIENCE).await
     };
     let (frames, ending) = tokio::time::timeout(PATIENCE * 2, exchange)
         .await
@@ -578,7 +580,7 @@ fn thousands_of_malformed_inputs_end_in_specified_answers() {
             count(|e| matches!(e, Expect::Closed)),
             count(|e| matches!(e, Expect::Defined)),
         );
-        let server = Server::start(fast_config()).await;
+        let server = TestServer::start(fast_config()).await;
         let addr = server.addr;
         let witnesses = Witnesses::start(addr, BRISK_PACE).await;
         let baseline = rss_bytes();
@@ -616,7 +618,7 @@ fn thousands_of_malformed_inputs_end_in_specified_answers() {
         );
         witnesses.finish("malformed", DURING_ATTACK).await;
         health_check(addr, "malformed", baseline).await;
-        server.stop().await;
+        server.finish().await;
     });
 }
 
@@ -688,10 +690,10 @@ async fn slowloris(
 /// A newcomer past a limit: the fatal ERROR `code` instead of GREETING, then EOF.
 async fn refused(addr: SocketAddr, local: Option<IpAddr>, code: ErrorCode) {
     let mut conn = match local {
-        Some(ip) => connect_from(addr, ip).await,
-        None => connect(addr).await,
+        Some(ip) => Client::connect_from(addr, ip).await,
+        None => Client::connect_raw(addr).await,
     };
-    let (frames, ending) = conn.read_to_end(PATIENCE).await;
+    let (frames, ending) = conn.read_to_end_within(PATIENCE).await;
     // spec: LIMIT-1 — an ERROR, never a silent close.
     assert_fatal_end("newcomer", &frames, &ending, code);
     let Some(Frame::ErrorFrame(error)) = frames.first() else {
@@ -705,7 +707,7 @@ fn slowloris_connections_are_dropped_and_the_login_queue_stays_open() {
     // spec: SEC-7, HANDSHAKE-8, LIMIT-1, HANDSHAKE-1
     attack(|| async {
         const SLOTS: usize = 50;
-        let server = Server::start(Config {
+        let server = TestServer::start(Config {
             handshake_timeout_ms: 1_000,
             max_unauthenticated: SLOTS,
             ..fast_config()
@@ -753,11 +755,11 @@ fn slowloris_connections_are_dropped_and_the_login_queue_stays_open() {
             // Slots free up: an honest client gets in and logs in at once.
             let (mut honest, attempts) = connect_when_admitted(addr, None).await;
             let name = unique_name("honest");
-            honest.hello(Hello::NO_AUTO_JOIN).await;
+            honest.hello_flags(Hello::NO_AUTO_JOIN).await;
             honest
                 .send(Frame::Login(Login::guest(Str8::new(&name).unwrap())))
                 .await;
-            match honest.recv_chat().await {
+            match honest.recv_skipping_presence().await {
                 Frame::Welcome(_) => {}
                 other => panic!("wave {wave}: honest client got {other:?}"),
             }
@@ -766,7 +768,7 @@ fn slowloris_connections_are_dropped_and_the_login_queue_stays_open() {
         eprintln!("slowloris: connections held {shortest:?} to {longest:?}");
         witnesses.finish("slowloris", DURING_ATTACK).await;
         health_check(addr, "slowloris", baseline).await;
-        server.stop().await;
+        server.finish().await;
     });
 }
 
@@ -778,7 +780,7 @@ fn slowloris_connections_are_dropped_and_the_login_queue_stays_open() {
 fn half_open_connections_are_closed_by_keepalive() {
     // spec: KEEPALIVE-2, SEC-7
     attack(|| async {
-        let server = Server::start(Config {
+        let server = TestServer::start(Config {
             ping_interval_ms: 1_000,
             ping_timeout_ms: 1_000,
             ..fast_config()
@@ -794,17 +796,17 @@ fn half_open_connections_are_closed_by_keepalive() {
         let mut silent = JoinSet::new();
         for i in 0..120 {
             silent.spawn(async move {
-                let mut conn = connect(addr).await;
+                let mut conn = Client::connect_raw(addr).await;
                 let ready = i % 4 != 0;
                 if ready {
                     conn.greet_and_login(&format!("halfopen{i}"), Hello::NO_AUTO_JOIN)
                         .await;
                 } else {
                     assert!(matches!(conn.recv().await, Frame::Greeting(_)));
-                    conn.hello(0).await;
+                    conn.hello().await;
                 }
                 let went_silent = Instant::now();
-                let (frames, ending) = conn.read_to_end(PATIENCE).await;
+                let (frames, ending) = conn.read_to_end_within(PATIENCE).await;
                 (ready, frames, ending, went_silent.elapsed())
             });
         }
@@ -832,7 +834,7 @@ fn half_open_connections_are_closed_by_keepalive() {
         );
         witnesses.finish("half-open", DURING_ATTACK).await;
         health_check(addr, "half-open", baseline).await;
-        server.stop().await;
+        server.finish().await;
     });
 }
 
@@ -845,7 +847,7 @@ fn clients_that_never_read_are_cut_off_as_slow_consumers() {
     // spec: FLOW-3, LIMIT-2, CLOSE-3
     attack(|| async {
         const BODY: usize = 32_000;
-        let server = Server::start(Config {
+        let server = TestServer::start(Config {
             queue_depth: 16,
             history_max: 8,
             max_body: BODY as u16,
@@ -862,15 +864,15 @@ fn clients_that_never_read_are_cut_off_as_slow_consumers() {
         // buffers so their sockets fill sooner).
         let mut sloths = Vec::new();
         for i in 0..3 {
-            let mut sloth = connect_small_buffer(addr, 4096).await;
+            let mut sloth = Client::connect_small_buffer(addr, 4096).await;
             sloth
                 .greet_and_login(&format!("sloth{i}"), Hello::NO_AUTO_JOIN)
                 .await;
-            sloth.enter(room).await;
+            sloth.enter(room, 0, 0).await;
             sloths.push(sloth);
         }
-        let mut talker = login(addr, "talker", Hello::NO_AUTO_JOIN).await;
-        talker.enter(room).await;
+        let mut talker = Client::login_flags(addr, "talker", Hello::NO_AUTO_JOIN).await;
+        talker.enter(room, 0, 0).await;
 
         // The talker sends big messages; each ACK must come promptly. The
         // sloths are cut off one by one (PRESENCE disconnected, CLOSE-3).
@@ -916,7 +918,7 @@ fn clients_that_never_read_are_cut_off_as_slow_consumers() {
         // Only now do the sloths read: whole frames, the last ERROR
         // SLOW_CONSUMER, then the end of the stream.
         for (i, mut sloth) in sloths.into_iter().enumerate() {
-            let (frames, ending) = sloth.read_to_end(PATIENCE).await;
+            let (frames, ending) = sloth.read_to_end_within(PATIENCE).await;
             assert_eq!(ending, Ending::Eof, "sloth{i}: {ending:?}");
             let (last, before) = frames.split_last().expect("the sloth got frames");
             for frame in before {
@@ -937,7 +939,7 @@ fn clients_that_never_read_are_cut_off_as_slow_consumers() {
         drop(talker);
         witnesses.finish("slow consumers", DURING_ATTACK).await;
         health_check(addr, "slow consumers", baseline).await;
-        server.stop().await;
+        server.finish().await;
     });
 }
 
@@ -1002,11 +1004,11 @@ fn check_flood_answers(name: &str, frames: &[Frame], ending: &Ending, sent: u32)
 /// Floods `room` with 400 SENDs in one write; returns (accepted, limited).
 async fn flood(addr: SocketAddr, name: String, room: String) -> (u32, u32) {
     const COUNT: u32 = 400;
-    let mut flooder = login(addr, &name, Hello::NO_AUTO_JOIN).await;
-    flooder.enter(&room).await;
+    let mut flooder = Client::login_flags(addr, &name, Hello::NO_AUTO_JOIN).await;
+    flooder.enter(&room, 0, 0).await;
     let bytes: Vec<u8> = (1..=COUNT).flat_map(|r| send_bytes(&room, r)).collect();
-    flooder.write_raw(&bytes).await.unwrap();
-    let (frames, ending) = flooder.read_to_end(PATIENCE).await;
+    flooder.write_raw(&bytes).await;
+    let (frames, ending) = flooder.read_to_end_within(PATIENCE).await;
     check_flood_answers(&name, &frames, &ending, COUNT)
 }
 
@@ -1020,8 +1022,8 @@ async fn paced_flood(
     every: Duration,
 ) -> (u32, u32, Duration, usize) {
     const MAX: u32 = 2_000;
-    let mut flooder = login(addr, name, Hello::NO_AUTO_JOIN).await;
-    flooder.enter(room).await;
+    let mut flooder = Client::login_flags(addr, name, Hello::NO_AUTO_JOIN).await;
+    flooder.enter(room, 0, 0).await;
     let parts = flooder.framed.into_parts();
     assert!(parts.read_buf.is_empty(), "nothing pending after JOIN");
     let (read_half, mut write_half) = parts.io.into_split();
@@ -1071,7 +1073,7 @@ fn a_flood_is_rate_limited_then_disconnected_and_nobody_else_notices() {
     // spec: FLOW-1, FLOW-2, FLOW-4, ERROR-3
     attack(|| async {
         let defaults = Config::default();
-        let server = Server::start(Config::default()).await;
+        let server = TestServer::start(Config::default()).await;
         let addr = server.addr;
         let witnesses = Witnesses::start(addr, POLITE_PACE).await;
         let baseline = rss_bytes();
@@ -1129,7 +1131,7 @@ fn a_flood_is_rate_limited_then_disconnected_and_nobody_else_notices() {
         }
         witnesses.finish("flood", DURING_ATTACK).await;
         health_check(addr, "flood", baseline).await;
-        server.stop().await;
+        server.finish().await;
     });
 }
 
@@ -1142,7 +1144,7 @@ fn connection_exhaustion_is_refused_and_recovers() {
     // spec: LIMIT-1, HANDSHAKE-1
     attack(|| async {
         const MAX: usize = 64;
-        let server = Server::start(Config {
+        let server = TestServer::start(Config {
             max_connections: MAX,
             ..fast_config()
         })
@@ -1162,7 +1164,7 @@ fn connection_exhaustion_is_refused_and_recovers() {
             }
             while idle.len() < MAX - 2 {
                 if round == 0 {
-                    let mut conn = connect(addr).await;
+                    let mut conn = Client::connect_raw(addr).await;
                     match conn.recv().await {
                         Frame::Greeting(_) => idle.push(conn),
                         other => panic!("connection {} got {other:?}", idle.len() + 3),
@@ -1185,7 +1187,7 @@ fn connection_exhaustion_is_refused_and_recovers() {
         }
         witnesses.finish("exhaustion", DURING_ATTACK).await;
         health_check(addr, "exhaustion", baseline).await;
-        server.stop().await;
+        server.finish().await;
     });
 }
 
@@ -1194,7 +1196,7 @@ fn one_address_cannot_take_every_connection() {
     // spec: LIMIT-1
     attack(|| async {
         const PER_IP: usize = 8;
-        let server = Server::start(Config {
+        let server = TestServer::start(Config {
             max_per_ip: PER_IP,
             ..fast_config()
         })
@@ -1207,7 +1209,7 @@ fn one_address_cannot_take_every_connection() {
 
         let mut idle = Vec::new();
         for i in 0..PER_IP {
-            let mut conn = connect_from(addr, attacker).await;
+            let mut conn = Client::connect_from(addr, attacker).await;
             match conn.recv().await {
                 Frame::Greeting(_) => idle.push(conn),
                 other => panic!("127.0.0.2 connection {i}: {other:?}"),
@@ -1225,11 +1227,11 @@ fn one_address_cannot_take_every_connection() {
             done.expect("a newcomer past max_per_ip gets TOO_MANY_CONNECTIONS");
         }
         // Other addresses are unaffected.
-        let mut other = connect_from(addr, IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))).await;
+        let mut other = Client::connect_from(addr, IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3))).await;
         other
             .greet_and_login("elsewhere", Hello::NO_AUTO_JOIN)
             .await;
-        let mut local = connect(addr).await;
+        let mut local = Client::connect_raw(addr).await;
         local.greet_and_login("local", Hello::NO_AUTO_JOIN).await;
         drop((other, local));
 
@@ -1241,6 +1243,6 @@ fn one_address_cannot_take_every_connection() {
 
         witnesses.finish("per-ip", DURING_ATTACK).await;
         health_check(addr, "per-ip", baseline).await;
-        server.stop().await;
+        server.finish().await;
     });
 }

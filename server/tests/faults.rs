@@ -298,7 +298,7 @@ async fn empty_and_oversized_bodies_are_refused_with_their_client_ref() {
     let server = TestServer::with(|_| {}).await;
     let (mut w1, mut w2) = two_witnesses(&server).await;
     let mut mallory = Client::login(server.addr, "mallory").await;
-    let first = mallory.say_with_ref("lobby", "first").await;
+    let first = mallory.say("lobby", "first").await;
     let first = mallory.expect_ack(first).await;
 
     let too_long = "x".repeat(4097);
@@ -309,7 +309,7 @@ async fn empty_and_oversized_bodies_are_refused_with_their_client_ref() {
         (too_long.as_str(), ErrorCode::BODY_TOO_LONG),
         (too_long_wide.as_str(), ErrorCode::BODY_TOO_LONG),
     ] {
-        let client_ref = mallory.say_with_ref("lobby", body).await;
+        let client_ref = mallory.say("lobby", body).await;
         let error = mallory.expect_error(code).await;
         assert_eq!(
             (error.frame_type, error.client_ref),
@@ -325,7 +325,7 @@ async fn empty_and_oversized_bodies_are_refused_with_their_client_ref() {
     }
     // Exactly max_body bytes is accepted, and the rejections used no id or seq.
     let longest = "\u{00E9}".repeat(2048);
-    let client_ref = mallory.say_with_ref("lobby", &longest).await;
+    let client_ref = mallory.say("lobby", &longest).await;
     let ack = mallory.expect_ack(client_ref).await;
     assert_eq!(ack.seq, first.seq + 1);
     assert_eq!(ack.id, first.id + 1);
@@ -349,7 +349,7 @@ async fn sending_to_a_room_not_joined_is_refused() {
     w2.enter("backroom", 0, 0).await;
     let mut mallory = Client::login(server.addr, "mallory").await;
     for room in ["backroom", "nowhere"] {
-        let client_ref = mallory.say_with_ref(room, "let me in").await;
+        let client_ref = mallory.say(room, "let me in").await;
         let error = mallory.expect_error(ErrorCode::NOT_IN_ROOM).await;
         assert_eq!(
             (error.frame_type, error.client_ref),
@@ -441,7 +441,7 @@ async fn a_client_that_never_reads_is_cut_off_without_slowing_anyone() {
             "tick"
         };
         let started = Instant::now();
-        let client_ref = alice.say_with_ref("lobby", body).await;
+        let client_ref = alice.say("lobby", body).await;
         let ack = alice.expect_ack(client_ref).await;
         slowest_ack = slowest_ack.max(started.elapsed());
         assert_eq!(ack.seq, expected_seq, "seq stays contiguous");
@@ -470,7 +470,7 @@ async fn a_client_that_never_reads_is_cut_off_without_slowing_anyone() {
         "sloth cut off after {sloth_gone_after} messages of {BODY} bytes; slowest ACK {slowest_ack:?}"
     );
     // Normal chat after the cut.
-    let client_ref = alice.say_with_ref("lobby", "done").await;
+    let client_ref = alice.say("lobby", "done").await;
     alice.expect_ack(client_ref).await;
     let mut bob = bob_task.await.unwrap();
     chat_works(&mut bob, &mut alice, "lobby", "all good").await;
@@ -580,7 +580,7 @@ async fn a_flood_is_rate_limited_then_cut_off_while_others_chat() {
     let mut flooder = Client::login(server.addr, "flooder").await;
     flooder.write_raw(&burst(400, "flood")).await;
     // Meanwhile a witness's message still gets through.
-    let client_ref = w1.say_with_ref("lobby", "over the noise").await;
+    let client_ref = w1.say("lobby", "over the noise").await;
     ack_skipping_messages(&mut w1, client_ref).await;
     let mut flood_delivered = 0;
     loop {
@@ -652,7 +652,7 @@ async fn still_fine_after_noise(w1: &mut Client, w2: &mut Client) {
 }
 
 async fn round_over_noise(from: &mut Client, to: &mut Client) {
-    let client_ref = from.say_with_ref("lobby", "after the storm").await;
+    let client_ref = from.say("lobby", "after the storm").await;
     ack_skipping_messages(from, client_ref).await;
     for _ in 0..1_000 {
         let m = to.expect_message().await;
@@ -741,8 +741,8 @@ async fn the_byte_bucket_limits_big_messages_separately() {
     .await;
     let mut alice = Client::login(server.addr, "alice").await;
     let big = "b".repeat(4096);
-    let first = alice.say_with_ref("lobby", &big).await;
-    let second = alice.say_with_ref("lobby", &"c".repeat(2000)).await;
+    let first = alice.say("lobby", &big).await;
+    let second = alice.say("lobby", &"c".repeat(2000)).await;
     alice.expect_ack(first).await;
     let error = alice.expect_error(ErrorCode::RATE_LIMITED).await;
     assert_eq!(error.client_ref, second);
@@ -904,7 +904,7 @@ async fn shutdown_flushes_queued_frames_then_says_goodbye() {
     // Three messages queued for bob (each ACK comes after bob's copy is queued).
     let mut acks = Vec::new();
     for i in 0..3 {
-        let client_ref = alice.say_with_ref("lobby", &format!("queued {i}")).await;
+        let client_ref = alice.say("lobby", &format!("queued {i}")).await;
         acks.push(alice.expect_ack(client_ref).await);
     }
 

@@ -405,7 +405,7 @@ async fn acknowledged_messages_survive_kill_9_mid_load() {
         .chain(acked.iter().map(|(_, _, a)| a.id))
         .max()
         .unwrap();
-    let client_ref = reader.say_with_ref("load", "after the crash").await;
+    let client_ref = reader.say("load", "after the crash").await;
     let ack = reader.expect_ack(client_ref).await;
     assert_eq!(ack.seq, stored.len() as u64 + 1, "seq continues (MSG-4)");
     assert!(
@@ -425,7 +425,7 @@ async fn history_survives_a_clean_restart_and_join_replays_the_latest() {
     join_full(&mut alice, "diary", 0, 0).await;
     let mut acks = Vec::new();
     for i in 1..=15 {
-        let client_ref = alice.say_with_ref("diary", &format!("entry {i}")).await;
+        let client_ref = alice.say("diary", &format!("entry {i}")).await;
         acks.push(alice.expect_ack(client_ref).await);
     }
     let status = server.terminate();
@@ -493,7 +493,7 @@ async fn history_survives_a_clean_restart_and_join_replays_the_latest() {
     }
 
     // A new message continues the numbering.
-    let client_ref = bob.say_with_ref("diary", "after the restart").await;
+    let client_ref = bob.say("diary", "after the restart").await;
     let ack = bob.expect_ack(client_ref).await;
     assert_eq!(ack.seq, 16);
     assert!(ack.id > acks.last().unwrap().id);
@@ -885,7 +885,7 @@ async fn retention_keeps_the_latest_per_room_without_stalling_delivery() {
     }
     let mut refs = Vec::new();
     for i in 1..=30 {
-        refs.push(alice.say_with_ref("ret", &format!("message {i}")).await);
+        refs.push(alice.say("ret", &format!("message {i}")).await);
     }
     for client_ref in refs {
         alice.expect_ack(client_ref).await;
@@ -919,9 +919,7 @@ async fn retention_keeps_the_latest_per_room_without_stalling_delivery() {
     let mut next_audit = Instant::now();
     while flow.elapsed() < Duration::from_millis(2_500) && last_seq < 5_000 {
         let started = Instant::now();
-        let client_ref = alice
-            .say_with_ref("ret", &format!("flow {}", last_seq + 1))
-            .await;
+        let client_ref = alice.say("ret", &format!("flow {}", last_seq + 1)).await;
         let ack = alice.expect_ack(client_ref).await;
         let live = watcher.expect_message().await;
         slowest = slowest.max(started.elapsed());
@@ -1045,7 +1043,7 @@ async fn numbering_survives_a_restart_after_age_retention_emptied_a_room() {
     let server = TestServer::start(TestServer::persistent_config(dir.path())).await;
     let mut keeper = Client::login(server.addr, "keeper").await;
     let (joined, _, _) = join_full(&mut keeper, "attic", 0, 0).await;
-    let client_ref = keeper.say_with_ref("attic", "still here").await;
+    let client_ref = keeper.say("attic", "still here").await;
     let ack = keeper.expect_ack(client_ref).await;
     assert!(
         joined.next_seq == 6 && ack.seq == 6 && ack.id > 6,
@@ -1121,7 +1119,7 @@ async fn a_version_1_database_is_migrated_and_keeps_its_messages_and_accounts() 
     );
     let stored = read_all_history(&mut old, "archive", 2).await;
     assert_eq!(stored, replay);
-    let client_ref = old.say_with_ref("archive", "new after migration").await;
+    let client_ref = old.say("archive", "new after migration").await;
     let ack = old.expect_ack(client_ref).await;
     assert_eq!(ack.seq, 4);
     assert!(ack.id > 103, "{ack:?}");
@@ -1288,7 +1286,7 @@ async fn a_large_retention_pass_does_not_hold_up_delivery() {
     let flow = Instant::now();
     while flow.elapsed() < Duration::from_millis(2_000) {
         let started = Instant::now();
-        let client_ref = alice.say_with_ref("lobby", "meanwhile").await;
+        let client_ref = alice.say("lobby", "meanwhile").await;
         let ack = alice.expect_ack(client_ref).await;
         let live = bob.expect_message().await;
         assert_eq!(live.seq, ack.seq);

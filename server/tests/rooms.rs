@@ -90,7 +90,7 @@ fn seqs(messages: &[Message]) -> Vec<u64> {
 async fn send_many(client: &mut Client, room: &str, count: usize, prefix: &str) -> Vec<Ack> {
     let mut acks = Vec::new();
     for i in 0..count {
-        let client_ref = client.say_with_ref(room, &format!("{prefix}{i}")).await;
+        let client_ref = client.say(room, &format!("{prefix}{i}")).await;
         acks.push(client.expect_ack(client_ref).await);
     }
     acks
@@ -182,7 +182,7 @@ async fn joining_leaving_and_listing_rooms() {
         let error = bob.expect_error(ErrorCode::NOT_IN_ROOM).await;
         assert_eq!((error.frame_type, error.client_ref), (code::LEAVE, 0));
     }
-    let client_ref = bob.say_with_ref("dev", "still here?").await;
+    let client_ref = bob.say("dev", "still here?").await;
     let error = bob.expect_error(ErrorCode::NOT_IN_ROOM).await;
     assert_eq!(error.client_ref, client_ref);
     assert_eq!(room_list(&mut bob).await, set(&[("lobby", 2), ("dev", 1)]));
@@ -234,7 +234,7 @@ async fn invalid_room_names_are_refused() {
     assert_eq!((joined.room.as_str(), joined.members), ("Caf\u{00E9}", 2));
     expect_presence(&mut alice, PresenceEvent::Joined, "Caf\u{00E9}", "bob").await;
     // Requests may spell a joined room any equivalent way.
-    let client_ref = alice.say_with_ref("cAFE\u{0301}", "bonjour").await;
+    let client_ref = alice.say("cAFE\u{0301}", "bonjour").await;
     alice.expect_ack(client_ref).await;
     let m = bob.expect_message().await;
     assert_eq!(
@@ -299,7 +299,7 @@ async fn who_lists_a_rooms_members_or_everyone() {
     carol.expect_error(ErrorCode::NO_SUCH_ROOM).await;
 
     join_full(&mut bob, "used", 0, 0).await;
-    let client_ref = bob.say_with_ref("used", "anyone?").await;
+    let client_ref = bob.say("used", "anyone?").await;
     bob.expect_ack(client_ref).await;
     assert_eq!(who(&mut carol, "used").await, ["bob"]);
     bob.leave("used").await;
@@ -752,7 +752,7 @@ async fn ids_increase_and_seqs_are_contiguous_per_room() {
     let mut next_seq: HashMap<&str, u64> = HashMap::from([("a", 1), ("b", 1), ("lobby", 1)]);
     for i in 0..30 {
         let room = ["a", "b", "lobby", "a", "a"][i % 5];
-        let client_ref = alice.say_with_ref(room, &format!("{room}{i}")).await;
+        let client_ref = alice.say(room, &format!("{room}{i}")).await;
         let ack = alice.expect_ack(client_ref).await;
         assert!(ack.id > last_id, "ids increase: {} after {last_id}", ack.id);
         last_id = ack.id;

@@ -2,11 +2,13 @@
 //! the server with `tls_cert`/`tls_key`, and rustls clients speaking the same
 //! Confab frames inside the TLS stream.
 
+mod common;
 mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::{assert_fatal_end, Client, Ending, TempDir, TestServer, PATIENCE};
 use confab_protocol::frame::{Frame, Goodbye, Hello};
 use confab_protocol::ErrorCode;
 use confab_server::Config;
@@ -21,7 +23,7 @@ use tokio::time::Instant;
 /// long as the returned guard.
 async fn tls_server(
     tweak: impl FnOnce(&mut Config),
-) -> (Server, TempDir, tokio_rustls::TlsConnector) {
+) -> (TestServer, TempDir, tokio_rustls::TlsConnector) {
     let dir = TempDir::new("tls");
     let (cert, key) = self_signed(dir.path());
     let mut config = Config {
@@ -30,7 +32,7 @@ async fn tls_server(
         ..fast_config()
     };
     tweak(&mut config);
-    let server = Server::start(config).await;
+    let server = TestServer::start(config).await;
     let connector = tls_connector(&cert);
     (server, dir, connector)
 }
@@ -73,7 +75,7 @@ async fn tls_pair(
     addr: SocketAddr,
     connector: &tokio_rustls::TlsConnector,
     tag: &str,
-) -> (TlsConn, TlsConn) {
+) -> (TlsClient, TlsClient) {
     let mut a = tls_login(addr, connector, &format!("{tag}a"), 0).await;
     let mut b = tls_login(addr, connector, &format!("{tag}b"), 0).await;
     chat_round(&mut a, &mut b, "lobby", 2).await;
@@ -85,7 +87,7 @@ async fn tls_clients_chat_with_the_very_same_confab_bytes_inside() {
     // spec: TRANSPORT-2
     let (server, dir, connector) = tls_server(|_| {}).await;
     // A plain server with the same settings, for the GREETING's bytes.
-    let plain = Server::start(fast_config()).await;
+    let plain = TestServer::start(fast_config()).await;
     let mut plain_stream = TcpStream::connect(plain.addr).await.unwrap();
     let plain_greeting = raw_frame(&mut plain_stream).await;
     drop(plain_stream);
@@ -113,17 +115,17 @@ async fn tls_clients_chat_with_the_very_same_confab_bytes_inside() {
             hex::encode(&plain_greeting),
             "the GREETING inside TLS is byte for byte the plain one"
         );
-        let mut conn = Conn::new(tls, name);
-        conn.hello(0).await;
+        let mut conn = Client::new(tls, name);
+        conn.hello().await;
         conn.send(Frame::Login(confab_protocol::frame::Login::guest(
             confab_protocol::Str8::new(name).unwrap(),
         )))
         .await;
-        match conn.recv_chat().await {
+        match conn.recv_skipping_presence().await {
             Frame::Welcome(w) => assert_eq!(w.username, name),
             other => panic!("{name}: expected WELCOME, got {other:?}"),
         }
-        conn.expect_joined().await;
+        conn.expect_joined("lobby").await;
         clients.push(conn);
     }
     let mut bob = clients.pop().unwrap();
@@ -137,11 +139,11 @@ async fn tls_clients_chat_with_the_very_same_confab_bytes_inside() {
     alice
         .send(Frame::Goodbye(Goodbye::new(ErrorCode::NORMAL, "bye")))
         .await;
-    let (frames, ending) = alice.read_to_end(PATIENCE).await;
+    let (frames, ending) = alice.read_to_end_within(PATIENCE).await;
     assert_eq!(ending, Ending::Eof, "after {frames:?}");
     drop((alice, bob));
-    server.stop().await;
-    plain.stop().await;
+    server.finish().await;
+    plain.finish().await;
     drop(dir);
 }
 
@@ -206,7 +208,7 @@ async fn a_plain_tcp_client_against_the_tls_server_fails_cleanly_and_hurts_nobod
     let mut c = tls_login(server.addr, &connector, "tlsnew", 0).await;
     chat_round(&mut c, &mut a, "lobby", 2).await;
     drop((a, b, c));
-    server.stop().await;
+    server.finish().await;
 }
 
 #[tokio::test]
@@ -275,16 +277,19 @@ async fn a_client_that_never_completes_the_tls_handshake_is_dropped_in_time() {
     }
     let mut newcomer = newcomer.expect("a TLS newcomer is admitted after the stalls");
     newcomer.name = "late".into();
-    newcomer.hello(0).await;
+    newcomer.hello().await;
     newcomer
         .send(Frame::Login(confab_protocol::frame::Login::guest(
             confab_protocol::Str8::new("late").unwrap(),
         )))
         .await;
-    assert!(matches!(newcomer.recv_chat().await, Frame::Welcome(_)));
+    assert!(matches!(
+        newcomer.recv_skipping_presence().await,
+        Frame::Welcome(_)
+    ));
     chat_round(&mut a, &mut b, "lobby", 4).await;
     drop((a, b, newcomer));
-    server.stop().await;
+    server.finish().await;
 }
 
 /// The TLS error a client's handshake ended with.
@@ -335,7 +340,7 @@ async fn a_client_refuses_a_server_whose_certificate_it_does_not_trust() {
 
     chat_round(&mut a, &mut b, "lobby", 4).await;
     drop((a, b));
-    server.stop().await;
+    server.finish().await;
 }
 
 // ---------------------------------------------------------------------------
@@ -359,8 +364,8 @@ async fn the_tls_handshake_counts_against_the_login_deadline() {
         .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
         .await
         .expect("the TLS handshake completes within the handshake timeout");
-    let mut conn = Conn::new(tls, "dawdler");
-    let (frames, ending) = conn.read_to_end(PATIENCE).await;
+    let mut conn = Client::new(tls, "dawdler");
+    let (frames, ending) = conn.read_to_end_within(PATIENCE).await;
     let held = accepted.elapsed();
     assert!(
         matches!(frames.first(), Some(Frame::Greeting(_))),
@@ -378,7 +383,7 @@ async fn the_tls_handshake_counts_against_the_login_deadline() {
          close the connection, but the server held it {held:?}: is the login deadline \
          counted from the end of the TLS handshake instead of from the accept?"
     );
-    server.stop().await;
+    server.finish().await;
 }
 
 /// Past a connection limit, a TLS client must still be able to read why:
@@ -397,7 +402,7 @@ async fn a_refused_tls_client_reads_server_full_inside_tls() {
              TLS, but its TLS handshake failed ({e}): was the ERROR written in the clear?"
         ),
     };
-    let (frames, ending) = newcomer.read_to_end(PATIENCE).await;
+    let (frames, ending) = newcomer.read_to_end_within(PATIENCE).await;
     assert_fatal_end(
         "refused TLS client",
         &frames,
@@ -405,7 +410,7 @@ async fn a_refused_tls_client_reads_server_full_inside_tls() {
         ErrorCode::SERVER_FULL,
     );
     drop(holder);
-    server.stop().await;
+    server.finish().await;
 }
 
 /// Chat over TLS is as prompt as over plain TCP. (The server used to turn
@@ -428,5 +433,5 @@ async fn tls_frames_are_not_held_back_by_nagle() {
         slow.len()
     );
     drop((a, b));
-    server.stop().await;
+    server.finish().await;
 }

@@ -1,21 +1,42 @@
-//! A server on an ephemeral loopback port and a protocol-speaking test client
-//! built on the protocol crate's codec (no wire parsing here).
+//! The harness every server suite shares: a server on an ephemeral loopback
+//! port (in process, or the real binary as a child process), a frame-level
+//! test client over any byte stream (TCP here, TLS in `support/`) built on the
+//! protocol crate's codec (no wire parsing here), and helpers for frames,
+//! temporary data directories and account logins.
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
-use confab_protocol::frame::{Frame, Hello, Join, Login, Send};
-use confab_protocol::{FrameCodec, Str16, Str8};
+use confab_protocol::frame::{
+    Ack, Direct, Direction, ErrorFrame, Frame, Goodbye, Hello, History, HistoryKind, Join, Leave,
+    ListRooms, Login, LoginMode, LoginRejected, Message, Pong, PresenceEvent, Send, Welcome, Who,
+};
+use confab_protocol::{ErrorCode, FrameCodec, Str16, Str8};
 use confab_server::Config;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
-/// How long a test waits for an expected frame before failing.
+/// How long a test waits for an expected event before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Largest frame a test client accepts and sends (above any server's
+/// max_frame here) unless the test sets its own.
+const CLIENT_MAX_FRAME: u32 = 1 << 24;
+
+// ---------------------------------------------------------------------------
+// The server in process
+// ---------------------------------------------------------------------------
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -24,7 +45,10 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// `confab_server::run` on 127.0.0.1 with an ephemeral port; panics in
+    /// server code are recorded from now on (see `finish`).
     pub async fn start(config: Config) -> TestServer {
+        watch_server_panics();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
@@ -36,171 +60,55 @@ impl TestServer {
         }
     }
 
+    /// Starts a server with `TestServer::config()` changed by `tweak`.
+    pub async fn with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = TestServer::config();
+        tweak(&mut config);
+        TestServer::start(config).await
+    }
+
     /// Defaults with rate limits high enough for scripted bursts.
     pub fn config() -> Config {
+        TestServer::config_with_rate(100_000)
+    }
+
+    /// Defaults (in memory) allowing `messages` a second, as many at once,
+    /// and a thousand bytes for each of them.
+    pub fn config_with_rate(messages: u32) -> Config {
         Config {
-            msg_rate: 100_000,
-            msg_burst: 100_000,
-            byte_rate: 100_000_000,
-            byte_burst: 100_000_000,
+            msg_rate: messages,
+            msg_burst: messages,
+            byte_rate: messages * 1_000,
+            byte_burst: messages * 1_000,
             ..Config::default()
         }
     }
 
+    /// `TestServer::config()` with the durable store in `dir`.
+    pub fn persistent_config(dir: &Path) -> Config {
+        Config {
+            in_memory: false,
+            data_dir: dir.to_path_buf(),
+            ..TestServer::config()
+        }
+    }
+
+    /// Shuts the server down (bounded) and checks that it returned `Ok`.
     pub async fn stop(self) {
         self.shutdown.cancel();
         tokio::time::timeout(PATIENCE, self.handle)
             .await
-            .expect("server stops within the grace period")
-            .unwrap()
-            .unwrap();
+            .expect("the server stops within its grace period")
+            .expect("the server task did not panic")
+            .expect("the server returned Ok");
+    }
+
+    /// Stops the server and checks that it returned `Ok` and never panicked.
+    pub async fn finish(self) {
+        self.stop().await;
+        assert_no_server_panic();
     }
 }
-
-pub struct Client {
-    pub framed: Framed<TcpStream, FrameCodec>,
-    pub name: String,
-    next_ref: u32,
-}
-
-impl Client {
-    /// Connects and reads the GREETING.
-    pub async fn connect(addr: SocketAddr) -> (Client, Frame) {
-        let stream = TcpStream::connect(addr).await.unwrap();
-        let mut client = Client {
-            framed: Framed::new(stream, FrameCodec::new(1 << 20)),
-            name: String::new(),
-            next_ref: 0,
-        };
-        let greeting = client.recv().await;
-        assert!(
-            matches!(greeting, Frame::Greeting(_)),
-            "first frame {greeting:?}"
-        );
-        (client, greeting)
-    }
-
-    /// Connects, logs in as a guest and consumes the auto-join of the default room.
-    pub async fn login(addr: SocketAddr, name: &str) -> Client {
-        let (mut client, _) = Client::connect(addr).await;
-        client.hello().await;
-        client.send_login(name).await;
-        match client.recv().await {
-            Frame::Welcome(welcome) => client.name = welcome.username.to_string(),
-            other => panic!("{name}: expected WELCOME, got {other:?}"),
-        }
-        client.expect_joined("lobby").await;
-        client
-    }
-
-    pub async fn hello(&mut self) {
-        self.send(Frame::Hello(Hello {
-            version: 1,
-            flags: 0,
-            client: Str8::new("test").unwrap(),
-        }))
-        .await;
-    }
-
-    pub async fn send_login(&mut self, name: &str) {
-        self.send(Frame::Login(Login::guest(Str8::truncated(name))))
-            .await;
-    }
-
-    pub async fn send(&mut self, frame: Frame) {
-        self.framed.send(frame).await.unwrap();
-    }
-
-    /// Sends a room message; returns its client_ref.
-    pub async fn say(&mut self, room: &str, body: &str) -> u32 {
-        self.next_ref += 1;
-        let client_ref = self.next_ref;
-        self.send(Frame::Send(Send {
-            client_ref,
-            room: Str8::new(room).unwrap(),
-            body: Str16::new(body).unwrap(),
-        }))
-        .await;
-        client_ref
-    }
-
-    pub async fn join(&mut self, room: &str, since_seq: u64, history: u16) {
-        self.send(Frame::Join(Join {
-            room: Str8::new(room).unwrap(),
-            since_seq,
-            history,
-        }))
-        .await;
-    }
-
-    /// JOINED for `room`, then the replay up to HISTORY_END; returns JOINED's next_seq.
-    pub async fn expect_joined(&mut self, room: &str) -> (u64, Vec<Frame>) {
-        let next_seq = match self.recv().await {
-            Frame::Joined(joined) if joined.room == room => joined.next_seq,
-            other => panic!("expected JOINED {room}, got {other:?}"),
-        };
-        let mut replay = Vec::new();
-        loop {
-            match self.recv().await {
-                Frame::HistoryEnd(_) => return (next_seq, replay),
-                frame => replay.push(frame),
-            }
-        }
-    }
-
-    /// The next frame; fails the test if none comes in time or the stream ends.
-    pub async fn recv(&mut self) -> Frame {
-        match tokio::time::timeout(PATIENCE, self.framed.next()).await {
-            Ok(Some(Ok(frame))) => frame,
-            Ok(Some(Err(e))) => panic!("{}: decode error {e}", self.name),
-            Ok(None) => panic!("{}: connection closed", self.name),
-            Err(_) => panic!("{}: no frame within {PATIENCE:?}", self.name),
-        }
-    }
-
-    /// The next frame that is not PRESENCE or PING (answering PINGs).
-    pub async fn recv_skipping_presence(&mut self) -> Frame {
-        loop {
-            match self.recv().await {
-                Frame::Presence(_) => continue,
-                Frame::Ping(ping) => {
-                    self.send(Frame::Pong(confab_protocol::frame::Pong {
-                        nonce: ping.nonce,
-                    }))
-                    .await
-                }
-                frame => return frame,
-            }
-        }
-    }
-
-    /// Frames until the server closes the connection (EOF or reset).
-    pub async fn until_closed(&mut self) -> Vec<Frame> {
-        let mut frames = Vec::new();
-        loop {
-            match tokio::time::timeout(PATIENCE, self.framed.next()).await {
-                Ok(Some(Ok(frame))) => frames.push(frame),
-                Ok(Some(Err(_))) | Ok(None) => return frames,
-                Err(_) => panic!(
-                    "{}: server did not close within {PATIENCE:?}; got {frames:?}",
-                    self.name
-                ),
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Helpers for the handshake, fault and room suites.
-// ---------------------------------------------------------------------------
-
-use std::sync::{Mutex, Once};
-
-use confab_protocol::frame::{
-    Ack, Direct, Direction, ErrorFrame, History, HistoryKind, Leave, ListRooms, Message, Pong, Who,
-};
-use confab_protocol::ErrorCode;
-use tokio::io::AsyncWriteExt;
 
 /// Locations of panics raised in server or protocol code while tests ran.
 static SERVER_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -231,87 +139,119 @@ pub fn assert_no_server_panic() {
     assert!(panics.is_empty(), "the server panicked: {panics:?}");
 }
 
-impl TestServer {
-    /// Starts a server with `TestServer::config()` changed by `tweak`.
-    pub async fn with(tweak: impl FnOnce(&mut Config)) -> TestServer {
-        watch_server_panics();
-        let mut config = TestServer::config();
-        tweak(&mut config);
-        TestServer::start(config).await
-    }
+// ---------------------------------------------------------------------------
+// A frame-level client over any byte stream
+// ---------------------------------------------------------------------------
 
-    /// Stops the server and checks that it returned `Ok` and never panicked.
-    pub async fn finish(self) {
-        self.stop().await;
-        assert_no_server_panic();
-    }
-}
+/// A byte stream a `Client` can speak over (TCP, TLS).
+pub trait ByteStream: AsyncRead + AsyncWrite + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> ByteStream for T {}
 
 /// How a connection's byte stream ended.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ending {
     /// Clean end of stream after whole frames.
     Eof,
     /// The stream ended inside a frame, did not decode, or was reset.
     Broken(String),
+    /// Still open when the bound passed.
+    Open,
+}
+
+pub struct Client<S = TcpStream> {
+    pub framed: Framed<S, FrameCodec>,
+    pub name: String,
+    next_ref: u32,
 }
 
 impl Client {
-    fn wrap(stream: TcpStream, name: &str) -> Client {
+    /// Connects and reads the GREETING.
+    pub async fn connect(addr: SocketAddr) -> (Client, Frame) {
+        let mut client = Client::connect_raw(addr).await;
+        let greeting = client.expect_greeting().await;
+        (client, greeting)
+    }
+
+    /// Connects without reading anything.
+    pub async fn connect_raw(addr: SocketAddr) -> Client {
+        Client::open(TcpStream::connect(addr)).await
+    }
+
+    /// Connects from the loopback address `local` (another source address
+    /// of 127.0.0.0/8), without reading anything.
+    pub async fn connect_from(addr: SocketAddr, local: IpAddr) -> Client {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        Client::open(socket.connect(addr)).await
+    }
+
+    /// Connects with a small kernel receive buffer (the socket fills
+    /// sooner), without reading anything.
+    pub async fn connect_small_buffer(addr: SocketAddr, recv_buffer: u32) -> Client {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(recv_buffer).unwrap();
+        Client::open(socket.connect(addr)).await
+    }
+
+    async fn open(connecting: impl Future<Output = std::io::Result<TcpStream>>) -> Client {
+        let stream = tokio::time::timeout(PATIENCE, connecting)
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        Client::new(stream, "raw")
+    }
+
+    /// Connects, logs in as a guest and consumes the auto-join of the default room.
+    pub async fn login(addr: SocketAddr, name: &str) -> Client {
+        Client::login_flags(addr, name, 0).await
+    }
+
+    /// Connects and logs in as the guest `name` with HELLO `flags` (see `login_as`).
+    pub async fn login_flags(addr: SocketAddr, name: &str, hello_flags: u8) -> Client {
+        let (mut client, _) = Client::connect(addr).await;
+        client.name = name.to_string();
+        client.login_as(name, hello_flags).await;
+        client
+    }
+
+    /// Connects, says HELLO and logs in with `mode`; fails the test when rejected.
+    pub async fn login_account(
+        addr: SocketAddr,
+        mode: LoginMode,
+        name: &str,
+        password: &str,
+    ) -> (Client, Welcome) {
+        let (mut client, _) = Client::connect(addr).await;
+        client.hello().await;
+        match client.try_login(mode, name, password).await {
+            Ok(welcome) => (client, welcome),
+            Err(rejected) => panic!("{name} ({mode:?}) rejected: {rejected:?}"),
+        }
+    }
+}
+
+impl<S: ByteStream> Client<S> {
+    /// A client over `stream`, called `name` in failure messages until it logs in.
+    pub fn new(stream: S, name: &str) -> Client<S> {
         Client {
-            framed: Framed::new(stream, FrameCodec::new(1 << 20)),
+            framed: Framed::new(stream, FrameCodec::new(CLIENT_MAX_FRAME)),
             name: name.to_string(),
             next_ref: 0,
         }
     }
 
-    /// Connects without reading anything.
-    pub async fn connect_raw(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).await.unwrap();
-        Client::wrap(stream, "raw")
-    }
-
-    /// Connects from the loopback address `local` (another source address
-    /// of 127.0.0.0/8), without reading anything.
-    pub async fn connect_from(addr: SocketAddr, local: std::net::IpAddr) -> Client {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind(SocketAddr::new(local, 0)).unwrap();
-        let stream = socket.connect(addr).await.unwrap();
-        Client::wrap(stream, "raw")
-    }
-
-    /// Connects with a small kernel receive buffer, without reading anything.
-    pub async fn connect_small_buffer(addr: SocketAddr, recv_buffer: u32) -> Client {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.set_recv_buffer_size(recv_buffer).unwrap();
-        let stream = socket.connect(addr).await.unwrap();
-        Client::wrap(stream, "raw")
-    }
-
-    /// HELLO with `flags`, LOGIN as a guest, and WELCOME (nothing after it is read).
-    pub async fn login_flags(addr: SocketAddr, name: &str, hello_flags: u8) -> Client {
-        let (mut client, _) = Client::connect(addr).await;
-        client.name = name.to_string();
-        client
-            .send(Frame::Hello(Hello {
-                version: 1,
-                flags: hello_flags,
-                client: Str8::new("test").unwrap(),
-            }))
-            .await;
-        client.send_login(name).await;
-        match client.recv().await {
-            Frame::Welcome(welcome) => client.name = welcome.username.to_string(),
-            other => panic!("{name}: expected WELCOME, got {other:?}"),
-        }
-        client
+    pub async fn send(&mut self, frame: Frame) {
+        let name = &self.name;
+        self.framed
+            .send(frame)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: send failed: {e}"));
     }
 
     /// Writes bytes as they are, not as frames.
     pub async fn write_raw(&mut self, bytes: &[u8]) {
-        let stream = self.framed.get_mut();
-        stream.write_all(bytes).await.unwrap();
-        stream.flush().await.unwrap();
+        self.try_write_raw(bytes).await.unwrap();
     }
 
     /// Writes bytes, tolerating a peer that already closed.
@@ -321,13 +261,37 @@ impl Client {
         stream.flush().await
     }
 
+    /// Ends our sending direction (a TCP half-close, or close_notify in TLS).
+    pub async fn half_close(&mut self) -> std::io::Result<()> {
+        self.framed.get_mut().shutdown().await
+    }
+
     pub fn next_client_ref(&mut self) -> u32 {
         self.next_ref += 1;
         self.next_ref
     }
 
-    /// Sends a room message whose body may be of any length (up to 65,535).
-    pub async fn say_with_ref(&mut self, room: &str, body: &str) -> u32 {
+    pub async fn hello(&mut self) {
+        self.hello_flags(0).await;
+    }
+
+    pub async fn hello_flags(&mut self, flags: u8) {
+        self.send(Frame::Hello(Hello {
+            version: 1,
+            flags,
+            client: Str8::new("test").unwrap(),
+        }))
+        .await;
+    }
+
+    pub async fn send_login(&mut self, name: &str) {
+        self.send(Frame::Login(Login::guest(Str8::truncated(name))))
+            .await;
+    }
+
+    /// Sends a room message whose body may be of any length (up to 65,535);
+    /// returns its client_ref.
+    pub async fn say(&mut self, room: &str, body: &str) -> u32 {
         let client_ref = self.next_client_ref();
         self.send(Frame::Send(Send {
             client_ref,
@@ -348,6 +312,15 @@ impl Client {
         }))
         .await;
         client_ref
+    }
+
+    pub async fn join(&mut self, room: &str, since_seq: u64, history: u16) {
+        self.send(Frame::Join(Join {
+            room: Str8::new(room).unwrap(),
+            since_seq,
+            history,
+        }))
+        .await;
     }
 
     pub async fn leave(&mut self, room: &str) {
@@ -387,11 +360,82 @@ impl Client {
     }
 
     pub async fn goodbye(&mut self) {
-        self.send(Frame::Goodbye(confab_protocol::frame::Goodbye::new(
-            ErrorCode::NORMAL,
-            "bye",
-        )))
-        .await;
+        self.send(Frame::Goodbye(Goodbye::new(ErrorCode::NORMAL, "bye")))
+            .await;
+    }
+
+    /// GOODBYE, then waits for the server to close (after which the name is free).
+    pub async fn quit(mut self) {
+        self.goodbye().await;
+        let _ = self.read_to_end().await;
+    }
+
+    /// The next frame must be the GREETING; returns it.
+    pub async fn expect_greeting(&mut self) -> Frame {
+        let greeting = self.recv().await;
+        assert!(
+            matches!(greeting, Frame::Greeting(_)),
+            "{}: first frame {greeting:?}",
+            self.name
+        );
+        greeting
+    }
+
+    /// Reads the GREETING, then `login_as`.
+    pub async fn greet_and_login(&mut self, name: &str, hello_flags: u8) {
+        self.expect_greeting().await;
+        self.login_as(name, hello_flags).await;
+    }
+
+    /// HELLO with `flags`, LOGIN as the guest `name` and WELCOME (PRESENCE
+    /// skipped, PINGs answered); unless `flags` has NO_AUTO_JOIN, also the
+    /// auto-join of the default room (`expect_joined`).
+    pub async fn login_as(&mut self, name: &str, hello_flags: u8) {
+        self.hello_flags(hello_flags).await;
+        self.send_login(name).await;
+        match self.recv_skipping_presence().await {
+            Frame::Welcome(welcome) => self.name = welcome.username.to_string(),
+            other => panic!("{name}: expected WELCOME, got {other:?}"),
+        }
+        if hello_flags & Hello::NO_AUTO_JOIN == 0 {
+            self.expect_joined("lobby").await;
+        }
+    }
+
+    /// Sends LOGIN and reads the answer (answering PINGs). On WELCOME the
+    /// auto-join of the default room is consumed too.
+    pub async fn try_login(
+        &mut self,
+        mode: LoginMode,
+        name: &str,
+        password: &str,
+    ) -> Result<Welcome, LoginRejected> {
+        self.send(login_frame(mode, name, password)).await;
+        loop {
+            let frame = self.recv().await;
+            if self.answer_ping(&frame).await {
+                continue;
+            }
+            match frame {
+                Frame::Welcome(welcome) => {
+                    self.name = welcome.username.to_string();
+                    self.expect_joined("lobby").await;
+                    return Ok(welcome);
+                }
+                Frame::LoginRejected(rejected) => return Err(rejected),
+                other => panic!("{name}: expected WELCOME or LOGIN_REJECTED, got {other:?}"),
+            }
+        }
+    }
+
+    /// JOINED for `room` as the very next frame, then the replay up to
+    /// HISTORY_END; returns JOINED's next_seq and the replayed frames.
+    pub async fn expect_joined(&mut self, room: &str) -> (u64, Vec<Frame>) {
+        let next_seq = match self.recv().await {
+            Frame::Joined(joined) if joined.room == room => joined.next_seq,
+            other => panic!("{}: expected JOINED {room}, got {other:?}", self.name),
+        };
+        (next_seq, self.replay(room).await)
     }
 
     /// Sends JOIN and reads JOINED (skipping PRESENCE before it), the replay
@@ -402,14 +446,54 @@ impl Client {
             Frame::Joined(joined) if joined.room.eq_ignore_ascii_case(room) => joined.next_seq,
             other => panic!("{}: expected JOINED {room}, got {other:?}", self.name),
         };
+        (next_seq, self.replay(room).await)
+    }
+
+    /// The frames after JOINED up to HISTORY_END.
+    async fn replay(&mut self, room: &str) -> Vec<Frame> {
         let mut replay = Vec::new();
         for _ in 0..70_000 {
             match self.recv().await {
-                Frame::HistoryEnd(_) => return (next_seq, replay),
+                Frame::HistoryEnd(_) => return replay,
                 frame => replay.push(frame),
             }
         }
         panic!("{}: no HISTORY_END for {room}", self.name);
+    }
+
+    /// The next frame; fails the test if none comes in time or the stream ends.
+    pub async fn recv(&mut self) -> Frame {
+        match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(e))) => panic!("{}: decode error {e}", self.name),
+            Ok(None) => panic!("{}: connection closed", self.name),
+            Err(_) => panic!("{}: no frame within {PATIENCE:?}", self.name),
+        }
+    }
+
+    /// Answers a PING, if `frame` is one; true when it was.
+    pub async fn answer_ping(&mut self, frame: &Frame) -> bool {
+        if let Frame::Ping(ping) = frame {
+            self.send(Frame::Pong(Pong { nonce: ping.nonce })).await;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The next frame that is not PRESENCE or PING (answering PINGs).
+    pub async fn recv_skipping_presence(&mut self) -> Frame {
+        for _ in 0..100_000 {
+            let frame = self.recv().await;
+            if self.answer_ping(&frame).await {
+                continue;
+            }
+            match frame {
+                Frame::Presence(_) => {}
+                frame => return frame,
+            }
+        }
+        panic!("{}: only PRESENCE and PING frames", self.name);
     }
 
     /// The next frame other than PRESENCE (answering PINGs) must be an ERROR with `code`.
@@ -447,32 +531,33 @@ impl Client {
         }
     }
 
-    /// Answers a PING, if `frame` is one; true when it was.
-    pub async fn answer_ping(&mut self, frame: &Frame) -> bool {
-        if let Frame::Ping(ping) = frame {
-            self.send(Frame::Pong(Pong { nonce: ping.nonce })).await;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Every frame up to the end of the stream, and how it ended.
-    pub async fn read_to_end(&mut self) -> (Vec<Frame>, Ending) {
+    /// Every frame until the stream ends or `bound` passes, and how it ended.
+    pub async fn read_to_end_within(&mut self, bound: Duration) -> (Vec<Frame>, Ending) {
+        let deadline = Instant::now() + bound;
         let mut frames = Vec::new();
         loop {
-            match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+            match tokio::time::timeout_at(deadline, self.framed.next()).await {
                 Ok(Some(Ok(frame))) => frames.push(frame),
                 Ok(Some(Err(e))) => return (frames, Ending::Broken(e.to_string())),
                 Ok(None) => return (frames, Ending::Eof),
-                Err(_) => panic!(
-                    "{}: server did not close within {PATIENCE:?}; got {} frames, last {:?}",
-                    self.name,
-                    frames.len(),
-                    frames.last()
-                ),
+                Err(_) => return (frames, Ending::Open),
             }
         }
+    }
+
+    /// Every frame up to the end of the stream, and how it ended; fails the
+    /// test when the server does not close within `PATIENCE`.
+    pub async fn read_to_end(&mut self) -> (Vec<Frame>, Ending) {
+        let (frames, ending) = self.read_to_end_within(PATIENCE).await;
+        if ending == Ending::Open {
+            panic!(
+                "{}: server did not close within {PATIENCE:?}; got {} frames, last {:?}",
+                self.name,
+                frames.len(),
+                frames.last()
+            );
+        }
+        (frames, ending)
     }
 
     /// The connection must end now: every remaining frame, then a clean EOF.
@@ -488,30 +573,60 @@ impl Client {
 
     /// The connection must end with exactly the fatal ERROR `code` and a clean EOF.
     pub async fn expect_fatal_then_close(&mut self, code: ErrorCode) -> ErrorFrame {
-        let frames = self.expect_closed().await;
-        let frames: Vec<Frame> = frames
-            .into_iter()
-            .filter(|f| !matches!(f, Frame::Presence(_) | Frame::Ping(_)))
-            .collect();
-        match frames.as_slice() {
-            [Frame::ErrorFrame(error)] if error.code == code => {
-                assert!(error.is_fatal(), "{}: {error:?} must be FATAL", self.name);
-                error.clone()
-            }
-            other => panic!(
-                "{}: expected only a fatal ERROR {code:?} then EOF, got {other:?}",
-                self.name
-            ),
-        }
+        let (frames, ending) = self.read_to_end().await;
+        assert_fatal_end(&self.name, &frames, &ending, code)
     }
 }
 
-/// One round of chat: `from` says something in `room`, gets its ACK, and
-/// `to` receives it as a live MESSAGE (PRESENCE frames in between are skipped).
-pub async fn chat_works(from: &mut Client, to: &mut Client, room: &str, body: &str) -> Ack {
-    let client_ref = from.say_with_ref(room, body).await;
-    let ack = from.expect_ack(client_ref).await;
+/// `frames` must be only the fatal ERROR `code` (PINGs and PRESENCE aside),
+/// and the stream must have ended cleanly; returns that ERROR.
+pub fn assert_fatal_end(
+    who: &str,
+    frames: &[Frame],
+    ending: &Ending,
+    code: ErrorCode,
+) -> ErrorFrame {
+    assert_eq!(
+        *ending,
+        Ending::Eof,
+        "{who}: stream must end cleanly; got {frames:?}"
+    );
+    let rest: Vec<&Frame> = frames
+        .iter()
+        .filter(|f| !matches!(f, Frame::Ping(_) | Frame::Presence(_)))
+        .collect();
+    match rest.as_slice() {
+        [Frame::ErrorFrame(error)] if error.code == code => {
+            assert!(error.is_fatal(), "{who}: {error:?} must be FATAL (ERROR-1)");
+            error.clone()
+        }
+        other => panic!("{who}: expected only the fatal ERROR {code:?} then EOF, got {other:?}"),
+    }
+}
+
+/// One round of chat: `from` says `body` in `room`, `to` receives it as a
+/// live MESSAGE and `from` gets its ACK, with the same id, seq and time
+/// (PRESENCE frames in between are skipped, PINGs answered).
+pub async fn chat_works<S: ByteStream, T: ByteStream>(
+    from: &mut Client<S>,
+    to: &mut Client<T>,
+    room: &str,
+    body: &str,
+) -> Ack {
+    timed_chat(from, to, room, body).await.0
+}
+
+/// `chat_works`, also returning the time from sending until `to` had the MESSAGE.
+pub async fn timed_chat<S: ByteStream, T: ByteStream>(
+    from: &mut Client<S>,
+    to: &mut Client<T>,
+    room: &str,
+    body: &str,
+) -> (Ack, Duration) {
+    let started = Instant::now();
+    let client_ref = from.say(room, body).await;
     let message = to.expect_message().await;
+    let latency = started.elapsed();
     assert_eq!(
         (
             message.sender.as_str(),
@@ -523,22 +638,18 @@ pub async fn chat_works(from: &mut Client, to: &mut Client, room: &str, body: &s
         to.name,
         from.name
     );
+    let ack = from.expect_ack(client_ref).await;
     assert_eq!(
         (message.id, message.seq, message.time),
         (ack.id, ack.seq, ack.time)
     );
     assert_eq!(message.flags, 0, "a live message has no HISTORY flag");
-    ack
+    (ack, latency)
 }
 
 /// Waits for PRESENCE `event` about `user` in `room`, failing on any other
 /// frame except other PRESENCE frames and PINGs.
-pub async fn expect_presence(
-    client: &mut Client,
-    event: confab_protocol::frame::PresenceEvent,
-    room: &str,
-    user: &str,
-) {
+pub async fn expect_presence(client: &mut Client, event: PresenceEvent, room: &str, user: &str) {
     for _ in 0..100 {
         let frame = client.recv().await;
         if client.answer_ping(&frame).await {
@@ -558,6 +669,10 @@ pub async fn expect_presence(
     }
     panic!("{}: no PRESENCE {event:?} {room} {user}", client.name);
 }
+
+// ---------------------------------------------------------------------------
+// Frames and names
+// ---------------------------------------------------------------------------
 
 /// An encoded frame, for writing raw.
 pub fn wire(frame: &Frame) -> Vec<u8> {
@@ -582,15 +697,36 @@ pub fn raw_send_body(client_ref: u32, room: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-// ---------------------------------------------------------------------------
-// Helpers for the persistence and account suites: temporary data
-// directories, the real binary as a child process, and account logins.
-// ---------------------------------------------------------------------------
+/// A LOGIN frame with any mode and password.
+pub fn login_frame(mode: LoginMode, name: &str, password: &str) -> Frame {
+    Frame::Login(Login {
+        mode,
+        username: Str8::new(name).unwrap(),
+        password: Str8::new(password).unwrap(),
+    })
+}
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+/// The ERROR frames among `frames`.
+pub fn errors(frames: &[Frame]) -> Vec<&ErrorFrame> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::ErrorFrame(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
 
-use confab_protocol::frame::{LoginMode, LoginRejected, Welcome};
+static UNIQUE: AtomicUsize = AtomicUsize::new(0);
+
+/// `prefix` and a number no other call in this test binary got.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}{}", UNIQUE.fetch_add(1, Ordering::Relaxed))
+}
+
+// ---------------------------------------------------------------------------
+// Temporary data directories, and the real binary as a child process
+// ---------------------------------------------------------------------------
 
 /// A fresh directory under the system's temporary directory, removed on drop.
 pub struct TempDir {
@@ -599,15 +735,13 @@ pub struct TempDir {
 
 impl TempDir {
     pub fn new(label: &str) -> TempDir {
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let unique = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "confab-test-{label}-{}-{nanos}-{unique}",
+        let path = std::env::temp_dir().join(unique_name(&format!(
+            "confab-test-{label}-{}-{nanos}-",
             std::process::id()
-        ));
+        )));
         std::fs::create_dir_all(&path).unwrap();
         TempDir { path }
     }
@@ -625,17 +759,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-impl TestServer {
-    /// `TestServer::config()` with the durable store in `dir`.
-    pub fn persistent_config(dir: &Path) -> Config {
-        Config {
-            in_memory: false,
-            data_dir: dir.to_path_buf(),
-            ..TestServer::config()
-        }
     }
 }
 
@@ -804,63 +927,5 @@ pub fn run_binary_to_exit(args: &[&str]) -> (ExitStatus, String) {
             let _ = child.wait();
             panic!("confab-server {args:?} kept running; it should have exited");
         }
-    }
-}
-
-/// A LOGIN frame with any mode and password.
-pub fn login_frame(mode: LoginMode, name: &str, password: &str) -> Frame {
-    Frame::Login(Login {
-        mode,
-        username: Str8::new(name).unwrap(),
-        password: Str8::new(password).unwrap(),
-    })
-}
-
-impl Client {
-    /// Sends LOGIN and reads the answer (answering PINGs). On WELCOME the
-    /// auto-join of the default room is consumed too.
-    pub async fn try_login(
-        &mut self,
-        mode: LoginMode,
-        name: &str,
-        password: &str,
-    ) -> Result<Welcome, LoginRejected> {
-        self.send(login_frame(mode, name, password)).await;
-        loop {
-            let frame = self.recv().await;
-            if self.answer_ping(&frame).await {
-                continue;
-            }
-            match frame {
-                Frame::Welcome(welcome) => {
-                    self.name = welcome.username.to_string();
-                    self.expect_joined("lobby").await;
-                    return Ok(welcome);
-                }
-                Frame::LoginRejected(rejected) => return Err(rejected),
-                other => panic!("{name}: expected WELCOME or LOGIN_REJECTED, got {other:?}"),
-            }
-        }
-    }
-
-    /// Connects, says HELLO and logs in with `mode`; fails the test when rejected.
-    pub async fn login_account(
-        addr: SocketAddr,
-        mode: LoginMode,
-        name: &str,
-        password: &str,
-    ) -> (Client, Welcome) {
-        let (mut client, _) = Client::connect(addr).await;
-        client.hello().await;
-        match client.try_login(mode, name, password).await {
-            Ok(welcome) => (client, welcome),
-            Err(rejected) => panic!("{name} ({mode:?}) rejected: {rejected:?}"),
-        }
-    }
-
-    /// GOODBYE, then waits for the server to close (after which the name is free).
-    pub async fn quit(mut self) {
-        self.goodbye().await;
-        let _ = self.read_to_end().await;
     }
 }
