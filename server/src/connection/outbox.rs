@@ -157,6 +157,19 @@ impl Outbox {
         .await
     }
 
+    /// Resolves once the connection is closing (`close` or `close_with`).
+    pub async fn closing(&self) {
+        poll_fn(|cx| {
+            self.writer.register(cx.waker());
+            if self.status() == OutboxStatus::Closing {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
     /// The writer is done: nothing more will be sent on this connection.
     pub fn end_output(&self) {
         self.output_ended.store(true, Ordering::Release);

@@ -18,6 +18,10 @@ use super::outbox::{Outbox, OutboxStatus};
 /// SLOW_CONSUMER error, may take before the connection is simply dropped.
 const OVERFLOW_GRACE: Duration = Duration::from_secs(5);
 
+/// How long a closing connection's peer has to read what is still queued
+/// (`[CLOSE-4]`); one that does not read is not kept waiting for.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
 /// A batch bigger than this is written in several calls, so the buffer stays small.
 const MAX_COALESCE: usize = 64 * 1024;
 
@@ -33,7 +37,7 @@ pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox) {
             Box::pin(write_slow_consumer(&mut write_half)).await;
             break;
         }
-        if !Box::pin(write_batch(&mut write_half, batch, outbox)).await {
+        if !Box::pin(write_batch_bounded(&mut write_half, batch, outbox)).await {
             break;
         }
         if status == OutboxStatus::Closing {
@@ -42,6 +46,28 @@ pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox) {
     }
     stop_reading(outbox).await;
     let _ = Box::pin(timeout(OVERFLOW_GRACE, write_half.shutdown())).await;
+}
+
+/// [`write_batch`], given at most `CLOSE_GRACE` more once the connection is
+/// closing: a peer that stopped reading must not hold its connection, and
+/// its place in the server's counts, for ever (`[CLOSE-4]`).
+async fn write_batch_bounded<W: AsyncWrite + Unpin>(
+    write_half: &mut W,
+    batch: VecDeque<Bytes>,
+    outbox: &Outbox,
+) -> bool {
+    let mut writing = std::pin::pin!(write_batch(write_half, batch, outbox));
+    tokio::select! {
+        biased;
+        done = &mut writing => done,
+        _ = outbox.closing() => match timeout(CLOSE_GRACE, writing).await {
+            Ok(done) => done,
+            Err(_) => {
+                warn!("the peer did not read its last frames in {CLOSE_GRACE:?}; dropping them");
+                false
+            }
+        },
+    }
 }
 
 /// Writes one batch, coalesced into few syscalls; false when the connection
@@ -69,19 +95,36 @@ async fn write_batch<W: AsyncWrite + Unpin>(
                     Ok(n) => offset += n,
                 },
                 _ = outbox.overflowed() => {
-                    // spec: FLOW-3 — the member leaves its rooms now; its
-                    // socket gets the rest of what it was sent (so no frame
-                    // is cut), then why it is closed, if it reads in time.
-                    warn!("slow consumer: outbound queue overflowed, disconnecting");
-                    stop_reading(outbox).await;
-                    finish_slow_consumer(write_half, &buf[offset..]).await;
+                    cut_off_slow_consumer(write_half, outbox, &buf[offset..]).await;
                     return false;
                 }
             }
         }
         buf.clear();
     }
-    true
+    // TLS may hold encrypted bytes back after `write` took them; flushing a
+    // plain socket does nothing.
+    tokio::select! {
+        flushed = write_half.flush() => flushed.is_ok(),
+        _ = outbox.overflowed() => {
+            cut_off_slow_consumer(write_half, outbox, &[]).await;
+            false
+        }
+    }
+}
+
+/// The queue overflowed while a batch was being written.
+async fn cut_off_slow_consumer<W: AsyncWrite + Unpin>(
+    write_half: &mut W,
+    outbox: &Outbox,
+    rest: &[u8],
+) {
+    // spec: FLOW-3 — the member leaves its rooms now; its socket gets the
+    // rest of what it was sent (so no frame is cut), then why it is closed,
+    // if it reads in time.
+    warn!("slow consumer: outbound queue overflowed, disconnecting");
+    stop_reading(outbox).await;
+    finish_slow_consumer(write_half, rest).await;
 }
 
 /// Nothing more will be sent: the reader, which runs in this task too,
