@@ -24,6 +24,10 @@ pub trait ReadHalf: AsyncRead + Unpin + Send + 'static {
     fn poll_readable(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
+
+    /// Whether a read that finds nothing after `poll_readable` said "ready"
+    /// clears the readiness, so that waiting again is not a busy loop.
+    const EXACT_READINESS: bool = false;
 }
 
 impl ReadHalf for tokio::net::tcp::OwnedReadHalf {
@@ -32,6 +36,8 @@ impl ReadHalf for tokio::net::tcp::OwnedReadHalf {
     fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.as_ref().poll_read_ready(cx)
     }
+
+    const EXACT_READINESS: bool = true;
 }
 
 /// TLS decrypts into buffers of its own whatever we do.

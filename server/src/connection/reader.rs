@@ -199,13 +199,26 @@ pub async fn run<R: ReadHalf>(
 /// Reads more bytes into `buf`. Without a partial frame to complete it waits
 /// for bytes before reserving room for them. Cancel-safe, like `read_buf`.
 async fn read_more<R: ReadHalf>(read_half: &mut R, buf: &mut BytesMut) -> std::io::Result<usize> {
-    if buf.capacity() == 0 {
-        std::future::poll_fn(|cx| read_half.poll_readable(cx)).await?;
-    }
-    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-        buf.reserve(READ_CHUNK);
-    }
-    read_half.read_buf(buf).await
+    std::future::poll_fn(|cx| loop {
+        let idle = buf.capacity() == 0;
+        if idle {
+            std::task::ready!(read_half.poll_readable(cx))?;
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        // `read_buf` keeps no state between polls: a fresh one each time.
+        let read = std::pin::pin!(read_half.read_buf(buf)).poll(cx);
+        if idle && R::EXACT_READINESS && read.is_pending() {
+            // The readiness outlived the bytes (a read that exactly filled
+            // the last buffer leaves it set); this `Pending` cleared it.
+            // Wait again, holding no buffer.
+            *buf = BytesMut::new();
+            continue;
+        }
+        return read;
+    })
+    .await
 }
 
 /// What to do after looking at the buffered input.
@@ -279,5 +292,50 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
     match state.closed_with {
         Some(code) => Step::End(Ended::Fatal(code)),
         None => Step::Handled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// A read that exactly fills the buffer leaves the socket marked
+    /// readable with nothing to read; the reader must not then sit holding a
+    /// fresh buffer until the next frame comes, which may be never.
+    #[tokio::test]
+    async fn an_idle_reader_holds_no_buffer_after_a_read_that_filled_it() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let connecting = tokio::net::TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(connecting, listener.accept());
+        let mut client = client.unwrap();
+        let (mut read_half, _write_half) = accepted.unwrap().0.into_split();
+
+        client.write_all(&[0x80; READ_CHUNK]).await.unwrap();
+        // All of it has arrived before the first read, so one read fills the buffer.
+        let mut peeked = [0; READ_CHUNK];
+        while read_half.peek(&mut peeked).await.unwrap() < READ_CHUNK {
+            read_half.readable().await.unwrap();
+        }
+        let mut buf = BytesMut::new();
+        assert_eq!(
+            read_more(&mut read_half, &mut buf).await.unwrap(),
+            READ_CHUNK
+        );
+        assert_eq!(
+            buf.capacity(),
+            READ_CHUNK,
+            "the read filled the buffer exactly"
+        );
+
+        // The frames are decoded and the buffer let go, as `run` does.
+        buf = BytesMut::new();
+        let first_poll = {
+            let mut reading = std::pin::pin!(read_more(&mut read_half, &mut buf));
+            std::future::poll_fn(|cx| Poll::Ready(reading.as_mut().poll(cx))).await
+        };
+        assert!(first_poll.is_pending(), "nothing more was sent");
+        assert_eq!(buf.capacity(), 0, "a waiting reader holds no read buffer");
+        drop(client);
     }
 }
