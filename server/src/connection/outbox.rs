@@ -157,6 +157,11 @@ impl Outbox {
         .await
     }
 
+    /// Whether at least half the queue's depth is waiting for the writer.
+    pub fn is_backlogged(&self) -> bool {
+        self.lock().queue.len() >= self.depth / 2
+    }
+
     /// Resolves once the connection is closing (`close` or `close_with`).
     pub async fn closing(&self) {
         poll_fn(|cx| {

@@ -113,8 +113,7 @@ pub async fn run<R: ReadHalf>(
     loop {
         let mut handled = 0;
         loop {
-            let step = next_frame(state, &mut buf, max_frame);
-            match step {
+            match next_frame(state, &mut buf, max_frame) {
                 Step::Handled => {}
                 Step::Async(handler) => {
                     if let Some(code) = handler.await {
@@ -133,7 +132,11 @@ pub async fn run<R: ReadHalf>(
                 }
             }
             handled += 1;
-            if handled % FRAMES_PER_TURN == 0 {
+            // One request can queue hundreds of answers (HISTORY): let the
+            // writer, in this task, take them before the next, or a client
+            // that pipelines requests, and reads, would overflow its own
+            // queue (`[FLOW-3]`).
+            if handled % FRAMES_PER_TURN == 0 || state.outbox.is_backlogged() {
                 tokio::task::yield_now().await;
             }
         }
