@@ -143,12 +143,22 @@ impl Outbox {
         .await
     }
 
-    /// Resolves once the queue has overflowed. Pushes wake it too; it then
-    /// goes back to waiting.
+    /// Resolves once the queue has overflowed.
     pub async fn overflowed(&self) {
+        self.reaches(OutboxStatus::Overflowed).await
+    }
+
+    /// Resolves once the connection is closing (`close` or `close_with`).
+    pub async fn closing(&self) {
+        self.reaches(OutboxStatus::Closing).await
+    }
+
+    /// Resolves once the queue's status is `wanted`. Pushes wake it too; it
+    /// then goes back to waiting.
+    async fn reaches(&self, wanted: OutboxStatus) {
         poll_fn(|cx| {
             self.writer.register(cx.waker());
-            if self.status() == OutboxStatus::Overflowed {
+            if self.status() == wanted {
                 Poll::Ready(())
             } else {
                 Poll::Pending
@@ -160,19 +170,6 @@ impl Outbox {
     /// Whether at least half the queue's depth is waiting for the writer.
     pub fn is_backlogged(&self) -> bool {
         self.lock().queue.len() >= self.depth / 2
-    }
-
-    /// Resolves once the connection is closing (`close` or `close_with`).
-    pub async fn closing(&self) {
-        poll_fn(|cx| {
-            self.writer.register(cx.waker());
-            if self.status() == OutboxStatus::Closing {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await
     }
 
     /// The writer is done: nothing more will be sent on this connection.
