@@ -28,7 +28,7 @@ impl Closing {
         self.notify.notify_waiters();
     }
 
-    pub fn is_closing(&self) -> bool {
+    fn is_closing(&self) -> bool {
         self.flag.load(Ordering::SeqCst)
     }
 

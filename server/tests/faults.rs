@@ -7,8 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    chat_works, expect_presence, raw_frame, raw_send_body, wire, Client, Ending, TestServer,
-    PATIENCE,
+    chat_works, expect_presence, raw_frame, raw_send_body, run_binary_to_exit, wire, Client,
+    Ending, TestServer, PATIENCE,
 };
 use confab_protocol::frame::{code, Frame, Goodbye, Login, Ping, PresenceEvent, Send};
 use confab_protocol::{ErrorCode, Str16, Str8};
@@ -1229,34 +1229,9 @@ async fn errors_from_a_client_are_not_answered() {
 #[test]
 fn the_binary_fails_fast_and_clearly_when_the_port_is_taken() {
     // spec: TRANSPORT-1
-    use std::io::Read;
-    use std::process::{Command, Stdio};
-
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = holder.local_addr().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_confab-server"))
-        .args(["--listen", &addr.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        let _ = tx.send(text);
-    });
-    let stderr = match rx.recv_timeout(Duration::from_secs(5)) {
-        Ok(text) => text,
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("confab-server kept running on a taken address");
-        }
-    };
-    let status = child.wait().unwrap();
+    let (status, stderr) = run_binary_to_exit(&["--listen", &addr.to_string()]);
     assert!(!status.success(), "exit status {status:?}");
     assert!(
         stderr.contains(&addr.to_string()),

@@ -112,7 +112,16 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
     };
     let mut attempt = 0u32;
     let mut failures = 0u32;
-    loop {
+    let goodbye = || Event::Closed {
+        reason: "goodbye".into(),
+        clean: true,
+    };
+    let lost = |reason| Event::Closed {
+        reason,
+        clean: false,
+    };
+    // Every way out of the reconnect loop ends in one Closed event.
+    let closed = 'reconnect: loop {
         attempt += 1;
         let _ = events
             .send(Event::Connecting {
@@ -135,34 +144,12 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
             Err(e) => Outcome::Lost(format!("cannot connect to {}: {e}", options.addr)),
         };
         let reason = match outcome {
-            Outcome::Quit => {
-                let _ = events
-                    .send(Event::Closed {
-                        reason: "goodbye".into(),
-                        clean: true,
-                    })
-                    .await;
-                return;
-            }
-            Outcome::Fatal(reason) => {
-                let _ = events
-                    .send(Event::Closed {
-                        reason,
-                        clean: false,
-                    })
-                    .await;
-                return;
-            }
+            Outcome::Quit => break goodbye(),
+            Outcome::Fatal(reason) => break lost(reason),
             Outcome::Lost(reason) => reason,
         };
         let Some(backoff) = options.reconnect.filter(|_| memory.logged_in_once) else {
-            let _ = events
-                .send(Event::Closed {
-                    reason,
-                    clean: false,
-                })
-                .await;
-            return;
+            break lost(reason);
         };
         let delay = backoff
             .initial
@@ -180,17 +167,15 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => break,
                 command = commands.recv() => match command {
-                    None | Some(Command::Quit) => {
-                        let _ = events.send(Event::Closed { reason: "goodbye".into(), clean: true }).await;
-                        return;
-                    }
+                    None | Some(Command::Quit) => break 'reconnect goodbye(),
                     Some(_) => {
                         let _ = events.send(Event::Error { text: "not connected; reconnecting".into() }).await;
                     }
                 },
             }
         }
-    }
+    };
+    let _ = events.send(closed).await;
 }
 
 /// TCP to the server, wrapped in TLS when asked for.

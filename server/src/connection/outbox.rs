@@ -181,7 +181,7 @@ impl Outbox {
         self.output_ended.load(Ordering::Acquire)
     }
 
-    pub fn status(&self) -> OutboxStatus {
+    fn status(&self) -> OutboxStatus {
         self.lock().status
     }
 }

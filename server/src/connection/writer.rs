@@ -33,8 +33,9 @@ pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox) {
     loop {
         let (batch, status) = outbox.drain().await;
         if status == OutboxStatus::Overflowed {
-            stop_reading(outbox).await;
-            Box::pin(write_slow_consumer(&mut write_half)).await;
+            // Boxed, like every rare path here: inline, its state would
+            // size the future of every idle connection.
+            Box::pin(cut_off_slow_consumer(&mut write_half, outbox, &[])).await;
             break;
         }
         if !Box::pin(write_batch_bounded(&mut write_half, batch, outbox)).await {
@@ -167,9 +168,4 @@ fn slow_consumer_error() -> bytes::Bytes {
         "your outbound queue overflowed; reconnect and JOIN with since_seq to catch up",
     ))
     .to_bytes()
-}
-
-async fn write_slow_consumer<W: AsyncWrite + Unpin>(write_half: &mut W) {
-    warn!("slow consumer: outbound queue overflowed, disconnecting");
-    let _ = timeout(OVERFLOW_GRACE, write_half.write_all(&slow_consumer_error())).await;
 }
