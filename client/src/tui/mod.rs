@@ -54,6 +54,35 @@ fn restore_terminal() {
     );
 }
 
+/// What one terminal event asks of the connection.
+fn on_terminal(app: &mut App, input: TermEvent) -> Vec<Command> {
+    match input {
+        TermEvent::Key(key) => app.on_key(key).into_iter().collect(),
+        TermEvent::Paste(text) => {
+            app.on_paste(&text);
+            Vec::new()
+        }
+        TermEvent::Mouse(mouse) => {
+            app.on_mouse(mouse);
+            Vec::new()
+        }
+        _ => Vec::new(), // resize: the next draw adapts
+    }
+}
+
+/// Hands a command to the connection, still taking its events meanwhile so
+/// neither side can wait on the other with both channels full.
+async fn dispatch(handle: &mut Handle, app: &mut App, command: Command) -> Result<(), ()> {
+    let permit = loop {
+        tokio::select! {
+            permit = handle.commands.reserve() => break permit.map_err(|_| ())?,
+            event = handle.events.recv() => app.on_event(event.ok_or(())?),
+        }
+    };
+    permit.send(command);
+    Ok(())
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore_terminal();
@@ -94,38 +123,41 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool) -> ExitCod
 
     let mut app = App::new(room, utc);
     let mut quitting = false;
-    let outcome = loop {
+    let outcome = 'session: loop {
         if let Err(e) = terminal.draw(|frame| render(frame, &app)) {
             break Err(format!("cannot draw on the terminal: {e}"));
         }
         if let Some((clean, reason)) = app.finished.clone() {
             break if clean { Ok(()) } else { Err(reason) };
         }
-        let command = tokio::select! {
-            event = handle.events.recv() => {
-                match event {
-                    Some(event) => app.on_event(event),
-                    None => break Err("the connection task ended".into()),
-                }
-                None
-            }
-            input = term_rx.recv() => match input {
-                Some(TermEvent::Key(key)) => app.on_key(key),
-                Some(TermEvent::Paste(text)) => { app.on_paste(&text); None }
-                Some(TermEvent::Mouse(mouse)) => { app.on_mouse(mouse); None }
-                Some(_) => None, // resize: the next draw adapts
-                None => Some(Command::Quit),
+        let mut commands = Vec::new();
+        tokio::select! {
+            event = handle.events.recv() => match event {
+                Some(event) => app.on_event(event),
+                None => break Err("the connection task ended".into()),
             },
-        };
-        if let Some(command) = command {
+            input = term_rx.recv() => match input {
+                Some(input) => commands.extend(on_terminal(&mut app, input)),
+                None => commands.push(Command::Quit),
+            },
+        }
+        // Everything already pending is handled before the next draw: a
+        // burst of keys costs one draw, not one per key.
+        while let Ok(input) = term_rx.try_recv() {
+            commands.extend(on_terminal(&mut app, input));
+        }
+        while let Ok(event) = handle.events.try_recv() {
+            app.on_event(event);
+        }
+        for command in commands {
             if command == Command::Quit {
                 if quitting {
                     continue;
                 }
                 quitting = true;
             }
-            if handle.commands.send(command).await.is_err() {
-                break Err("the connection task ended".into());
+            if dispatch(&mut handle, &mut app, command).await.is_err() {
+                break 'session Err("the connection task ended".into());
             }
         }
     };
