@@ -78,3 +78,31 @@ fn a_burst_of_typed_lines_is_all_sent_in_order() {
     let sent: Vec<String> = (0..40).map(burst_line).collect();
     assert_eq!(received, sent, "every line, once, in order");
 }
+
+#[test]
+fn a_bracketed_paste_of_many_lines_is_sent_line_by_line() {
+    let server = Server::start();
+    let _runtime = server.runtime.enter();
+    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
+    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    alice.wait_for("bracketed paste on", |s| {
+        s.bracketed_paste() && s.contents().contains("#lobby · 2 here")
+    });
+
+    // Within the server's burst allowance, so no pacing is involved.
+    let lines: Vec<String> = (0..30).map(|i| format!("pasted line {i}")).collect();
+    let paste = format!("\x1b[200~{}\n\x1b[201~", lines.join("\n"));
+    alice.write(paste.as_bytes());
+
+    let last = format!("alice: {}", lines[29]);
+    server.runtime.block_on(bob.until(|l| l.ends_with(&last)));
+    let (_, seen, _) = server.runtime.block_on(bob.finish());
+    let received: Vec<&str> = seen
+        .iter()
+        .filter_map(|l| l.split_once("] alice: ").map(|(_, body)| body))
+        .collect();
+    assert_eq!(received, lines, "one message per line, in order");
+}

@@ -312,8 +312,20 @@ impl App {
         None
     }
 
-    pub fn on_paste(&mut self, text: &str) {
-        self.input.insert_str(text);
+    /// Pasted text behaves as if typed: each line break sends the line
+    /// before it, in order (each through the normal command path), and the
+    /// text after the last line break stays in the input line.
+    pub fn on_paste(&mut self, text: &str) -> Vec<Command> {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        let rest = lines.pop().unwrap_or_default();
+        let mut commands = Vec::new();
+        for line in lines {
+            self.input.insert_str(line);
+            commands.extend(self.submit());
+        }
+        self.input.insert_str(rest);
+        commands
     }
 
     pub fn on_mouse(&mut self, mouse: MouseEvent) {

@@ -58,10 +58,7 @@ fn restore_terminal() {
 fn on_terminal(app: &mut App, input: TermEvent) -> Vec<Command> {
     match input {
         TermEvent::Key(key) => app.on_key(key).into_iter().collect(),
-        TermEvent::Paste(text) => {
-            app.on_paste(&text);
-            Vec::new()
-        }
+        TermEvent::Paste(text) => app.on_paste(&text),
         TermEvent::Mouse(mouse) => {
             app.on_mouse(mouse);
             Vec::new()

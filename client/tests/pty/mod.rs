@@ -49,6 +49,13 @@ fn open_pty() -> (OwnedFd, OwnedFd) {
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // Programs started by tests running in parallel must not inherit this
+    // pty: a stray copy of the slave side would keep it open after our
+    // program exits.
+    for fd in [master, slave] {
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
     // SAFETY: both descriptors are open and owned by nobody else.
     unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
 }
