@@ -62,3 +62,99 @@ fn a_paste_continues_the_draft_and_leaves_its_last_line_to_edit() {
     assert_eq!(app.on_paste("just\ttext"), vec![]);
     assert_eq!(app.input.text(), "just text");
 }
+
+fn chord(c: char, modifiers: KeyModifiers) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), modifiers)
+}
+
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const ALT: KeyModifiers = KeyModifiers::ALT;
+
+#[test]
+fn unbound_and_editing_chords_never_type_their_letter() {
+    let mut app = logged_in_app();
+    type_text(&mut app, "ab");
+    for (c, m) in [
+        ('l', CTRL),
+        ('k', CTRL),
+        ('b', CTRL),
+        ('b', ALT),
+        ('r', CTRL),
+    ] {
+        assert_eq!(app.on_key(chord(c, m)), None);
+    }
+    assert_eq!(app.input.text(), "ab");
+    assert!(app.redraw, "Ctrl-L asks for a full redraw");
+    for (c, m) in [('x', ALT), ('g', CTRL), ('q', CTRL | ALT)] {
+        app.on_key(chord(c, m));
+    }
+    assert_eq!(app.input.text(), "ab");
+}
+
+#[test]
+fn readline_keys_edit_the_line() {
+    let mut app = logged_in_app();
+    type_text(&mut app, "hello big world");
+    app.on_key(chord('b', ALT)); // before "world"
+    app.on_key(chord('b', CTRL)); // before the space
+    app.on_key(chord('k', CTRL)); // kills " world"
+    assert_eq!(app.input.text(), "hello big");
+    app.on_key(chord('a', CTRL));
+    app.on_key(chord('f', ALT)); // after "hello"
+    app.on_key(chord('f', CTRL)); // after the space
+    type_text(&mut app, "my ");
+    assert_eq!(app.input.text(), "hello my big");
+    // Ctrl-D with text deletes under the cursor, and does not quit.
+    assert_eq!(app.on_key(chord('d', CTRL)), None);
+    assert_eq!(app.input.text(), "hello my ig");
+    app.on_key(chord('e', CTRL));
+    app.on_key(chord('y', CTRL)); // yanks " world" back
+    assert_eq!(app.input.text(), "hello my ig world");
+    app.on_key(chord('u', CTRL));
+    assert_eq!(app.input.text(), "");
+    assert_eq!(app.on_key(chord('d', CTRL)), Some(Command::Quit));
+}
+
+#[test]
+fn escape_puts_the_draft_aside_where_up_finds_it() {
+    let mut app = logged_in_app();
+    type_text(&mut app, "sent line");
+    app.on_key(key(KeyCode::Enter));
+    type_text(&mut app, "a long draft");
+    app.on_key(key(KeyCode::Esc));
+    assert_eq!(app.input.text(), "");
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(app.input.text(), "a long draft");
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(app.input.text(), "sent line");
+    // ↓ past the newest brings back what was being written before ↑.
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.input.text(), "");
+    type_text(&mut app, "unsent");
+    app.on_key(key(KeyCode::Up));
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.input.text(), "unsent");
+}
+
+#[test]
+fn keys_move_and_delete_whole_grapheme_clusters() {
+    let mut app = logged_in_app();
+    type_text(&mut app, "👨‍👩‍👧x");
+    app.on_key(key(KeyCode::Left));
+    app.on_key(key(KeyCode::Left));
+    type_text(&mut app, "Q");
+    assert_eq!(
+        app.on_key(key(KeyCode::Enter)),
+        Some(say("Q👨‍👩‍👧x")),
+        "Q goes before the whole family"
+    );
+    type_text(&mut app, "e\u{301}z");
+    app.on_key(key(KeyCode::Left));
+    app.on_key(key(KeyCode::Left));
+    app.on_key(key(KeyCode::Backspace));
+    assert_eq!(app.input.text(), "e\u{301}z", "nothing before é to delete");
+    app.on_key(key(KeyCode::Right));
+    app.on_key(key(KeyCode::Backspace));
+    assert_eq!(app.input.text(), "z", "é goes whole, no lone accent");
+}

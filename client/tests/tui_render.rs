@@ -6,14 +6,20 @@ use confab_client::tui::{render, App};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
+use unicode_width::UnicodeWidthStr;
 
+/// The text of row `y` as a terminal shows it: a wide cluster covers the
+/// cell after it.
 fn row(terminal: &Terminal<TestBackend>, y: u16) -> String {
     let buffer = terminal.backend().buffer();
-    (0..buffer.area.width)
-        .map(|x| buffer[(x, y)].symbol().to_string())
-        .collect::<String>()
-        .trim_end()
-        .to_string()
+    let mut text = String::new();
+    let mut x = 0;
+    while x < buffer.area.width {
+        let symbol = buffer[(x, y)].symbol();
+        text.push_str(symbol);
+        x += symbol.width().max(1) as u16;
+    }
+    text.trim_end().to_string()
 }
 
 fn screen(terminal: &Terminal<TestBackend>) -> Vec<String> {
@@ -231,4 +237,39 @@ fn register_at_the_name_prompt_asks_for_a_password_that_is_never_drawn() {
         !debug.contains("s3cret"),
         "passwords stay out of debug output: {debug}"
     );
+}
+
+#[test]
+fn emoji_sequences_are_drawn_whole_with_the_cursor_after_them() {
+    let mut terminal = Terminal::new(TestBackend::new(40, 6)).unwrap();
+    let mut app = logged_in_app();
+    app.on_event(message("bob", "a family 👨‍👩‍👧 and a 👍🏽", 1));
+    type_text(&mut app, "👍🏽👨‍👩‍👧x");
+    terminal.draw(|f| render(f, &app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    // The input line: each cluster in one (wide) cell, the skin tone kept,
+    // and the cursor right after what is drawn (not 2 + 6 + 4 columns on).
+    assert_eq!(buffer[(2, 5)].symbol(), "👍🏽");
+    assert_eq!(buffer[(4, 5)].symbol(), "👨‍👩‍👧");
+    assert_eq!(buffer[(6, 5)].symbol(), "x");
+    assert_eq!(row(&terminal, 5), "> 👍🏽👨‍👩‍👧x");
+    terminal.backend_mut().assert_cursor_position((7, 5));
+    let rows = screen(&terminal);
+    assert!(
+        rows.iter()
+            .any(|r| r.ends_with("bob: a family 👨‍👩‍👧 and a 👍🏽")),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn wrapping_never_cuts_a_cluster() {
+    use ratatui::style::Style;
+    // Ten columns hold the letters and the family (two columns), whole.
+    let lines = confab_client::tui::wrap(&[("abcdefgh👨‍👩‍👧".into(), Style::new())], 10);
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    assert_eq!(text, ["abcdefgh👨‍👩‍👧"]);
+    let lines = confab_client::tui::wrap(&[("abcdefghi👍🏽".into(), Style::new())], 10);
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    assert_eq!(text, ["abcdefghi", "👍🏽"]);
 }

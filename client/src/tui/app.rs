@@ -4,9 +4,7 @@
 use std::collections::VecDeque;
 
 use confab_protocol::frame::PresenceEvent;
-use ratatui::crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
-};
+use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
 
 use super::input::InputLine;
 use crate::command::{self, Account, Command, Input};
@@ -15,8 +13,7 @@ use crate::format::{sanitize, timestamp, TimeStyle};
 
 /// Most entries kept in the scrollback.
 const SCROLLBACK: usize = 10_000;
-/// Lines moved by PageUp/PageDown and the mouse wheel.
-const PAGE: usize = 10;
+/// Lines moved by the mouse wheel.
 const WHEEL: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +52,12 @@ pub struct App {
     /// Lines scrolled up from the newest.
     pub scroll: usize,
     pub input: InputLine,
-    sent: Vec<String>,
-    recall: Option<usize>,
+    /// Lines sent (and drafts put aside with Esc), for ↑ and ↓.
+    pub(super) sent: Vec<String>,
+    /// The entry of `sent` shown, and the draft that ↓ past the newest restores.
+    pub(super) recall: Option<(usize, String)>,
+    /// Ctrl-L: clear and redraw the whole terminal.
+    pub redraw: bool,
     pub connection: Connection,
     pub server: String,
     pub room: Option<String>,
@@ -80,6 +81,7 @@ impl App {
             input: InputLine::default(),
             sent: Vec::new(),
             recall: None,
+            redraw: false,
             connection: Connection::Connecting,
             server: String::new(),
             room: None,
@@ -275,43 +277,6 @@ impl App {
         }
     }
 
-    /// A key press; returns what to tell the connection.
-    pub fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
-        if key.kind == KeyEventKind::Release {
-            return None;
-        }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('c') if ctrl => return Some(Command::Quit),
-            KeyCode::Char('d') if ctrl && self.input.text().is_empty() => {
-                return Some(Command::Quit)
-            }
-            KeyCode::Char('a') if ctrl => self.input.home(),
-            KeyCode::Char('e') if ctrl => self.input.end(),
-            KeyCode::Char('u') if ctrl => {
-                self.input.take();
-            }
-            KeyCode::Char('w') if ctrl => self.input.delete_word(),
-            KeyCode::Char(c) => self.input.insert(c),
-            KeyCode::Backspace => self.input.backspace(),
-            KeyCode::Delete => self.input.delete(),
-            KeyCode::Left => self.input.left(),
-            KeyCode::Right => self.input.right(),
-            KeyCode::Home => self.input.home(),
-            KeyCode::End => self.input.end(),
-            KeyCode::Up => self.recall_older(),
-            KeyCode::Down => self.recall_newer(),
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_add(PAGE),
-            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(PAGE),
-            KeyCode::Esc => {
-                self.input.take();
-            }
-            KeyCode::Enter => return self.submit(),
-            _ => {}
-        }
-        None
-    }
-
     /// Pasted text behaves as if typed: each line break sends the line
     /// before it, in order (each through the normal command path), and the
     /// text after the last line break stays in the input line.
@@ -336,35 +301,7 @@ impl App {
         }
     }
 
-    fn recall_older(&mut self) {
-        if self.sent.is_empty() {
-            return;
-        }
-        let index = match self.recall {
-            None => self.sent.len() - 1,
-            Some(i) => i.saturating_sub(1),
-        };
-        self.recall = Some(index);
-        let line = self.sent[index].clone();
-        self.input.set(&line);
-    }
-
-    fn recall_newer(&mut self) {
-        match self.recall {
-            Some(i) if i + 1 < self.sent.len() => {
-                self.recall = Some(i + 1);
-                let line = self.sent[i + 1].clone();
-                self.input.set(&line);
-            }
-            Some(_) => {
-                self.recall = None;
-                self.input.take();
-            }
-            None => {}
-        }
-    }
-
-    fn submit(&mut self) -> Option<Command> {
+    pub(super) fn submit(&mut self) -> Option<Command> {
         let line = self.input.take();
         self.recall = None;
         self.scroll = 0;

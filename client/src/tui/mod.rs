@@ -3,6 +3,7 @@
 
 mod app;
 mod input;
+mod keys;
 mod render;
 
 pub use app::{App, Connection, Entry, SystemKind};
@@ -121,6 +122,10 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool) -> ExitCod
     let mut app = App::new(room, utc);
     let mut quitting = false;
     let outcome = 'session: loop {
+        if std::mem::take(&mut app.redraw) {
+            // Ctrl-L: whatever else wrote on the terminal goes away.
+            let _ = terminal.clear();
+        }
         if let Err(e) = terminal.draw(|frame| render(frame, &app)) {
             break Err(format!("cannot draw on the terminal: {e}"));
         }

@@ -6,9 +6,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
-use unicode_width::UnicodeWidthChar;
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::app::{App, Connection, Entry, SystemKind};
+use super::input::cluster_width;
 
 const NAME_COLOURS: [Color; 8] = [
     Color::Cyan,
@@ -82,25 +83,26 @@ fn entry_spans(entry: &Entry) -> Vec<(String, Style)> {
 }
 
 /// Wraps styled text to `width` columns at spaces, breaking words only
-/// when one is longer than a whole line.
+/// when one is longer than a whole line. Whole grapheme clusters only, each
+/// measured as one, so an emoji sequence is never cut in two.
 pub fn wrap(spans: &[(String, Style)], width: usize) -> Vec<Line<'static>> {
     let width = width.max(1);
-    let cells: Vec<(char, Style)> = spans
+    let cells: Vec<(&str, Style)> = spans
         .iter()
-        .flat_map(|(text, style)| text.chars().map(move |c| (c, *style)))
+        .flat_map(|(text, style)| text.graphemes(true).map(move |g| (g, *style)))
         .collect();
-    let mut rows: Vec<&[(char, Style)]> = Vec::new();
+    let mut rows: Vec<&[(&str, Style)]> = Vec::new();
     let mut start = 0;
     while start < cells.len() {
         let mut used = 0;
         let mut end = start;
         let mut last_space = None;
         while end < cells.len() {
-            let w = cells[end].0.width().unwrap_or(0);
+            let w = cluster_width(cells[end].0);
             if used + w > width {
                 break;
             }
-            if cells[end].0 == ' ' {
+            if cells[end].0 == " " {
                 last_space = Some(end);
             }
             used += w;
@@ -122,17 +124,17 @@ pub fn wrap(spans: &[(String, Style)], width: usize) -> Vec<Line<'static>> {
     rows.into_iter().map(styled_line).collect()
 }
 
-/// Groups a row of styled characters into spans of equal style.
-fn styled_line(row: &[(char, Style)]) -> Line<'static> {
+/// Groups a row of styled clusters into spans of equal style.
+fn styled_line(row: &[(&str, Style)]) -> Line<'static> {
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut run = String::new();
     let mut run_style = row.first().map_or(Style::new(), |(_, s)| *s);
-    for (c, style) in row {
+    for (g, style) in row {
         if *style != run_style {
             spans.push(Span::styled(std::mem::take(&mut run), run_style));
             run_style = *style;
         }
-        run.push(*c);
+        run.push_str(g);
     }
     spans.push(Span::styled(run, run_style));
     Line::from(spans)

@@ -1,0 +1,107 @@
+//! Keys: readline conventions for the input line, ↑/↓ through what was
+//! sent, PageUp/PageDown through the messages. A key that is not bound does
+//! nothing: a Ctrl or Alt chord never types its letter.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::app::App;
+use crate::command::Command;
+
+/// Lines moved by PageUp/PageDown.
+const PAGE: usize = 10;
+
+impl App {
+    /// A key press; returns what to tell the connection.
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        let input = &mut self.input;
+        match key.code {
+            KeyCode::Char(c) if ctrl && !alt => match c {
+                'c' => return Some(Command::Quit),
+                'd' if input.is_empty() => return Some(Command::Quit),
+                'd' => input.delete(),
+                'a' => input.home(),
+                'e' => input.end(),
+                'b' => input.left(),
+                'f' => input.right(),
+                'h' => input.backspace(),
+                'k' => input.kill_to_end(),
+                'u' => input.kill_to_start(),
+                'w' => input.kill_word_before(),
+                'y' => input.yank(),
+                'l' => self.redraw = true,
+                'p' => self.recall_older(),
+                'n' => self.recall_newer(),
+                _ => {}
+            },
+            KeyCode::Char(c) if alt && !ctrl => match c {
+                'b' => input.word_left(),
+                'f' => input.word_right(),
+                'd' => input.kill_word_after(),
+                _ => {}
+            },
+            KeyCode::Char(_) if ctrl || alt => {}
+            KeyCode::Char(c) => input.insert(c),
+            KeyCode::Backspace if ctrl || alt => input.kill_word_before(),
+            KeyCode::Backspace => input.backspace(),
+            KeyCode::Delete => input.delete(),
+            KeyCode::Left if ctrl || alt => input.word_left(),
+            KeyCode::Right if ctrl || alt => input.word_right(),
+            KeyCode::Left => input.left(),
+            KeyCode::Right => input.right(),
+            KeyCode::Home => input.home(),
+            KeyCode::End => input.end(),
+            KeyCode::Up => self.recall_older(),
+            KeyCode::Down => self.recall_newer(),
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_add(PAGE),
+            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(PAGE),
+            KeyCode::Esc => self.put_aside(),
+            KeyCode::Enter => return self.submit(),
+            _ => {}
+        }
+        None
+    }
+
+    /// Esc clears the line without losing it: the draft joins the lines
+    /// that ↑ brings back.
+    fn put_aside(&mut self) {
+        if self.awaiting_password.is_some() {
+            // A password is never kept.
+            self.input.take();
+            return;
+        }
+        let draft = self.input.take();
+        self.recall = None;
+        if !draft.trim().is_empty() && self.sent.last() != Some(&draft) {
+            self.sent.push(draft);
+        }
+    }
+
+    fn recall_older(&mut self) {
+        if self.sent.is_empty() || self.awaiting_password.is_some() {
+            return;
+        }
+        let (index, draft) = match self.recall.take() {
+            None => (self.sent.len() - 1, self.input.text().to_string()),
+            Some((i, draft)) => (i.saturating_sub(1), draft),
+        };
+        self.input.set(&self.sent[index].clone());
+        self.recall = Some((index, draft));
+    }
+
+    fn recall_newer(&mut self) {
+        match self.recall.take() {
+            Some((i, draft)) if i + 1 < self.sent.len() => {
+                self.input.set(&self.sent[i + 1].clone());
+                self.recall = Some((i + 1, draft));
+            }
+            // Past the newest: the line being written before ↑.
+            Some((_, draft)) => self.input.set(&draft),
+            None => {}
+        }
+    }
+}
