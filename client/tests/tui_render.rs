@@ -273,3 +273,53 @@ fn wrapping_never_cuts_a_cluster() {
     let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     assert_eq!(text, ["abcdefghi", "👍🏽"]);
 }
+
+#[test]
+fn scrolled_back_the_view_stays_put_and_counts_new_messages_below() {
+    let mut terminal = Terminal::new(TestBackend::new(40, 8)).unwrap();
+    let mut app = logged_in_app();
+    for n in 0..30 {
+        app.on_event(message("bob", &format!("line {n}"), n));
+    }
+    app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+    terminal.draw(|f| render(f, &app)).unwrap();
+    let before = screen(&terminal)[..6].to_vec();
+    assert!(before[5].ends_with("line 19"), "{before:?}");
+    // One short message and one that wraps to two lines arrive below.
+    app.on_event(message("bob", "new one", 30));
+    app.on_event(message("bob", &"long ".repeat(12), 31));
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert_eq!(screen(&terminal)[..6], before, "the view did not move");
+    assert!(
+        row(&terminal, 6).contains("2 new below"),
+        "{:?}",
+        screen(&terminal)
+    );
+    // Paging down shows them; at the bottom the count is gone.
+    app.on_key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
+    terminal.draw(|f| render(f, &app)).unwrap();
+    let bottom = screen(&terminal);
+    assert!(bottom[3].ends_with("bob: new one"), "{bottom:?}");
+    assert!(!bottom[6].contains("new below"), "{bottom:?}");
+}
+
+#[test]
+fn page_up_stops_at_the_oldest_line() {
+    let mut terminal = Terminal::new(TestBackend::new(40, 8)).unwrap();
+    let mut app = logged_in_app();
+    for n in 0..12 {
+        app.on_event(message("bob", &format!("line {n}"), n));
+    }
+    terminal.draw(|f| render(f, &app)).unwrap();
+    for _ in 0..5 {
+        app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+        terminal.draw(|f| render(f, &app)).unwrap();
+    }
+    let top = screen(&terminal);
+    assert!(top[0].contains("connected to"), "{top:?}");
+    // One PageDown after more PageUps than there are lines moves the view at once.
+    app.on_key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert_ne!(screen(&terminal)[..6], top[..6]);
+}

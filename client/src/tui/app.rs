@@ -7,6 +7,8 @@ use confab_protocol::frame::PresenceEvent;
 use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
 
 use super::input::InputLine;
+use super::render::{entry_spans, wrap};
+use super::scroll::Scrollback;
 use crate::command::{self, Account, Command, Input};
 use crate::event::Event;
 use crate::format::{sanitize, timestamp, TimeStyle};
@@ -49,8 +51,7 @@ pub enum Connection {
 
 pub struct App {
     pub entries: VecDeque<Entry>,
-    /// Lines scrolled up from the newest.
-    pub scroll: usize,
+    pub scroll: Scrollback,
     pub input: InputLine,
     /// Lines sent (and drafts put aside with Esc), for ↑ and ↓.
     pub(super) sent: Vec<String>,
@@ -77,7 +78,7 @@ impl App {
     pub fn new(preferred_room: Option<String>, utc: bool) -> Self {
         App {
             entries: VecDeque::new(),
-            scroll: 0,
+            scroll: Scrollback::default(),
             input: InputLine::default(),
             sent: Vec::new(),
             recall: None,
@@ -101,6 +102,8 @@ impl App {
     }
 
     fn push(&mut self, entry: Entry) {
+        self.scroll
+            .arrived(|width| wrap(&entry_spans(&entry), width).len());
         if self.entries.len() == SCROLLBACK {
             self.entries.pop_front();
         }
@@ -295,8 +298,8 @@ impl App {
 
     pub fn on_mouse(&mut self, mouse: MouseEvent) {
         match mouse.kind {
-            MouseEventKind::ScrollUp => self.scroll = self.scroll.saturating_add(WHEEL),
-            MouseEventKind::ScrollDown => self.scroll = self.scroll.saturating_sub(WHEEL),
+            MouseEventKind::ScrollUp => self.scroll.up(WHEEL),
+            MouseEventKind::ScrollDown => self.scroll.down(WHEEL),
             _ => {}
         }
     }
@@ -304,7 +307,7 @@ impl App {
     pub(super) fn submit(&mut self) -> Option<Command> {
         let line = self.input.take();
         self.recall = None;
-        self.scroll = 0;
+        self.scroll.bottom();
         if let Some((name, register)) = self.awaiting_password.take() {
             self.awaiting_name = false;
             return Some(Command::Login {

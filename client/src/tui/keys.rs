@@ -57,8 +57,8 @@ impl App {
             KeyCode::End => input.end(),
             KeyCode::Up => self.recall_older(),
             KeyCode::Down => self.recall_newer(),
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_add(PAGE),
-            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(PAGE),
+            KeyCode::PageUp => self.scroll.up(PAGE),
+            KeyCode::PageDown => self.scroll.down(PAGE),
             KeyCode::Esc => self.put_aside(),
             KeyCode::Enter => return self.submit(),
             _ => {}

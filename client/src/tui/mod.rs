@@ -5,6 +5,7 @@ mod app;
 mod input;
 mod keys;
 mod render;
+mod scroll;
 
 pub use app::{App, Connection, Entry, SystemKind};
 pub use render::{name_colour, render, wrap};

@@ -37,12 +37,14 @@ pub fn render(frame: &mut Frame, app: &App) {
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    render_messages(frame, messages, app);
-    render_status(frame, status, app);
+    let below = render_messages(frame, messages, app);
+    // New entries still out of view below.
+    let new_below = app.scroll.new_below().min(below);
+    render_status(frame, status, app, new_below);
     render_input(frame, input, app);
 }
 
-fn entry_spans(entry: &Entry) -> Vec<(String, Style)> {
+pub(super) fn entry_spans(entry: &Entry) -> Vec<(String, Style)> {
     match entry {
         Entry::Chat {
             time,
@@ -140,20 +142,37 @@ fn styled_line(row: &[(&str, Style)]) -> Line<'static> {
     Line::from(spans)
 }
 
-fn render_messages(frame: &mut Frame, area: Rect, app: &App) {
+/// Draws the messages; returns how many entries are wholly below the view.
+fn render_messages(frame: &mut Frame, area: Rect, app: &App) -> usize {
     let height = area.height as usize;
     let width = area.width as usize;
+    let offset = app.scroll.offset();
     // Wrap only as many entries, newest first, as the view can reach.
     let mut visual: Vec<Line<'static>> = Vec::new();
+    // Lines of each entry wrapped, newest first.
+    let mut sizes = Vec::new();
+    let mut reached_top = true;
     for entry in app.entries.iter().rev() {
         let mut lines = wrap(&entry_spans(entry), width);
+        sizes.push(lines.len());
         lines.append(&mut visual);
         visual = lines;
-        if visual.len() >= height + app.scroll {
+        if visual.len() >= height + offset {
+            reached_top = false;
             break;
         }
     }
-    let scroll = app.scroll.min(visual.len().saturating_sub(height));
+    let max_offset = visual.len().saturating_sub(height);
+    app.scroll.drawn(width, reached_top.then_some(max_offset));
+    let scroll = offset.min(max_offset);
+    let below = sizes
+        .iter()
+        .scan(0, |sum, size| {
+            *sum += size;
+            Some(*sum)
+        })
+        .take_while(|&sum| sum <= scroll)
+        .count();
     let end = visual.len() - scroll;
     let start = end.saturating_sub(height);
     let mut shown: Vec<Line<'static>> = visual.drain(start..end).collect();
@@ -162,9 +181,10 @@ fn render_messages(frame: &mut Frame, area: Rect, app: &App) {
     let mut lines = vec![Line::default(); padding];
     lines.append(&mut shown);
     frame.render_widget(Paragraph::new(lines), area);
+    below
 }
 
-fn render_status(frame: &mut Frame, area: Rect, app: &App) {
+fn render_status(frame: &mut Frame, area: Rect, app: &App, new_below: usize) {
     let (dot, state, colour) = match app.connection {
         Connection::Connecting => ("○", "connecting", Color::Yellow),
         Connection::Connected => ("●", "connected", Color::Green),
@@ -177,9 +197,14 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(format!(" {dot} "), bar.fg(colour)),
         Span::styled(format!("{state} "), bar),
     ];
-    if app.scroll > 0 {
+    if app.scroll.offset() > 0 {
+        let new = if new_below > 0 {
+            format!("· {new_below} new below ")
+        } else {
+            String::new()
+        };
         spans.push(Span::styled(
-            format!("│ ↑{} ", app.scroll),
+            format!("│ ↑{} {new}", app.scroll.offset()),
             bar.fg(Color::Yellow),
         ));
     }
