@@ -323,3 +323,44 @@ fn page_up_stops_at_the_oldest_line() {
     terminal.draw(|f| render(f, &app)).unwrap();
     assert_ne!(screen(&terminal)[..6], top[..6]);
 }
+
+#[test]
+fn the_member_count_starts_afresh_after_a_reconnect() {
+    use confab_protocol::frame::PresenceEvent;
+    let mut terminal = Terminal::new(TestBackend::new(60, 4)).unwrap();
+    let mut app = logged_in_app(); // lobby, 2 here: alice and bob
+    for _restart in 0..3 {
+        app.on_event(Event::Disconnected {
+            reason: "the server closed the connection".into(),
+            retry_in: Some(std::time::Duration::from_millis(500)),
+        });
+        app.on_event(Event::Connecting {
+            addr: "127.0.0.1:7667".into(),
+            attempt: 2,
+        });
+        app.on_event(Event::Connected {
+            addr: "127.0.0.1:7667".into(),
+            server: "confab-server".into(),
+        });
+        app.on_event(Event::LoggedIn {
+            name: "alice".into(),
+        });
+        // alice is back first, then bob.
+        app.on_event(Event::Joined {
+            room: "lobby".into(),
+            members: 1,
+        });
+        app.on_event(Event::Presence {
+            room: "lobby".into(),
+            user: "bob".into(),
+            event: PresenceEvent::Joined,
+            time: 1_795_615_387_250,
+        });
+    }
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert!(
+        row(&terminal, 2).contains("#lobby · 2 here"),
+        "{:?}",
+        screen(&terminal)
+    );
+}

@@ -155,7 +155,13 @@ impl App {
                 self.name = Some(name);
             }
             Event::Joined { room, members } => {
-                let wanted = [self.preferred_room.as_deref(), self.switch_to.as_deref()];
+                // The current room too: rejoined after a reconnect, its
+                // count starts afresh from JOINED (presence only adjusts it).
+                let wanted = [
+                    self.preferred_room.as_deref(),
+                    self.switch_to.as_deref(),
+                    self.room.as_deref(),
+                ];
                 if self.room.is_none() || wanted.contains(&Some(room.as_str())) {
                     self.room = Some(room.clone());
                     self.members = members;
