@@ -158,3 +158,121 @@ fn keys_move_and_delete_whole_grapheme_clusters() {
     app.on_key(key(KeyCode::Backspace));
     assert_eq!(app.input.text(), "z", "é goes whole, no lone accent");
 }
+
+fn system_texts(app: &App) -> Vec<String> {
+    app.entries
+        .iter()
+        .filter_map(|e| match e {
+            confab_client::tui::Entry::System { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn at_name_prompt() -> App {
+    let mut app = App::new(None, false);
+    app.on_event(Event::NameRequired {
+        prompt: "Please send your username.".into(),
+        rejected: None,
+    });
+    app
+}
+
+fn enter(app: &mut App, line: &str) -> Option<Command> {
+    type_text(app, line);
+    app.on_key(key(KeyCode::Enter))
+}
+
+#[test]
+fn the_name_prompt_says_what_the_choices_are() {
+    let app = at_name_prompt();
+    let texts = system_texts(&app).join("\n");
+    assert!(texts.contains("Please send your username."), "{texts}");
+    for choice in ["/login NAME", "/register NAME", "guest"] {
+        assert!(texts.contains(choice), "{choice} in {texts}");
+    }
+}
+
+#[test]
+fn commands_at_the_name_prompt_are_commands_not_names() {
+    let mut app = at_name_prompt();
+    assert_eq!(enter(&mut app, "/help"), None, "no login attempt");
+    let texts = system_texts(&app).join("\n");
+    assert!(texts.contains("/register NAME"), "{texts}");
+    assert!(app.awaiting_name);
+    assert_eq!(enter(&mut app, "/who"), None, "no login attempt either");
+    assert!(system_texts(&app).last().unwrap().contains("/who"));
+    assert_eq!(enter(&mut app, "/quit"), Some(Command::Quit));
+    assert_eq!(
+        enter(&mut app, "zoë"),
+        Some(Command::Login {
+            name: "zoë".into(),
+            account: None
+        })
+    );
+}
+
+#[test]
+fn a_wrong_password_is_called_a_wrong_password() {
+    let mut app = at_name_prompt();
+    assert_eq!(enter(&mut app, "/login alice"), None);
+    let login = enter(&mut app, "not her password");
+    assert!(matches!(
+        login,
+        Some(Command::Login {
+            account: Some(_),
+            ..
+        })
+    ));
+    // What the connection reports for LOGIN_REJECTED AUTH_FAILED.
+    app.on_event(Event::NameRequired {
+        prompt: "Choose another name".into(),
+        rejected: Some("wrong name or password (2 attempts left)".into()),
+    });
+    let texts = system_texts(&app);
+    let last_two = texts[texts.len() - 2..].join("\n");
+    assert!(
+        last_two.contains("could not log in as alice: wrong name or password"),
+        "{last_two}"
+    );
+    assert!(
+        last_two.contains("/login alice to type the password again"),
+        "{last_two}"
+    );
+    assert!(
+        !texts.join("\n").contains("Choose another name"),
+        "{texts:?}"
+    );
+    // A guest name refused is worded as such.
+    enter(&mut app, "bob");
+    app.on_event(Event::NameRequired {
+        prompt: "Choose another name".into(),
+        rejected: Some("the name is taken (1 attempts left)".into()),
+    });
+    let texts = system_texts(&app);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("the name bob was refused")),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn escape_at_the_password_prompt_goes_back_to_the_name_prompt() {
+    let mut app = at_name_prompt();
+    enter(&mut app, "/register zoë");
+    type_text(&mut app, "half a pass");
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.awaiting_password.is_none() && app.awaiting_name);
+    assert_eq!(app.input.text(), "");
+    app.on_key(key(KeyCode::Up));
+    assert_eq!(app.input.text(), "", "a password is never recalled");
+    assert_eq!(
+        enter(&mut app, "zoë"),
+        Some(Command::Login {
+            name: "zoë".into(),
+            account: None
+        })
+    );
+}

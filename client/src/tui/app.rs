@@ -7,9 +7,10 @@ use confab_protocol::frame::PresenceEvent;
 use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
 
 use super::input::InputLine;
+use super::prompt::Attempt;
 use super::render::{entry_spans, wrap};
 use super::scroll::Scrollback;
-use crate::command::{self, Account, Command, Input};
+use crate::command::{self, Command, Input};
 use crate::event::Event;
 use crate::format::{sanitize, timestamp, TimeStyle};
 
@@ -67,6 +68,8 @@ pub struct App {
     pub awaiting_name: bool,
     /// After `/login NAME` or `/register NAME`: the next line is the password.
     pub awaiting_password: Option<(String, bool)>,
+    /// The last login asked for at the prompt, to word its refusal.
+    pub(super) attempt: Option<Attempt>,
     preferred_room: Option<String>,
     switch_to: Option<String>,
     time_style: TimeStyle,
@@ -90,6 +93,7 @@ impl App {
             name: None,
             awaiting_name: false,
             awaiting_password: None,
+            attempt: None,
             preferred_room,
             switch_to: None,
             time_style: if utc {
@@ -136,16 +140,7 @@ impl App {
                 self.connection = Connection::Connected;
                 self.system(SystemKind::Info, format!("connected to {addr} ({server})"));
             }
-            Event::NameRequired { prompt, rejected } => {
-                if let Some(reason) = rejected {
-                    self.system(SystemKind::Error, format!("name refused: {reason}"));
-                }
-                self.system(
-                    SystemKind::Info,
-                    format!("{prompt} — type a name and press Enter"),
-                );
-                self.awaiting_name = true;
-            }
+            Event::NameRequired { prompt, rejected } => self.name_required(prompt, rejected),
             Event::LoggedIn { name } => {
                 self.awaiting_name = false;
                 self.system(
@@ -314,46 +309,8 @@ impl App {
         let line = self.input.take();
         self.recall = None;
         self.scroll.bottom();
-        if let Some((name, register)) = self.awaiting_password.take() {
-            self.awaiting_name = false;
-            return Some(Command::Login {
-                name,
-                account: Some(Account {
-                    register,
-                    password: line,
-                }),
-            });
-        }
-        if self.awaiting_name {
-            let line = line.trim();
-            // At the name prompt, `/login NAME` and `/register NAME` ask for a password next.
-            let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
-            let register = match command {
-                "/login" => Some(false),
-                "/register" => Some(true),
-                _ => None,
-            };
-            if let Some(register) = register {
-                let name = rest.trim();
-                if name.is_empty() || name.contains(' ') {
-                    self.system(SystemKind::Error, format!("usage: {command} NAME"));
-                    return None;
-                }
-                self.system(
-                    SystemKind::Info,
-                    format!("password for {name} (not shown):"),
-                );
-                self.awaiting_password = Some((name.to_string(), register));
-                return None;
-            }
-            if line.is_empty() {
-                return None;
-            }
-            self.awaiting_name = false;
-            return Some(Command::Login {
-                name: line.to_string(),
-                account: None,
-            });
+        if self.awaiting_name || self.awaiting_password.is_some() {
+            return self.submit_at_prompt(line);
         }
         if !line.trim().is_empty() && self.sent.last() != Some(&line) {
             self.sent.push(line.clone());

@@ -71,7 +71,7 @@ impl App {
     fn put_aside(&mut self) {
         if self.awaiting_password.is_some() {
             // A password is never kept.
-            self.input.take();
+            self.cancel_password();
             return;
         }
         let draft = self.input.take();

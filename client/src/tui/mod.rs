@@ -4,6 +4,7 @@
 mod app;
 mod input;
 mod keys;
+mod prompt;
 mod render;
 mod scroll;
 
