@@ -115,6 +115,7 @@ fn main() -> ExitCode {
     } else {
         None
     };
+    let encrypted = tls.is_some();
     let plain_mode =
         args.plain || !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -158,7 +159,7 @@ fn main() -> ExitCode {
             )
             .await
         } else {
-            tui::run(handle, args.room, args.utc).await
+            tui::run(handle, args.room, args.utc, encrypted).await
         }
     })
 }

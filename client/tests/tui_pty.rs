@@ -4,6 +4,8 @@
 mod pty;
 mod support;
 
+use std::path::PathBuf;
+
 use confab_server::Config;
 use pty::PtyClient;
 use support::PlainClient;
@@ -14,26 +16,44 @@ struct Server {
     runtime: Runtime,
     addr: String,
     shutdown: CancellationToken,
+    /// With TLS: the directory of the certificate (removed on drop).
+    tls_dir: Option<PathBuf>,
 }
 
 impl Server {
     fn start() -> Server {
+        Self::start_with(Config::default(), None)
+    }
+
+    /// A TLS server with a fresh self-signed certificate; `--ca` takes `cert`.
+    fn start_tls() -> (Server, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("confab-tui-pty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert, key) =
+            confab_server::tls::generate_self_signed(&dir, &["127.0.0.1".to_string()])
+                .expect("a self-signed certificate");
+        let config = Config {
+            tls_cert: Some(cert.clone()),
+            tls_key: Some(key),
+            ..Config::default()
+        };
+        (Self::start_with(config, Some(dir)), cert)
+    }
+
+    fn start_with(config: Config, tls_dir: Option<PathBuf>) -> Server {
         let runtime = Runtime::new().unwrap();
         let shutdown = CancellationToken::new();
         let addr = runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap().to_string();
-            tokio::spawn(confab_server::run(
-                listener,
-                Config::default(),
-                shutdown.clone(),
-            ));
+            tokio::spawn(confab_server::run(listener, config, shutdown.clone()));
             addr
         });
         Server {
             runtime,
             addr,
             shutdown,
+            tls_dir,
         }
     }
 }
@@ -41,6 +61,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        if let Some(dir) = &self.tls_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -59,6 +82,7 @@ fn a_burst_of_typed_lines_is_all_sent_in_order() {
         .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
     let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
     alice.wait_for_text("#lobby · 2 here");
+    assert!(alice.contents().contains("connected │ no TLS │ #lobby"));
 
     // 40 lines of 63 bytes arrive at once, as from a program writing into
     // the terminal or a paste without bracketed paste: 2,520 bytes.
@@ -105,4 +129,18 @@ fn a_bracketed_paste_of_many_lines_is_sent_line_by_line() {
         .filter_map(|l| l.split_once("] alice: ").map(|(_, body)| body))
         .collect();
     assert_eq!(received, lines, "one message per line, in order");
+}
+
+#[test]
+fn the_status_bar_says_the_connection_is_encrypted() {
+    let (server, cert) = Server::start_tls();
+    let alice = PtyClient::spawn(&[
+        &server.addr,
+        "--ca",
+        cert.to_str().unwrap(),
+        "--name",
+        "alice",
+    ]);
+    let screen = alice.wait_for_text("#lobby · 1 here");
+    assert!(screen.contains("● connected │ TLS │ #lobby"), "{screen}");
 }

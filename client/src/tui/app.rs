@@ -61,6 +61,8 @@ pub struct App {
     /// Ctrl-L: clear and redraw the whole terminal.
     pub redraw: bool,
     pub connection: Connection,
+    /// The connection speaks TLS (`--tls`/`--ca`), shown in the status bar.
+    pub encrypted: bool,
     pub server: String,
     pub room: Option<String>,
     pub members: u32,
@@ -87,6 +89,7 @@ impl App {
             recall: None,
             redraw: false,
             connection: Connection::Connecting,
+            encrypted: false,
             server: String::new(),
             room: None,
             members: 0,

@@ -89,7 +89,8 @@ impl Drop for TerminalGuard {
     }
 }
 
-pub async fn run(mut handle: Handle, room: Option<String>, utc: bool) -> ExitCode {
+/// `encrypted`: the connection speaks TLS, as the status bar says.
+pub async fn run(mut handle: Handle, room: Option<String>, utc: bool, encrypted: bool) -> ExitCode {
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
@@ -122,6 +123,7 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool) -> ExitCod
     });
 
     let mut app = App::new(room, utc);
+    app.encrypted = encrypted;
     let mut quitting = false;
     let outcome = 'session: loop {
         if std::mem::take(&mut app.redraw) {

@@ -208,6 +208,11 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, new_below: usize) {
             bar.fg(Color::Yellow),
         ));
     }
+    spans.push(if app.encrypted {
+        Span::styled("│ TLS ", bar.fg(Color::Green))
+    } else {
+        Span::styled("│ no TLS ", bar)
+    });
     if let Some(room) = &app.room {
         spans.push(Span::styled(
             format!("│ #{room} · {} here ", app.members),
