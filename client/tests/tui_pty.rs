@@ -144,3 +144,29 @@ fn the_status_bar_says_the_connection_is_encrypted() {
     let screen = alice.wait_for_text("#lobby · 1 here");
     assert!(screen.contains("● connected │ TLS │ #lobby"), "{screen}");
 }
+
+#[test]
+fn control_and_alt_chords_edit_and_never_type_letters() {
+    let server = Server::start();
+    let _runtime = server.runtime.enter();
+    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
+    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    alice.wait_for_text("#lobby · 2 here");
+    // `ab`, Ctrl-L, Ctrl-K, Ctrl-B, Alt-B (ESC b), Ctrl-R, then `Q` lands at
+    // the start; Enter.
+    alice.write(b"ab\x0c\x0b\x02\x1bb\x12Q\r");
+    // Ctrl-A, Ctrl-D on a line with text deletes under the cursor; Enter.
+    alice.write(b"xyz\x01\x04\r");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("alice: yz")));
+    let (_, seen, _) = server.runtime.block_on(bob.finish());
+    let received: Vec<&str> = seen
+        .iter()
+        .filter_map(|l| l.split_once("] alice: ").map(|(_, body)| body))
+        .collect();
+    assert_eq!(received, ["Qab", "yz"]);
+}
