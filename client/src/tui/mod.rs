@@ -125,6 +125,7 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool, encrypted:
     let mut app = App::new(room, utc);
     app.encrypted = encrypted;
     let mut quitting = false;
+    let mut input_ended = false;
     let outcome = 'session: loop {
         if std::mem::take(&mut app.redraw) {
             // Ctrl-L: whatever else wrote on the terminal goes away.
@@ -142,9 +143,13 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool, encrypted:
                 Some(event) => app.on_event(event),
                 None => break Err("the connection task ended".into()),
             },
-            input = term_rx.recv() => match input {
+            input = term_rx.recv(), if !input_ended => match input {
                 Some(input) => commands.extend(on_terminal(&mut app, input)),
-                None => commands.push(Command::Quit),
+                None => {
+                    // The terminal is gone: say goodbye, then wait for Closed.
+                    input_ended = true;
+                    commands.push(Command::Quit);
+                }
             },
         }
         // Everything already pending is handled before the next draw: a
