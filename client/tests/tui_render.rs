@@ -364,3 +364,18 @@ fn the_member_count_starts_afresh_after_a_reconnect() {
         screen(&terminal)
     );
 }
+
+#[test]
+fn the_status_bar_shows_messages_waiting_to_go_out() {
+    let mut terminal = Terminal::new(TestBackend::new(60, 3)).unwrap();
+    let mut app = logged_in_app();
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert!(!row(&terminal, 1).contains("queued"));
+    app.queued = 3;
+    terminal.draw(|f| render(f, &app)).unwrap();
+    assert!(
+        row(&terminal, 1).starts_with(" ● connected │ 3 queued │"),
+        "{:?}",
+        screen(&terminal)
+    );
+}

@@ -61,6 +61,8 @@ pub struct App {
     /// Ctrl-L: clear and redraw the whole terminal.
     pub redraw: bool,
     pub connection: Connection,
+    /// Messages sent but not yet acknowledged (the connection's send queue).
+    pub queued: usize,
     /// The connection speaks TLS (`--tls`/`--ca`), shown in the status bar.
     pub encrypted: bool,
     pub server: String,
@@ -90,6 +92,7 @@ impl App {
             redraw: false,
             connection: Connection::Connecting,
             encrypted: false,
+            queued: 0,
             server: String::new(),
             room: None,
             members: 0,

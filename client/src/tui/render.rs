@@ -208,6 +208,14 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, new_below: usize) {
             bar.fg(Color::Yellow),
         ));
     }
+    if app.queued > 0 {
+        // Lines still to go out (paced under the rate limit, or waiting
+        // for a reconnect): none is lost, and the user can see them wait.
+        spans.push(Span::styled(
+            format!("│ {} queued ", app.queued),
+            bar.fg(Color::Yellow),
+        ));
+    }
     spans.push(if app.encrypted {
         Span::styled("│ TLS ", bar.fg(Color::Green))
     } else {
