@@ -276,3 +276,13 @@ fn escape_at_the_password_prompt_goes_back_to_the_name_prompt() {
         })
     );
 }
+
+#[test]
+fn help_lists_the_keys_too() {
+    let mut app = logged_in_app();
+    assert_eq!(enter(&mut app, "/help"), None);
+    let texts = system_texts(&app).join("\n");
+    for key in ["Ctrl-K", "Alt-B", "Esc", "Ctrl-L", "/join ROOM"] {
+        assert!(texts.contains(key), "{key} in {texts}");
+    }
+}

@@ -334,7 +334,7 @@ impl App {
                 Some(command)
             }
             Ok(Input::Help(text)) => {
-                for line in text.lines() {
+                for line in text.lines().chain(super::keys::HELP.lines()) {
                     self.system(SystemKind::Info, line);
                 }
                 None

@@ -7,6 +7,17 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::app::App;
 use crate::command::Command;
 
+/// The keys, shown after the commands by `/help`.
+pub const HELP: &str = "\
+Keys:
+←/→  Ctrl-B/Ctrl-F  Alt-B/Alt-F  Ctrl-←/→   a character or a word left/right
+Home/End  Ctrl-A/Ctrl-E   the start or end of the line
+Backspace  Delete  Ctrl-D   delete a character; Ctrl-W, Alt-D a word
+Ctrl-U/Ctrl-K       delete to the start/end of the line; Ctrl-Y puts it back
+↑/↓                 earlier lines; Esc clears the line (↑ brings it back)
+PageUp/PageDown     scroll the messages; Ctrl-L redraws the screen
+Ctrl-C, or Ctrl-D on an empty line, quits. A pasted block is sent line by line.";
+
 /// Lines moved by PageUp/PageDown.
 const PAGE: usize = 10;
 
