@@ -161,14 +161,17 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool, encrypted:
             app.on_event(event);
         }
         for command in commands {
-            if command == Command::Quit {
-                if quitting {
-                    continue;
-                }
-                quitting = true;
+            // Nothing goes out after the goodbye (a paste or burst may hold more).
+            if quitting {
+                break;
             }
+            quitting = command == Command::Quit;
             if dispatch(&mut handle, &mut app, command).await.is_err() {
-                break 'session Err("the connection task ended".into());
+                break 'session match app.finished.clone() {
+                    Some((true, _)) => Ok(()),
+                    Some((false, reason)) => Err(reason),
+                    None => Err("the connection task ended".into()),
+                };
             }
         }
     };
