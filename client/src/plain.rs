@@ -11,6 +11,7 @@
 //! Own messages are not printed (the script knows what it sent); with
 //! `--utc` time stamps are ISO-8601 in UTC.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -47,8 +48,18 @@ struct State {
     awaiting_name: bool,
     stdin_open: bool,
     ever_connected: bool,
+    /// A room was joined once: lines have somewhere to go.
+    joined_once: bool,
     /// A room the user asked to /join: it becomes current once joined.
     switch_to: Option<String>,
+    /// Input lines read so far.
+    line_no: u64,
+    /// Messages handed to the connection so far (the connection numbers
+    /// them the same way, see `Event::NotSent`).
+    messages: u64,
+    /// The input line of each message not yet settled, oldest first. The
+    /// connection's bounded queue and command channel bound it.
+    unsettled: VecDeque<(u64, u64)>,
 }
 
 pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
@@ -60,13 +71,18 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
         awaiting_name: false,
         stdin_open: true,
         ever_connected: false,
+        joined_once: false,
         switch_to: None,
+        line_no: 0,
+        messages: 0,
+        unsettled: VecDeque::new(),
     };
     let mut out = std::io::stdout();
     loop {
-        // Lines wait until there is a room to send them to.
-        let want_input =
-            state.stdin_open && ((state.ready && state.room.is_some()) || state.awaiting_name);
+        // Lines wait until there is a room to send them to; after that they
+        // are read also while reconnecting (the connection queues messages),
+        // so the end of input is seen. A full queue holds up `send` below.
+        let want_input = state.stdin_open && (state.joined_once || state.awaiting_name);
         tokio::select! {
             event = handle.events.recv() => {
                 let Some(event) = event else {
@@ -96,6 +112,16 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
 }
 
 fn on_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Command> {
+    state.line_no += 1;
+    let command = parse_line(state, line, out)?;
+    if matches!(command, Command::Say { .. } | Command::Direct { .. }) {
+        state.messages += 1;
+        state.unsettled.push_back((state.messages, state.line_no));
+    }
+    Some(command)
+}
+
+fn parse_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Command> {
     if state.awaiting_name {
         state.awaiting_name = false;
         return Some(Command::Login {
@@ -159,6 +185,7 @@ async fn on_event(
             format!("*** logged in as {}", sanitize(&name))
         }
         Event::Joined { room, members } => {
+            state.joined_once = true;
             // Lines go to the room asked for with --room or /join, else the first one joined.
             let wanted = [
                 state.options.preferred_room.as_deref(),
@@ -176,16 +203,9 @@ async fn on_event(
             }
             format!("*** left {}", sanitize(&room))
         }
-        Event::Message {
-            own: true,
-            history: false,
-            ..
-        }
-        | Event::Direct {
-            own: true,
-            history: false,
-            ..
-        } => return None,
+        // Own messages are never printed, replayed ones neither: the script
+        // knows what it sent.
+        Event::Message { own: true, .. } | Event::Direct { own: true, .. } => return None,
         Event::Message {
             room,
             sender,
@@ -249,11 +269,12 @@ async fn on_event(
             more,
             target,
         } => {
-            if count == 0 && !more {
+            if count == 0 {
                 return None;
             }
+            let messages = if count == 1 { "message" } else { "messages" };
             format!(
-                "*** {count} earlier messages of {}{}",
+                "*** {count} earlier {messages} of {}{}",
                 sanitize(&target),
                 if more { " (more available)" } else { "" }
             )
@@ -264,6 +285,27 @@ async fn on_event(
         ),
         Event::Notice { text } => format!("*** notice: {}", sanitize(&text)),
         Event::Error { text } => format!("*** error: {}", sanitize(&text)),
+        Event::Outgoing { oldest, .. } => {
+            while state.unsettled.front().is_some_and(|(n, _)| *n < oldest) {
+                state.unsettled.pop_front();
+            }
+            return None;
+        }
+        Event::NotSent {
+            n, target, reason, ..
+        } => {
+            let line = state.unsettled.iter().find(|(m, _)| *m == n).map_or_else(
+                || format!("message {n}"),
+                |(_, line)| format!("line {line}"),
+            );
+            let _ = out.flush();
+            eprintln!(
+                "confab: {line} not sent to {}: {}",
+                sanitize(&target.to_string()),
+                sanitize(&reason)
+            );
+            return None;
+        }
         Event::Disconnected { reason, retry_in } => {
             state.ready = false;
             match retry_in {

@@ -76,6 +76,7 @@ async fn start_client(listener: &TcpListener) -> Handle {
         reconnect: None,
         join_history: 0,
         tls: None,
+        drain_timeout: Duration::from_secs(10),
     })
 }
 
