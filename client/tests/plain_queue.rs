@@ -4,6 +4,9 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use confab_server::Config;
 use support::{Launch, PlainClient, Stderr};
 use tokio_util::sync::CancellationToken;
@@ -98,4 +101,166 @@ async fn a_refused_line_is_reported_with_its_line_number() {
     );
     assert_eq!(err.lines().count(), 2, "only the two refused lines: {err}");
     shutdown.cancel();
+}
+
+/// A TCP relay in front of the server that can withhold the server's answers
+/// and cut every connection, as a network failure would.
+struct Relay {
+    addr: String,
+    withhold: Arc<AtomicBool>,
+    cut: Arc<std::sync::Mutex<CancellationToken>>,
+}
+
+impl Relay {
+    async fn start(server: String) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let withhold = Arc::new(AtomicBool::new(false));
+        let cut = Arc::new(std::sync::Mutex::new(CancellationToken::new()));
+        let (hold, cuts) = (withhold.clone(), cut.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = tokio::net::TcpStream::connect(&server).await.unwrap();
+                let token = cuts.lock().unwrap().clone();
+                tokio::spawn(relay(client, upstream, hold.clone(), token));
+            }
+        });
+        Relay {
+            addr,
+            withhold,
+            cut,
+        }
+    }
+
+    /// Ends every relayed connection; later ones are relayed normally.
+    fn cut_all(&self) {
+        let old = std::mem::take(&mut *self.cut.lock().unwrap());
+        old.cancel();
+        self.withhold.store(false, Ordering::SeqCst);
+    }
+}
+
+async fn relay(
+    client: tokio::net::TcpStream,
+    server: tokio::net::TcpStream,
+    withhold: Arc<AtomicBool>,
+    cut: CancellationToken,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let up = tokio::io::copy(&mut client_read, &mut server_write);
+    let down = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = server_read.read(&mut buf).await?;
+            if n == 0 {
+                return Ok::<_, std::io::Error>(());
+            }
+            // Withheld bytes are lost, as on a link that fails.
+            if !withhold.load(Ordering::SeqCst) {
+                client_write.write_all(&buf[..n]).await?;
+            }
+        }
+    };
+    tokio::select! {
+        _ = cut.cancelled() => {}
+        _ = up => {}
+        _ = down => {}
+    }
+}
+
+#[tokio::test]
+async fn a_message_whose_ack_was_lost_is_neither_repeated_nor_shown_as_new() {
+    let (addr, shutdown) = start_server(Config::default()).await;
+    let relay = Relay::start(addr.clone()).await;
+    let mut bob = PlainClient::spawn(&addr, &["--name", "bob"], "bob");
+    bob.until(|l| l.starts_with("*** joined lobby")).await;
+    let mut alice = PlainClient::spawn(
+        &relay.addr,
+        &["--name", "alice", "--reconnect-initial-ms", "50"],
+        "alice",
+    );
+    alice.until(|l| l.starts_with("*** joined lobby")).await;
+    bob.line("before").await;
+    alice.until(|l| l.ends_with("bob: before")).await;
+    // The server takes alice's message, but its ACK never reaches her.
+    relay.withhold.store(true, Ordering::SeqCst);
+    alice.line("mine").await;
+    bob.until(|l| l.ends_with("alice: mine")).await;
+    relay.cut_all();
+    alice.until(|l| l.starts_with("*** disconnected")).await;
+    let joins = std::cell::Cell::new(0);
+    alice
+        .until(|l| {
+            if l.starts_with("*** joined lobby") {
+                joins.set(joins.get() + 1);
+            }
+            joins.get() == 2
+        })
+        .await;
+    // After the rejoin the room replays "mine": that is her message's ACK.
+    alice.line("after").await;
+    bob.until(|l| l.ends_with("alice: after")).await;
+    let (code, seen, _) = alice.finish().await;
+    assert_eq!(code, 0, "{seen:?}");
+    assert!(
+        !seen.iter().any(|l| l.contains("alice: mine")),
+        "her own replayed message is not shown as new: {seen:?}"
+    );
+    let (_, seen, _) = bob.finish().await;
+    assert_eq!(
+        bodies_from(&seen, "alice"),
+        ["mine", "after"],
+        "delivered once, in order"
+    );
+    shutdown.cancel();
+}
+
+/// A plain client logged in to a server that then goes away for good.
+async fn client_of_a_vanished_server(drain_timeout_s: &str) -> PlainClient {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(confab_server::run(
+        listener,
+        Config::default(),
+        shutdown.clone(),
+    ));
+    let launch = Launch {
+        stderr: Stderr::Capture,
+        ..Launch::default()
+    };
+    let args = [
+        "--name",
+        "p2",
+        "--reconnect-initial-ms",
+        "100",
+        "--drain-timeout-s",
+        drain_timeout_s,
+    ];
+    let mut client = PlainClient::spawn_with(&addr, &args, "p2", launch);
+    client.until(|l| l.starts_with("*** joined lobby")).await;
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+    client.until(|l| l.contains("reconnecting")).await;
+    client
+}
+
+#[tokio::test]
+async fn end_of_input_with_the_server_gone_gives_up_after_the_drain_timeout() {
+    let mut client = client_of_a_vanished_server("1").await;
+    client.line("never delivered").await;
+    let (code, out, err) = client.finish().await;
+    assert_eq!(code, 1, "{out:?} {err}");
+    assert!(err.contains("1 message not delivered"), "{err}");
+}
+
+#[tokio::test]
+async fn end_of_input_with_the_server_gone_and_nothing_queued_exits_at_once() {
+    // A drain timeout far beyond the harness's patience: only an exit that
+    // does not wait for it passes.
+    let client = client_of_a_vanished_server("600").await;
+    let (code, out, err) = client.finish().await;
+    assert_eq!(code, 0, "{out:?} {err}");
 }
