@@ -48,6 +48,8 @@ struct State {
     awaiting_name: bool,
     stdin_open: bool,
     ever_connected: bool,
+    /// Connected now (between `Connected` and `Disconnected`).
+    connected: bool,
     /// A room was joined once: lines have somewhere to go.
     joined_once: bool,
     /// A room the user asked to /join: it becomes current once joined.
@@ -60,6 +62,8 @@ struct State {
     /// The input line of each message not yet settled, oldest first. The
     /// connection's bounded queue and command channel bound it.
     unsettled: VecDeque<(u64, u64)>,
+    /// Rooms with a /history answer to come: an empty answer is worth saying.
+    history_asked: Vec<String>,
 }
 
 pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
@@ -72,10 +76,12 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
         stdin_open: true,
         ever_connected: false,
         joined_once: false,
+        connected: false,
         switch_to: None,
         line_no: 0,
         messages: 0,
         unsettled: VecDeque::new(),
+        history_asked: Vec::new(),
     };
     let mut out = std::io::stdout();
     loop {
@@ -114,6 +120,9 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
 fn on_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Command> {
     state.line_no += 1;
     let command = parse_line(state, line, out)?;
+    if let Command::History { room, .. } = &command {
+        state.history_asked.push(room.to_lowercase());
+    }
     if matches!(command, Command::Say { .. } | Command::Direct { .. }) {
         state.messages += 1;
         state.unsettled.push_back((state.messages, state.line_no));
@@ -166,6 +175,7 @@ async fn on_event(
         Event::Connecting { .. } => return None,
         Event::Connected { addr, server } => {
             state.ever_connected = true;
+            state.connected = true;
             format!("*** connected to {addr} ({})", sanitize(&server))
         }
         Event::NameRequired { prompt, rejected } => {
@@ -269,8 +279,21 @@ async fn on_event(
             more,
             target,
         } => {
+            let asked = state
+                .history_asked
+                .iter()
+                .position(|r| *r == target.to_lowercase())
+                .map(|i| state.history_asked.remove(i))
+                .is_some();
             if count == 0 {
-                return None;
+                // A join with nothing replayed says nothing; a /history does.
+                if !asked {
+                    return None;
+                }
+                return print(
+                    out,
+                    &format!("*** no earlier messages of {}", sanitize(&target)),
+                );
             }
             let messages = if count == 1 { "message" } else { "messages" };
             format!(
@@ -307,8 +330,15 @@ async fn on_event(
             return None;
         }
         Event::Disconnected { reason, retry_in } => {
+            // The first loss says why; each failed attempt after it is one short line.
+            let already = !std::mem::replace(&mut state.connected, false);
             state.ready = false;
             match retry_in {
+                Some(delay) if already => format!(
+                    "*** reconnect failed: {}; next try in {:.1}s",
+                    sanitize(&reason),
+                    delay.as_secs_f32()
+                ),
                 Some(delay) => format!(
                     "*** disconnected: {}; reconnecting in {:.1}s",
                     sanitize(&reason),
@@ -331,6 +361,10 @@ async fn on_event(
             return Some(ExitCode::from(code));
         }
     };
+    print(out, &line)
+}
+
+fn print(out: &mut impl Write, line: &str) -> Option<ExitCode> {
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
     None

@@ -249,11 +249,25 @@ async fn client_of_a_vanished_server(drain_timeout_s: &str) -> PlainClient {
 
 #[tokio::test]
 async fn end_of_input_with_the_server_gone_gives_up_after_the_drain_timeout() {
-    let mut client = client_of_a_vanished_server("1").await;
+    let mut client = client_of_a_vanished_server("2").await;
     client.line("never delivered").await;
     let (code, out, err) = client.finish().await;
     assert_eq!(code, 1, "{out:?} {err}");
     assert!(err.contains("1 message not delivered"), "{err}");
+    // The loss is said once; each failed attempt after it is one line.
+    let after: Vec<&String> = out
+        .iter()
+        .skip_while(|l| !l.starts_with("*** disconnected"))
+        .skip(1)
+        .collect();
+    assert!(!after.is_empty(), "{out:?}");
+    for line in after {
+        assert!(
+            line.starts_with("*** reconnect failed: 127.0.0.1:")
+                && line.contains(": connection refused; next try in"),
+            "{out:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -21,6 +21,9 @@ impl Session<'_> {
             Frame::Message(m) => {
                 self.memory.saw(&m.room, m.seq);
                 let replayed = m.flags & confab_protocol::frame::Message::HISTORY != 0;
+                if replayed {
+                    self.memory.fetched(&m.room, m.seq);
+                }
                 if replayed && m.sender.as_str() == me && self.is_rejoining(&m.room) {
                     // One of ours the last connection lost the ACK of: this is its ACK.
                     if let Some(queued) = self.memory.outbox.confirm_replayed(&m.room, &m.body) {
@@ -102,6 +105,9 @@ impl Session<'_> {
             }
             Frame::Left(left) => {
                 self.memory.rooms.retain(|(r, _)| r != left.room.as_str());
+                self.memory
+                    .oldest_fetched
+                    .remove(&left.room.as_str().to_lowercase());
                 Event::Left {
                     room: left.room.to_string(),
                 }

@@ -104,6 +104,9 @@ struct Memory {
     drain_deadline: Option<Instant>,
     /// The largest body the server takes (from its GREETING).
     max_body: Option<usize>,
+    /// Per room (lower case), the oldest `seq` replayed or fetched so far:
+    /// the next `/history` pages back from there.
+    oldest_fetched: std::collections::HashMap<String, u64>,
 }
 
 impl Memory {
@@ -111,6 +114,24 @@ impl Memory {
         if let Some(entry) = self.rooms.iter_mut().find(|(r, _)| r == room) {
             entry.1 = entry.1.max(seq);
         }
+    }
+
+    /// A replayed or fetched message of `room`.
+    fn fetched(&mut self, room: &str, seq: u64) {
+        let oldest = self
+            .oldest_fetched
+            .entry(room.to_lowercase())
+            .or_insert(seq);
+        *oldest = (*oldest).min(seq);
+    }
+
+    /// Where the next `/history` of `room` starts: before the oldest message
+    /// fetched so far, or from the newest (0) the first time.
+    fn history_anchor(&self, room: &str) -> u64 {
+        self.oldest_fetched
+            .get(&room.to_lowercase())
+            .copied()
+            .unwrap_or(0)
     }
 
     /// `Event::Outgoing` if the queue changed since the last one.
@@ -197,6 +218,7 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
         finishing: false,
         drain_deadline: None,
         max_body: None,
+        oldest_fetched: std::collections::HashMap::new(),
     };
     let mut attempt = 0u32;
     let mut failures = 0u32;
@@ -221,7 +243,7 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
             // Finishing: even the connection attempt must not outlast the deadline.
             Some(deadline) => tokio::time::timeout_at(deadline, open(&options))
                 .await
-                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+                .unwrap_or_else(|_| Err("timed out".into())),
             None => open(&options).await,
         };
         let outcome = match opened {
@@ -236,7 +258,8 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
             Err(e) if !memory.logged_in_once => {
                 Outcome::Fatal(format!("cannot connect to {}: {e}", options.addr))
             }
-            Err(e) => Outcome::Lost(format!("cannot connect to {}: {e}", options.addr)),
+            // Short: it is said again on each attempt.
+            Err(e) => Outcome::Lost(format!("{}: {e}", options.addr)),
         };
         memory.outbox.connection_lost();
         let reason = match outcome {
@@ -287,14 +310,37 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
     let _ = events.send(closed).await;
 }
 
-/// TCP to the server, wrapped in TLS when asked for.
-async fn open(options: &Options) -> std::io::Result<Box<dyn ServerStream>> {
-    let stream = TcpStream::connect(&options.addr).await?;
+/// TCP to the server, wrapped in TLS when asked for; the error in words.
+async fn open(options: &Options) -> Result<Box<dyn ServerStream>, String> {
+    let stream = TcpStream::connect(&options.addr)
+        .await
+        .map_err(|e| describe_io(&e))?;
     let _ = stream.set_nodelay(true);
     let Some(connector) = &options.tls else {
         return Ok(Box::new(stream));
     };
-    let host = crate::tls::server_name(&options.addr)?;
-    let tls = connector.connect(host, stream).await?;
+    let host = crate::tls::server_name(&options.addr).map_err(|e| describe_io(&e))?;
+    let tls = connector
+        .connect(host, stream)
+        .await
+        .map_err(|e| crate::tls::explain(&e))?;
     Ok(Box::new(tls))
+}
+
+/// An I/O error, short: "connection refused" rather than
+/// "Connection refused (os error 111)".
+pub fn describe_io(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::ConnectionRefused => "connection refused".into(),
+        ErrorKind::TimedOut => "timed out".into(),
+        ErrorKind::ConnectionReset => "connection reset".into(),
+        _ => {
+            let text = error.to_string();
+            match text.split_once(" (os error") {
+                Some((words, _)) => words.to_string(),
+                None => text,
+            }
+        }
+    }
 }

@@ -235,14 +235,18 @@ impl<'a> Session<'a> {
                 self.memory.name = None;
                 self.memory.account = None;
                 self.awaiting_name = true;
-                let reason = format!(
-                    "{} ({} attempts left)",
-                    crate::format::sanitize(&rejected.message),
-                    rejected.attempts_left
-                );
+                let what = if rejected.code == ErrorCode::AUTH_FAILED {
+                    "Try again"
+                } else {
+                    "Choose another name"
+                };
+                let left = rejected.attempts_left;
+                let attempts = if left == 1 { "attempt" } else { "attempts" };
+                // The count goes with the prompt: a client that will not ask
+                // again (plain mode with --name) shows only the reason.
                 self.emit(Event::NameRequired {
-                    prompt: "Choose another name".into(),
-                    rejected: Some(reason),
+                    prompt: format!("{what} ({left} {attempts} left)"),
+                    rejected: Some(crate::format::sanitize(&rejected.message)),
                 })
                 .await;
             }
@@ -323,7 +327,8 @@ impl<'a> Session<'a> {
                 kind: HistoryKind::Room,
                 target: Str8::truncated(&room),
                 direction: Direction::Before,
-                anchor: 0,
+                // spec: HISTORY-1 — each /history pages further back.
+                anchor: self.memory.history_anchor(&room),
                 limit: count,
             }),
             Command::Login { .. } | Command::Quit => return Ok(()),

@@ -246,7 +246,10 @@ impl App {
                     let more = if more { "; more with /history N" } else { "" };
                     self.system(
                         SystemKind::Info,
-                        format!("— {count} earlier messages of {target}{more} —"),
+                        format!(
+                            "— {count} earlier message{} of {target}{more} —",
+                            if count == 1 { "" } else { "s" }
+                        ),
                     );
                 }
             }
