@@ -115,3 +115,59 @@ async fn a_message_sent_while_reconnecting_is_queued_and_delivered_after_login()
     .await;
     second.cancel();
 }
+
+#[tokio::test]
+async fn a_full_queue_stops_taking_commands() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(confab_server::run(
+        listener,
+        Config::default(),
+        shutdown.clone(),
+    ));
+    let mut alice = client(&addr, "alice", 0);
+    until(&mut alice, |e| matches!(e, Event::Joined { .. })).await;
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+    until(&mut alice, |e| matches!(e, Event::Disconnected { .. })).await;
+
+    // Nothing can leave while the server is gone: the queue fills up.
+    let full = connection::QUEUE_MAX_MESSAGES;
+    for n in 0..full {
+        let sent = tokio::time::timeout(PATIENCE, alice.commands.send(say(&format!("m{n}"))));
+        sent.await.expect("taken while there is room").unwrap();
+    }
+    let queued = until(
+        &mut alice,
+        |e| matches!(e, Event::Outgoing { queued, .. } if *queued == full),
+    )
+    .await;
+    assert_eq!(
+        queued,
+        Event::Outgoing {
+            queued: full,
+            oldest: 1
+        }
+    );
+    // The command channel fills up behind it, and then holds up the sender.
+    let mut accepted = 0;
+    while alice.commands.try_send(say("more")).is_ok() {
+        accepted += 1;
+        assert!(accepted <= 256, "the channel is bounded");
+    }
+    assert_eq!(accepted, alice.commands.max_capacity());
+    // Two more reconnection attempts: the connection task went round its
+    // loop, where it takes commands when there is room, and took none.
+    for _ in 0..2 {
+        let event = until(&mut alice, |e| {
+            matches!(e, Event::Disconnected { .. } | Event::Outgoing { .. })
+        })
+        .await;
+        assert!(
+            matches!(event, Event::Disconnected { .. }),
+            "the queue did not grow: {event:?}"
+        );
+    }
+    assert_eq!(alice.commands.capacity(), 0, "nothing more was taken");
+}

@@ -82,6 +82,9 @@ pub fn spawn(options: Options) -> Handle {
     }
 }
 
+/// How soon an owed queue report is tried again.
+const REPORT_RETRY: Duration = Duration::from_millis(50);
+
 /// How long to wait for the server to close after our GOODBYE.
 const QUIT_GRACE: Duration = Duration::from_secs(3);
 
@@ -134,17 +137,27 @@ impl Memory {
             .unwrap_or(0)
     }
 
-    /// `Event::Outgoing` if the queue changed since the last one.
-    fn queue_report(&mut self) -> Option<Event> {
+    /// Sends `Event::Outgoing` if the queue changed since the last one. It
+    /// never waits: when the user interface is behind, the report is owed
+    /// (see `report_owed`) and a later one carries the figures of then, so
+    /// a busy queue cannot fill the event channel with its reports.
+    fn report_queue(&mut self, events: &mpsc::Sender<Event>) {
         let now = (self.outbox.len(), self.outbox.oldest());
         if now == self.reported {
-            return None;
+            return;
         }
-        self.reported = now;
-        Some(Event::Outgoing {
+        let event = Event::Outgoing {
             queued: now.0,
             oldest: now.1,
-        })
+        };
+        if events.try_send(event).is_ok() {
+            self.reported = now;
+        }
+    }
+
+    /// A change of the queue is not reported yet.
+    fn report_owed(&self) -> bool {
+        (self.outbox.len(), self.outbox.oldest()) != self.reported
     }
 
     /// Queues a room or direct message, or says why it cannot go.
@@ -193,9 +206,10 @@ async fn offline_command(command: Command, memory: &mut Memory, events: &mpsc::S
             text: "not connected; reconnecting (messages are queued, commands are not)".into(),
         }),
     };
-    for event in event.into_iter().chain(memory.queue_report()) {
+    if let Some(event) = event {
         let _ = events.send(event).await;
     }
+    memory.report_queue(events);
 }
 
 enum Outcome {
@@ -289,8 +303,10 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
         let deadline = Instant::now() + delay;
         loop {
             let give_up = memory.drain_deadline;
+            let owed = memory.report_owed();
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => break,
+                _ = tokio::time::sleep(REPORT_RETRY), if owed => memory.report_queue(&events),
                 _ = tokio::time::sleep_until(give_up.unwrap_or(deadline)), if give_up.is_some() => {
                     break 'reconnect lost(memory.undelivered("the server cannot be reached"));
                 }

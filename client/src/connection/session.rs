@@ -65,13 +65,6 @@ impl<'a> Session<'a> {
         let _ = self.events.send(event).await;
     }
 
-    /// Tells the user interface how long the send queue is, if that changed.
-    pub(super) async fn report_queue(&mut self) {
-        if let Some(event) = self.memory.queue_report() {
-            self.emit(event).await;
-        }
-    }
-
     pub(super) async fn run(
         &mut self,
         stream: Box<dyn ServerStream>,
@@ -96,12 +89,14 @@ impl<'a> Session<'a> {
                 Ok(at) => at,
                 Err(e) => return Outcome::Lost(format!("connection failed: {e}")),
             };
-            self.report_queue().await;
+            self.memory.report_queue(self.events);
+            let owed = self.memory.report_owed();
             let take_commands = !self.memory.finishing && self.memory.outbox.has_room();
             let give_up = self.memory.drain_deadline.filter(|_| self.memory.finishing);
             let far = Instant::now() + Duration::from_secs(3600);
             tokio::select! {
                 _ = tokio::time::sleep_until(next_send.unwrap_or(far)), if next_send.is_some() => {}
+                _ = tokio::time::sleep(super::REPORT_RETRY), if owed => {}
                 _ = tokio::time::sleep_until(give_up.unwrap_or(far)), if give_up.is_some() => {
                     return Outcome::Fatal("the server does not acknowledge our messages".into());
                 }
