@@ -84,12 +84,18 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
         history_asked: Vec::new(),
     };
     let mut out = std::io::stdout();
+    // A command read but not yet taken by the connection (its queue is full).
+    let mut pending: Option<Command> = None;
     loop {
         // Lines wait until there is a room to send them to; after that they
         // are read also while reconnecting (the connection queues messages),
-        // so the end of input is seen. A full queue holds up `send` below.
-        let want_input = state.stdin_open && (state.joined_once || state.awaiting_name);
+        // so the end of input is seen. While the connection's queue is full
+        // no line is read, but events still are: the connection must never
+        // wait on us while we wait on it.
+        let want_input =
+            pending.is_none() && state.stdin_open && (state.joined_once || state.awaiting_name);
         tokio::select! {
+            biased;
             event = handle.events.recv() => {
                 let Some(event) = event else {
                     return ExitCode::from(exit::CONNECTION_LOST);
@@ -98,19 +104,21 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
                     return code;
                 }
             }
+            permit = handle.commands.reserve(), if pending.is_some() => {
+                let (Ok(permit), Some(command)) = (permit, pending.take()) else {
+                    return ExitCode::from(exit::CONNECTION_LOST);
+                };
+                permit.send(command);
+            }
             line = lines.next_line(), if want_input => {
-                let command = match line {
+                pending = match line {
                     Ok(Some(line)) => on_line(&mut state, &line, &mut out),
                     // End of input: leave cleanly after our messages are acknowledged.
-                    Ok(None) | Err(_) => {
-                        state.stdin_open = false;
-                        Some(Command::Quit)
-                    }
+                    Ok(None) | Err(_) => Some(Command::Quit),
                 };
-                if let Some(command) = command {
-                    if handle.commands.send(command).await.is_err() {
-                        return ExitCode::from(exit::CONNECTION_LOST);
-                    }
+                if pending == Some(Command::Quit) {
+                    // Nothing after /quit or the end of input is sent.
+                    state.stdin_open = false;
                 }
             }
         }
