@@ -44,7 +44,6 @@ pub struct PlainOptions {
 struct State {
     options: PlainOptions,
     room: Option<String>,
-    ready: bool,
     awaiting_name: bool,
     stdin_open: bool,
     ever_connected: bool,
@@ -71,7 +70,6 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
     let mut state = State {
         options,
         room: None,
-        ready: false,
         awaiting_name: false,
         stdin_open: true,
         ever_connected: false,
@@ -199,7 +197,6 @@ async fn on_event(
             format!("*** {}", sanitize(&prompt))
         }
         Event::LoggedIn { name } => {
-            state.ready = true;
             format!("*** logged in as {}", sanitize(&name))
         }
         Event::Joined { room, members } => {
@@ -340,7 +337,6 @@ async fn on_event(
         Event::Disconnected { reason, retry_in } => {
             // The first loss says why; each failed attempt after it is one short line.
             let already = !std::mem::replace(&mut state.connected, false);
-            state.ready = false;
             match retry_in {
                 Some(delay) if already => format!(
                     "*** reconnect failed: {}; next try in {:.1}s",
