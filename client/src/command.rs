@@ -69,7 +69,8 @@ pub const HELP: &str = "\
 /rooms              list rooms with members
 /msg USER TEXT      send TEXT to USER only
 /who [ROOM]         who is in ROOM (default: everyone online)
-/history [N]        the last N messages of the current room (default 20)
+/history [ROOM] [N] N earlier messages of ROOM (default: the current room, 20);
+                    again for the N before those
 /help               this help
 /quit               say goodbye and exit
 Anything else is sent to the current room; start a message with // to send a leading /.";
@@ -93,13 +94,13 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
     let args = args.trim();
     let command = match name {
         "join" | "j" => Command::Join {
-            room: one_word(args, "usage: /join ROOM")?,
+            room: room_name(one_word(args, "usage: /join ROOM")?),
         },
         "leave" | "part" => Command::Leave {
             room: if args.is_empty() {
                 room.to_string()
             } else {
-                one_word(args, "usage: /leave [ROOM]")?
+                room_name(one_word(args, "usage: /leave [ROOM]")?)
             },
         },
         "rooms" | "list" => no_args(args, "usage: /rooms", Command::ListRooms)?,
@@ -120,18 +121,10 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
             room: if args.is_empty() {
                 None
             } else {
-                Some(one_word(args, "usage: /who [ROOM]")?)
+                Some(room_name(one_word(args, "usage: /who [ROOM]")?))
             },
         },
-        "history" | "h" => Command::History {
-            room: room.to_string(),
-            count: if args.is_empty() {
-                DEFAULT_HISTORY
-            } else {
-                args.parse()
-                    .map_err(|_| "usage: /history [N], N from 1 to 65535")?
-            },
-        },
+        "history" | "h" => history(args, room)?,
         "help" | "?" => return Ok(Input::Help(HELP.to_string())),
         "quit" | "exit" | "q" => no_args(args, "usage: /quit", Command::Quit)?,
         other => {
@@ -141,6 +134,34 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
         }
     };
     Ok(Input::Command(command))
+}
+
+/// `/history [ROOM] [N]`: the current room and 20 unless given.
+fn history(args: &str, current: &str) -> Result<Command, String> {
+    const USAGE: &str = "usage: /history [ROOM] [N], N from 1 to 65535";
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let count = |word: &str| word.parse::<u16>().ok().filter(|n| *n > 0);
+    let (room, count) = match words.as_slice() {
+        [] => (current.to_string(), DEFAULT_HISTORY),
+        [word] => match count(word) {
+            Some(n) => (current.to_string(), n),
+            None if word.starts_with('#') || word.parse::<u64>().is_err() => {
+                (room_name(word.to_string()), DEFAULT_HISTORY)
+            }
+            None => return Err(USAGE.into()),
+        },
+        [room, n] => (room_name(room.to_string()), count(n).ok_or(USAGE)?),
+        _ => return Err(USAGE.into()),
+    };
+    Ok(Command::History { room, count })
+}
+
+/// The UI shows rooms as `#rust`; the `#` is not part of the name.
+fn room_name(word: String) -> String {
+    match word.strip_prefix('#') {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => word,
+    }
 }
 
 fn say(room: &str, body: &str) -> Input {
@@ -189,6 +210,44 @@ mod tests {
     }
 
     #[test]
+    fn a_leading_hash_names_the_room_as_the_ui_shows_it() {
+        for (line, command) in [
+            (
+                "/join #rust",
+                Command::Join {
+                    room: "rust".into(),
+                },
+            ),
+            (
+                "/leave #rust",
+                Command::Leave {
+                    room: "rust".into(),
+                },
+            ),
+            (
+                "/who #rust",
+                Command::Who {
+                    room: Some("rust".into()),
+                },
+            ),
+            (
+                "/history #rust",
+                Command::History {
+                    room: "rust".into(),
+                    count: DEFAULT_HISTORY,
+                },
+            ),
+        ] {
+            assert_eq!(parse(line, "lobby"), Ok(Input::Command(command)), "{line}");
+        }
+        // A lone `#` is left for the server to judge.
+        assert_eq!(
+            parse("/join #", "lobby"),
+            Ok(Input::Command(Command::Join { room: "#".into() }))
+        );
+    }
+
+    #[test]
     fn commands_parse_and_wrong_use_explains_itself() {
         assert_eq!(
             parse("/msg bob  hi there", "lobby"),
@@ -215,7 +274,15 @@ mod tests {
                 count: 5
             }))
         );
-        assert!(parse("/history lots", "rust").is_err());
+        assert!(parse("/history 0", "rust").is_err());
+        assert!(parse("/history rust lots", "rust").is_err());
+        assert_eq!(
+            parse("/history #go 5", "rust"),
+            Ok(Input::Command(Command::History {
+                room: "go".into(),
+                count: 5
+            }))
+        );
         assert!(parse("/frobnicate", "rust").unwrap_err().contains("/help"));
         assert_eq!(
             parse("/who", "x"),

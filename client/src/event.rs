@@ -4,6 +4,22 @@ use std::time::Duration;
 
 use confab_protocol::frame::PresenceEvent;
 
+/// Where an outgoing message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Room(String),
+    User(String),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Room(room) => write!(f, "{room}"),
+            Target::User(user) => write!(f, "{user}"),
+        }
+    }
+}
+
 /// One thing that happened, already translated from frames.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -80,6 +96,25 @@ pub enum Event {
     /// A request was refused; the connection goes on.
     Error {
         text: String,
+    },
+    /// The send queue changed (emitted only when these figures change).
+    Outgoing {
+        /// Messages taken but not yet acknowledged by the server.
+        queued: usize,
+        /// The number (see `NotSent::n`) of the oldest of them, or of the
+        /// next message when none is queued: every message numbered below
+        /// it is settled (acknowledged or reported with `NotSent`).
+        oldest: u64,
+    },
+    /// A message that will not be delivered: the server refused it, or it
+    /// could not be sent before the client gave up.
+    NotSent {
+        /// Numbers the room and direct messages the connection took, in
+        /// order, from 1: plain mode maps it back to the input line.
+        n: u64,
+        target: Target,
+        body: String,
+        reason: String,
     },
     /// The connection ended; `retry_in` is set when the client reconnects.
     Disconnected {

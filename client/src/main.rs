@@ -53,6 +53,11 @@ struct Args {
     #[arg(long, default_value_t = 30_000)]
     reconnect_max_ms: u64,
 
+    /// At end of input (or /quit) with messages still queued and the server
+    /// unreachable: seconds to keep trying before giving up (exit code 1).
+    #[arg(long, default_value_t = 10)]
+    drain_timeout_s: u64,
+
     /// Past messages to show when joining a room (default: 20 in the terminal
     /// UI, 0 in plain mode).
     #[arg(long)]
@@ -140,6 +145,7 @@ fn main() -> ExitCode {
         }),
         tls,
         join_history: args.history.unwrap_or(if plain_mode { 0 } else { 20 }),
+        drain_timeout: Duration::from_secs(args.drain_timeout_s),
     };
     runtime.block_on(async move {
         let handle = connection::spawn(options);

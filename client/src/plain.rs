@@ -11,6 +11,7 @@
 //! Own messages are not printed (the script knows what it sent); with
 //! `--utc` time stamps are ISO-8601 in UTC.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -43,12 +44,25 @@ pub struct PlainOptions {
 struct State {
     options: PlainOptions,
     room: Option<String>,
-    ready: bool,
     awaiting_name: bool,
     stdin_open: bool,
     ever_connected: bool,
+    /// Connected now (between `Connected` and `Disconnected`).
+    connected: bool,
+    /// A room was joined once: lines have somewhere to go.
+    joined_once: bool,
     /// A room the user asked to /join: it becomes current once joined.
     switch_to: Option<String>,
+    /// Input lines read so far.
+    line_no: u64,
+    /// Messages handed to the connection so far (the connection numbers
+    /// them the same way, see `Event::NotSent`).
+    messages: u64,
+    /// The input line of each message not yet settled, oldest first. The
+    /// connection's bounded queue and command channel bound it.
+    unsettled: VecDeque<(u64, u64)>,
+    /// Rooms with a /history answer to come: an empty answer is worth saying.
+    history_asked: Vec<String>,
 }
 
 pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
@@ -56,18 +70,30 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
     let mut state = State {
         options,
         room: None,
-        ready: false,
         awaiting_name: false,
         stdin_open: true,
         ever_connected: false,
+        joined_once: false,
+        connected: false,
         switch_to: None,
+        line_no: 0,
+        messages: 0,
+        unsettled: VecDeque::new(),
+        history_asked: Vec::new(),
     };
     let mut out = std::io::stdout();
+    // A command read but not yet taken by the connection (its queue is full).
+    let mut pending: Option<Command> = None;
     loop {
-        // Lines wait until there is a room to send them to.
+        // Lines wait until there is a room to send them to; after that they
+        // are read also while reconnecting (the connection queues messages),
+        // so the end of input is seen. While the connection's queue is full
+        // no line is read, but events still are: the connection must never
+        // wait on us while we wait on it.
         let want_input =
-            state.stdin_open && ((state.ready && state.room.is_some()) || state.awaiting_name);
+            pending.is_none() && state.stdin_open && (state.joined_once || state.awaiting_name);
         tokio::select! {
+            biased;
             event = handle.events.recv() => {
                 let Some(event) = event else {
                     return ExitCode::from(exit::CONNECTION_LOST);
@@ -76,19 +102,21 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
                     return code;
                 }
             }
+            permit = handle.commands.reserve(), if pending.is_some() => {
+                let (Ok(permit), Some(command)) = (permit, pending.take()) else {
+                    return ExitCode::from(exit::CONNECTION_LOST);
+                };
+                permit.send(command);
+            }
             line = lines.next_line(), if want_input => {
-                let command = match line {
+                pending = match line {
                     Ok(Some(line)) => on_line(&mut state, &line, &mut out),
                     // End of input: leave cleanly after our messages are acknowledged.
-                    Ok(None) | Err(_) => {
-                        state.stdin_open = false;
-                        Some(Command::Quit)
-                    }
+                    Ok(None) | Err(_) => Some(Command::Quit),
                 };
-                if let Some(command) = command {
-                    if handle.commands.send(command).await.is_err() {
-                        return ExitCode::from(exit::CONNECTION_LOST);
-                    }
+                if pending == Some(Command::Quit) {
+                    // Nothing after /quit or the end of input is sent.
+                    state.stdin_open = false;
                 }
             }
         }
@@ -96,6 +124,19 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
 }
 
 fn on_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Command> {
+    state.line_no += 1;
+    let command = parse_line(state, line, out)?;
+    if let Command::History { room, .. } = &command {
+        state.history_asked.push(room.to_lowercase());
+    }
+    if matches!(command, Command::Say { .. } | Command::Direct { .. }) {
+        state.messages += 1;
+        state.unsettled.push_back((state.messages, state.line_no));
+    }
+    Some(command)
+}
+
+fn parse_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Command> {
     if state.awaiting_name {
         state.awaiting_name = false;
         return Some(Command::Login {
@@ -140,6 +181,7 @@ async fn on_event(
         Event::Connecting { .. } => return None,
         Event::Connected { addr, server } => {
             state.ever_connected = true;
+            state.connected = true;
             format!("*** connected to {addr} ({})", sanitize(&server))
         }
         Event::NameRequired { prompt, rejected } => {
@@ -155,10 +197,10 @@ async fn on_event(
             format!("*** {}", sanitize(&prompt))
         }
         Event::LoggedIn { name } => {
-            state.ready = true;
             format!("*** logged in as {}", sanitize(&name))
         }
         Event::Joined { room, members } => {
+            state.joined_once = true;
             // Lines go to the room asked for with --room or /join, else the first one joined.
             let wanted = [
                 state.options.preferred_room.as_deref(),
@@ -176,16 +218,9 @@ async fn on_event(
             }
             format!("*** left {}", sanitize(&room))
         }
-        Event::Message {
-            own: true,
-            history: false,
-            ..
-        }
-        | Event::Direct {
-            own: true,
-            history: false,
-            ..
-        } => return None,
+        // Own messages are never printed, replayed ones neither: the script
+        // knows what it sent.
+        Event::Message { own: true, .. } | Event::Direct { own: true, .. } => return None,
         Event::Message {
             room,
             sender,
@@ -249,11 +284,25 @@ async fn on_event(
             more,
             target,
         } => {
-            if count == 0 && !more {
-                return None;
+            let asked = state
+                .history_asked
+                .iter()
+                .position(|r| *r == target.to_lowercase())
+                .map(|i| state.history_asked.remove(i))
+                .is_some();
+            if count == 0 {
+                // A join with nothing replayed says nothing; a /history does.
+                if !asked {
+                    return None;
+                }
+                return print(
+                    out,
+                    &format!("*** no earlier messages of {}", sanitize(&target)),
+                );
             }
+            let messages = if count == 1 { "message" } else { "messages" };
             format!(
-                "*** {count} earlier messages of {}{}",
+                "*** {count} earlier {messages} of {}{}",
                 sanitize(&target),
                 if more { " (more available)" } else { "" }
             )
@@ -264,9 +313,36 @@ async fn on_event(
         ),
         Event::Notice { text } => format!("*** notice: {}", sanitize(&text)),
         Event::Error { text } => format!("*** error: {}", sanitize(&text)),
+        Event::Outgoing { oldest, .. } => {
+            while state.unsettled.front().is_some_and(|(n, _)| *n < oldest) {
+                state.unsettled.pop_front();
+            }
+            return None;
+        }
+        Event::NotSent {
+            n, target, reason, ..
+        } => {
+            let line = state.unsettled.iter().find(|(m, _)| *m == n).map_or_else(
+                || format!("message {n}"),
+                |(_, line)| format!("line {line}"),
+            );
+            let _ = out.flush();
+            eprintln!(
+                "confab: {line} not sent to {}: {}",
+                sanitize(&target.to_string()),
+                sanitize(&reason)
+            );
+            return None;
+        }
         Event::Disconnected { reason, retry_in } => {
-            state.ready = false;
+            // The first loss says why; each failed attempt after it is one short line.
+            let already = !std::mem::replace(&mut state.connected, false);
             match retry_in {
+                Some(delay) if already => format!(
+                    "*** reconnect failed: {}; next try in {:.1}s",
+                    sanitize(&reason),
+                    delay.as_secs_f32()
+                ),
                 Some(delay) => format!(
                     "*** disconnected: {}; reconnecting in {:.1}s",
                     sanitize(&reason),
@@ -289,6 +365,10 @@ async fn on_event(
             return Some(ExitCode::from(code));
         }
     };
+    print(out, &line)
+}
+
+fn print(out: &mut impl Write, line: &str) -> Option<ExitCode> {
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
     None

@@ -49,3 +49,35 @@ pub fn server_name(addr: &str) -> io::Result<ServerName<'static>> {
     ServerName::try_from(host.to_string())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{host}: {e}")))
 }
+
+/// A failed connection attempt in words that say what is wrong and what to
+/// do: rustls's own errors name the symptom only.
+pub fn explain(error: &io::Error) -> String {
+    use rustls::{CertificateError, Error, InvalidMessage};
+    let rustls_error = error.get_ref().and_then(|e| e.downcast_ref::<Error>());
+    match rustls_error {
+        // A plain server answers the TLS hello with Confab bytes.
+        Some(Error::InvalidMessage(InvalidMessage::InvalidContentType))
+        | Some(Error::InvalidMessage(_)) => "the server does not speak TLS (it answered the TLS \
+             handshake with something else): connect without --tls and --ca"
+            .into(),
+        Some(Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+            "the server's certificate is not signed by an authority this client trusts: if the \
+             server uses a self-signed certificate, pass it with --ca FILE (the cert.pem that \
+             `confab-server gen-cert` wrote)"
+                .into()
+        }
+        Some(Error::InvalidCertificate(CertificateError::NotValidForName))
+        | Some(Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })) => {
+            "the server's certificate is not valid for this host name: connect with a name it \
+             lists (gen-cert --host NAME adds one)"
+                .into()
+        }
+        Some(Error::InvalidCertificate(CertificateError::Expired))
+        | Some(Error::InvalidCertificate(CertificateError::ExpiredContext { .. })) => {
+            "the server's certificate has expired".into()
+        }
+        Some(other) => format!("TLS failed: {other}"),
+        None => crate::connection::describe_io(error),
+    }
+}

@@ -76,6 +76,7 @@ async fn start_client(listener: &TcpListener) -> Handle {
         reconnect: None,
         join_history: 0,
         tls: None,
+        drain_timeout: Duration::from_secs(10),
     })
 }
 
@@ -186,4 +187,105 @@ async fn garbage_from_the_server_gets_an_error_and_a_clean_close() {
     assert!(
         matches!(event, Event::Closed { clean: false, reason } if reason.contains("not Confab"))
     );
+}
+
+/// The next SEND the scripted server receives, skipping anything else.
+async fn next_send(server: &mut Framed<TcpStream, FrameCodec>) -> confab_protocol::frame::Send {
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, server.next())
+            .await
+            .expect("a frame in time")
+            .expect("the client stays connected")
+            .unwrap();
+        if let Frame::Send(send) = frame {
+            return send;
+        }
+    }
+}
+
+fn error_for(code: ErrorCode, client_ref: u32, text: &str) -> Frame {
+    Frame::ErrorFrame(confab_protocol::frame::ErrorFrame::new(
+        code,
+        confab_protocol::frame::code::SEND,
+        client_ref,
+        text,
+    ))
+}
+
+#[tokio::test]
+async fn rate_limited_is_sent_again_and_other_refusals_name_the_message() {
+    // spec: FLOW-1
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut handle = start_client(&listener).await;
+    let mut server = scripted_login(&listener, Limits::default()).await;
+    until(&mut handle, |e| matches!(e, Event::Joined { .. })).await;
+    let say = |body: &str| Command::Say {
+        room: "lobby".into(),
+        body: body.into(),
+    };
+    handle.commands.send(say("first")).await.unwrap();
+    let first = next_send(&mut server).await;
+    assert_eq!(first.body, "first");
+    server
+        .send(error_for(
+            ErrorCode::RATE_LIMITED,
+            first.client_ref,
+            "slow down",
+        ))
+        .await
+        .unwrap();
+    // Not dropped: the same message comes again after a pause.
+    let again = next_send(&mut server).await;
+    assert_eq!(again.body, "first");
+    let ack = confab_protocol::frame::Ack {
+        client_ref: again.client_ref,
+        id: 1,
+        seq: 1,
+        time: 0,
+    };
+    server.send(Frame::Ack(ack)).await.unwrap();
+    let delivered = until(&mut handle, |e| {
+        matches!(
+            e,
+            Event::Message { own: true, .. } | Event::NotSent { .. } | Event::Error { .. }
+        )
+    })
+    .await;
+    assert!(
+        matches!(&delivered, Event::Message { body, .. } if body == "first"),
+        "{delivered:?}"
+    );
+
+    handle.commands.send(say("second")).await.unwrap();
+    let second = next_send(&mut server).await;
+    server
+        .send(error_for(
+            ErrorCode::NOT_IN_ROOM,
+            second.client_ref,
+            "not a member",
+        ))
+        .await
+        .unwrap();
+    let refused = until(&mut handle, |e| matches!(e, Event::NotSent { .. })).await;
+    assert_eq!(
+        refused,
+        Event::NotSent {
+            n: 2,
+            target: confab_client::event::Target::Room("lobby".into()),
+            body: "second".into(),
+            reason: "not a member (NOT_IN_ROOM)".into(),
+        }
+    );
+    let empty = until(&mut handle, |e| {
+        matches!(e, Event::Outgoing { queued: 0, .. })
+    })
+    .await;
+    assert_eq!(
+        empty,
+        Event::Outgoing {
+            queued: 0,
+            oldest: 3
+        }
+    );
+    handle.commands.send(Command::Quit).await.unwrap();
 }

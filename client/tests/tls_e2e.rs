@@ -152,3 +152,35 @@ async fn a_plain_client_at_a_tls_port_is_told_to_use_tls() {
     );
     shutdown.cancel();
 }
+
+/// rustls names symptoms (`InvalidContentType`, `UnknownIssuer`); the client
+/// says what is wrong and what to do.
+#[tokio::test]
+async fn tls_failures_say_what_is_wrong_and_what_to_do() {
+    let (tls_addr, _ca, tls_shutdown, _dir) = start_tls_server("advice").await;
+    let untrusting = client(&tls_addr, &["--tls", "--name", "mallory"], "mallory");
+    let (code, _, stderr) = untrusting.finish().await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("self-signed") && stderr.contains("--ca"),
+        "a self-signed server: pass its certificate with --ca; it reads: {stderr}"
+    );
+    tls_shutdown.cancel();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_addr = listener.local_addr().unwrap().to_string();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(confab_server::run(
+        listener,
+        Config::default(),
+        shutdown.clone(),
+    ));
+    let tls_at_plain = client(&plain_addr, &["--tls", "--name", "trent"], "trent");
+    let (code, _, stderr) = tls_at_plain.finish().await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("does not speak TLS") && stderr.contains("without --tls"),
+        "a plain server: connect without --tls; it reads: {stderr}"
+    );
+    shutdown.cancel();
+}

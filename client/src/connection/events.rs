@@ -1,12 +1,18 @@
 //! Frames from the server, judged by the session state machine, turned into
 //! events for the user interface.
 
-use confab_protocol::frame::{Direction, Frame, History, HistoryKind};
+use confab_protocol::frame::{code, Direction, Frame, History, HistoryKind};
+use confab_protocol::ErrorCode;
 use futures_util::SinkExt;
+use tokio::time::{Duration, Instant};
 
-use super::session::{Pending, Session};
+use super::outbox::same_room;
+use super::session::Session;
 use super::Wire;
-use crate::event::Event;
+use crate::event::{Event, Target};
+
+/// The least pause after a RATE_LIMITED before anything is sent again.
+const RATE_LIMITED_PAUSE: Duration = Duration::from_millis(250);
 
 impl Session<'_> {
     pub(super) async fn on_event(&mut self, frame: Frame, framed: &mut Wire) {
@@ -14,6 +20,27 @@ impl Session<'_> {
         let event = match frame {
             Frame::Message(m) => {
                 self.memory.saw(&m.room, m.seq);
+                let replayed = m.flags & confab_protocol::frame::Message::HISTORY != 0;
+                if replayed {
+                    self.memory.fetched(&m.room, m.seq);
+                }
+                if replayed && m.sender.as_str() == me && self.is_rejoining(&m.room) {
+                    // One of ours the last connection lost the ACK of: this is its ACK.
+                    if let Some(queued) = self.memory.outbox.confirm_replayed(&m.room, &m.body) {
+                        self.delivered();
+                        let event = Event::Message {
+                            room: m.room.to_string(),
+                            sender: me,
+                            body: queued.body,
+                            time: m.time,
+                            seq: m.seq,
+                            own: true,
+                            history: false,
+                        };
+                        self.emit(event).await;
+                        return;
+                    }
+                }
                 Event::Message {
                     room: m.room.to_string(),
                     sender: m.sender.to_string(),
@@ -24,29 +51,34 @@ impl Session<'_> {
                     history: m.flags & confab_protocol::frame::Message::HISTORY != 0,
                 }
             }
-            Frame::Ack(ack) => match self.pending.remove(&ack.client_ref) {
-                Some(Pending::Room { room, body }) => {
-                    self.memory.saw(&room, ack.seq);
-                    Event::Message {
-                        room,
-                        sender: me,
-                        body,
+            Frame::Ack(ack) => {
+                let Some(queued) = self.memory.outbox.answered(ack.client_ref) else {
+                    return;
+                };
+                self.delivered();
+                match queued.target {
+                    Target::Room(room) => {
+                        self.memory.saw(&room, ack.seq);
+                        Event::Message {
+                            room,
+                            sender: me,
+                            body: queued.body,
+                            time: ack.time,
+                            seq: ack.seq,
+                            own: true,
+                            history: false,
+                        }
+                    }
+                    Target::User(to) => Event::Direct {
+                        from: me,
+                        to,
+                        body: queued.body,
                         time: ack.time,
-                        seq: ack.seq,
                         own: true,
                         history: false,
-                    }
+                    },
                 }
-                Some(Pending::Direct { to, body }) => Event::Direct {
-                    from: me,
-                    to,
-                    body,
-                    time: ack.time,
-                    own: true,
-                    history: false,
-                },
-                None => return,
-            },
+            }
             Frame::DirectMessage(dm) => Event::Direct {
                 own: dm.from.as_str() == me,
                 from: dm.from.to_string(),
@@ -57,10 +89,14 @@ impl Session<'_> {
             },
             Frame::Joined(joined) => {
                 let room = joined.room.to_string();
-                if !self.memory.rooms.iter().any(|(r, _)| *r == room) {
-                    self.memory
-                        .rooms
-                        .push((room.clone(), joined.next_seq.saturating_sub(1)));
+                let before = joined.next_seq.saturating_sub(1);
+                let rejoining = self.is_rejoining(&room);
+                match self.memory.rooms.iter_mut().find(|(r, _)| *r == room) {
+                    // A first join starts where the room is now; a rejoin keeps
+                    // its place until the replay has caught up.
+                    Some(entry) if !rejoining => entry.1 = entry.1.max(before),
+                    Some(_) => {}
+                    None => self.memory.rooms.push((room.clone(), before)),
                 }
                 Event::Joined {
                     room,
@@ -69,6 +105,9 @@ impl Session<'_> {
             }
             Frame::Left(left) => {
                 self.memory.rooms.retain(|(r, _)| r != left.room.as_str());
+                self.memory
+                    .oldest_fetched
+                    .remove(&left.room.as_str().to_lowercase());
                 Event::Left {
                     room: left.room.to_string(),
                 }
@@ -98,11 +137,22 @@ impl Session<'_> {
                 event: p.event,
                 time: p.time,
             },
-            Frame::HistoryEnd(end) => Event::HistoryEnd {
-                target: end.target.to_string(),
-                count: end.count,
-                more: end.flags & confab_protocol::frame::HistoryEnd::MORE != 0,
-            },
+            Frame::HistoryEnd(end) => {
+                if let Some(i) = self
+                    .rejoining
+                    .iter()
+                    .position(|r| same_room(r, &end.target))
+                {
+                    // The rejoin replay is complete: what it did not show never arrived.
+                    self.rejoining.swap_remove(i);
+                    self.memory.outbox.resend_uncertain(Some(&end.target));
+                }
+                Event::HistoryEnd {
+                    target: end.target.to_string(),
+                    count: end.count,
+                    more: end.flags & confab_protocol::frame::HistoryEnd::MORE != 0,
+                }
+            }
             Frame::Missed(missed) => {
                 // spec: HISTORY-3 — fetch what the server says we missed.
                 let span = missed.to_seq.saturating_sub(missed.from_seq) + 1;
@@ -124,17 +174,53 @@ impl Session<'_> {
                 text: notice.text.to_string(),
             },
             Frame::ErrorFrame(error) => {
-                let about = match self.pending.remove(&error.client_ref) {
-                    Some(Pending::Room { room, .. }) => format!("message to {room} not sent: "),
-                    Some(Pending::Direct { to, .. }) => format!("message to {to} not sent: "),
-                    None => String::new(),
-                };
-                Event::Error {
-                    text: format!("{about}{} ({})", error.message, error.code),
+                let text = format!("{} ({})", error.message, error.code);
+                if error.client_ref != 0 && error.code == ErrorCode::RATE_LIMITED {
+                    // Our pacing was ahead of the server's buckets: start again
+                    // from empty ones, and send this message again.
+                    if self.memory.outbox.retry(error.client_ref) {
+                        if let Some(pacer) = &mut self.pacer {
+                            pacer.empty();
+                        }
+                        self.paused_until = Some(Instant::now() + RATE_LIMITED_PAUSE);
+                        return;
+                    }
                 }
+                if error.client_ref != 0 {
+                    if let Some(queued) = self.memory.outbox.answered(error.client_ref) {
+                        let event = Event::NotSent {
+                            n: queued.n,
+                            target: queued.target,
+                            body: queued.body,
+                            reason: text,
+                        };
+                        self.emit(event).await;
+                        return;
+                    }
+                }
+                if error.frame_type == code::JOIN && !self.rejoining.is_empty() {
+                    // A rejoin failed; which one is not said: settle every doubt by sending again.
+                    self.rejoining.clear();
+                    self.memory.outbox.resend_uncertain(None);
+                }
+                Event::Error { text }
             }
             _ => return,
         };
         self.emit(event).await;
+    }
+}
+
+impl Session<'_> {
+    fn is_rejoining(&self, room: &str) -> bool {
+        self.rejoining.iter().any(|r| same_room(r, room))
+    }
+
+    /// A message was delivered: while finishing, that is progress, and the
+    /// drain deadline starts again.
+    fn delivered(&mut self) {
+        if self.memory.finishing {
+            self.memory.drain_deadline = Some(Instant::now() + self.options.drain_timeout);
+        }
     }
 }

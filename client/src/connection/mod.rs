@@ -4,6 +4,9 @@
 //! left off (`JOIN since_seq`, `[ROOM-3]`).
 
 mod events;
+mod outbox;
+mod pacer;
+mod sending;
 mod session;
 
 use std::time::Duration;
@@ -15,8 +18,11 @@ use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
 use crate::command::{Account, Command};
-use crate::event::Event;
+use crate::event::{Event, Target};
+use outbox::Outbox;
 use session::Session;
+
+pub use outbox::{MAX_BYTES as QUEUE_MAX_BYTES, MAX_MESSAGES as QUEUE_MAX_MESSAGES};
 
 /// Reconnection delays: doubling from `initial` up to `max`.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +47,9 @@ pub struct Options {
     pub join_history: u16,
     /// Speak TLS (`[TRANSPORT-2]`), trusting these roots.
     pub tls: Option<std::sync::Arc<tokio_rustls::TlsConnector>>,
+    /// After `Command::Quit`, how long to keep trying to deliver queued
+    /// messages while the server cannot be reached (or does not answer).
+    pub drain_timeout: Duration,
 }
 
 /// Any byte stream to the server: TCP, or TLS over TCP.
@@ -73,7 +82,10 @@ pub fn spawn(options: Options) -> Handle {
     }
 }
 
-/// How long `/quit` waits for unacknowledged messages and for the server to close.
+/// How soon an owed queue report is tried again.
+const REPORT_RETRY: Duration = Duration::from_millis(50);
+
+/// How long to wait for the server to close after our GOODBYE.
 const QUIT_GRACE: Duration = Duration::from_secs(3);
 
 /// What survives a reconnect.
@@ -84,6 +96,20 @@ struct Memory {
     rooms: Vec<(String, u64)>,
     extra_rooms: Vec<String>,
     logged_in_once: bool,
+    /// Messages not yet acknowledged, across connections.
+    outbox: Outbox,
+    /// The queue length last reported with `Event::Outgoing`.
+    reported: (usize, u64),
+    /// `Command::Quit` came: take no more commands, deliver the queue, leave.
+    finishing: bool,
+    /// While finishing: give up on the queue at this instant unless the
+    /// server acknowledges something first.
+    drain_deadline: Option<Instant>,
+    /// The largest body the server takes (from its GREETING).
+    max_body: Option<usize>,
+    /// Per room (lower case), the oldest `seq` replayed or fetched so far:
+    /// the next `/history` pages back from there.
+    oldest_fetched: std::collections::HashMap<String, u64>,
 }
 
 impl Memory {
@@ -92,6 +118,98 @@ impl Memory {
             entry.1 = entry.1.max(seq);
         }
     }
+
+    /// A replayed or fetched message of `room`.
+    fn fetched(&mut self, room: &str, seq: u64) {
+        let oldest = self
+            .oldest_fetched
+            .entry(room.to_lowercase())
+            .or_insert(seq);
+        *oldest = (*oldest).min(seq);
+    }
+
+    /// Where the next `/history` of `room` starts: before the oldest message
+    /// fetched so far, or from the newest (0) the first time.
+    fn history_anchor(&self, room: &str) -> u64 {
+        self.oldest_fetched
+            .get(&room.to_lowercase())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Sends `Event::Outgoing` if the queue changed since the last one. It
+    /// never waits: when the user interface is behind, the report is owed
+    /// (see `report_owed`) and a later one carries the figures of then, so
+    /// a busy queue cannot fill the event channel with its reports.
+    fn report_queue(&mut self, events: &mpsc::Sender<Event>) {
+        let now = (self.outbox.len(), self.outbox.oldest());
+        if now == self.reported {
+            return;
+        }
+        let event = Event::Outgoing {
+            queued: now.0,
+            oldest: now.1,
+        };
+        if events.try_send(event).is_ok() {
+            self.reported = now;
+        }
+    }
+
+    /// A change of the queue is not reported yet.
+    fn report_owed(&self) -> bool {
+        (self.outbox.len(), self.outbox.oldest()) != self.reported
+    }
+
+    /// Queues a room or direct message, or says why it cannot go.
+    fn enqueue(&mut self, target: Target, body: String) -> Option<Event> {
+        let n = self.outbox.number();
+        let limit = self.max_body.unwrap_or(usize::from(u16::MAX));
+        if body.len() > limit {
+            return Some(Event::NotSent {
+                n,
+                target,
+                reason: format!(
+                    "message too long ({} bytes; the server takes {limit})",
+                    body.len()
+                ),
+                body,
+            });
+        }
+        self.outbox.push(n, target, body);
+        None
+    }
+
+    /// Finishing, and the drain deadline is not set yet: it starts now.
+    fn start_drain_clock(&mut self, timeout: Duration) {
+        if self.finishing && self.drain_deadline.is_none() {
+            self.drain_deadline = Some(Instant::now() + timeout);
+        }
+    }
+
+    /// Why the client gives up with messages still queued.
+    fn undelivered(&self, why: &str) -> String {
+        let n = self.outbox.len();
+        if n == 0 {
+            return why.to_string();
+        }
+        let messages = if n == 1 { "message" } else { "messages" };
+        format!("{why}; {n} {messages} not delivered")
+    }
+}
+
+/// What a command becomes while there is no connection.
+async fn offline_command(command: Command, memory: &mut Memory, events: &mpsc::Sender<Event>) {
+    let event = match command {
+        Command::Say { room, body } => memory.enqueue(Target::Room(room), body),
+        Command::Direct { to, body } => memory.enqueue(Target::User(to), body),
+        _ => Some(Event::Error {
+            text: "not connected; reconnecting (messages are queued, commands are not)".into(),
+        }),
+    };
+    if let Some(event) = event {
+        let _ = events.send(event).await;
+    }
+    memory.report_queue(events);
 }
 
 enum Outcome {
@@ -109,6 +227,12 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
         rooms: Vec::new(),
         extra_rooms: options.rooms.clone(),
         logged_in_once: false,
+        outbox: Outbox::default(),
+        reported: (0, 1),
+        finishing: false,
+        drain_deadline: None,
+        max_body: None,
+        oldest_fetched: std::collections::HashMap::new(),
     };
     let mut attempt = 0u32;
     let mut failures = 0u32;
@@ -129,7 +253,14 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
                 attempt,
             })
             .await;
-        let outcome = match open(&options).await {
+        let opened = match memory.drain_deadline {
+            // Finishing: even the connection attempt must not outlast the deadline.
+            Some(deadline) => tokio::time::timeout_at(deadline, open(&options))
+                .await
+                .unwrap_or_else(|_| Err("timed out".into())),
+            None => open(&options).await,
+        };
+        let outcome = match opened {
             Ok(stream) => {
                 let mut session = Session::new(&options, &mut memory, &events);
                 let outcome = session.run(stream, &mut commands).await;
@@ -141,16 +272,23 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
             Err(e) if !memory.logged_in_once => {
                 Outcome::Fatal(format!("cannot connect to {}: {e}", options.addr))
             }
-            Err(e) => Outcome::Lost(format!("cannot connect to {}: {e}", options.addr)),
+            // Short: it is said again on each attempt.
+            Err(e) => Outcome::Lost(format!("{}: {e}", options.addr)),
         };
+        memory.outbox.connection_lost();
         let reason = match outcome {
             Outcome::Quit => break goodbye(),
-            Outcome::Fatal(reason) => break lost(reason),
+            Outcome::Fatal(reason) => break lost(memory.undelivered(&reason)),
             Outcome::Lost(reason) => reason,
         };
+        if memory.finishing && memory.outbox.is_empty() {
+            // Nothing left to deliver: no reason to wait for the server.
+            break goodbye();
+        }
         let Some(backoff) = options.reconnect.filter(|_| memory.logged_in_once) else {
-            break lost(reason);
+            break lost(memory.undelivered(&reason));
         };
+        memory.start_drain_clock(options.drain_timeout);
         let delay = backoff
             .initial
             .saturating_mul(1 << failures.min(16))
@@ -164,13 +302,23 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
             .await;
         let deadline = Instant::now() + delay;
         loop {
+            let give_up = memory.drain_deadline;
+            let owed = memory.report_owed();
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => break,
-                command = commands.recv() => match command {
-                    None | Some(Command::Quit) => break 'reconnect goodbye(),
-                    Some(_) => {
-                        let _ = events.send(Event::Error { text: "not connected; reconnecting".into() }).await;
+                _ = tokio::time::sleep(REPORT_RETRY), if owed => memory.report_queue(&events),
+                _ = tokio::time::sleep_until(give_up.unwrap_or(deadline)), if give_up.is_some() => {
+                    break 'reconnect lost(memory.undelivered("the server cannot be reached"));
+                }
+                command = commands.recv(), if !memory.finishing && memory.outbox.has_room() => match command {
+                    None | Some(Command::Quit) => {
+                        memory.finishing = true;
+                        if memory.outbox.is_empty() {
+                            break 'reconnect goodbye();
+                        }
+                        memory.start_drain_clock(options.drain_timeout);
                     }
+                    Some(command) => offline_command(command, &mut memory, &events).await,
                 },
             }
         }
@@ -178,14 +326,37 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
     let _ = events.send(closed).await;
 }
 
-/// TCP to the server, wrapped in TLS when asked for.
-async fn open(options: &Options) -> std::io::Result<Box<dyn ServerStream>> {
-    let stream = TcpStream::connect(&options.addr).await?;
+/// TCP to the server, wrapped in TLS when asked for; the error in words.
+async fn open(options: &Options) -> Result<Box<dyn ServerStream>, String> {
+    let stream = TcpStream::connect(&options.addr)
+        .await
+        .map_err(|e| describe_io(&e))?;
     let _ = stream.set_nodelay(true);
     let Some(connector) = &options.tls else {
         return Ok(Box::new(stream));
     };
-    let host = crate::tls::server_name(&options.addr)?;
-    let tls = connector.connect(host, stream).await?;
+    let host = crate::tls::server_name(&options.addr).map_err(|e| describe_io(&e))?;
+    let tls = connector
+        .connect(host, stream)
+        .await
+        .map_err(|e| crate::tls::explain(&e))?;
     Ok(Box::new(tls))
+}
+
+/// An I/O error, short: "connection refused" rather than
+/// "Connection refused (os error 111)".
+pub fn describe_io(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::ConnectionRefused => "connection refused".into(),
+        ErrorKind::TimedOut => "timed out".into(),
+        ErrorKind::ConnectionReset => "connection reset".into(),
+        _ => {
+            let text = error.to_string();
+            match text.split_once(" (os error") {
+                Some((words, _)) => words.to_string(),
+                None => text,
+            }
+        }
+    }
 }

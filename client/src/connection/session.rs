@@ -1,37 +1,35 @@
 //! One connection's session: the handshake, commands turned into frames, and
 //! the orderly quit. Frames from the server become events in `events.rs`.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use confab_protocol::frame::{
-    Direct, Direction, Frame, Hello, History, HistoryKind, Join, Leave, ListRooms, Login,
-    LoginMode, Send, Who,
+    Direction, Frame, Hello, History, HistoryKind, Join, Leave, ListRooms, Login, LoginMode, Who,
 };
 use confab_protocol::session::{ClientAction, ClientSession};
-use confab_protocol::{CodecError, ErrorCode, FrameCodec, Str16, Str8, GREETING_MAX_FRAME};
+use confab_protocol::{CodecError, ErrorCode, FrameCodec, Str8, GREETING_MAX_FRAME};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
+use super::pacer::Pacer;
 use super::{Memory, Options, Outcome, ServerStream, Wire, QUIT_GRACE};
 use crate::command::Command;
-use crate::event::Event;
-
-/// A message waiting for its ACK.
-pub(super) enum Pending {
-    Room { room: String, body: String },
-    Direct { to: String, body: String },
-}
+use crate::event::{Event, Target};
 
 pub(super) struct Session<'a> {
     pub(super) options: &'a Options,
     pub(super) memory: &'a mut Memory,
     pub(super) events: &'a mpsc::Sender<Event>,
     pub(super) protocol: ClientSession,
-    pub(super) pending: HashMap<u32, Pending>,
     pub(super) next_ref: u32,
+    /// Paces messages under the server's rate limits, from its GREETING on.
+    pub(super) pacer: Option<Pacer>,
+    /// After a RATE_LIMITED: nothing is sent before this instant.
+    pub(super) paused_until: Option<Instant>,
+    /// Rooms rejoined on this connection whose replay has not ended yet.
+    pub(super) rejoining: Vec<String>,
     pub(super) logged_in: bool,
     pub(super) awaiting_name: bool,
     /// Silence after which the server is presumed gone (`[KEEPALIVE-3]`).
@@ -51,8 +49,10 @@ impl<'a> Session<'a> {
             memory,
             events,
             protocol: ClientSession::new(),
-            pending: HashMap::new(),
             next_ref: 0,
+            pacer: None,
+            paused_until: None,
+            rejoining: Vec::new(),
             logged_in: false,
             awaiting_name: false,
             silence_limit: Duration::from_secs(60),
@@ -77,13 +77,37 @@ impl<'a> Session<'a> {
         if let Err(e) = framed.send(hello).await {
             return Outcome::Lost(format!("connection failed: {e}"));
         }
+        if self.memory.finishing {
+            self.memory.start_drain_clock(self.options.drain_timeout);
+        }
+        let mut last_heard = Instant::now();
         loop {
+            if self.memory.finishing && self.memory.outbox.is_empty() {
+                return self.quit(&mut framed).await;
+            }
+            let next_send = match self.pump(&mut framed).await {
+                Ok(at) => at,
+                Err(e) => return Outcome::Lost(format!("connection failed: {e}")),
+            };
+            self.memory.report_queue(self.events);
+            let owed = self.memory.report_owed();
+            let take_commands = !self.memory.finishing && self.memory.outbox.has_room();
+            let give_up = self.memory.drain_deadline.filter(|_| self.memory.finishing);
+            let far = Instant::now() + Duration::from_secs(3600);
             tokio::select! {
-                received = timeout(self.silence_limit, framed.next()) => {
+                _ = tokio::time::sleep_until(next_send.unwrap_or(far)), if next_send.is_some() => {}
+                _ = tokio::time::sleep(super::REPORT_RETRY), if owed => {}
+                _ = tokio::time::sleep_until(give_up.unwrap_or(far)), if give_up.is_some() => {
+                    return Outcome::Fatal("the server does not acknowledge our messages".into());
+                }
+                _ = tokio::time::sleep_until(last_heard + self.silence_limit) => {
+                    return Outcome::Lost("the server stopped answering".into());
+                }
+                received = framed.next() => {
+                    last_heard = Instant::now();
                     let frame = match received {
-                        Err(_) => return Outcome::Lost("the server stopped answering".into()),
-                        Ok(None) => return Outcome::Lost("the server closed the connection".into()),
-                        Ok(Some(Err(CodecError::Decode(e)))) => {
+                        None => return Outcome::Lost("the server closed the connection".into()),
+                        Some(Err(CodecError::Decode(e))) => {
                             // Garbage before any greeting is what a TLS server looks like to a plain client.
                             let greeted = self.protocol.state() != confab_protocol::session::ClientState::AwaitGreeting;
                             let hint = if self.options.tls.is_none() && !greeted {
@@ -95,17 +119,20 @@ impl<'a> Session<'a> {
                             let _ = framed.send(error).await;
                             return Outcome::Fatal(format!("the server sent bytes that are not Confab: {e}{hint}"));
                         }
-                        Ok(Some(Err(e))) => return Outcome::Lost(format!("connection failed: {e}")),
-                        Ok(Some(Ok(frame))) => frame,
+                        Some(Err(e)) => return Outcome::Lost(format!("connection failed: {e}")),
+                        Some(Ok(frame)) => frame,
                     };
                     if let Some(outcome) = self.on_frame(frame, &mut framed).await {
                         return outcome;
                     }
                 }
-                command = commands.recv() => {
+                command = commands.recv(), if take_commands => {
                     let command = command.unwrap_or(Command::Quit);
                     if command == Command::Quit {
-                        return self.quit(&mut framed).await;
+                        // Deliver what is queued first; the loop's head says goodbye.
+                        self.memory.finishing = true;
+                        self.memory.start_drain_clock(self.options.drain_timeout);
+                        continue;
                     }
                     if let Err(e) = self.on_command(command, &mut framed).await {
                         return Outcome::Lost(format!("connection failed: {e}"));
@@ -126,6 +153,8 @@ impl<'a> Session<'a> {
             ClientAction::Greeted(greeting) => {
                 framed.codec_mut().set_max_frame(self.protocol.max_frame());
                 let limits = &greeting.limits;
+                self.pacer = Some(Pacer::new(limits));
+                self.memory.max_body = Some(usize::from(limits.max_body));
                 // spec: KEEPALIVE-3 — a live server pings within the interval
                 // and waits the timeout for our answer; past both, with a
                 // margin for the network, it is gone.
@@ -175,8 +204,19 @@ impl<'a> Session<'a> {
                 })
                 .await;
                 let rooms = self.memory.rooms.clone();
+                // Messages in doubt from the last connection: a room's replay
+                // settles them; any other goes again.
+                let replayed: Vec<String> = rooms
+                    .iter()
+                    .filter(|(room, last_seq)| {
+                        *last_seq > 0 || self.memory.outbox.uncertain_in(room)
+                    })
+                    .map(|(room, _)| room.clone())
+                    .collect();
+                self.memory.outbox.resend_unless_in(&replayed);
                 for (room, last_seq) in rooms {
-                    let history = if last_seq > 0 {
+                    let history = if replayed.contains(&room) {
+                        self.rejoining.push(room.clone());
                         u16::MAX
                     } else {
                         self.options.join_history
@@ -190,14 +230,18 @@ impl<'a> Session<'a> {
                 self.memory.name = None;
                 self.memory.account = None;
                 self.awaiting_name = true;
-                let reason = format!(
-                    "{} ({} attempts left)",
-                    crate::format::sanitize(&rejected.message),
-                    rejected.attempts_left
-                );
+                let what = if rejected.code == ErrorCode::AUTH_FAILED {
+                    "Try again"
+                } else {
+                    "Choose another name"
+                };
+                let left = rejected.attempts_left;
+                let attempts = if left == 1 { "attempt" } else { "attempts" };
+                // The count goes with the prompt: a client that will not ask
+                // again (plain mode with --name) shows only the reason.
                 self.emit(Event::NameRequired {
-                    prompt: "Choose another name".into(),
-                    rejected: Some(reason),
+                    prompt: format!("{what} ({left} {attempts} left)"),
+                    rejected: Some(crate::format::sanitize(&rejected.message)),
                 })
                 .await;
             }
@@ -251,14 +295,12 @@ impl<'a> Session<'a> {
         }
         let frame = match command {
             Command::Say { room, body } => {
-                return self
-                    .send_message(Pending::Room { room, body }, framed)
-                    .await;
+                self.queue_message(Target::Room(room), body).await;
+                return Ok(());
             }
             Command::Direct { to, body } => {
-                return self
-                    .send_message(Pending::Direct { to, body }, framed)
-                    .await;
+                self.queue_message(Target::User(to), body).await;
+                return Ok(());
             }
             Command::Join { room } => {
                 let since = self
@@ -280,50 +322,13 @@ impl<'a> Session<'a> {
                 kind: HistoryKind::Room,
                 target: Str8::truncated(&room),
                 direction: Direction::Before,
-                anchor: 0,
+                // spec: HISTORY-1 — each /history pages further back.
+                anchor: self.memory.history_anchor(&room),
                 limit: count,
             }),
             Command::Login { .. } | Command::Quit => return Ok(()),
         };
         framed.send(frame).await
-    }
-
-    /// Sends a room or direct message and remembers it until its ACK or ERROR.
-    async fn send_message(
-        &mut self,
-        message: Pending,
-        framed: &mut Wire,
-    ) -> Result<(), CodecError> {
-        let body = match &message {
-            Pending::Room { body, .. } | Pending::Direct { body, .. } => body,
-        };
-        let Ok(text) = Str16::new(body) else {
-            self.emit(Event::Error {
-                text: "message too long".into(),
-            })
-            .await;
-            return Ok(());
-        };
-        let client_ref = self.next_client_ref();
-        let frame = match &message {
-            Pending::Room { room, .. } => Frame::Send(Send {
-                client_ref,
-                room: Str8::truncated(room),
-                body: text,
-            }),
-            Pending::Direct { to, .. } => Frame::Direct(Direct {
-                client_ref,
-                to: Str8::truncated(to),
-                body: text,
-            }),
-        };
-        self.pending.insert(client_ref, message);
-        framed.send(frame).await
-    }
-
-    fn next_client_ref(&mut self) -> u32 {
-        self.next_ref = self.next_ref.wrapping_add(1).max(1);
-        self.next_ref
     }
 
     async fn send_login(&mut self, name: &str, framed: &mut Wire) -> Result<(), CodecError> {
@@ -343,30 +348,15 @@ impl<'a> Session<'a> {
         framed.send(login).await
     }
 
-    /// Waits (briefly) for unacknowledged messages, says GOODBYE and waits for
-    /// the server to close (`[CLOSE-1]`).
+    /// Says GOODBYE and waits (briefly) for the server to close (`[CLOSE-1]`).
+    /// The queue is empty by now.
     async fn quit(&mut self, framed: &mut Wire) -> Outcome {
-        let deadline = Instant::now() + QUIT_GRACE;
-        while !self.pending.is_empty() {
-            match tokio::time::timeout_at(deadline, framed.next()).await {
-                Ok(Some(Ok(frame))) => {
-                    if let Some(outcome) = self.on_frame(frame, framed).await {
-                        return match outcome {
-                            Outcome::Quit => Outcome::Quit,
-                            Outcome::Lost(r) | Outcome::Fatal(r) => Outcome::Fatal(r),
-                        };
-                    }
-                }
-                _ => break,
-            }
-        }
         let goodbye = self.protocol.goodbye("bye");
         if framed.send(goodbye).await.is_ok() {
             // The server closes after our GOODBYE; anything it still sends is dropped.
-            let _ = tokio::time::timeout_at(
-                deadline.max(Instant::now() + Duration::from_millis(500)),
-                async { while let Some(Ok(_)) = framed.next().await {} },
-            )
+            let _ = tokio::time::timeout(QUIT_GRACE, async {
+                while let Some(Ok(_)) = framed.next().await {}
+            })
             .await;
         }
         Outcome::Quit

@@ -258,7 +258,10 @@ impl App {
                     let more = if more { "; more with /history N" } else { "" };
                     self.system(
                         SystemKind::Info,
-                        format!("— {count} earlier messages of {target}{more} —"),
+                        format!(
+                            "— {count} earlier message{} of {target}{more} —",
+                            if count == 1 { "" } else { "s" }
+                        ),
                     );
                 }
             }
@@ -270,6 +273,16 @@ impl App {
             }
             Event::Notice { text } => self.system(SystemKind::Info, format!("notice: {text}")),
             Event::Error { text } => self.system(SystemKind::Error, text),
+            Event::Outgoing { .. } => {}
+            Event::NotSent {
+                target,
+                body,
+                reason,
+                ..
+            } => self.system(
+                SystemKind::Error,
+                format!("not sent to {target}: {reason}: {body}"),
+            ),
             Event::Disconnected { reason, retry_in } => {
                 self.connection = Connection::Reconnecting;
                 let retry = retry_in.map_or(String::new(), |d| {
