@@ -371,7 +371,10 @@ fn the_status_bar_shows_messages_waiting_to_go_out() {
     let mut app = logged_in_app();
     terminal.draw(|f| render(f, &app)).unwrap();
     assert!(!row(&terminal, 1).contains("queued"));
-    app.queued = 3;
+    app.on_event(Event::Outgoing {
+        queued: 3,
+        oldest: 0,
+    });
     terminal.draw(|f| render(f, &app)).unwrap();
     assert!(
         row(&terminal, 1).starts_with(" ● connected │ 3 queued │"),

@@ -273,7 +273,7 @@ impl App {
             }
             Event::Notice { text } => self.system(SystemKind::Info, format!("notice: {text}")),
             Event::Error { text } => self.system(SystemKind::Error, text),
-            Event::Outgoing { .. } => {}
+            Event::Outgoing { queued, .. } => self.queued = queued,
             Event::NotSent {
                 target,
                 body,
