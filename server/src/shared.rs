@@ -83,6 +83,7 @@ impl Shared {
     pub fn new(config: Config) -> Result<Self, String> {
         let limits = config.limits();
         limits.validate()?;
+        config.check_frames_fit()?;
         if config.in_memory && config.require_account {
             return Err("--require-account needs accounts, which --in-memory turns off".into());
         }
