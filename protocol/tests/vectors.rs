@@ -177,7 +177,8 @@ impl ToyServer {
         let mut out = Vec::new();
         buf.extend_from_slice(bytes);
         while !self.closed {
-            let frame = match frame::decode(buf, self.max_frame) {
+            // spec: STATE-6, TRANSPORT-4 — the server's own decoding, by state.
+            let frame = match self.session.decode(buf, self.max_frame) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(err) => {

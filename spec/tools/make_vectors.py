@@ -1126,8 +1126,10 @@ def build_malformed():
     add("frame-too-large-with-some-body-bytes", header(0x12, 70000) + b"\x00" * 10,
         "FRAME_TOO_LARGE")
     # A TLS ClientHello begins 16 03 01 ...: type 0x16 (DIRECT) with a huge length.
-    add("frame-too-large-tls-client-hello", bytes.fromhex("160301020001000200030300"),
-        "FRAME_TOO_LARGE")
+    # Only a server at the start of a connection answers it by TRANSPORT-4 instead
+    # (conversation tls-client-hello-on-plain-port); anywhere else this holds.
+    add("frame-too-large-16-03-not-at-connection-start",
+        bytes.fromhex("160301020001000200030300"), "FRAME_TOO_LARGE")
 
     # --- NOT_CONFAB: printable ASCII type byte (FRAMING-4), before the length ---
     add("not-confab-http-get", b"GET / HTTP/1.1\r\n", "NOT_CONFAB")
@@ -1311,13 +1313,28 @@ class ModelServer:
         if fatal:
             self.closed = True
 
+    def _parses(self, ftype):
+        """STATE-6: which bodies are examined. Before HELLO only those of HELLO,
+        GOODBYE and ERROR; afterwards never those of server-to-client types."""
+        if self.state == "AWAIT_HELLO":
+            return ftype in (0x10, 0x03, 0x04)
+        return ftype in DECODERS and ftype < 0x80
+
     def feed(self, data):
         self.out = []
         if self.closed:
             return self.out
         self.buf += data
         while not self.closed:
+            if self.state == "AWAIT_HELLO" and self.buf[:2] == b"\x16\x03":
+                self._error("NOT_CONFAB", frame_type=0)  # TRANSPORT-4: before the length
+                break
             res = decode_one(self.buf, self.limits["max_frame"])
+            if (res[0] == "error" and res[2] != 0 and not self._parses(res[2])):
+                # A body error in a frame judged by its type alone (STATE-6).
+                ftype = res[2]
+                length = int.from_bytes(self.buf[1:5], "big")
+                res = ("frame", {"type": "UNPARSED", "frame_type": ftype}, 5 + length)
             if res[0] == "incomplete":
                 break
             if res[0] == "error":
@@ -1330,7 +1347,10 @@ class ModelServer:
 
     def _handle(self, f):
         t = f["type"]
-        code = frame_code(f)
+        if t != "UNKNOWN" and t != "UNPARSED" and not self._parses(frame_code(f)):
+            f = {"type": "UNPARSED", "frame_type": frame_code(f)}
+            t = "UNPARSED"
+        code = f["frame_type"] if t == "UNPARSED" else frame_code(f)
         if t == "GOODBYE":  # legal in every state
             self.closed = True
             return
@@ -1347,6 +1367,9 @@ class ModelServer:
                 return
             self.no_auto_join = bool(f["flags"] & 1)
             self.state = "AWAIT_LOGIN"
+            return
+        if t == "UNPARSED":  # STATE-6: a server-to-client type, body unexamined
+            self._error("UNEXPECTED_FRAME", frame_type=code)
             return
         if t == "UNKNOWN":  # VERSION-3
             self._error("UNKNOWN_FRAME_TYPE", frame_type=code)
@@ -1897,6 +1920,85 @@ def build_conversations():
          step(HELLO, []),
          step(c(F("LOGIN", mode=0, username=b"a\xed\xa0\x80", password=b"")),
               [ERR_X("INVALID_UTF8", 0x11, True)], closed=True)]))
+
+    # --- spec 1.1 ---
+    client_hello = bytes.fromhex("16030100f4010000f00303") + bytes(32)
+    C.append(conv(
+        "tls-client-hello-on-plain-port",
+        "A TLS ClientHello (16 03 01 ...) as the first bytes: detected before the length check "
+        "(as a header it declares > 50 MB): NOT_CONFAB (fatal, frame_type 0), not "
+        "FRAME_TOO_LARGE. TRANSPORT-4, STATE-6.",
+        [START(),
+         step(client_hello, [ERR_X("NOT_CONFAB", 0, True)], closed=True)]))
+
+    C.append(conv(
+        "http2-preface",
+        "The HTTP/2 connection preface starts with 'P' (printable ASCII): NOT_CONFAB (fatal, "
+        "frame_type 0). FRAMING-4, VERSION-5.",
+        [START(),
+         step(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [ERR_X("NOT_CONFAB", 0, True)],
+              closed=True)]))
+
+    C.append(conv(
+        "direct-type-with-03-length-after-hello-is-too-large",
+        "After HELLO, 16 03 ... is a DIRECT header declaring > 50 MB: FRAME_TOO_LARGE. "
+        "TRANSPORT-4 applies to the first bytes only.",
+        [START(),
+         step(HELLO, []),
+         step(client_hello, [ERR_X("FRAME_TOO_LARGE", 0, True)], closed=True)]))
+
+    C.append(conv(
+        "malformed-server-frame-from-client-is-unexpected",
+        "A WELCOME (server-to-client) with a truncated body from the client in AWAIT_LOGIN and "
+        "a MESSAGE with trailing bytes in READY: judged by type alone, UNEXPECTED_FRAME (not "
+        "fatal), the bodies are not examined; the connection stays open. STATE-6.",
+        [START(),
+         step(HELLO, []),
+         step(header(0x81, 3) + b"\x05al", [ERR_X("UNEXPECTED_FRAME", 0x81, False)]),
+         step(c_login("alice"), LOGGED_IN_X("alice")),
+         step(header(0x83, 2) + b"\xff\xff", [ERR_X("UNEXPECTED_FRAME", 0x83, False)]),
+         step(c(F("PING", nonce=9)), [{"type": "PONG", "nonce": 9}])]))
+
+    C.append(conv(
+        "malformed-send-before-login-is-malformed",
+        "A SEND with trailing bytes in AWAIT_LOGIN: client-to-server bodies are decoded before "
+        "the state is judged, so MALFORMED_FRAME (fatal). STATE-6.",
+        [START(),
+         step(HELLO, []),
+         step(header(0x15, 9) + bytes.fromhex("00000007" "00" "0000" "aaaa"),
+              [ERR_X("MALFORMED_FRAME", 0x15, True)], closed=True)]))
+
+    C.append(conv(
+        "malformed-first-frame-is-not-confab",
+        "A PING with a 3-byte body as the first frame: judged by "
+        "type alone, NOT_CONFAB (fatal) with client_ref 0, not MALFORMED_FRAME. STATE-1, "
+        "STATE-6.",
+        [START(),
+         step(header(0x01, 3) + b"abc", [ERR_X("NOT_CONFAB", 0x01, True)], closed=True)]))
+
+    C.append(conv(
+        "send-first-is-not-confab-with-client-ref-0",
+        "A well-formed SEND as the first frame: NOT_CONFAB (fatal), client_ref 0 (the body is "
+        "not examined). STATE-1.",
+        [START(),
+         step(c(F("SEND", client_ref=7, room="lobby", body="hi")),
+              [ERR_X("NOT_CONFAB", 0x15, True, client_ref=0)], closed=True)]))
+
+    C.append(conv(
+        "non-fatal-error-before-hello-then-hello",
+        "A non-fatal ERROR first is logged and ignored; the server stays in AWAIT_HELLO, so "
+        "HELLO and LOGIN then succeed. STATE-1.",
+        [START(),
+         step(c(F("ERROR", code=4, flags=0, frame_type=0x80, client_ref=0, message="x")), []),
+         step(HELLO + c_login("alice"), LOGGED_IN_X("alice"))]))
+
+    C.append(conv(
+        "fatal-error-before-hello-closes-silently",
+        "A fatal ERROR first (a client that could not decode the GREETING): the server closes "
+        "without answering. STATE-1, STATE-4.",
+        [START(),
+         step(c(F("ERROR", code=1, flags=FATAL, frame_type=0x80, client_ref=0, message="x")),
+              [], closed=True)]))
 
     split_src = HELLO + c_login("alice")
     C.append(conv(
