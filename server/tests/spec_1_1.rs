@@ -6,7 +6,7 @@ mod common;
 
 use common::{run_binary_to_exit, Client, TestServer, PATIENCE};
 use confab_protocol::fit;
-use confab_protocol::frame::{Direction, Frame, Hello, HistoryKind};
+use confab_protocol::frame::{Direction, Frame, Hello, HistoryKind, LoginMode};
 use confab_server::Config;
 
 /// `max_frame` 4,096 with the default name limits (64-byte rooms,
@@ -145,4 +145,98 @@ fn the_binary_refuses_one_byte_over_the_limit_at_start() {
     ]);
     assert!(!status.success(), "exit status {status:?}: {stderr}");
     assert!(stderr.contains("DIRECT_MESSAGE"), "{stderr:?}");
+}
+
+#[tokio::test]
+async fn rooms_and_users_are_reported_in_their_canonical_spelling() {
+    // spec: NAMES-1, ROOM-1, SEC-3
+    let server = TestServer::with(|_| {}).await;
+    let mut alice = Client::login_flags(server.addr, "Alice", Hello::NO_AUTO_JOIN).await;
+    let mut bob = Client::login_flags(server.addr, "bob", Hello::NO_AUTO_JOIN).await;
+    alice.enter("Rust", 0, 0).await;
+    // JOINED: the creator's spelling, whatever the joiner typed.
+    bob.join("rUST", 0, 5).await;
+    match bob.recv_skipping_presence().await {
+        Frame::Joined(joined) => assert_eq!(joined.room, "Rust"),
+        other => panic!("{other:?}"),
+    }
+    match bob.recv_skipping_presence().await {
+        Frame::HistoryEnd(end) => assert_eq!(end.target, "Rust"),
+        other => panic!("{other:?}"),
+    }
+    // MESSAGE: room and sender as the server knows them.
+    let sent = bob.say("RUST", "hi").await;
+    bob.expect_ack(sent).await;
+    let message = alice.expect_message().await;
+    assert_eq!(
+        (message.room.as_str(), message.sender.as_str()),
+        ("Rust", "bob")
+    );
+    // WHO_LIST and HISTORY_END: not the request's spelling.
+    bob.who("rust").await;
+    match bob.recv_skipping_presence().await {
+        Frame::WhoList(list) => {
+            assert_eq!(list.room, "Rust");
+            let users: Vec<&str> = list.users.iter().map(|u| u.as_str()).collect();
+            assert_eq!(users, ["Alice", "bob"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    bob.history(HistoryKind::Room, "RuSt", Direction::Before, 0, 0)
+        .await;
+    assert!(matches!(
+        bob.recv_skipping_presence().await,
+        Frame::Message(_)
+    ));
+    match bob.recv_skipping_presence().await {
+        Frame::HistoryEnd(end) => assert_eq!(end.target, "Rust"),
+        other => panic!("{other:?}"),
+    }
+    let sent = bob.dm("ALICE", "psst").await;
+    bob.expect_ack(sent).await;
+    bob.history(HistoryKind::Direct, "aLiCe", Direction::Before, 0, 0)
+        .await;
+    match bob.recv_skipping_presence().await {
+        Frame::DirectMessage(dm) => {
+            assert_eq!((dm.from.as_str(), dm.to.as_str()), ("bob", "Alice"))
+        }
+        other => panic!("{other:?}"),
+    }
+    match bob.recv_skipping_presence().await {
+        Frame::HistoryEnd(end) => assert_eq!(end.target, "Alice"),
+        other => panic!("{other:?}"),
+    }
+    // LEFT.
+    bob.leave("RUST").await;
+    match bob.recv_skipping_presence().await {
+        Frame::Left(left) => assert_eq!(left.room, "Rust"),
+        other => panic!("{other:?}"),
+    }
+    drop((alice, bob));
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn an_account_is_welcomed_as_it_was_registered() {
+    // spec: NAMES-1, HANDSHAKE-6
+    let dir = common::TempDir::new("names");
+    let server = TestServer::start(TestServer::persistent_config(dir.path())).await;
+    let (carol, welcome) =
+        Client::login_account(server.addr, LoginMode::Register, "Carol", "pw").await;
+    assert_eq!(welcome.username, "Carol");
+    carol.quit().await;
+    let (again, welcome) =
+        Client::login_account(server.addr, LoginMode::Login, "CAROL", "pw").await;
+    assert_eq!(welcome.username, "Carol");
+    // Offline accounts too: HISTORY_END names the account as registered.
+    let mut dave = Client::login(server.addr, "dave").await;
+    again.quit().await;
+    dave.history(HistoryKind::Direct, "cAROL", Direction::Before, 0, 0)
+        .await;
+    match dave.recv_skipping_presence().await {
+        Frame::HistoryEnd(end) => assert_eq!(end.target, "Carol"),
+        other => panic!("{other:?}"),
+    }
+    drop(dave);
+    server.finish().await;
 }

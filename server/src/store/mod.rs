@@ -278,6 +278,12 @@ impl Store {
         self.with_aux(move |conn| accounts::verify(conn, &key, &password))
             .await
     }
+
+    /// The registered spelling of the account `key`, if there is one.
+    pub async fn account_name(&self, key: String) -> Result<Option<String>, String> {
+        self.with_aux(move |conn| accounts::stored_name(conn, &key))
+            .await
+    }
 }
 
 fn load(conn: &Connection, keep: usize) -> rusqlite::Result<Loaded> {
