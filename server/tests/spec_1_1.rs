@@ -6,7 +6,9 @@ mod common;
 
 use common::{run_binary_to_exit, Client, TestServer, PATIENCE};
 use confab_protocol::fit;
-use confab_protocol::frame::{Direction, Frame, Hello, HistoryKind, LoginMode};
+use confab_protocol::frame::{
+    Direction, Frame, Hello, HistoryEnd, HistoryKind, LoginMode, WhoList,
+};
 use confab_server::Config;
 
 /// `max_frame` 4,096 with the default name limits (64-byte rooms,
@@ -238,5 +240,82 @@ async fn an_account_is_welcomed_as_it_was_registered() {
         other => panic!("{other:?}"),
     }
     drop(dave);
+    server.finish().await;
+}
+
+/// Everything a JOIN draws for `client` (PRESENCE skipped): JOINED's
+/// next_seq, the replayed seqs, HISTORY_END's count and MORE bit, and the
+/// MISSED range if one follows (a WHO after the JOIN marks the end).
+async fn join_answer(
+    client: &mut Client,
+    room: &str,
+    since_seq: u64,
+    history: u16,
+) -> (u64, Vec<u64>, (u16, bool), Option<(u64, u64)>) {
+    client.join(room, since_seq, history).await;
+    client.who(room).await;
+    let next_seq = match client.recv_skipping_presence().await {
+        Frame::Joined(joined) => joined.next_seq,
+        other => panic!("expected JOINED, got {other:?}"),
+    };
+    let mut replay = Vec::new();
+    let end = loop {
+        match client.recv_skipping_presence().await {
+            Frame::Message(m) => replay.push(m.seq),
+            Frame::HistoryEnd(end) => break (end.count, end.flags & HistoryEnd::MORE != 0),
+            other => panic!("expected the replay, got {other:?}"),
+        }
+    };
+    let mut missed = None;
+    loop {
+        match client.recv_skipping_presence().await {
+            Frame::Missed(m) => missed = Some((m.from_seq, m.to_seq)),
+            Frame::WhoList(list) if list.flags & WhoList::MORE == 0 => break,
+            Frame::WhoList(_) => {}
+            other => panic!("expected MISSED or WHO_LIST, got {other:?}"),
+        }
+    }
+    (next_seq, replay, end, missed)
+}
+
+#[tokio::test]
+async fn more_after_a_join_replay_means_unreplayed_messages_after_since_seq() {
+    // spec: ROOM-7, ROOM-8, ROOM-2, ROOM-3
+    let server = TestServer::with(|_| {}).await;
+    let mut alice = Client::login_flags(server.addr, "alice", Hello::NO_AUTO_JOIN).await;
+    let mut bob = Client::login_flags(server.addr, "bob", Hello::NO_AUTO_JOIN).await;
+    // An empty room: nothing to replay, no MORE even with history 0.
+    assert_eq!(
+        join_answer(&mut alice, "news", 0, 0).await,
+        (1, vec![], (0, false), None)
+    );
+    for body in ["one", "two", "three"] {
+        let sent = alice.say("news", body).await;
+        alice.expect_ack(sent).await;
+    }
+    // history 0: MORE whenever the room has had a message after since_seq.
+    assert_eq!(
+        join_answer(&mut bob, "news", 0, 0).await,
+        (4, vec![], (0, true), None)
+    );
+    assert_eq!(
+        join_answer(&mut bob, "news", 3, 0).await,
+        (4, vec![], (0, false), None)
+    );
+    // A partial replay: MORE, and MISSED for the same messages.
+    assert_eq!(
+        join_answer(&mut bob, "news", 1, 1).await,
+        (4, vec![3], (1, true), Some((2, 2)))
+    );
+    assert_eq!(
+        join_answer(&mut bob, "news", 0, 10).await,
+        (4, vec![1, 2, 3], (3, false), None)
+    );
+    // since_seq beyond the newest: not an error, nothing replayed or missed.
+    assert_eq!(
+        join_answer(&mut bob, "news", 99, 10).await,
+        (4, vec![], (0, false), None)
+    );
+    drop((alice, bob));
     server.finish().await;
 }
