@@ -203,6 +203,20 @@ impl ToyServer {
                     seq: 1,
                     time: 0,
                 })),
+                // Fresh rooms only: nothing to replay (`[ROOM-2]`, `[STATE-8]`).
+                ServerAction::Request(Request::Join(join)) => {
+                    out.push(Frame::Joined(Joined {
+                        room: join.room.clone(),
+                        next_seq: 1,
+                        members: 1,
+                    }));
+                    out.push(Frame::HistoryEnd(HistoryEnd {
+                        kind: HistoryKind::Room,
+                        target: join.room,
+                        count: 0,
+                        flags: 0,
+                    }));
+                }
                 ServerAction::Request(request) => panic!("unmodelled request: {request:?}"),
             }
         }

@@ -319,3 +319,65 @@ async fn more_after_a_join_replay_means_unreplayed_messages_after_since_seq() {
     drop((alice, bob));
     server.finish().await;
 }
+
+#[tokio::test]
+async fn requests_pipelined_after_login_follow_the_whole_automatic_join() {
+    // spec: STATE-8, STATE-5, HANDSHAKE-7, STATE-2
+    let server = TestServer::with(|_| {}).await;
+    let _bob = Client::login(server.addr, "bob").await;
+    let mut client = Client::connect_raw(server.addr).await;
+    client.hello().await;
+    // A rejected LOGIN, a JOIN, an accepted LOGIN, a JOIN and a SEND, in one write.
+    let mut bytes = Vec::new();
+    for frame in [
+        common::login_frame(LoginMode::Guest, "bob", ""),
+        join_frame("side"),
+        common::login_frame(LoginMode::Guest, "carol", ""),
+        join_frame("side"),
+        send_frame(5, "lobby", "hello"),
+    ] {
+        bytes.extend(common::wire(&frame));
+    }
+    client.write_raw(&bytes).await;
+    client.expect_greeting().await;
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("ACK") {
+        let frame = client.recv_skipping_presence().await;
+        seen.push(match &frame {
+            Frame::ErrorFrame(e) => format!("ERROR {} {:#04x}", e.code, e.frame_type),
+            Frame::Joined(j) => format!("JOINED {}", j.room),
+            Frame::HistoryEnd(end) => format!("HISTORY_END {}", end.target),
+            other => other.name().to_string(),
+        });
+    }
+    assert_eq!(
+        seen,
+        [
+            "LOGIN_REJECTED",
+            "ERROR UNEXPECTED_FRAME 0x12",
+            "WELCOME",
+            "JOINED lobby",
+            "HISTORY_END lobby",
+            "JOINED side",
+            "HISTORY_END side",
+            "ACK",
+        ]
+    );
+    server.finish().await;
+}
+
+fn join_frame(room: &str) -> Frame {
+    Frame::Join(confab_protocol::frame::Join {
+        room: confab_protocol::Str8::new(room).unwrap(),
+        since_seq: 0,
+        history: 0,
+    })
+}
+
+fn send_frame(client_ref: u32, room: &str, body: &str) -> Frame {
+    Frame::Send(confab_protocol::frame::Send {
+        client_ref,
+        room: confab_protocol::Str8::new(room).unwrap(),
+        body: confab_protocol::Str16::new(body).unwrap(),
+    })
+}

@@ -1391,6 +1391,15 @@ class ModelServer:
             self._send(F("ACK", client_ref=f["client_ref"], id=self.next_id,
                          seq=self.rooms[f["room"]], time=TIME_2026_11_25))
             return
+        if self.state == "READY" and t == "JOIN":  # fresh rooms only: nothing to replay
+            room = f["room"]
+            seq = self.rooms.setdefault(room, 0)
+            if seq and f["history"]:
+                raise NotImplementedError("model server keeps no messages to replay")
+            self._send(F("JOINED", room=room, next_seq=seq + 1, members=1))
+            more = 1 if seq + 1 > f["since_seq"] + 1 else 0  # ROOM-7
+            self._send(F("HISTORY_END", kind=0, target=room, count=0, flags=more))
+            return
         if self.state == "READY" and t not in ("HELLO", "LOGIN") and BY_NAME[t][0] < 0x80:
             raise NotImplementedError("model server does not implement READY frame " + t)
         # STATE-2
@@ -1922,6 +1931,29 @@ def build_conversations():
               [ERR_X("INVALID_UTF8", 0x11, True)], closed=True)]))
 
     # --- spec 1.1 ---
+    C.append(conv(
+        "pipelined-join-after-login",
+        "HELLO, LOGIN, JOIN 'side' and a SEND to lobby in one read: the JOIN is answered "
+        "after WELCOME and the whole auto-join of lobby; then the SEND. STATE-8, HANDSHAKE-7.",
+        [START(),
+         step(HELLO + c_login("alice") + c(F("JOIN", room="side", since_seq=0, history=0)) +
+              c(F("SEND", client_ref=3, room="lobby", body="hi")),
+              LOGGED_IN_X("alice") + [
+                  {"type": "JOINED", "room": "side"},
+                  {"type": "HISTORY_END", "kind": 0, "target": "side", "count": 0, "flags": 0},
+                  {"type": "ACK", "client_ref": 3}])]))
+
+    C.append(conv(
+        "pipelined-join-after-rejected-login",
+        "HELLO, a LOGIN as the taken 'bob', JOIN, then LOGIN 'carol', in one read: the JOIN "
+        "after the rejected LOGIN is UNEXPECTED_FRAME (not carried out); carol's LOGIN is the "
+        "next attempt. STATE-8, STATE-2.",
+        [START(),
+         step(HELLO + c_login("bob") + c(F("JOIN", room="side", since_seq=0, history=0)) +
+              c_login("carol"),
+              [REJ_X("NAME_TAKEN", 2), ERR_X("UNEXPECTED_FRAME", 0x12, False)] +
+              LOGGED_IN_X("carol"))]))
+
     client_hello = bytes.fromhex("16030100f4010000f00303") + bytes(32)
     C.append(conv(
         "tls-client-hello-on-plain-port",
