@@ -244,3 +244,28 @@ async fn direct_history_with_oneself_or_nobody_is_empty_not_an_error() {
     }
     server.finish().await;
 }
+
+#[tokio::test]
+async fn bodies_that_show_nothing_are_empty_messages() {
+    // spec: TYPES-5, MSG-6, DM-3
+    let server = TestServer::with(|_| {}).await;
+    let mut alice = Client::login(server.addr, "alice").await;
+    let mut bob = Client::login(server.addr, "bob").await;
+    for body in [
+        " ",
+        "\u{3000}\u{85}",
+        "\u{200B}",
+        "\u{FEFF}\u{2060}",
+        "\u{200E}\u{202E} ",
+    ] {
+        let sent = alice.say("lobby", body).await;
+        let answer = alice.expect_error(ErrorCode::EMPTY_MESSAGE).await;
+        assert_eq!(answer.client_ref, sent, "{body:?}");
+        let sent = alice.dm("bob", body).await;
+        let answer = alice.expect_error(ErrorCode::EMPTY_MESSAGE).await;
+        assert_eq!(answer.client_ref, sent, "{body:?}");
+    }
+    // Visible text among them is a message.
+    common::chat_works(&mut alice, &mut bob, "lobby", "\u{200B}hi\u{200B}").await;
+    server.finish().await;
+}

@@ -1272,6 +1272,11 @@ WHITE_SPACE = (set(range(0x09, 0x0E)) | {0x20, 0x85, 0xA0, 0x1680} | set(range(0
                | {0x2028, 0x2029, 0x202F, 0x205F, 0x3000})
 
 
+def body_is_blank(body):
+    """TYPES-5: empty, or only white space, bidi formatting and invisible characters."""
+    return all(ord(ch) in WHITE_SPACE or ord(ch) in BIDI or ord(ch) in INVISIBLE for ch in body)
+
+
 def name_is_valid(nfc, max_len):
     if not 1 <= len(nfc.encode("utf-8")) <= max_len:
         return False
@@ -1383,8 +1388,13 @@ class ModelServer:
             self._login(f)
             return
         if self.state == "READY" and t == "SEND":  # just enough for the example session
+            if body_is_blank(f["body"]):  # STATE-7: the body before the room
+                self._error("EMPTY_MESSAGE", frame_type=code, client_ref=f["client_ref"],
+                            fatal=False)
+                return
             if f["room"] not in self.rooms:
-                self._error("NOT_IN_ROOM", frame_type=code, client_ref=f["client_ref"])
+                self._error("NOT_IN_ROOM", frame_type=code, client_ref=f["client_ref"],
+                            fatal=False)
                 return
             self.next_id += 1
             self.rooms[f["room"]] += 1
@@ -1931,6 +1941,33 @@ def build_conversations():
               [ERR_X("INVALID_UTF8", 0x11, True)], closed=True)]))
 
     # --- spec 1.1 ---
+    blank = [" ", "\t\n", "\u00a0\u3000", "\u0085", "\u200b", "\ufeff", "\u2060\u2064",
+             "\u200e\u202e\u2066", "\u200b \u200c\u200d"]
+    visible = ["\u180e", "\u3164", "\u200bx", "\x07"]
+    C.append(conv(
+        "blank-bodies",
+        "SENDs to the auto-joined lobby whose bodies show nothing (white space, zero-width, "
+        "invisible and bidi formatting characters) are EMPTY_MESSAGE with their client_ref; "
+        "U+180E (not White_Space since Unicode 6.3), U+3164, a ZWSP around a letter and a BEL "
+        "are bodies. TYPES-5, MSG-6.",
+        [START(), step(HELLO + c_login("alice"), LOGGED_IN_X("alice"))] +
+        [step(c(F("SEND", client_ref=i + 1, room="lobby", body=b)),
+              [ERR_X("EMPTY_MESSAGE", 0x15, False, client_ref=i + 1)])
+         for i, b in enumerate(blank)] +
+        [step(c(F("SEND", client_ref=100 + i, room="lobby", body=b)),
+              [{"type": "ACK", "client_ref": 100 + i}])
+         for i, b in enumerate(visible)]))
+
+    C.append(conv(
+        "empty-send-to-a-room-not-joined",
+        "An empty SEND to a room the client is not in: EMPTY_MESSAGE, the body is judged "
+        "before the room (STATE-7); a non-empty one: NOT_IN_ROOM.",
+        [START(), step(HELLO + c_login("alice"), LOGGED_IN_X("alice")),
+         step(c(F("SEND", client_ref=1, room="elsewhere", body="")),
+              [ERR_X("EMPTY_MESSAGE", 0x15, False, client_ref=1)]),
+         step(c(F("SEND", client_ref=2, room="elsewhere", body="hi")),
+              [ERR_X("NOT_IN_ROOM", 0x15, False, client_ref=2)])]))
+
     C.append(conv(
         "pipelined-join-after-login",
         "HELLO, LOGIN, JOIN 'side' and a SEND to lobby in one read: the JOIN is answered "
