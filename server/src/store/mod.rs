@@ -2,6 +2,7 @@
 //! library, WAL mode, synchronous commits) in the server's data directory.
 
 pub mod accounts;
+mod fit;
 mod retention;
 pub mod schema;
 mod writer;
