@@ -1972,6 +1972,13 @@ def build_conversations():
          for i, b in enumerate(visible)]))
 
     C.append(conv(
+        "guest-with-password-and-invalid-name",
+        "A guest LOGIN with a password and the invalid name 'a b': the mode is judged before "
+        "the name, so AUTH_FAILED, not NAME_INVALID (STATE-7, HANDSHAKE-6).",
+        [START(), step(HELLO, []),
+         step(c_login("a b", password="pw"), [REJ_X("AUTH_FAILED", 2)])]))
+
+    C.append(conv(
         "empty-send-to-a-room-not-joined",
         "An empty SEND to a room the client is not in: EMPTY_MESSAGE, the body is judged "
         "before the room (STATE-7); a non-empty one: NOT_IN_ROOM.",
