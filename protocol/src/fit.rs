@@ -1,4 +1,4 @@
-//! `[LIMIT-3]`: the largest frame body a server can be made to send, from
+//! `[LIMIT-9]`: the largest frame body a server can be made to send, from
 //! its advertised limits, so a configuration whose frames would not fit its
 //! own `max_frame` can be refused before the first connection.
 
@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn the_overheads_are_those_of_the_encoded_frames() {
-        // spec: LIMIT-3
+        // spec: LIMIT-9
         let l = limits(200, 17, 3000);
         let message = Frame::Message(Message {
             id: u64::MAX,
@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn the_defaults_fit_and_the_issue_13_configuration_does_not() {
-        // spec: LIMIT-3
+        // spec: LIMIT-9
         assert!(frames_fit(&Limits::default()));
         let tight = Limits {
             max_frame: 4096,

@@ -199,7 +199,7 @@ impl Config {
         }
     }
 
-    /// `[LIMIT-3]`: every message the server relays or replays must fit
+    /// `[LIMIT-9]`: every message the server relays or replays must fit
     /// its own `max_frame`, or a client would have to treat it as fatal.
     /// Checked at start-up; the error names the flags to change.
     pub fn check_frames_fit(&self) -> Result<(), String> {
@@ -216,7 +216,7 @@ impl Config {
         };
         Err(format!(
             "--max-frame {} is too small for --max-body {}, --max-username {} and \
-             --max-room-name {}: a {frame} body can be {size} bytes (spec LIMIT-3); \
+             --max-room-name {}: a {frame} body can be {size} bytes (spec LIMIT-9); \
              raise --max-frame to at least {size} or lower the others",
             self.max_frame, self.max_body, self.max_username, self.max_room_name
         ))

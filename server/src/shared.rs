@@ -102,12 +102,12 @@ impl Shared {
         } else {
             let (store, loaded) =
                 crate::store::Store::open(&config.data_dir, usize::from(limits.history_max))?;
-            // spec: LIMIT-3 — stored messages are replayed too.
+            // spec: LIMIT-9 — stored messages are replayed too.
             let needed = store.largest_stored_frame()?;
             if needed > u64::from(limits.max_frame) {
                 return Err(format!(
                     "--max-frame {} is too small for the messages stored in {}: replaying \
-                     the largest needs a {needed}-byte frame (spec LIMIT-3); raise \
+                     the largest needs a {needed}-byte frame (spec LIMIT-9); raise \
                      --max-frame to at least {needed}",
                     limits.max_frame,
                     store.path.display()

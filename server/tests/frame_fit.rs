@@ -1,4 +1,4 @@
-//! `[LIMIT-3]`: every frame a server sends fits its own `max_frame`: the
+//! `[LIMIT-9]`: every frame a server sends fits its own `max_frame`: the
 //! configurations that would break it are refused at start, stored messages
 //! included, and the largest allowed one relays, replays and answers HISTORY
 //! within it.
@@ -11,7 +11,7 @@ use confab_protocol::frame::{Direction, Frame, Hello, HistoryKind};
 use confab_server::Config;
 
 /// `max_frame` 4,096 with the default name limits (64-byte rooms,
-/// 32-byte users) leaves 3,971 bytes for a body (`[LIMIT-3]`).
+/// 32-byte users) leaves 3,971 bytes for a body (`[LIMIT-9]`).
 const TIGHT_FRAME: u32 = 4096;
 const TIGHT_BODY: u16 = 4096 - 29 - 64 - 32;
 
@@ -30,7 +30,7 @@ async fn strict_login(server: &TestServer, name: &str) -> Client {
 
 #[tokio::test]
 async fn the_largest_message_of_the_largest_allowed_config_fits_max_frame() {
-    // spec: LIMIT-3, FRAMING-2, ROOM-2, HISTORY-1, HISTORY-2
+    // spec: LIMIT-9, FRAMING-2, ROOM-2, HISTORY-1, HISTORY-2
     let server = TestServer::with(tight).await;
     let room = "r".repeat(64);
     let (a, b, c) = ("a".repeat(32), "b".repeat(32), "c".repeat(32));
@@ -84,7 +84,7 @@ async fn the_largest_message_of_the_largest_allowed_config_fits_max_frame() {
 
 #[tokio::test]
 async fn an_embedded_server_refuses_limits_whose_messages_would_not_fit() {
-    // spec: LIMIT-3
+    // spec: LIMIT-9
     // The configuration of issue 13: a 4,096-byte body in a 4,096-byte frame.
     let server = TestServer::with(|c| c.max_frame = TIGHT_FRAME).await;
     let refused = tokio::time::timeout(PATIENCE, server.handle)
@@ -99,7 +99,7 @@ async fn an_embedded_server_refuses_limits_whose_messages_would_not_fit() {
 
 #[test]
 fn the_binary_refuses_one_byte_over_the_limit_at_start() {
-    // spec: LIMIT-3
+    // spec: LIMIT-9
     let over = (TIGHT_BODY + 1).to_string();
     let (status, stderr) = run_binary_to_exit(&[
         "--listen",
@@ -119,7 +119,7 @@ fn the_binary_refuses_one_byte_over_the_limit_at_start() {
     ] {
         assert!(stderr.contains(flag), "stderr names {flag}: {stderr:?}");
     }
-    assert!(stderr.contains("LIMIT-3"), "{stderr:?}");
+    assert!(stderr.contains("LIMIT-9"), "{stderr:?}");
 
     // Long user names and short room names: the DIRECT_MESSAGE is the larger.
     let limits = confab_protocol::Limits {
@@ -150,7 +150,7 @@ fn the_binary_refuses_one_byte_over_the_limit_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_holding_messages_too_large_for_max_frame_is_refused() {
-    // spec: LIMIT-3, HISTORY-4
+    // spec: LIMIT-9, HISTORY-4
     let dir = TempDir::new("frame-fit");
     let roomy = Config {
         max_body: 8_000,

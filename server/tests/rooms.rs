@@ -921,7 +921,7 @@ async fn long_lists_come_in_pages_that_fit_max_frame() {
         c.max_frame = MAX_FRAME;
         c.max_username = 255;
         c.max_room_name = 255;
-        // The largest body whose MESSAGE still fits max_frame (`[LIMIT-3]`).
+        // The largest body whose MESSAGE still fits max_frame (`[LIMIT-9]`).
         c.max_body = 4096 - 29 - 255 - 255;
         c.max_rooms = 40;
     })

@@ -971,13 +971,13 @@ def build_frames(report):
     # Body of exactly max_frame (65536) bytes: 1 + 2 + 65533.  Legal (FRAMING-2
     # forbids only lengths above max_frame).
     add("notice-body-exactly-default-max-frame", F("NOTICE", level=0, text="n" * 65533))
-    # LIMIT-3: with max_frame 4096 and the default name limits (room 64, user 32),
+    # LIMIT-9: with max_frame 4096 and the default name limits (room 64, user 32),
     # max_body may be 4096 - 29 - 64 - 32 = 3971; the largest MESSAGE is then
     # exactly 4096 bytes, and the largest DIRECT_MESSAGE 21 + 64 + 3971 = 4056.
-    add("message-largest-under-limit-3-at-max-frame-4096",
+    add("message-largest-under-limit-9-at-max-frame-4096",
         F("MESSAGE", id=1, seq=1, time=TIME_2026_11_25, flags=0, room="r" * 64,
           sender="s" * 32, body="b" * 3971))
-    add("direct-message-largest-under-limit-3-at-max-frame-4096",
+    add("direct-message-largest-under-limit-9-at-max-frame-4096",
         F("DIRECT_MESSAGE", id=2, time=TIME_2026_11_25, flags=0, **{"from": "f" * 32},
           to="t" * 32, body="b" * 3971))
 
@@ -1130,8 +1130,8 @@ def build_malformed():
     add("frame-too-large-65536-with-max-frame-4096", header(0x14, 65536), "FRAME_TOO_LARGE",
         max_frame=4096)
     # The MESSAGE of issue 13 (room 64, sender 32, body 4096 bytes) under max_frame 4096:
-    # what LIMIT-3 prevents a server from sending; a client must refuse it.
-    add("frame-too-large-message-breaking-limit-3", header(0x83, 29 + 64 + 32 + 4096),
+    # what LIMIT-9 prevents a server from sending; a client must refuse it.
+    add("frame-too-large-message-breaking-limit-9", header(0x83, 29 + 64 + 32 + 4096),
         "FRAME_TOO_LARGE", max_frame=4096)
     add("frame-too-large-unknown-type", header(0xA0, U32_MAX), "FRAME_TOO_LARGE")
     add("frame-too-large-type-00", header(0x00, 0x80000000), "FRAME_TOO_LARGE")

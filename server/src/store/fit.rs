@@ -1,4 +1,4 @@
-//! `[LIMIT-3]` for stored messages: a server restarted with smaller limits
+//! `[LIMIT-9]` for stored messages: a server restarted with smaller limits
 //! must still be able to replay every message it keeps within `max_frame`.
 
 use confab_protocol::fit::{DIRECT_MESSAGE_OVERHEAD, MESSAGE_OVERHEAD};
