@@ -158,6 +158,9 @@ fn check_error(error: &DecodeError, at: &[u8], used: usize, max_frame: u32) {
             assert_eq!(Some(declared as usize), declared_len(at));
             assert_eq!(used, 0);
         }
+        DecodeError::TlsRecord => {
+            unreachable!("only a server session reports TLS (TRANSPORT-4), not frame::decode")
+        }
         DecodeError::BadMagic { frame_type }
         | DecodeError::Malformed { frame_type, .. }
         | DecodeError::InvalidUtf8 { frame_type } => {

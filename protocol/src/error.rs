@@ -115,6 +115,9 @@ pub enum DecodeError {
     /// `[FRAMING-4]`: a printable ASCII byte where a frame type belongs.
     #[error("byte {byte:#04x} ({ch:?}) where a frame type was expected: not a Confab peer", ch = char::from(*byte))]
     AsciiFrameType { byte: u8 },
+    /// `[TRANSPORT-4]`: a TLS handshake record (`16 03`) opens a plain connection.
+    #[error("a TLS handshake record where the first Confab frame was expected: this port does not speak TLS")]
+    TlsRecord,
     /// `[HANDSHAKE-2]`: HELLO or GREETING without the `CONFAB` magic.
     #[error("frame {frame_type:#04x} does not carry the CONFAB magic")]
     BadMagic { frame_type: u8 },
@@ -145,9 +148,9 @@ impl DecodeError {
     pub fn code(&self) -> ErrorCode {
         match self {
             DecodeError::FrameTooLarge { .. } => ErrorCode::FRAME_TOO_LARGE,
-            DecodeError::AsciiFrameType { .. } | DecodeError::BadMagic { .. } => {
-                ErrorCode::NOT_CONFAB
-            }
+            DecodeError::AsciiFrameType { .. }
+            | DecodeError::TlsRecord
+            | DecodeError::BadMagic { .. } => ErrorCode::NOT_CONFAB,
             DecodeError::Malformed { .. } => ErrorCode::MALFORMED_FRAME,
             DecodeError::InvalidUtf8 { .. } => ErrorCode::INVALID_UTF8,
         }
@@ -157,7 +160,9 @@ impl DecodeError {
     /// byte stream rather than one delimited frame.
     pub fn frame_type(&self) -> u8 {
         match self {
-            DecodeError::FrameTooLarge { .. } | DecodeError::AsciiFrameType { .. } => 0,
+            DecodeError::FrameTooLarge { .. }
+            | DecodeError::AsciiFrameType { .. }
+            | DecodeError::TlsRecord => 0,
             DecodeError::BadMagic { frame_type }
             | DecodeError::Malformed { frame_type, .. }
             | DecodeError::InvalidUtf8 { frame_type } => *frame_type,

@@ -5,12 +5,14 @@
 //! - [`frame`]: every frame type, the header check and the encoders;
 //! - [`codec::FrameCodec`]: a `tokio_util` codec over them;
 //! - [`session`]: sans-IO state machines for both ends of a connection;
+//! - [`fit`]: the largest frame a server's limits let it send;
 //! - [`names`]: username and room-name rules shared by server and client.
 
 #![forbid(unsafe_code)]
 
 pub mod codec;
 pub mod error;
+pub mod fit;
 pub mod frame;
 pub mod names;
 pub mod session;

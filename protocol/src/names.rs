@@ -28,8 +28,20 @@ const INVISIBLE: &[char] = &[
     '\u{FEFF}',
 ];
 
+/// `[TYPES-5]`: white space is the Unicode White_Space property, which is
+/// exactly what `char::is_whitespace` tests (25 code points; not U+200B).
+pub fn is_white_space(ch: char) -> bool {
+    ch.is_whitespace()
+}
+
+/// `[TYPES-5]`: characters that show nothing: white space, bidirectional
+/// formatting, zero-width and invisible characters.
+pub fn is_invisible(ch: char) -> bool {
+    is_white_space(ch) || BIDI.contains(&ch) || INVISIBLE.contains(&ch)
+}
+
 fn forbidden(ch: char) -> bool {
-    ch.is_control() || ch.is_whitespace() || BIDI.contains(&ch) || INVISIBLE.contains(&ch)
+    ch.is_control() || is_invisible(ch)
 }
 
 /// The NFC form of `raw` if it is a valid name of at most `max_bytes` bytes.
@@ -60,9 +72,10 @@ pub fn name_key(normalized: &str) -> String {
     normalized.to_lowercase()
 }
 
-/// Whether a message body is empty or only white space (`[MSG-6]`).
+/// Whether a message body is blank: empty, or nothing but characters that
+/// show nothing (`[MSG-6]`, `[TYPES-5]`).
 pub fn is_blank(body: &str) -> bool {
-    body.chars().all(char::is_whitespace)
+    body.chars().all(is_invisible)
 }
 
 #[cfg(test)]
@@ -103,9 +116,31 @@ mod tests {
 
     #[test]
     fn blank_bodies_are_detected() {
-        // spec: MSG-6
+        // spec: MSG-6, TYPES-5
         assert!(is_blank(""));
         assert!(is_blank(" \t\n\u{3000}"));
         assert!(!is_blank(" hi "));
+        // Zero-width, invisible and bidi formatting characters show nothing.
+        assert!(is_blank("\u{200B}"));
+        assert!(is_blank("\u{FEFF} \u{2060}\u{200E}\u{202E}"));
+        // Not White_Space since Unicode 6.3, and not in the lists: a body.
+        assert!(!is_blank("\u{180E}"));
+        assert!(!is_blank("\u{7}"));
+    }
+
+    #[test]
+    fn white_space_is_the_unicode_property_exactly() {
+        // spec: TYPES-5
+        let white_space: Vec<u32> = (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_white_space(c))
+            .map(u32::from)
+            .collect();
+        let mut expected: Vec<u32> = (0x09..=0x0D).chain(0x2000..=0x200A).collect();
+        expected.extend([
+            0x20, 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+        ]);
+        expected.sort_unstable();
+        assert_eq!(white_space, expected);
     }
 }

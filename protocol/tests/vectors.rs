@@ -5,8 +5,10 @@
 //! - `{"conversations": [...]}` drive the server-side session state machine.
 
 use bytes::BytesMut;
-use confab_protocol::frame::{self, Ack, Frame, HistoryEnd, HistoryKind, Joined, Limits};
-use confab_protocol::names::{name_key, normalize_name};
+use confab_protocol::frame::{
+    self, code, Ack, ErrorFrame, Frame, HistoryEnd, HistoryKind, Joined, Limits,
+};
+use confab_protocol::names::{is_blank, name_key, normalize_name};
 use confab_protocol::session::{Request, ServerAction, ServerSession};
 use confab_protocol::{ErrorCode, Str16, Str8, PROTOCOL_VERSION};
 use serde_json::Value;
@@ -90,6 +92,8 @@ struct ToyServer {
     max_username: usize,
     closed: bool,
     max_frame: u32,
+    /// Rooms joined (keys).
+    rooms: HashSet<String>,
 }
 
 impl ToyServer {
@@ -123,6 +127,7 @@ impl ToyServer {
             max_username: usize::from(limits.max_username),
             closed: false,
             max_frame: limits.max_frame,
+            rooms: HashSet::new(),
         };
         (server, greeting)
     }
@@ -145,6 +150,7 @@ impl ToyServer {
                 self.taken.insert(name_key(&name));
                 out.extend(self.session.accept_login(Str8::new(&name).unwrap(), 0, 0));
                 if self.session.auto_join() {
+                    self.rooms.insert("lobby".to_string());
                     let room = Str8::new("lobby").unwrap();
                     out.push(Frame::Joined(Joined {
                         room: room.clone(),
@@ -177,7 +183,8 @@ impl ToyServer {
         let mut out = Vec::new();
         buf.extend_from_slice(bytes);
         while !self.closed {
-            let frame = match frame::decode(buf, self.max_frame) {
+            // spec: STATE-6, TRANSPORT-4 — the server's own decoding, by state.
+            let frame = match self.session.decode(buf, self.max_frame) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(err) => {
@@ -195,13 +202,47 @@ impl ToyServer {
                 }
                 ServerAction::PeerClosed(_) => self.closed = true,
                 ServerAction::Login(login) => self.login(login, &mut out),
-                // Conversations stop at the first message: acknowledge it (`[MSG-2]`).
+                // spec: STATE-7, TYPES-5 — the body first, then the room.
+                ServerAction::Request(Request::Send(send)) if is_blank(&send.body) => {
+                    out.push(Frame::ErrorFrame(ErrorFrame::new(
+                        ErrorCode::EMPTY_MESSAGE,
+                        code::SEND,
+                        send.client_ref,
+                        "blank",
+                    )))
+                }
+                ServerAction::Request(Request::Send(send))
+                    if !self.rooms.contains(&name_key(&send.room)) =>
+                {
+                    out.push(Frame::ErrorFrame(ErrorFrame::new(
+                        ErrorCode::NOT_IN_ROOM,
+                        code::SEND,
+                        send.client_ref,
+                        "not in the room",
+                    )))
+                }
+                // Ids and times are not checked: acknowledge (`[MSG-2]`).
                 ServerAction::Request(Request::Send(send)) => out.push(Frame::Ack(Ack {
                     client_ref: send.client_ref,
                     id: 1,
                     seq: 1,
                     time: 0,
                 })),
+                // Fresh rooms only: nothing to replay (`[ROOM-2]`, `[STATE-8]`).
+                ServerAction::Request(Request::Join(join)) => {
+                    self.rooms.insert(name_key(&join.room));
+                    out.push(Frame::Joined(Joined {
+                        room: join.room.clone(),
+                        next_seq: 1,
+                        members: 1,
+                    }));
+                    out.push(Frame::HistoryEnd(HistoryEnd {
+                        kind: HistoryKind::Room,
+                        target: join.room,
+                        count: 0,
+                        flags: 0,
+                    }));
+                }
                 ServerAction::Request(request) => panic!("unmodelled request: {request:?}"),
             }
         }

@@ -199,6 +199,29 @@ impl Config {
         }
     }
 
+    /// `[LIMIT-9]`: every message the server relays or replays must fit
+    /// its own `max_frame`, or a client would have to treat it as fatal.
+    /// Checked at start-up; the error names the flags to change.
+    pub fn check_frames_fit(&self) -> Result<(), String> {
+        let limits = self.limits();
+        if confab_protocol::fit::frames_fit(&limits) {
+            return Ok(());
+        }
+        let message = confab_protocol::fit::largest_message(&limits);
+        let direct = confab_protocol::fit::largest_direct_message(&limits);
+        let (frame, size) = if message >= direct {
+            ("MESSAGE", message)
+        } else {
+            ("DIRECT_MESSAGE", direct)
+        };
+        Err(format!(
+            "--max-frame {} is too small for --max-body {}, --max-username {} and \
+             --max-room-name {}: a {frame} body can be {size} bytes (spec LIMIT-9); \
+             raise --max-frame to at least {size} or lower the others",
+            self.max_frame, self.max_body, self.max_username, self.max_room_name
+        ))
+    }
+
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.shutdown_grace_ms)
     }

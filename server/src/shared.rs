@@ -83,6 +83,7 @@ impl Shared {
     pub fn new(config: Config) -> Result<Self, String> {
         let limits = config.limits();
         limits.validate()?;
+        config.check_frames_fit()?;
         if config.in_memory && config.require_account {
             return Err("--require-account needs accounts, which --in-memory turns off".into());
         }
@@ -101,6 +102,17 @@ impl Shared {
         } else {
             let (store, loaded) =
                 crate::store::Store::open(&config.data_dir, usize::from(limits.history_max))?;
+            // spec: LIMIT-9 — stored messages are replayed too.
+            let needed = store.largest_stored_frame()?;
+            if needed > u64::from(limits.max_frame) {
+                return Err(format!(
+                    "--max-frame {} is too small for the messages stored in {}: replaying \
+                     the largest needs a {needed}-byte frame (spec LIMIT-9); raise \
+                     --max-frame to at least {needed}",
+                    limits.max_frame,
+                    store.path.display()
+                ));
+            }
             let accounts = loaded.account_keys.iter().cloned().collect();
             hub.restore(loaded);
             (Some(store), accounts)

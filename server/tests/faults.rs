@@ -106,11 +106,12 @@ async fn a_first_frame_other_than_hello_is_not_confab() {
             "{what}"
         );
     }
-    // A SEND first: the ERROR names it by its client_ref.
+    // A SEND first is judged by its type alone: its client_ref is not read
+    // (`[STATE-6]`).
     let (mut client, _) = Client::connect(server.addr).await;
     client.send(send_frame(77, "lobby", "hi")).await;
     let error = client.expect_fatal_then_close(ErrorCode::NOT_CONFAB).await;
-    assert_eq!((error.frame_type, error.client_ref), (code::SEND, 77));
+    assert_eq!((error.frame_type, error.client_ref), (code::SEND, 0));
     drop(client);
     // GOODBYE is legal first: the server closes without a word.
     let (mut client, _) = Client::connect(server.addr).await;

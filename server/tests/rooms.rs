@@ -72,7 +72,8 @@ async fn direct_history(client: &mut Client, target: &str) -> (Vec<DirectMessage
             }
             Frame::HistoryEnd(end) => {
                 assert_eq!(end.kind, HistoryKind::Direct);
-                assert_eq!(end.target, target);
+                // spec: NAMES-1 — the target's canonical spelling, not the request's.
+                assert_eq!(end.target.to_lowercase(), target.to_lowercase());
                 assert_eq!(end.count as usize, messages.len());
                 return (messages, end);
             }
@@ -601,7 +602,10 @@ async fn history_pages_before_and_after_an_anchor() {
             assert_eq!(m.body.as_str(), format!("l{}", m.seq - 1));
         }
         assert_eq!(end.kind, HistoryKind::Room);
-        assert_eq!(end.target, "LOG", "HISTORY_END echoes the request");
+        assert_eq!(
+            end.target, "log",
+            "HISTORY_END names the room as created (NAMES-1)"
+        );
         assert_eq!(end.flags & HistoryEnd::MORE != 0, more, "MORE for {what}");
     }
 
@@ -917,6 +921,8 @@ async fn long_lists_come_in_pages_that_fit_max_frame() {
         c.max_frame = MAX_FRAME;
         c.max_username = 255;
         c.max_room_name = 255;
+        // The largest body whose MESSAGE still fits max_frame (`[LIMIT-9]`).
+        c.max_body = 4096 - 29 - 255 - 255;
         c.max_rooms = 40;
     })
     .await;

@@ -971,6 +971,15 @@ def build_frames(report):
     # Body of exactly max_frame (65536) bytes: 1 + 2 + 65533.  Legal (FRAMING-2
     # forbids only lengths above max_frame).
     add("notice-body-exactly-default-max-frame", F("NOTICE", level=0, text="n" * 65533))
+    # LIMIT-9: with max_frame 4096 and the default name limits (room 64, user 32),
+    # max_body may be 4096 - 29 - 64 - 32 = 3971; the largest MESSAGE is then
+    # exactly 4096 bytes, and the largest DIRECT_MESSAGE 21 + 64 + 3971 = 4056.
+    add("message-largest-under-limit-9-at-max-frame-4096",
+        F("MESSAGE", id=1, seq=1, time=TIME_2026_11_25, flags=0, room="r" * 64,
+          sender="s" * 32, body="b" * 3971))
+    add("direct-message-largest-under-limit-9-at-max-frame-4096",
+        F("DIRECT_MESSAGE", id=2, time=TIME_2026_11_25, flags=0, **{"from": "f" * 32},
+          to="t" * 32, body="b" * 3971))
 
     # --- unknown frame types (FRAMING-5) ---
     add("unknown-a0-3-byte-body", UNKNOWN(0xA0, "010203"))
@@ -1120,14 +1129,20 @@ def build_malformed():
         max_frame=4096)
     add("frame-too-large-65536-with-max-frame-4096", header(0x14, 65536), "FRAME_TOO_LARGE",
         max_frame=4096)
+    # The MESSAGE of issue 13 (room 64, sender 32, body 4096 bytes) under max_frame 4096:
+    # what LIMIT-9 prevents a server from sending; a client must refuse it.
+    add("frame-too-large-message-breaking-limit-9", header(0x83, 29 + 64 + 32 + 4096),
+        "FRAME_TOO_LARGE", max_frame=4096)
     add("frame-too-large-unknown-type", header(0xA0, U32_MAX), "FRAME_TOO_LARGE")
     add("frame-too-large-type-00", header(0x00, 0x80000000), "FRAME_TOO_LARGE")
     add("frame-too-large-type-7f", header(0x7F, 65537), "FRAME_TOO_LARGE")
     add("frame-too-large-with-some-body-bytes", header(0x12, 70000) + b"\x00" * 10,
         "FRAME_TOO_LARGE")
     # A TLS ClientHello begins 16 03 01 ...: type 0x16 (DIRECT) with a huge length.
-    add("frame-too-large-tls-client-hello", bytes.fromhex("160301020001000200030300"),
-        "FRAME_TOO_LARGE")
+    # Only a server at the start of a connection answers it by TRANSPORT-4 instead
+    # (conversation tls-client-hello-on-plain-port); anywhere else this holds.
+    add("frame-too-large-16-03-not-at-connection-start",
+        bytes.fromhex("160301020001000200030300"), "FRAME_TOO_LARGE")
 
     # --- NOT_CONFAB: printable ASCII type byte (FRAMING-4), before the length ---
     add("not-confab-http-get", b"GET / HTTP/1.1\r\n", "NOT_CONFAB")
@@ -1270,6 +1285,11 @@ WHITE_SPACE = (set(range(0x09, 0x0E)) | {0x20, 0x85, 0xA0, 0x1680} | set(range(0
                | {0x2028, 0x2029, 0x202F, 0x205F, 0x3000})
 
 
+def body_is_blank(body):
+    """TYPES-5: empty, or only white space, bidi formatting and invisible characters."""
+    return all(ord(ch) in WHITE_SPACE or ord(ch) in BIDI or ord(ch) in INVISIBLE for ch in body)
+
+
 def name_is_valid(nfc, max_len):
     if not 1 <= len(nfc.encode("utf-8")) <= max_len:
         return False
@@ -1311,13 +1331,28 @@ class ModelServer:
         if fatal:
             self.closed = True
 
+    def _parses(self, ftype):
+        """STATE-6: which bodies are examined. Before HELLO only those of HELLO,
+        GOODBYE and ERROR; afterwards never those of server-to-client types."""
+        if self.state == "AWAIT_HELLO":
+            return ftype in (0x10, 0x03, 0x04)
+        return ftype in DECODERS and ftype < 0x80
+
     def feed(self, data):
         self.out = []
         if self.closed:
             return self.out
         self.buf += data
         while not self.closed:
+            if self.state == "AWAIT_HELLO" and self.buf[:2] == b"\x16\x03":
+                self._error("NOT_CONFAB", frame_type=0)  # TRANSPORT-4: before the length
+                break
             res = decode_one(self.buf, self.limits["max_frame"])
+            if (res[0] == "error" and res[2] != 0 and not self._parses(res[2])):
+                # A body error in a frame judged by its type alone (STATE-6).
+                ftype = res[2]
+                length = int.from_bytes(self.buf[1:5], "big")
+                res = ("frame", {"type": "UNPARSED", "frame_type": ftype}, 5 + length)
             if res[0] == "incomplete":
                 break
             if res[0] == "error":
@@ -1330,7 +1365,10 @@ class ModelServer:
 
     def _handle(self, f):
         t = f["type"]
-        code = frame_code(f)
+        if t != "UNKNOWN" and t != "UNPARSED" and not self._parses(frame_code(f)):
+            f = {"type": "UNPARSED", "frame_type": frame_code(f)}
+            t = "UNPARSED"
+        code = f["frame_type"] if t == "UNPARSED" else frame_code(f)
         if t == "GOODBYE":  # legal in every state
             self.closed = True
             return
@@ -1348,6 +1386,9 @@ class ModelServer:
             self.no_auto_join = bool(f["flags"] & 1)
             self.state = "AWAIT_LOGIN"
             return
+        if t == "UNPARSED":  # STATE-6: a server-to-client type, body unexamined
+            self._error("UNEXPECTED_FRAME", frame_type=code)
+            return
         if t == "UNKNOWN":  # VERSION-3
             self._error("UNKNOWN_FRAME_TYPE", frame_type=code)
             return
@@ -1360,13 +1401,27 @@ class ModelServer:
             self._login(f)
             return
         if self.state == "READY" and t == "SEND":  # just enough for the example session
+            if body_is_blank(f["body"]):  # STATE-7: the body before the room
+                self._error("EMPTY_MESSAGE", frame_type=code, client_ref=f["client_ref"],
+                            fatal=False)
+                return
             if f["room"] not in self.rooms:
-                self._error("NOT_IN_ROOM", frame_type=code, client_ref=f["client_ref"])
+                self._error("NOT_IN_ROOM", frame_type=code, client_ref=f["client_ref"],
+                            fatal=False)
                 return
             self.next_id += 1
             self.rooms[f["room"]] += 1
             self._send(F("ACK", client_ref=f["client_ref"], id=self.next_id,
                          seq=self.rooms[f["room"]], time=TIME_2026_11_25))
+            return
+        if self.state == "READY" and t == "JOIN":  # fresh rooms only: nothing to replay
+            room = f["room"]
+            seq = self.rooms.setdefault(room, 0)
+            if seq and f["history"]:
+                raise NotImplementedError("model server keeps no messages to replay")
+            self._send(F("JOINED", room=room, next_seq=seq + 1, members=1))
+            more = 1 if seq + 1 > f["since_seq"] + 1 else 0  # ROOM-7
+            self._send(F("HISTORY_END", kind=0, target=room, count=0, flags=more))
             return
         if self.state == "READY" and t not in ("HELLO", "LOGIN") and BY_NAME[t][0] < 0x80:
             raise NotImplementedError("model server does not implement READY frame " + t)
@@ -1897,6 +1952,142 @@ def build_conversations():
          step(HELLO, []),
          step(c(F("LOGIN", mode=0, username=b"a\xed\xa0\x80", password=b"")),
               [ERR_X("INVALID_UTF8", 0x11, True)], closed=True)]))
+
+    # --- spec 1.1 ---
+    blank = [" ", "\t\n", "\u00a0\u3000", "\u0085", "\u200b", "\ufeff", "\u2060\u2064",
+             "\u200e\u202e\u2066", "\u200b \u200c\u200d"]
+    visible = ["\u180e", "\u3164", "\u200bx", "\x07"]
+    C.append(conv(
+        "blank-bodies",
+        "SENDs to the auto-joined lobby whose bodies show nothing (white space, zero-width, "
+        "invisible and bidi formatting characters) are EMPTY_MESSAGE with their client_ref; "
+        "U+180E (not White_Space since Unicode 6.3), U+3164, a ZWSP around a letter and a BEL "
+        "are bodies. TYPES-5, MSG-6.",
+        [START(), step(HELLO + c_login("alice"), LOGGED_IN_X("alice"))] +
+        [step(c(F("SEND", client_ref=i + 1, room="lobby", body=b)),
+              [ERR_X("EMPTY_MESSAGE", 0x15, False, client_ref=i + 1)])
+         for i, b in enumerate(blank)] +
+        [step(c(F("SEND", client_ref=100 + i, room="lobby", body=b)),
+              [{"type": "ACK", "client_ref": 100 + i}])
+         for i, b in enumerate(visible)]))
+
+    C.append(conv(
+        "guest-with-password-and-invalid-name",
+        "A guest LOGIN with a password and the invalid name 'a b': the mode is judged before "
+        "the name, so AUTH_FAILED, not NAME_INVALID (STATE-7, HANDSHAKE-6).",
+        [START(), step(HELLO, []),
+         step(c_login("a b", password="pw"), [REJ_X("AUTH_FAILED", 2)])]))
+
+    C.append(conv(
+        "empty-send-to-a-room-not-joined",
+        "An empty SEND to a room the client is not in: EMPTY_MESSAGE, the body is judged "
+        "before the room (STATE-7); a non-empty one: NOT_IN_ROOM.",
+        [START(), step(HELLO + c_login("alice"), LOGGED_IN_X("alice")),
+         step(c(F("SEND", client_ref=1, room="elsewhere", body="")),
+              [ERR_X("EMPTY_MESSAGE", 0x15, False, client_ref=1)]),
+         step(c(F("SEND", client_ref=2, room="elsewhere", body="hi")),
+              [ERR_X("NOT_IN_ROOM", 0x15, False, client_ref=2)])]))
+
+    C.append(conv(
+        "pipelined-join-after-login",
+        "HELLO, LOGIN, JOIN 'side' and a SEND to lobby in one read: the JOIN is answered "
+        "after WELCOME and the whole auto-join of lobby; then the SEND. STATE-8, HANDSHAKE-7.",
+        [START(),
+         step(HELLO + c_login("alice") + c(F("JOIN", room="side", since_seq=0, history=0)) +
+              c(F("SEND", client_ref=3, room="lobby", body="hi")),
+              LOGGED_IN_X("alice") + [
+                  {"type": "JOINED", "room": "side"},
+                  {"type": "HISTORY_END", "kind": 0, "target": "side", "count": 0, "flags": 0},
+                  {"type": "ACK", "client_ref": 3}])]))
+
+    C.append(conv(
+        "pipelined-join-after-rejected-login",
+        "HELLO, a LOGIN as the taken 'bob', JOIN, then LOGIN 'carol', in one read: the JOIN "
+        "after the rejected LOGIN is UNEXPECTED_FRAME (not carried out); carol's LOGIN is the "
+        "next attempt. STATE-8, STATE-2.",
+        [START(),
+         step(HELLO + c_login("bob") + c(F("JOIN", room="side", since_seq=0, history=0)) +
+              c_login("carol"),
+              [REJ_X("NAME_TAKEN", 2), ERR_X("UNEXPECTED_FRAME", 0x12, False)] +
+              LOGGED_IN_X("carol"))]))
+
+    client_hello = bytes.fromhex("16030100f4010000f00303") + bytes(32)
+    C.append(conv(
+        "tls-client-hello-on-plain-port",
+        "A TLS ClientHello (16 03 01 ...) as the first bytes: detected before the length check "
+        "(as a header it declares > 50 MB): NOT_CONFAB (fatal, frame_type 0), not "
+        "FRAME_TOO_LARGE. TRANSPORT-4, STATE-6.",
+        [START(),
+         step(client_hello, [ERR_X("NOT_CONFAB", 0, True)], closed=True)]))
+
+    C.append(conv(
+        "http2-preface",
+        "The HTTP/2 connection preface starts with 'P' (printable ASCII): NOT_CONFAB (fatal, "
+        "frame_type 0). FRAMING-4, VERSION-5.",
+        [START(),
+         step(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [ERR_X("NOT_CONFAB", 0, True)],
+              closed=True)]))
+
+    C.append(conv(
+        "direct-type-with-03-length-after-hello-is-too-large",
+        "After HELLO, 16 03 ... is a DIRECT header declaring > 50 MB: FRAME_TOO_LARGE. "
+        "TRANSPORT-4 applies to the first bytes only.",
+        [START(),
+         step(HELLO, []),
+         step(client_hello, [ERR_X("FRAME_TOO_LARGE", 0, True)], closed=True)]))
+
+    C.append(conv(
+        "malformed-server-frame-from-client-is-unexpected",
+        "A WELCOME (server-to-client) with a truncated body from the client in AWAIT_LOGIN and "
+        "a MESSAGE with trailing bytes in READY: judged by type alone, UNEXPECTED_FRAME (not "
+        "fatal), the bodies are not examined; the connection stays open. STATE-6.",
+        [START(),
+         step(HELLO, []),
+         step(header(0x81, 3) + b"\x05al", [ERR_X("UNEXPECTED_FRAME", 0x81, False)]),
+         step(c_login("alice"), LOGGED_IN_X("alice")),
+         step(header(0x83, 2) + b"\xff\xff", [ERR_X("UNEXPECTED_FRAME", 0x83, False)]),
+         step(c(F("PING", nonce=9)), [{"type": "PONG", "nonce": 9}])]))
+
+    C.append(conv(
+        "malformed-send-before-login-is-malformed",
+        "A SEND with trailing bytes in AWAIT_LOGIN: client-to-server bodies are decoded before "
+        "the state is judged, so MALFORMED_FRAME (fatal). STATE-6.",
+        [START(),
+         step(HELLO, []),
+         step(header(0x15, 9) + bytes.fromhex("00000007" "00" "0000" "aaaa"),
+              [ERR_X("MALFORMED_FRAME", 0x15, True)], closed=True)]))
+
+    C.append(conv(
+        "malformed-first-frame-is-not-confab",
+        "A PING with a 3-byte body as the first frame: judged by "
+        "type alone, NOT_CONFAB (fatal) with client_ref 0, not MALFORMED_FRAME. STATE-1, "
+        "STATE-6.",
+        [START(),
+         step(header(0x01, 3) + b"abc", [ERR_X("NOT_CONFAB", 0x01, True)], closed=True)]))
+
+    C.append(conv(
+        "send-first-is-not-confab-with-client-ref-0",
+        "A well-formed SEND as the first frame: NOT_CONFAB (fatal), client_ref 0 (the body is "
+        "not examined). STATE-1.",
+        [START(),
+         step(c(F("SEND", client_ref=7, room="lobby", body="hi")),
+              [ERR_X("NOT_CONFAB", 0x15, True, client_ref=0)], closed=True)]))
+
+    C.append(conv(
+        "non-fatal-error-before-hello-then-hello",
+        "A non-fatal ERROR first is logged and ignored; the server stays in AWAIT_HELLO, so "
+        "HELLO and LOGIN then succeed. STATE-1.",
+        [START(),
+         step(c(F("ERROR", code=4, flags=0, frame_type=0x80, client_ref=0, message="x")), []),
+         step(HELLO + c_login("alice"), LOGGED_IN_X("alice"))]))
+
+    C.append(conv(
+        "fatal-error-before-hello-closes-silently",
+        "A fatal ERROR first (a client that could not decode the GREETING): the server closes "
+        "without answering. STATE-1, STATE-4.",
+        [START(),
+         step(c(F("ERROR", code=1, flags=FATAL, frame_type=0x80, client_ref=0, message="x")),
+              [], closed=True)]))
 
     split_src = HELLO + c_login("alice")
     C.append(conv(

@@ -251,6 +251,18 @@ pub fn parse_header(input: &[u8], max_frame: u32) -> Result<HeaderStatus, Decode
 /// reserving room for what is missing (`[FRAMING-6]`). Every error is fatal
 /// to the connection: nothing after the offending bytes is to be read.
 pub fn decode(src: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, DecodeError> {
+    decode_with(src, max_frame, |_| true)
+}
+
+/// `decode`, except that the body of a frame whose type `parse` refuses is
+/// not examined: the frame comes back as [`Frame::Unknown`] with its own type
+/// code, for a receiver that judges it by its type alone (spec section 6,
+/// `[STATE-6]`). Its length is still checked and its body skipped.
+pub fn decode_with(
+    src: &mut BytesMut,
+    max_frame: u32,
+    parse: impl Fn(u8) -> bool,
+) -> Result<Option<Frame>, DecodeError> {
     let header = match parse_header(src, max_frame)? {
         HeaderStatus::Ready(header) => header,
         HeaderStatus::Incomplete(missing) => {
@@ -269,6 +281,12 @@ pub fn decode(src: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, Decod
     // a `Bytes` is only pointer arithmetic.
     let mut body = src.split_to(total).freeze();
     body.advance(HEADER_LEN);
+    if !parse(header.frame_type) {
+        return Ok(Some(Frame::Unknown(Unknown {
+            frame_type: header.frame_type,
+            body,
+        })));
+    }
     Frame::parse_body(header.frame_type, body).map(Some)
 }
 

@@ -25,6 +25,12 @@ pub const NOT_CONFAB_MESSAGE: &str =
     "\r\nThis is a Confab chat server. It speaks the binary Confab protocol \
 (see spec/PROTOCOL.md), not text or HTTP; use the confab client. Closing.\r\n";
 
+/// The text of the NOT_CONFAB error that answers a TLS ClientHello on a
+/// plain port (`[TRANSPORT-4]`), for whoever reads the raw bytes or the log.
+pub const NOT_CONFAB_TLS_MESSAGE: &str =
+    "This Confab server speaks plain Confab on this port, not TLS: connect without TLS, \
+or to the server's TLS port. Closing.";
+
 fn error_frame(code: ErrorCode, frame_type: u8, message: &str) -> Frame {
     Frame::ErrorFrame(ErrorFrame::new(code, frame_type, 0, message))
 }

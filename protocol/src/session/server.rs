@@ -1,11 +1,13 @@
 //! The server's view of one connection: AWAIT_HELLO → AWAIT_LOGIN → READY
 //! (spec sections 6 and 7).
 
-use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE};
+use bytes::BytesMut;
+
+use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE, NOT_CONFAB_TLS_MESSAGE};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
-    code, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login, LoginRejected, Pong,
-    Send, Welcome, Who,
+    self, code, direction_of, Dir, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login,
+    LoginRejected, Pong, Send, Welcome, Who,
 };
 use crate::wire::{Str16, Str8};
 
@@ -84,6 +86,33 @@ impl ServerSession {
         self.auto_join
     }
 
+    /// Whether the body of a frame of this type is examined in the current
+    /// state (`[STATE-6]`): before HELLO only HELLO, GOODBYE and ERROR are;
+    /// afterwards every type a client may send. A server-to-client type
+    /// is judged by its type alone, whatever its body holds.
+    pub fn parses(&self, frame_type: u8) -> bool {
+        match self.state {
+            ServerState::AwaitHello => {
+                matches!(frame_type, code::HELLO | code::GOODBYE | code::ERROR)
+            }
+            _ => matches!(
+                direction_of(frame_type),
+                Some(Dir::Both | Dir::ClientToServer)
+            ),
+        }
+    }
+
+    /// The next whole frame of `src`, decoded as this state requires: a TLS
+    /// record opening the connection is refused before its length is read
+    /// (`[TRANSPORT-4]`), and bodies are examined only as `parses` says.
+    pub fn decode(&self, src: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, DecodeError> {
+        if self.state == ServerState::AwaitHello && src.starts_with(&[code::DIRECT, 0x03]) {
+            // spec: TRANSPORT-4 — as a Confab header this declares > 50 MB.
+            return Err(DecodeError::TlsRecord);
+        }
+        frame::decode_with(src, max_frame, |t| self.parses(t))
+    }
+
     /// Judges one received frame.
     pub fn handle(&mut self, frame: Frame) -> ServerAction {
         match self.state {
@@ -149,6 +178,17 @@ impl ServerSession {
                 })
             }
             Frame::ErrorFrame(error) => ServerAction::PeerError(error),
+            // spec: STATE-6 — a known type left unparsed travels the other way.
+            Frame::Unknown(unknown) if direction_of(unknown.frame_type).is_some() => {
+                ServerAction::Reply(error_frame(
+                    ErrorCode::UNEXPECTED_FRAME,
+                    unknown.frame_type,
+                    &format!(
+                        "{} is a server-to-client frame; frame ignored",
+                        frame::name_of(unknown.frame_type)
+                    ),
+                ))
+            }
             // spec: VERSION-3
             Frame::Unknown(unknown) => ServerAction::Reply(error_frame(
                 ErrorCode::UNKNOWN_FRAME_TYPE,
@@ -233,6 +273,9 @@ impl ServerSession {
     /// The bytes could not be decoded: the fatal ERROR to send before closing (`[ERROR-3]`).
     pub fn decode_failed(&mut self, error: &DecodeError) -> Frame {
         let message = match error.code() {
+            ErrorCode::NOT_CONFAB if *error == DecodeError::TlsRecord => {
+                NOT_CONFAB_TLS_MESSAGE.to_string()
+            }
             ErrorCode::NOT_CONFAB => NOT_CONFAB_MESSAGE.to_string(),
             _ => error.to_string(),
         };

@@ -8,7 +8,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use confab_protocol::frame::{self, Frame, Ping};
+use confab_protocol::frame::{Frame, Ping};
 use confab_protocol::session::{ServerAction, ServerState};
 use confab_protocol::{ErrorCode, Limits};
 use tokio::io::AsyncReadExt;
@@ -242,12 +242,12 @@ enum Step<'a> {
 /// Decodes and handles the next buffered frame, if there is one. Synchronous,
 /// so no frame is kept in the reader's state across a wait.
 fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) -> Step<'a> {
-    let frame = match frame::decode(buf, max_frame) {
+    let frame = match state.session.decode(buf, max_frame) {
         Ok(Some(frame)) => frame,
         Ok(None) => return Step::NeedBytes,
         Err(error) => {
             // spec: ERROR-3 — answer, then read nothing more.
-            warn!(conn = state.id, peer = %state.peer, "undecodable input: {error}");
+            warn!(conn = state.id, peer = %state.peer, code = %error.code(), "undecodable input: {error}");
             let last = state.session.decode_failed(&error);
             state.close_with(last);
             return Step::End(Ended::Fatal(error.code()));

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use confab_protocol::frame::{code, Frame, History, HistoryEnd, HistoryKind};
-use confab_protocol::ErrorCode;
+use confab_protocol::names::{name_key, normalize_name};
+use confab_protocol::{ErrorCode, Str8};
 use tracing::error;
 
 use crate::connection::ConnState;
@@ -17,6 +18,8 @@ pub async fn history(state: &mut ConnState, request: History) {
         request.limit.min(max)
     });
     let shared = Arc::clone(&state.shared);
+    // spec: NAMES-1 — HISTORY_END names the room or user as the server does.
+    let target;
     let frames: Result<(Vec<Frame>, bool), String> = match request.kind {
         HistoryKind::Room => {
             let Some(room) = super::joined_room(state, &request.target) else {
@@ -28,6 +31,7 @@ pub async fn history(state: &mut ConnState, request: History) {
                 );
                 return;
             };
+            target = room.name.clone();
             match &shared.store {
                 Some(store) => store
                     .room_history(&room.name, request.direction, request.anchor, limit)
@@ -42,6 +46,7 @@ pub async fn history(state: &mut ConnState, request: History) {
             }
         }
         HistoryKind::Direct => {
+            target = canonical_user(&shared, &request.target).await;
             let me = state.member().name.clone();
             let floor = state
                 .member()
@@ -100,8 +105,26 @@ pub async fn history(state: &mut ConnState, request: History) {
     }
     state.send(Frame::HistoryEnd(HistoryEnd {
         kind: request.kind,
-        target: request.target,
+        target,
         count,
         flags: if more { HistoryEnd::MORE } else { 0 },
     }));
+}
+
+/// A user's spelling as the server reports it (`[NAMES-1]`): as logged in,
+/// else as registered, else (nobody by that name) as the request spelled it.
+async fn canonical_user(shared: &crate::shared::Shared, requested: &Str8) -> Str8 {
+    if let Some(user) = shared.hub.user(requested) {
+        return user.name.clone();
+    }
+    let (Some(store), Ok(normalized)) = (
+        &shared.store,
+        normalize_name(requested, usize::from(u8::MAX)),
+    ) else {
+        return requested.clone();
+    };
+    match store.account_name(name_key(&normalized)).await {
+        Ok(Some(name)) => Str8::truncated(&name),
+        _ => requested.clone(),
+    }
 }

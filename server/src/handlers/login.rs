@@ -114,6 +114,16 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Arc<Member>, u8), Re
         };
         return Err((ErrorCode::ACCOUNT_REQUIRED, why));
     }
+    // spec: NAMES-1 — an account holder is known by the registered spelling.
+    let name = match (&shared.store, login.mode) {
+        (Some(store), LoginMode::Login) => store
+            .account_name(name_key(&name))
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(name),
+        _ => name,
+    };
     let member = Arc::new(Member {
         conn_id: state.id,
         name: Str8::truncated(&name),

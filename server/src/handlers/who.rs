@@ -6,11 +6,16 @@ use confab_protocol::{ErrorCode, List};
 use crate::connection::ConnState;
 
 pub fn who(state: &mut ConnState, who: Who) {
+    let mut reported = who.room.clone();
     let names = if who.room.is_empty() {
         state.shared.hub.user_names()
     } else {
         match state.shared.hub.room(&who.room) {
-            Some(room) if room.member_count() > 0 || room.has_history() => room.member_names(),
+            Some(room) if room.member_count() > 0 || room.has_history() => {
+                // spec: NAMES-1
+                reported = room.name.clone();
+                room.member_names()
+            }
             _ => {
                 state.reject(ErrorCode::NO_SUCH_ROOM, code::WHO, 0, "no such room");
                 return;
@@ -18,7 +23,7 @@ pub fn who(state: &mut ConnState, who: Who) {
         }
     };
     // Bytes of a WHO_LIST body besides its entries: flags, room and count.
-    let overhead = 1 + 1 + who.room.len() + 2;
+    let overhead = 1 + 1 + reported.len() + 2;
     let budget = state.shared.limits.max_frame as usize - overhead;
     let pages = super::pages(names, |n| 1 + n.len(), budget);
     let last = pages.len() - 1;
@@ -27,7 +32,7 @@ pub fn who(state: &mut ConnState, who: Who) {
         let users = List::new(page).expect("pages hold at most u16::MAX entries");
         state.send(Frame::WhoList(WhoList {
             flags,
-            room: who.room.clone(),
+            room: reported.clone(),
             users,
         }));
     }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use confab_protocol::names::name_key;
+use confab_protocol::names::{name_key, normalize_name};
 use confab_protocol::Str8;
 
 use crate::connection::outbox::Outbox;
@@ -129,8 +129,11 @@ impl Hub {
         }
     }
 
+    /// The user logged in as `name`, compared as names compare (`[SEC-3]`);
+    /// an invalid name names nobody (`[STATE-7]`).
     pub fn user(&self, name: &str) -> Option<Arc<Member>> {
-        lock(&self.users).get(&name_key(name)).cloned()
+        let normalized = normalize_name(name, usize::from(u8::MAX)).ok()?;
+        lock(&self.users).get(&name_key(&normalized)).cloned()
     }
 
     /// Every logged-in name, sorted.
@@ -151,8 +154,11 @@ impl Hub {
         )
     }
 
+    /// The room called `name`, compared as names compare (`[ROOM-1]`); an
+    /// invalid name names no room (`[STATE-7]`).
     pub fn room(&self, name: &str) -> Option<Arc<Room>> {
-        lock(&self.rooms).get(&name_key(name)).cloned()
+        let normalized = normalize_name(name, usize::from(u8::MAX)).ok()?;
+        lock(&self.rooms).get(&name_key(&normalized)).cloned()
     }
 
     /// Applies age retention to the rooms' in-memory history.

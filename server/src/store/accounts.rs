@@ -74,3 +74,14 @@ pub fn all_keys(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let keys = stmt.query_map([], |row| row.get(0))?.collect();
     keys
 }
+
+/// The spelling the account was registered with (`[NAMES-1]`).
+pub fn stored_name(conn: &Connection, key: &str) -> Result<Option<String>, String> {
+    conn.query_row(
+        "SELECT name FROM accounts WHERE name_key = ?1",
+        [key],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(|e| e.to_string())
+}

@@ -2,6 +2,7 @@
 //! library, WAL mode, synchronous commits) in the server's data directory.
 
 pub mod accounts;
+mod fit;
 mod retention;
 pub mod schema;
 mod writer;
@@ -276,6 +277,12 @@ impl Store {
 
     pub async fn verify(&self, key: String, password: String) -> Result<accounts::Verdict, String> {
         self.with_aux(move |conn| accounts::verify(conn, &key, &password))
+            .await
+    }
+
+    /// The registered spelling of the account `key`, if there is one.
+    pub async fn account_name(&self, key: String) -> Result<Option<String>, String> {
+        self.with_aux(move |conn| accounts::stored_name(conn, &key))
             .await
     }
 }
