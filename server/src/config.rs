@@ -144,6 +144,24 @@ pub struct Config {
     #[arg(long, default_value_t = 3_000)]
     pub shutdown_grace_ms: u64,
 
+    /// Threads that hash and check passwords (at most this many, and no more
+    /// than the machine's cores); each uses argon2id's 19 MiB while it works.
+    #[arg(long, default_value_t = 2)]
+    pub hash_workers: usize,
+
+    /// Password checks that may wait for a hashing thread; past it, logins
+    /// and registrations are answered TRY_AGAIN_LATER at once.
+    #[arg(long, default_value_t = 16)]
+    pub hash_queue: usize,
+
+    /// Registrations one address may make in a burst…
+    #[arg(long, default_value_t = 10)]
+    pub register_burst: u32,
+
+    /// …and one more each this many milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub register_interval_ms: u64,
+
     /// Log filter (tracing syntax, e.g. `info` or `confab_server=debug`);
     /// RUST_LOG overrides it.
     #[arg(long, default_value = "info")]
@@ -196,6 +214,17 @@ impl Config {
             history_max: self
                 .history_max
                 .min(u16::try_from(self.queue_depth / 2).unwrap_or(u16::MAX)),
+        }
+    }
+
+    /// The password hashing pool's sizes (`[MEM-1]`).
+    pub fn hash_pool(&self) -> crate::hashing::PoolConfig {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        crate::hashing::PoolConfig {
+            workers: self.hash_workers.clamp(1, cores),
+            queue: self.hash_queue,
+            register_burst: self.register_burst,
+            register_interval: Duration::from_millis(self.register_interval_ms),
         }
     }
 

@@ -26,6 +26,9 @@ pub struct Shared {
     pub closing: crate::closing::Closing,
     /// The durable store; `None` with `--in-memory`.
     pub store: Option<crate::store::Store>,
+    /// Hashes and checks passwords on a few threads (`[MEM-1]`); `None`
+    /// without accounts.
+    pub passwords: Option<crate::hashing::HashPool>,
     /// Registered names (keys), to tell guests from account holders at once.
     accounts: Mutex<HashSet<String>>,
     reserved: HashSet<String>,
@@ -105,6 +108,10 @@ impl Shared {
             hub.restore(loaded);
             (Some(store), accounts)
         };
+        let passwords = match &store {
+            Some(_) => Some(crate::hashing::HashPool::start(config.hash_pool())?),
+            None => None,
+        };
         let mut flags = 0;
         if store.is_some() {
             flags |= Greeting::ACCOUNTS | Greeting::PERSISTENT;
@@ -133,6 +140,7 @@ impl Shared {
             hub,
             closing: crate::closing::Closing::default(),
             store,
+            passwords,
             accounts: Mutex::new(accounts),
             limits,
             greeting,

@@ -62,6 +62,7 @@ ERRORS = {
     "ACCOUNT_REQUIRED": 24,
     "ACCOUNT_EXISTS": 25,
     "ACCOUNTS_UNAVAILABLE": 26,
+    "TRY_AGAIN_LATER": 27,
     "ROOM_INVALID": 30,
     "NO_SUCH_ROOM": 31,
     "NOT_IN_ROOM": 32,
@@ -890,7 +891,8 @@ def build_frames(report):
     add("welcome-str8-255", F("WELCOME", username=S255_MIXED, flags=1, server_time=1))
     for code, cname in [(20, "name-taken"), (21, "name-invalid"), (22, "name-reserved"),
                         (23, "auth-failed"), (24, "account-required"),
-                        (25, "account-exists"), (26, "accounts-unavailable")]:
+                        (25, "account-exists"), (26, "accounts-unavailable"),
+                        (27, "try-again-later")]:
         add("login-rejected-" + cname,
             F("LOGIN_REJECTED", code=code, attempts_left=2, message=cname.replace("-", " ")))
     add("login-rejected-no-attempts-left-empty-message",

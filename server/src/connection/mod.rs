@@ -45,6 +45,8 @@ pub struct ConnState {
     pub auth_failures: u32,
     /// This connection's place in the server's connection counts.
     pub admission: Admission,
+    /// When the handshake must be over, counted from accept (`[HANDSHAKE-8]`).
+    pub handshake_deadline: tokio::time::Instant,
 }
 
 impl ConnState {
@@ -97,6 +99,8 @@ pub fn serve<T: Transport>(
     // spec: HANDSHAKE-1 — the greeting is the first thing queued.
     let _ = outbox.push(shared.greeting.clone());
     let writer_outbox = Arc::clone(&outbox);
+    let handshake_deadline =
+        accepted_at + Duration::from_millis(u64::from(limits.handshake_timeout_ms));
     let closing_shared = Arc::clone(&shared);
 
     let mut state = Box::new(ConnState {
@@ -111,6 +115,7 @@ pub fn serve<T: Transport>(
         closed_with: None,
         auth_failures: 0,
         admission,
+        handshake_deadline,
     });
     debug!(conn = id, %peer, "accepted");
     // Reader and writer run in one task: every idle client holds one task,

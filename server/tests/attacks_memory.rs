@@ -1,0 +1,150 @@
+//! Attacks on the server's memory, measured in bytes on a server *process*
+//! (`/proc/PID/status`: VmRSS now, VmHWM the peak), so that the figures are
+//! the server's alone: login storms against the password hashing pool
+//! (`[MEM-1]`) and clients that never read (`[MEM-2]`).
+
+mod common;
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use common::{Client, ServerProcess, TempDir, PATIENCE};
+use confab_protocol::frame::LoginMode;
+use confab_protocol::ErrorCode;
+use support::MIB;
+use tokio::task::JoinSet;
+
+/// argon2id's memory for one password hash or check (19 MiB).
+const HASH_MEMORY: u64 = 19 * MIB;
+
+/// Hashing threads of a default server on this machine (at most 2).
+fn hash_workers() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2)) as u64
+}
+
+/// (VmRSS, VmHWM) of process `pid`, in bytes.
+fn memory_of(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let field = |name: &str| {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"));
+        let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / MIB as f64)
+}
+
+/// A loopback source address of the attack's `n`th address.
+fn attacker(n: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 3, n))
+}
+
+/// A durable server process with default limits plus `extra` flags.
+fn durable_server(dir: &TempDir, extra: &[&str]) -> ServerProcess {
+    let data = dir.arg();
+    let mut args = vec!["--listen", "127.0.0.1:0", "--data-dir", &data];
+    args.extend_from_slice(extra);
+    ServerProcess::start(&args)
+}
+
+/// Registers `name` from `from`; the LOGIN_REJECTED code when refused.
+async fn register(
+    server: std::net::SocketAddr,
+    from: IpAddr,
+    name: String,
+) -> Result<(), ErrorCode> {
+    let mut client = Client::connect_from(server, from).await;
+    client.expect_greeting().await;
+    client.hello().await;
+    match client
+        .try_login(LoginMode::Register, &name, "storm-pw")
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(rejected) => Err(rejected.code),
+    }
+}
+
+/// `[MEM-1]`: 96 registrations at once from 16 addresses. The server hashes
+/// on at most `hash_workers()` threads, answers the overflow TRY_AGAIN_LATER
+/// at once, and its peak resident memory stays within the documented bound
+/// (baseline + workers × 19 MiB + slack); afterwards it is back within
+/// workers × 19 MiB of the baseline. Before the pool, every pending
+/// registration cost a thread and 19 MiB that stayed: ~3.45 GB for 100.
+// spec: MEM-1
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_storm_is_bounded_by_the_hashing_pool() {
+    let dir = TempDir::new("storm");
+    let mut server = durable_server(&dir, &[]);
+    let pid = server.pid();
+    // One registration first: the baseline includes a loaded store.
+    register(server.addr, attacker(200), "warmup".into())
+        .await
+        .unwrap();
+    let (baseline, _) = memory_of(pid);
+
+    let mut storm = JoinSet::new();
+    for n in 0..96u8 {
+        let addr = server.addr;
+        storm.spawn(register(addr, attacker(n % 16 + 1), format!("storm{n}")));
+    }
+    let (mut welcomed, mut later) = (0, 0);
+    let all = tokio::time::timeout(PATIENCE * 3, async {
+        while let Some(outcome) = storm.join_next().await {
+            match outcome.unwrap() {
+                Ok(()) => welcomed += 1,
+                Err(ErrorCode::TRY_AGAIN_LATER) => later += 1,
+                Err(other) => panic!("a registration was refused with {other}"),
+            }
+        }
+    })
+    .await;
+    assert!(all.is_ok(), "every registration is answered in time");
+    let (after, peak) = memory_of(pid);
+    let workers = hash_workers();
+    // The pool's hashing memory, plus room for 96 connections, the queue
+    // and the allocator's rounding.
+    let peak_bound = baseline + workers * HASH_MEMORY + 16 * MIB;
+    let after_bound = baseline + workers * HASH_MEMORY + 8 * MIB;
+    eprintln!(
+        "registration storm: {welcomed} welcomed, {later} TRY_AGAIN_LATER; VmRSS baseline {}, \
+         peak {} (bound {}), after {} (bound {})",
+        mib(baseline),
+        mib(peak),
+        mib(peak_bound),
+        mib(after),
+        mib(after_bound)
+    );
+    assert!(welcomed >= 2, "the pool registered some ({welcomed})");
+    assert!(later > 0, "the overflow was answered TRY_AGAIN_LATER");
+    assert!(peak <= peak_bound, "peak VmRSS {peak} > {peak_bound}");
+    assert!(after <= after_bound, "VmRSS after {after} > {after_bound}");
+    server.terminate();
+}
+
+/// `[MEM-1]`: one address registers at most `--register-burst` accounts at
+/// once; the next is TRY_AGAIN_LATER, while another address still can.
+// spec: MEM-1
+#[tokio::test]
+async fn registrations_are_rate_limited_per_address() {
+    let dir = TempDir::new("register-rate");
+    let server = durable_server(&dir, &["--register-burst", "3"]);
+    for n in 0..3 {
+        register(server.addr, attacker(1), format!("reg{n}"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        register(server.addr, attacker(1), "reg3".into()).await,
+        Err(ErrorCode::TRY_AGAIN_LATER)
+    );
+    register(server.addr, attacker(2), "reg4".into())
+        .await
+        .unwrap();
+}
