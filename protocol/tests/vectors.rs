@@ -115,6 +115,7 @@ impl ToyServer {
             limits: limits.clone(),
             default_room: Str8::new("lobby").unwrap(),
             prompt: Str16::new("Please send your username.").unwrap(),
+            ext: frame::GreetingExt::default(),
         });
         let server = ToyServer {
             session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts),

@@ -94,6 +94,16 @@ pub struct Config {
     #[arg(long, default_value_t = Limits::default().queue_depth)]
     pub queue_depth: u32,
 
+    /// Bytes queued for one client (those being written included) before it
+    /// is cut off as a slow consumer; advertised in the GREETING.
+    #[arg(long, default_value_t = 2 * 1024 * 1024)]
+    pub queue_bytes: u32,
+
+    /// Bytes queued for all clients together; past it, a client whose queue
+    /// holds more than an eighth of --queue-bytes is cut off.
+    #[arg(long, default_value_t = 256 * 1024 * 1024)]
+    pub queue_bytes_total: u64,
+
     /// Milliseconds of silence from a client before the server pings it.
     #[arg(long, default_value_t = Limits::default().ping_interval_ms)]
     pub ping_interval_ms: u32,
@@ -213,8 +223,29 @@ impl Config {
             // (spec section 16), so a small queue lowers the advertised maximum.
             history_max: self
                 .history_max
-                .min(u16::try_from(self.queue_depth / 2).unwrap_or(u16::MAX)),
+                .min(u16::try_from(self.queue_depth / 2).unwrap_or(u16::MAX))
+                .min(self.replay_fits_in_bytes()),
         }
+    }
+
+    /// The most messages of a join replay that fit half of `queue_bytes`
+    /// (`[MEM-2]`), each at its largest.
+    fn replay_fits_in_bytes(&self) -> u16 {
+        // Header, id, seq, time, flags, two length prefixes and the body's.
+        let largest = 5
+            + 8
+            + 8
+            + 8
+            + 1
+            + 1
+            + u32::from(self.max_room_name)
+            + 1
+            + u32::from(self.max_username)
+            + 2
+            + u32::from(self.max_body);
+        u16::try_from(self.queue_bytes / 2 / largest)
+            .unwrap_or(u16::MAX)
+            .max(1)
     }
 
     /// The password hashing pool's sizes (`[MEM-1]`).

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use confab_protocol::frame::{Frame, Greeting};
+use confab_protocol::frame::{Frame, Greeting, GreetingExt};
 use confab_protocol::names::{name_key, normalize_name};
 use confab_protocol::{Limits, Str16, Str8, PROTOCOL_VERSION};
 
@@ -29,6 +29,8 @@ pub struct Shared {
     /// Hashes and checks passwords on a few threads (`[MEM-1]`); `None`
     /// without accounts.
     pub passwords: Option<crate::hashing::HashPool>,
+    /// Bytes queued for all clients, against `--queue-bytes-total` (`[MEM-2]`).
+    pub queued: Arc<crate::connection::outbox::GlobalQueue>,
     /// Registered names (keys), to tell guests from account holders at once.
     accounts: Mutex<HashSet<String>>,
     reserved: HashSet<String>,
@@ -98,6 +100,13 @@ impl Shared {
                 config.retention_per_room, limits.history_max
             ));
         }
+        if u64::from(config.queue_bytes) < 2 * (u64::from(limits.max_frame) + 5) {
+            // spec: MEM-2 — a long answer's page must fit past half the budget.
+            return Err(format!(
+                "--queue-bytes {} is below twice a frame of --max-frame {}",
+                config.queue_bytes, limits.max_frame
+            ));
+        }
         let hub = Hub::new(usize::from(limits.history_max));
         let (store, accounts) = if config.in_memory {
             (None, HashSet::new())
@@ -129,6 +138,10 @@ impl Shared {
             limits: limits.clone(),
             default_room: Str8::truncated(&default_room),
             prompt: Str16::truncated("Welcome to Confab. Please send your username."),
+            // spec: GREETING-EXT — queue_bytes first in the extension area.
+            ext: GreetingExt {
+                queue_bytes: Some(config.queue_bytes),
+            },
         })
         .to_bytes();
         let reserved = config
@@ -141,6 +154,9 @@ impl Shared {
             closing: crate::closing::Closing::default(),
             store,
             passwords,
+            queued: crate::connection::outbox::GlobalQueue::new(
+                usize::try_from(config.queue_bytes_total).unwrap_or(usize::MAX),
+            ),
             accounts: Mutex::new(accounts),
             limits,
             greeting,
@@ -153,6 +169,11 @@ impl Shared {
             auth_failures: Mutex::new(HashMap::new()),
             config,
         })
+    }
+
+    /// `--queue-bytes`: one client's outbound byte budget (`[MEM-2]`).
+    pub fn queue_bytes(&self) -> usize {
+        self.config.queue_bytes as usize
     }
 
     pub fn is_registered(&self, normalized: &str) -> bool {

@@ -8,9 +8,11 @@ mod support;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{Client, ServerProcess, TempDir, PATIENCE};
-use confab_protocol::frame::LoginMode;
-use confab_protocol::ErrorCode;
+use std::time::Duration;
+
+use common::{wire, Client, ServerProcess, TempDir, PATIENCE};
+use confab_protocol::frame::{Frame, Hello, LoginMode, Who};
+use confab_protocol::{ErrorCode, Str8};
 use support::MIB;
 use tokio::task::JoinSet;
 
@@ -147,4 +149,123 @@ async fn registrations_are_rate_limited_per_address() {
     register(server.addr, attacker(2), "reg4".into())
         .await
         .unwrap();
+}
+
+/// Names online, as everyone's WHO lists them (all pages).
+async fn online(probe: &mut Client) -> usize {
+    probe.who("").await;
+    let mut count = 0;
+    loop {
+        match probe.recv().await {
+            Frame::WhoList(list) => {
+                count += list.users.len();
+                if list.flags & confab_protocol::frame::WhoList::MORE == 0 {
+                    return count;
+                }
+            }
+            Frame::Ping(_) | Frame::Presence(_) => {}
+            other => panic!("expected WHO_LIST, got {other:?}"),
+        }
+    }
+}
+
+/// `[MEM-2]`: 10 clients that never read each pipeline 1,000 `WHO ""` on a
+/// server with 400 users online (a 7-byte request answered by ~13 KB). Each
+/// answer is queued only as its client reads, so a non-reader holds at most
+/// its byte budget (`--queue-bytes`, 2 MiB) and is cut as a slow consumer
+/// once it has read nothing for `ping_timeout_ms`. Before, every answer was
+/// queued at once: 10 × 1,000 × 13 KB ≈ 130 MB, kept until the client left.
+// spec: MEM-2, FLOW-3
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_readers_pipelining_who_hold_at_most_their_byte_budget() {
+    const USERS: usize = 400;
+    const NON_READERS: u64 = 10;
+    const REQUESTS: usize = 1_000;
+    let server = ServerProcess::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--ping-timeout-ms",
+        "1000",
+        "--max-per-ip",
+        "0",
+    ]);
+    let pid = server.pid();
+    let mut users = Vec::new();
+    for n in 0..USERS {
+        // 32-byte names: the longest, so WHO answers are as big as can be.
+        let name = format!("user{n:028}");
+        users.push(Client::login_flags(server.addr, &name, Hello::NO_AUTO_JOIN).await);
+    }
+    let mut probe = Client::login_flags(server.addr, "probe", Hello::NO_AUTO_JOIN).await;
+    assert_eq!(online(&mut probe).await, USERS + 1);
+    let (baseline, _) = memory_of(pid);
+
+    let who = wire(&Frame::Who(Who {
+        room: Str8::new("").unwrap(),
+    }));
+    let pipeline: Vec<u8> = who
+        .iter()
+        .copied()
+        .cycle()
+        .take(who.len() * REQUESTS)
+        .collect();
+    let mut non_readers = Vec::new();
+    for n in 0..NON_READERS {
+        let mut client = Client::connect_small_buffer(server.addr, 4096).await;
+        client
+            .greet_and_login(&format!("nonreader{n}"), Hello::NO_AUTO_JOIN)
+            .await;
+        client.write_raw(&pipeline).await;
+        non_readers.push(client);
+    }
+    // The server cuts them once they have read nothing for ping_timeout_ms;
+    // they then leave the list of names online.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut cut = false;
+    while tokio::time::Instant::now() < deadline {
+        if online(&mut probe).await == USERS + 1 {
+            cut = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let budget = 2 * MIB;
+    let peak_bound = baseline + NON_READERS * budget + 16 * MIB;
+    let after_bound = baseline + 8 * MIB;
+    // Their last frames get a grace to be read (`[FLOW-3]`, `[CLOSE-4]`):
+    // memory is back once it is over.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut after = memory_of(pid).0;
+    while after > after_bound && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = memory_of(pid).0;
+    }
+    let peak = memory_of(pid).1;
+    eprintln!(
+        "non-readers: cut {cut}; VmRSS baseline {}, peak {} (bound {}), after {} (bound {})",
+        mib(baseline),
+        mib(peak),
+        mib(peak_bound),
+        mib(after),
+        mib(after_bound)
+    );
+    assert!(peak <= peak_bound, "peak VmRSS {peak} > {peak_bound}");
+    assert!(cut, "the non-readers were cut as slow consumers");
+    assert!(after <= after_bound, "VmRSS after {after} > {after_bound}");
+    drop((users, non_readers));
+}
+
+/// `[GREETING-EXT]`: the byte budget is advertised after the prompt, and
+/// the protocol crate's decoder (the client's) reads it.
+// spec: GREETING-EXT, MEM-2
+#[tokio::test]
+async fn the_greeting_advertises_the_byte_budget() {
+    let server = common::TestServer::with(|c| c.queue_bytes = 300_000).await;
+    let (_client, greeting) = Client::connect(server.addr).await;
+    let Frame::Greeting(greeting) = greeting else {
+        panic!("expected GREETING, got {greeting:?}");
+    };
+    assert_eq!(greeting.ext.queue_bytes, Some(300_000));
+    server.finish().await;
 }

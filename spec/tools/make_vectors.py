@@ -107,7 +107,9 @@ CATALOGUE = [
     (0x80, "GREETING", [("magic", "magic"), ("min_version", "u16"),
                         ("max_version", "u16"), ("flags", "u8"), ("server", "str8"),
                         ("limits", "limits"), ("default_room", "str8"),
-                        ("prompt", "str16")]),
+                        ("prompt", "str16"),
+                        # GREETING-EXT (1.1): optional, absent from 1.0 greetings.
+                        ("queue_bytes", "opt_u32")]),
     (0x81, "WELCOME", [("username", "str8"), ("flags", "u8"), ("server_time", "u64")]),
     (0x82, "LOGIN_REJECTED", [("code", "u16"), ("attempts_left", "u8"),
                               ("message", "str16")]),
@@ -212,6 +214,9 @@ def encode_field(enc, label, kind, value):
         enc.int(label, kind, value)
     elif kind in ("str8", "str16"):
         enc.string(label, kind, value)
+    elif kind == "opt_u32":
+        if value is not None:
+            enc.int(label, "u32", value)
     elif kind == "magic":
         enc.raw(label, MAGIC if value is None else value)
     elif kind == "limits":
@@ -237,12 +242,13 @@ def encode_body(frame, magic=None):
         body = bytes.fromhex(frame["body"])
         return body, ([("body", 0, len(body))] if body else [])
     _code, fields = BY_NAME[name]
-    expected_keys = {"type"} | {f for f, k in fields if k != "magic"}
-    if set(frame) != expected_keys:
+    expected_keys = {"type"} | {f for f, k in fields if k not in ("magic", "opt_u32")}
+    allowed_keys = expected_keys | {f for f, k in fields if k == "opt_u32"}
+    if not expected_keys <= set(frame) <= allowed_keys:
         raise ValueError("%s: keys %s != %s" % (name, sorted(frame), sorted(expected_keys)))
     enc = Enc()
     for fname, kind in fields:
-        encode_field(enc, fname, kind, magic if kind == "magic" else frame[fname])
+        encode_field(enc, fname, kind, magic if kind == "magic" else frame.get(fname))
     return bytes(enc.buf), enc.segments
 
 
@@ -439,6 +445,8 @@ def _d_greeting(r):
     f["limits"] = lim
     f["default_room"] = r.str8()
     f["prompt"] = r.str16()
+    if r.pos < len(r.data):
+        f["queue_bytes"] = r.u32()  # GREETING-EXT
     return f
 
 
@@ -623,10 +631,13 @@ def UNKNOWN(code, body_hex):
 
 def greeting(flags=0, server="confab", limits=None, default_room="lobby",
              prompt="Welcome to Confab. Please send your username.",
-             min_version=1, max_version=1):
-    return F("GREETING", min_version=min_version, max_version=max_version, flags=flags,
-             server=server, limits=dict(limits or DEFAULT_LIMITS),
-             default_room=default_room, prompt=prompt)
+             min_version=1, max_version=1, queue_bytes=None):
+    f = F("GREETING", min_version=min_version, max_version=max_version, flags=flags,
+          server=server, limits=dict(limits or DEFAULT_LIMITS),
+          default_room=default_room, prompt=prompt)
+    if queue_bytes is not None:
+        f["queue_bytes"] = queue_bytes  # GREETING-EXT (1.1)
+    return f
 
 
 def h(data):
@@ -881,6 +892,8 @@ def build_frames(report):
         "queue_depth": U32_MAX, "ping_interval_ms": U32_MAX, "ping_timeout_ms": U32_MAX,
         "handshake_timeout_ms": U32_MAX, "login_attempts": 255, "history_max": U16_MAX},
         server=S255_ASCII, default_room=S255_CJK))
+    add("greeting-ext-queue-bytes", greeting(queue_bytes=2 * 1024 * 1024))
+    add("greeting-ext-queue-bytes-max", greeting(flags=0x07, queue_bytes=U32_MAX))
     add("greeting-multibyte", greeting(server="\u00e7onfab \u2603", default_room="salle-\u00e0-manger",
                                        prompt="Bienvenue \u2014 votre nom ? \U0001F642"))
 
@@ -1178,6 +1191,11 @@ def build_malformed():
             body_frame(frame_code(base), body + b"\x00"), "MALFORMED_FRAME")
     add("trailing-bytes-list-rooms-4", body_frame(0x14, b"abcd"), "MALFORMED_FRAME")
     add("trailing-bytes-ping-8", body_frame(0x01, bytes(16)), "MALFORMED_FRAME")
+    # GREETING-EXT: only whole extension fields follow the prompt.
+    greeting_body, _ = encode_body(greeting())
+    for extra in (b"\x00", b"\x00\x20\x00", bytes(5)):
+        add("greeting-ext-%d-bytes" % len(extra), body_frame(0x80, greeting_body + extra),
+            "MALFORMED_FRAME")
 
     # --- undefined enumerated values (TYPES-4) ---
     enum_cases = [

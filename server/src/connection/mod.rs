@@ -27,6 +27,9 @@ use outbox::Outbox;
 /// unread input makes the kernel send a reset, which can destroy it.
 const LINGER: Duration = Duration::from_millis(1_000);
 
+/// How long a long answer waits for its client to read some of it.
+const PACING_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Per-connection state the request handlers work on.
 pub struct ConnState {
     pub id: u64,
@@ -63,6 +66,27 @@ impl ConnState {
         )));
     }
 
+    /// Queues one part of a long answer (WHO, LIST_ROOMS, HISTORY) once the
+    /// client has read enough of the previous ones (`[MEM-2]`): a client
+    /// that reads none of it for `PACING_PATIENCE` (or `ping_timeout_ms`,
+    /// if shorter) is a slow consumer. Its later requests (a GOODBYE too)
+    /// wait meanwhile: requests are answered in order.
+    pub async fn send_paced(&self, frame: Frame) {
+        let patience = Duration::from_millis(u64::from(self.shared.limits.ping_timeout_ms))
+            .min(PACING_PATIENCE);
+        tokio::select! {
+            read = tokio::time::timeout(patience, self.outbox.paced()) => {
+                if read.is_err() {
+                    self.outbox.give_up();
+                    return;
+                }
+            }
+            // Shutting down: the reader says goodbye once this answer ends.
+            _ = self.shared.closing.wait() => return,
+        }
+        self.send(frame);
+    }
+
     /// Queues the last frame and stops processing this connection.
     pub fn close_with(&mut self, last: Frame) {
         self.closed_with = Some(match &last {
@@ -95,7 +119,11 @@ pub fn serve<T: Transport>(
     let id = admission.conn_id;
     let (mut read_half, write_half) = stream.into_split();
     let limits = &shared.limits;
-    let outbox = Arc::new(Outbox::new(limits.queue_depth as usize));
+    let outbox = Arc::new(Outbox::new(
+        limits.queue_depth as usize,
+        shared.queue_bytes(),
+        Arc::clone(&shared.queued),
+    ));
     // spec: HANDSHAKE-1 — the greeting is the first thing queued.
     let _ = outbox.push(shared.greeting.clone());
     let writer_outbox = Arc::clone(&outbox);
