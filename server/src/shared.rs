@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use confab_protocol::frame::{Frame, Greeting, GreetingExt};
-use confab_protocol::names::{name_key, normalize_name};
+use confab_protocol::names::{normalize_name, user_key};
 use confab_protocol::{Limits, Str16, Str8, PROTOCOL_VERSION};
 
 use crate::config::Config;
@@ -113,7 +113,8 @@ impl Shared {
         } else {
             let (store, loaded) =
                 crate::store::Store::open(&config.data_dir, usize::from(limits.history_max))?;
-            let accounts = loaded.account_keys.iter().cloned().collect();
+            // spec: SEC-8 — a look-alike of an account's name is that name.
+            let accounts = loaded.account_keys.iter().map(|k| user_key(k)).collect();
             hub.restore(loaded);
             (Some(store), accounts)
         };
@@ -147,7 +148,7 @@ impl Shared {
         let reserved = config
             .reserved_names
             .iter()
-            .map(|n| name_key(n.trim()))
+            .map(|n| user_key(n.trim()))
             .collect();
         Ok(Shared {
             hub,
@@ -177,11 +178,11 @@ impl Shared {
     }
 
     pub fn is_registered(&self, normalized: &str) -> bool {
-        lock(&self.accounts).contains(&name_key(normalized))
+        lock(&self.accounts).contains(&user_key(normalized))
     }
 
     pub fn note_registered(&self, normalized: &str) {
-        lock(&self.accounts).insert(name_key(normalized));
+        lock(&self.accounts).insert(user_key(normalized));
     }
 
     /// Counts a wrong password from `ip`; returns the failures so far.
@@ -201,7 +202,7 @@ impl Shared {
     }
 
     pub fn is_reserved(&self, normalized: &str) -> bool {
-        self.reserved.contains(&name_key(normalized))
+        self.reserved.contains(&user_key(normalized))
     }
 
     /// Counts a new connection in, or says why it is refused.

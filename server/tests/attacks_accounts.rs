@@ -136,3 +136,42 @@ async fn the_handshake_deadline_is_absolute() {
     );
     server.finish().await;
 }
+
+/// `[SEC-4]`, `[SEC-8]`: the look-alike and invisible names of the attack
+/// suite are refused: reserved names in disguise are NAME_RESERVED, a
+/// disguised copy of a name online is NAME_TAKEN, invisible characters are
+/// NAME_INVALID. Before, every one of them was welcomed.
+// spec: SEC-4, SEC-8, HANDSHAKE-5
+#[tokio::test]
+async fn look_alike_and_invisible_names_are_refused() {
+    let server = TestServer::start(TestServer::config()).await;
+    let _alice = Client::login(server.addr, "alice").await;
+    let cases = [
+        (
+            "\u{FF41}\u{FF44}\u{FF4D}\u{FF49}\u{FF4E}",
+            ErrorCode::NAME_RESERVED,
+        ),
+        ("\u{0430}dmin", ErrorCode::NAME_RESERVED),
+        ("\u{017F}erver", ErrorCode::NAME_RESERVED),
+        ("SYSTEM", ErrorCode::NAME_RESERVED),
+        ("\u{0430}lice", ErrorCode::NAME_TAKEN),
+        ("ALICE", ErrorCode::NAME_TAKEN),
+        ("ad\u{00AD}min", ErrorCode::NAME_INVALID),
+        ("admin\u{034F}", ErrorCode::NAME_INVALID),
+        ("\u{3164}", ErrorCode::NAME_INVALID),
+        ("\u{2800}", ErrorCode::NAME_INVALID),
+    ];
+    let mut wrong = Vec::new();
+    for (name, expected) in cases {
+        let (mut client, _) = Client::connect(server.addr).await;
+        client.hello().await;
+        let got = client.try_login(LoginMode::Guest, name, "").await;
+        if got.as_ref().err().map(|r| r.code) != Some(expected) {
+            wrong.push(format!("{name:?}: expected {expected}, got {got:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // A name that merely shares letters is still free.
+    let _alicia = Client::login(server.addr, "alicia").await;
+    server.finish().await;
+}

@@ -1290,6 +1290,20 @@ WHITE_SPACE = (set(range(0x09, 0x0E)) | {0x20, 0x85, 0xA0, 0x1680} | set(range(0
                | {0x2028, 0x2029, 0x202F, 0x205F, 0x3000})
 
 
+# Default_Ignorable_Code_Point (DerivedCoreProperties.txt) and blank-looking
+# characters (SEC-4, 1.1).
+DEFAULT_IGNORABLE = [(0xAD, 0xAD), (0x34F, 0x34F), (0x61C, 0x61C), (0x115F, 0x1160),
+                     (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+                     (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+                     (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+                     (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF)]
+BLANK = {0x2800, 0x115F, 0x1160, 0x3164, 0xFFA0}
+
+
+def ignorable(cp):
+    return any(lo <= cp <= hi for lo, hi in DEFAULT_IGNORABLE)
+
+
 def name_is_valid(nfc, max_len):
     if not 1 <= len(nfc.encode("utf-8")) <= max_len:
         return False
@@ -1297,7 +1311,21 @@ def name_is_valid(nfc, max_len):
         cp = ord(ch)
         if unicodedata.category(ch) == "Cc" or cp in WHITE_SPACE or cp in BIDI or cp in INVISIBLE:
             return False
+        if cp in BLANK or ignorable(cp):
+            return False
     return nfc[0] not in "/@#"
+
+
+# The few TR39 confusables (confusables.txt) the vectors use; the Rust side
+# applies the whole table (SEC-8).
+CONFUSABLE = {"\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c",
+              "\u0456": "i"}
+
+
+def user_key(nfc):
+    """SEC-8: the skeleton of the lower-cased NFKC form (for the names used here)."""
+    folded = unicodedata.normalize("NFKC", nfc).lower()
+    return unicodedata.normalize("NFD", "".join(CONFUSABLE.get(c, c) for c in folded))
 
 
 class ModelServer:
@@ -1402,9 +1430,9 @@ class ModelServer:
             reject = "AUTH_FAILED"
         elif not name_is_valid(nfc, self.cfg["max_username"]):
             reject = "NAME_INVALID"
-        elif nfc in self.cfg["reserved"]:
+        elif user_key(nfc) in {user_key(r) for r in self.cfg["reserved"]}:
             reject = "NAME_RESERVED"
-        elif nfc.lower() in {unicodedata.normalize("NFC", t).lower() for t in self.cfg["taken"]}:
+        elif user_key(nfc) in {user_key(unicodedata.normalize("NFC", t)) for t in self.cfg["taken"]}:
             reject = "NAME_TAKEN"
         else:
             reject = None
@@ -1549,6 +1577,23 @@ def build_conversations():
         server=dict(SERVER, taken=["bob", "zo\u00eb"])))
 
     C.append(conv(
+        "look-alike-names-are-taken-or-reserved",
+        "SEC-8 (1.1): names compare by the TR39 skeleton of their lower-cased NFKC form. "
+        "Fullwidth '\uff41\uff44\uff4d\uff49\uff4e', Cyrillic '\u0430dmin' and "
+        "'\u017ferver' (long s) are NAME_RESERVED like 'admin' and 'server'; Cyrillic "
+        "'\u0430lice' and 'ALICE' are the logged-in 'alice': NAME_TAKEN; 'alicia' is "
+        "accepted. HANDSHAKE-5.",
+        [START(),
+         step(HELLO, []),
+         step(c_login("\uff41\uff44\uff4d\uff49\uff4e"), [REJ_X("NAME_RESERVED", 9)]),
+         step(c_login("\u0430dmin"), [REJ_X("NAME_RESERVED", 8)]),
+         step(c_login("\u017ferver"), [REJ_X("NAME_RESERVED", 7)]),
+         step(c_login("\u0430lice"), [REJ_X("NAME_TAKEN", 6)]),
+         step(c_login("ALICE"), [REJ_X("NAME_TAKEN", 5)]),
+         step(c_login("alicia"), LOGGED_IN_X("alicia"))],
+        server=dict(SERVER, login_attempts=10, taken=["bob", "alice"])))
+
+    C.append(conv(
         "invalid-names-exhaust-attempts",
         "Empty name, name with a space, name with a control character: NAME_INVALID with "
         "attempts_left 2, 1, 0, then ERROR TOO_MANY_ATTEMPTS (fatal) and close. "
@@ -1579,6 +1624,11 @@ def build_conversations():
         (" alice", "leading space"),
         ("alice\n", "trailing newline"),
         ("a\x00b", "NUL"),
+        ("ad\u00admin", "U+00AD SOFT HYPHEN (default-ignorable, 1.1)"),
+        ("admin\u034f", "U+034F COMBINING GRAPHEME JOINER (default-ignorable, 1.1)"),
+        ("\u3164", "U+3164 HANGUL FILLER (1.1)"),
+        ("\u2800", "U+2800 BRAILLE PATTERN BLANK (1.1)"),
+        ("a\ufe0f", "U+FE0F VARIATION SELECTOR-16 (default-ignorable, 1.1)"),
     ]
     steps = [START(), step(HELLO, [])]
     left = 30

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use confab_protocol::names::name_key;
+use confab_protocol::names::{name_key, user_key};
 use confab_protocol::Str8;
 
 use crate::connection::outbox::Outbox;
@@ -112,7 +112,8 @@ impl Hub {
     /// Registers a logged-in name; false when it is taken (`[HANDSHAKE-5]`).
     pub fn claim_name(&self, member: &Arc<Member>) -> bool {
         let mut users = lock(&self.users);
-        let key = name_key(&member.name);
+        // spec: SEC-8 — look-alike names are the same name.
+        let key = user_key(&member.name);
         if users.contains_key(&key) {
             return false;
         }
@@ -123,14 +124,14 @@ impl Hub {
     /// Frees a name when its connection ends.
     pub fn release_name(&self, member: &Member) {
         let mut users = lock(&self.users);
-        let key = name_key(&member.name);
+        let key = user_key(&member.name);
         if users.get(&key).is_some_and(|m| m.conn_id == member.conn_id) {
             users.remove(&key);
         }
     }
 
     pub fn user(&self, name: &str) -> Option<Arc<Member>> {
-        lock(&self.users).get(&name_key(name)).cloned()
+        lock(&self.users).get(&user_key(name)).cloned()
     }
 
     /// Every logged-in name, sorted.
