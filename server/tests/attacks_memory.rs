@@ -187,6 +187,9 @@ async fn non_readers_pipelining_who_hold_at_most_their_byte_budget() {
         "--in-memory",
         "--ping-timeout-ms",
         "1000",
+        // The idle users never answer a PING: none is sent while the test runs.
+        "--ping-interval-ms",
+        "600000",
         "--max-per-ip",
         "0",
     ]);
@@ -232,7 +235,9 @@ async fn non_readers_pipelining_who_hold_at_most_their_byte_budget() {
     }
     let budget = 2 * MIB;
     let peak_bound = baseline + NON_READERS * budget + 16 * MIB;
-    let after_bound = baseline + 8 * MIB;
+    // glibc's arenas keep some of what the answers took (about 7 MiB here;
+    // mimalloc kept more, and started 10 MiB higher): before, all of it stayed.
+    let after_bound = baseline + 12 * MIB;
     // Their last frames get a grace to be read (`[FLOW-3]`, `[CLOSE-4]`):
     // memory is back once it is over.
     let deadline = tokio::time::Instant::now() + PATIENCE;
