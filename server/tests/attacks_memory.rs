@@ -274,3 +274,34 @@ async fn the_greeting_advertises_the_byte_budget() {
     assert_eq!(greeting.ext.queue_bytes, Some(300_000));
     server.finish().await;
 }
+
+/// `[MEM-2]`: an answer larger than the client's whole byte budget still
+/// reaches a client that reads it: its pages are queued one by one as the
+/// client reads. Queued whole, it would overflow the budget and the client
+/// would be cut as a slow consumer.
+// spec: MEM-2, PRESENCE-1
+#[tokio::test]
+async fn a_reader_gets_a_who_answer_larger_than_its_byte_budget() {
+    const USERS: usize = 300;
+    let server = common::TestServer::with(|c| {
+        c.max_frame = 4096;
+        c.max_body = 1000;
+        c.byte_rate = 1000;
+        c.byte_burst = 1000;
+        c.queue_bytes = 2 * (4096 + 5);
+        c.max_per_ip = 0;
+    })
+    .await;
+    let mut users = Vec::new();
+    for n in 0..USERS {
+        let name = format!("user{n:028}");
+        users.push(Client::login_flags(server.addr, &name, Hello::NO_AUTO_JOIN).await);
+    }
+    let mut reader = Client::login_flags(server.addr, "reader", Hello::NO_AUTO_JOIN).await;
+    reader.framed.codec_mut().set_max_frame(4096);
+    // About 10 KB of names, in pages of at most 4 KB, for a budget of 8 KB.
+    assert_eq!(online(&mut reader).await, USERS + 1);
+    assert_eq!(online(&mut reader).await, USERS + 1, "still served");
+    drop(users);
+    server.finish().await;
+}
