@@ -26,6 +26,7 @@ fn greeting(limits: Limits) -> Frame {
         limits,
         default_room: Str8::truncated("lobby"),
         prompt: Str16::truncated("name?"),
+        ext: Default::default(),
     })
 }
 

@@ -41,6 +41,7 @@ async fn scripted_server(listener: TcpListener) -> usize {
         limits,
         default_room: Str8::truncated("lobby"),
         prompt: Str16::truncated("name?"),
+        ext: Default::default(),
     };
     framed.send(Frame::Greeting(greeting)).await.unwrap();
     let mut held = Vec::new();

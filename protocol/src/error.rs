@@ -62,6 +62,7 @@ error_codes! {
     24 ACCOUNT_REQUIRED     false "The name is registered (or the server requires accounts): log in";
     25 ACCOUNT_EXISTS       false "Registration of a name that is already registered";
     26 ACCOUNTS_UNAVAILABLE false "The server has no accounts";
+    27 TRY_AGAIN_LATER      false "The server cannot check or register a password now (busy, or too many registrations from the address)";
     30 ROOM_INVALID         false "The room name breaks the naming rules or length";
     31 NO_SUCH_ROOM         false "The room does not exist";
     32 NOT_IN_ROOM          false "The request needs membership of the room";

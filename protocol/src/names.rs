@@ -1,7 +1,9 @@
-//! Username and room-name rules (`[SEC-3]`, `[SEC-4]`), shared by server and
-//! client so both judge a name the same way.
+//! Username and room-name rules (`[SEC-3]`, `[SEC-4]`, `[SEC-8]`), shared by
+//! server and client so both judge a name the same way.
 
 use unicode_normalization::UnicodeNormalization;
+use unicode_security::general_security_profile::IdentifierType;
+use unicode_security::GeneralSecurityProfile;
 
 /// Why a name is not acceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -40,8 +42,16 @@ pub fn is_invisible(ch: char) -> bool {
     is_white_space(ch) || BIDI.contains(&ch) || INVISIBLE.contains(&ch)
 }
 
+/// Characters that render as nothing or as blank space without being white
+/// space or default-ignorable (`[SEC-4]`): the Braille blank, the Hangul fillers.
+const BLANK: &[char] = &['\u{2800}', '\u{115F}', '\u{1160}', '\u{3164}', '\u{FFA0}'];
+
 fn forbidden(ch: char) -> bool {
-    ch.is_control() || is_invisible(ch)
+    ch.is_control()
+        || is_invisible(ch)
+        || BLANK.contains(&ch)
+        // Soft hyphen, combining grapheme joiner, variation selectors, tags…
+        || ch.identifier_type() == Some(IdentifierType::Default_Ignorable)
 }
 
 /// The NFC form of `raw` if it is a valid name of at most `max_bytes` bytes.
@@ -70,6 +80,15 @@ pub fn normalize_name(raw: &str, max_bytes: usize) -> Result<String, NameError> 
 /// The key under which a normalised name is unique: case-insensitive (`[SEC-3]`).
 pub fn name_key(normalized: &str) -> String {
     normalized.to_lowercase()
+}
+
+/// The key under which look-alike usernames collide (`[SEC-8]`): the
+/// Unicode TR39 skeleton of the lower-cased NFKC form, so that `ａｄｍｉｎ`
+/// (fullwidth), `аdmin` (Cyrillic а) and `ſerver` (long s) are taken or
+/// reserved whenever `admin` or `server` is.
+pub fn user_key(normalized: &str) -> String {
+    let folded = normalized.nfkc().collect::<String>().to_lowercase();
+    unicode_security::skeleton(&folded).collect()
 }
 
 /// Whether a message body is blank: empty, or nothing but characters that
@@ -112,6 +131,50 @@ mod tests {
             Err(NameError::TooLong { len: 33, max: 32 })
         );
         assert_eq!(normalize_name("日本語", 32).unwrap(), "日本語");
+    }
+
+    #[test]
+    fn invisible_and_blank_characters_are_refused() {
+        // spec: SEC-4
+        for (name, ch) in [
+            ("ad\u{00AD}min", '\u{00AD}'),
+            ("admin\u{034F}", '\u{034F}'),
+            ("\u{3164}", '\u{3164}'),
+            ("\u{2800}", '\u{2800}'),
+            ("a\u{FE0F}", '\u{FE0F}'),
+            ("a\u{E0041}", '\u{E0041}'),
+            ("a\u{180E}b", '\u{180E}'),
+        ] {
+            assert_eq!(
+                normalize_name(name, 32),
+                Err(NameError::ForbiddenChar(ch)),
+                "{name:?}"
+            );
+        }
+        // Visible letters of every script stay allowed.
+        for name in ["аня", "ſerver", "ａｄｍｉｎ", "日本語", "émile", "a-b_c.d"] {
+            assert!(normalize_name(name, 32).is_ok(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn look_alike_names_share_a_key() {
+        // spec: SEC-8
+        let admin = user_key("admin");
+        for name in [
+            "ａｄｍｉｎ",
+            "\u{0430}dmin",
+            "ADMIN",
+            "Admin",
+            "\u{0410}DMIN",
+        ] {
+            assert_eq!(user_key(name), admin, "{name:?}");
+        }
+        assert_eq!(user_key("ſerver"), user_key("server"));
+        assert_eq!(user_key("\u{0430}lice"), user_key("alice"));
+        assert_eq!(user_key("Émile"), user_key("e\u{0301}mile"));
+        assert_ne!(user_key("alice"), user_key("alicia"));
+        assert_ne!(user_key("bob"), user_key("rob"));
     }
 
     #[test]

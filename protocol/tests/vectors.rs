@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use confab_protocol::frame::{
     self, code, Ack, ErrorFrame, Frame, HistoryEnd, HistoryKind, Joined, Limits,
 };
-use confab_protocol::names::{is_blank, name_key, normalize_name};
+use confab_protocol::names::{is_blank, name_key, normalize_name, user_key};
 use confab_protocol::session::{Request, ServerAction, ServerSession};
 use confab_protocol::{ErrorCode, Str16, Str8, PROTOCOL_VERSION};
 use serde_json::Value;
@@ -101,7 +101,7 @@ impl ToyServer {
         let strings = |key: &str| -> HashSet<String> {
             config[key]
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).map(name_key).collect())
+                .map(|a| a.iter().filter_map(Value::as_str).map(user_key).collect())
                 .unwrap_or_default()
         };
         let mut limits = Limits::default();
@@ -119,6 +119,7 @@ impl ToyServer {
             limits: limits.clone(),
             default_room: Str8::new("lobby").unwrap(),
             prompt: Str16::new("Please send your username.").unwrap(),
+            ext: frame::GreetingExt::default(),
         });
         let server = ToyServer {
             session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts),
@@ -137,17 +138,18 @@ impl ToyServer {
             frame::LoginMode::Guest if !login.password.is_empty() => Err(ErrorCode::AUTH_FAILED),
             frame::LoginMode::Guest => match normalize_name(&login.username, self.max_username) {
                 Err(_) => Err(ErrorCode::NAME_INVALID),
-                Ok(name) if self.reserved.contains(&name_key(&name)) => {
+                // spec: SEC-8 — look-alikes compare equal.
+                Ok(name) if self.reserved.contains(&user_key(&name)) => {
                     Err(ErrorCode::NAME_RESERVED)
                 }
-                Ok(name) if self.taken.contains(&name_key(&name)) => Err(ErrorCode::NAME_TAKEN),
+                Ok(name) if self.taken.contains(&user_key(&name)) => Err(ErrorCode::NAME_TAKEN),
                 Ok(name) => Ok(name),
             },
             _ => Err(ErrorCode::ACCOUNTS_UNAVAILABLE),
         };
         match verdict {
             Ok(name) => {
-                self.taken.insert(name_key(&name));
+                self.taken.insert(user_key(&name));
                 out.extend(self.session.accept_login(Str8::new(&name).unwrap(), 0, 0));
                 if self.session.auto_join() {
                     self.rooms.insert("lobby".to_string());

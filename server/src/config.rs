@@ -94,6 +94,16 @@ pub struct Config {
     #[arg(long, default_value_t = Limits::default().queue_depth)]
     pub queue_depth: u32,
 
+    /// Bytes queued for one client (those being written included) before it
+    /// is cut off as a slow consumer; advertised in the GREETING.
+    #[arg(long, default_value_t = 2 * 1024 * 1024)]
+    pub queue_bytes: u32,
+
+    /// Bytes queued for all clients together; past it, a client whose queue
+    /// holds more than an eighth of --queue-bytes is cut off.
+    #[arg(long, default_value_t = 256 * 1024 * 1024)]
+    pub queue_bytes_total: u64,
+
     /// Milliseconds of silence from a client before the server pings it.
     #[arg(long, default_value_t = Limits::default().ping_interval_ms)]
     pub ping_interval_ms: u32,
@@ -143,6 +153,24 @@ pub struct Config {
     /// when it shuts down.
     #[arg(long, default_value_t = 3_000)]
     pub shutdown_grace_ms: u64,
+
+    /// Threads that hash and check passwords (at most this many, and no more
+    /// than the machine's cores); each uses argon2id's 19 MiB while it works.
+    #[arg(long, default_value_t = 2)]
+    pub hash_workers: usize,
+
+    /// Password checks that may wait for a hashing thread; past it, logins
+    /// and registrations are answered TRY_AGAIN_LATER at once.
+    #[arg(long, default_value_t = 16)]
+    pub hash_queue: usize,
+
+    /// Registrations one address may make in a burst…
+    #[arg(long, default_value_t = 10)]
+    pub register_burst: u32,
+
+    /// …and one more each this many milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub register_interval_ms: u64,
 
     /// Log filter (tracing syntax, e.g. `info` or `confab_server=debug`);
     /// RUST_LOG overrides it.
@@ -195,7 +223,39 @@ impl Config {
             // (spec section 16), so a small queue lowers the advertised maximum.
             history_max: self
                 .history_max
-                .min(u16::try_from(self.queue_depth / 2).unwrap_or(u16::MAX)),
+                .min(u16::try_from(self.queue_depth / 2).unwrap_or(u16::MAX))
+                .min(self.replay_fits_in_bytes()),
+        }
+    }
+
+    /// The most messages of a join replay that fit half of `queue_bytes`
+    /// (`[MEM-2]`), each at its largest.
+    fn replay_fits_in_bytes(&self) -> u16 {
+        // Header, id, seq, time, flags, two length prefixes and the body's.
+        let largest = 5
+            + 8
+            + 8
+            + 8
+            + 1
+            + 1
+            + u32::from(self.max_room_name)
+            + 1
+            + u32::from(self.max_username)
+            + 2
+            + u32::from(self.max_body);
+        u16::try_from(self.queue_bytes / 2 / largest)
+            .unwrap_or(u16::MAX)
+            .max(1)
+    }
+
+    /// The password hashing pool's sizes (`[MEM-1]`).
+    pub fn hash_pool(&self) -> crate::hashing::PoolConfig {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        crate::hashing::PoolConfig {
+            workers: self.hash_workers.clamp(1, cores),
+            queue: self.hash_queue,
+            register_burst: self.register_burst,
+            register_interval: Duration::from_millis(self.register_interval_ms),
         }
     }
 

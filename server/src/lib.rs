@@ -6,6 +6,7 @@ pub mod closing;
 pub mod config;
 pub mod connection;
 pub mod handlers;
+pub mod hashing;
 pub mod hub;
 pub mod ratelimit;
 pub mod retention;

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use confab_protocol::frame::{Frame, Greeting};
-use confab_protocol::names::{name_key, normalize_name};
+use confab_protocol::frame::{Frame, Greeting, GreetingExt};
+use confab_protocol::names::{normalize_name, user_key};
 use confab_protocol::{Limits, Str16, Str8, PROTOCOL_VERSION};
 
 use crate::config::Config;
@@ -26,6 +26,11 @@ pub struct Shared {
     pub closing: crate::closing::Closing,
     /// The durable store; `None` with `--in-memory`.
     pub store: Option<crate::store::Store>,
+    /// Hashes and checks passwords on a few threads (`[MEM-1]`); `None`
+    /// without accounts.
+    pub passwords: Option<crate::hashing::HashPool>,
+    /// Bytes queued for all clients, against `--queue-bytes-total` (`[MEM-2]`).
+    pub queued: Arc<crate::connection::outbox::GlobalQueue>,
     /// Registered names (keys), to tell guests from account holders at once.
     accounts: Mutex<HashSet<String>>,
     reserved: HashSet<String>,
@@ -96,6 +101,13 @@ impl Shared {
                 config.retention_per_room, limits.history_max
             ));
         }
+        if u64::from(config.queue_bytes) < 2 * (u64::from(limits.max_frame) + 5) {
+            // spec: MEM-2 — a long answer's page must fit past half the budget.
+            return Err(format!(
+                "--queue-bytes {} is below twice a frame of --max-frame {}",
+                config.queue_bytes, limits.max_frame
+            ));
+        }
         let hub = Hub::new(usize::from(limits.history_max));
         let (store, accounts) = if config.in_memory {
             (None, HashSet::new())
@@ -113,9 +125,14 @@ impl Shared {
                     store.path.display()
                 ));
             }
-            let accounts = loaded.account_keys.iter().cloned().collect();
+            // spec: SEC-8 — a look-alike of an account's name is that name.
+            let accounts = loaded.account_keys.iter().map(|k| user_key(k)).collect();
             hub.restore(loaded);
             (Some(store), accounts)
+        };
+        let passwords = match &store {
+            Some(_) => Some(crate::hashing::HashPool::start(config.hash_pool())?),
+            None => None,
         };
         let mut flags = 0;
         if store.is_some() {
@@ -134,17 +151,25 @@ impl Shared {
             limits: limits.clone(),
             default_room: Str8::truncated(&default_room),
             prompt: Str16::truncated("Welcome to Confab. Please send your username."),
+            // spec: GREETING-EXT — queue_bytes first in the extension area.
+            ext: GreetingExt {
+                queue_bytes: Some(config.queue_bytes),
+            },
         })
         .to_bytes();
         let reserved = config
             .reserved_names
             .iter()
-            .map(|n| name_key(n.trim()))
+            .map(|n| user_key(n.trim()))
             .collect();
         Ok(Shared {
             hub,
             closing: crate::closing::Closing::default(),
             store,
+            passwords,
+            queued: crate::connection::outbox::GlobalQueue::new(
+                usize::try_from(config.queue_bytes_total).unwrap_or(usize::MAX),
+            ),
             accounts: Mutex::new(accounts),
             limits,
             greeting,
@@ -159,12 +184,17 @@ impl Shared {
         })
     }
 
+    /// `--queue-bytes`: one client's outbound byte budget (`[MEM-2]`).
+    pub fn queue_bytes(&self) -> usize {
+        self.config.queue_bytes as usize
+    }
+
     pub fn is_registered(&self, normalized: &str) -> bool {
-        lock(&self.accounts).contains(&name_key(normalized))
+        lock(&self.accounts).contains(&user_key(normalized))
     }
 
     pub fn note_registered(&self, normalized: &str) {
-        lock(&self.accounts).insert(name_key(normalized));
+        lock(&self.accounts).insert(user_key(normalized));
     }
 
     /// Counts a wrong password from `ip`; returns the failures so far.
@@ -184,7 +214,7 @@ impl Shared {
     }
 
     pub fn is_reserved(&self, normalized: &str) -> bool {
-        self.reserved.contains(&name_key(normalized))
+        self.reserved.contains(&user_key(normalized))
     }
 
     /// Counts a new connection in, or says why it is refused.

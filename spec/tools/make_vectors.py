@@ -62,6 +62,7 @@ ERRORS = {
     "ACCOUNT_REQUIRED": 24,
     "ACCOUNT_EXISTS": 25,
     "ACCOUNTS_UNAVAILABLE": 26,
+    "TRY_AGAIN_LATER": 27,
     "ROOM_INVALID": 30,
     "NO_SUCH_ROOM": 31,
     "NOT_IN_ROOM": 32,
@@ -106,7 +107,9 @@ CATALOGUE = [
     (0x80, "GREETING", [("magic", "magic"), ("min_version", "u16"),
                         ("max_version", "u16"), ("flags", "u8"), ("server", "str8"),
                         ("limits", "limits"), ("default_room", "str8"),
-                        ("prompt", "str16")]),
+                        ("prompt", "str16"),
+                        # GREETING-EXT (1.1): optional, absent from 1.0 greetings.
+                        ("queue_bytes", "opt_u32")]),
     (0x81, "WELCOME", [("username", "str8"), ("flags", "u8"), ("server_time", "u64")]),
     (0x82, "LOGIN_REJECTED", [("code", "u16"), ("attempts_left", "u8"),
                               ("message", "str16")]),
@@ -211,6 +214,9 @@ def encode_field(enc, label, kind, value):
         enc.int(label, kind, value)
     elif kind in ("str8", "str16"):
         enc.string(label, kind, value)
+    elif kind == "opt_u32":
+        if value is not None:
+            enc.int(label, "u32", value)
     elif kind == "magic":
         enc.raw(label, MAGIC if value is None else value)
     elif kind == "limits":
@@ -236,12 +242,13 @@ def encode_body(frame, magic=None):
         body = bytes.fromhex(frame["body"])
         return body, ([("body", 0, len(body))] if body else [])
     _code, fields = BY_NAME[name]
-    expected_keys = {"type"} | {f for f, k in fields if k != "magic"}
-    if set(frame) != expected_keys:
+    expected_keys = {"type"} | {f for f, k in fields if k not in ("magic", "opt_u32")}
+    allowed_keys = expected_keys | {f for f, k in fields if k == "opt_u32"}
+    if not expected_keys <= set(frame) <= allowed_keys:
         raise ValueError("%s: keys %s != %s" % (name, sorted(frame), sorted(expected_keys)))
     enc = Enc()
     for fname, kind in fields:
-        encode_field(enc, fname, kind, magic if kind == "magic" else frame[fname])
+        encode_field(enc, fname, kind, magic if kind == "magic" else frame.get(fname))
     return bytes(enc.buf), enc.segments
 
 
@@ -438,6 +445,8 @@ def _d_greeting(r):
     f["limits"] = lim
     f["default_room"] = r.str8()
     f["prompt"] = r.str16()
+    if r.pos < len(r.data):
+        f["queue_bytes"] = r.u32()  # GREETING-EXT
     return f
 
 
@@ -622,10 +631,13 @@ def UNKNOWN(code, body_hex):
 
 def greeting(flags=0, server="confab", limits=None, default_room="lobby",
              prompt="Welcome to Confab. Please send your username.",
-             min_version=1, max_version=1):
-    return F("GREETING", min_version=min_version, max_version=max_version, flags=flags,
-             server=server, limits=dict(limits or DEFAULT_LIMITS),
-             default_room=default_room, prompt=prompt)
+             min_version=1, max_version=1, queue_bytes=None):
+    f = F("GREETING", min_version=min_version, max_version=max_version, flags=flags,
+          server=server, limits=dict(limits or DEFAULT_LIMITS),
+          default_room=default_room, prompt=prompt)
+    if queue_bytes is not None:
+        f["queue_bytes"] = queue_bytes  # GREETING-EXT (1.1)
+    return f
 
 
 def h(data):
@@ -880,6 +892,8 @@ def build_frames(report):
         "queue_depth": U32_MAX, "ping_interval_ms": U32_MAX, "ping_timeout_ms": U32_MAX,
         "handshake_timeout_ms": U32_MAX, "login_attempts": 255, "history_max": U16_MAX},
         server=S255_ASCII, default_room=S255_CJK))
+    add("greeting-ext-queue-bytes", greeting(queue_bytes=2 * 1024 * 1024))
+    add("greeting-ext-queue-bytes-max", greeting(flags=0x07, queue_bytes=U32_MAX))
     add("greeting-multibyte", greeting(server="\u00e7onfab \u2603", default_room="salle-\u00e0-manger",
                                        prompt="Bienvenue \u2014 votre nom ? \U0001F642"))
 
@@ -890,7 +904,8 @@ def build_frames(report):
     add("welcome-str8-255", F("WELCOME", username=S255_MIXED, flags=1, server_time=1))
     for code, cname in [(20, "name-taken"), (21, "name-invalid"), (22, "name-reserved"),
                         (23, "auth-failed"), (24, "account-required"),
-                        (25, "account-exists"), (26, "accounts-unavailable")]:
+                        (25, "account-exists"), (26, "accounts-unavailable"),
+                        (27, "try-again-later")]:
         add("login-rejected-" + cname,
             F("LOGIN_REJECTED", code=code, attempts_left=2, message=cname.replace("-", " ")))
     add("login-rejected-no-attempts-left-empty-message",
@@ -1191,6 +1206,11 @@ def build_malformed():
             body_frame(frame_code(base), body + b"\x00"), "MALFORMED_FRAME")
     add("trailing-bytes-list-rooms-4", body_frame(0x14, b"abcd"), "MALFORMED_FRAME")
     add("trailing-bytes-ping-8", body_frame(0x01, bytes(16)), "MALFORMED_FRAME")
+    # GREETING-EXT: only whole extension fields follow the prompt.
+    greeting_body, _ = encode_body(greeting())
+    for extra in (b"\x00", b"\x00\x20\x00", bytes(5)):
+        add("greeting-ext-%d-bytes" % len(extra), body_frame(0x80, greeting_body + extra),
+            "MALFORMED_FRAME")
 
     # --- undefined enumerated values (TYPES-4) ---
     enum_cases = [
@@ -1290,6 +1310,20 @@ def body_is_blank(body):
     return all(ord(ch) in WHITE_SPACE or ord(ch) in BIDI or ord(ch) in INVISIBLE for ch in body)
 
 
+# Default_Ignorable_Code_Point (DerivedCoreProperties.txt) and blank-looking
+# characters (SEC-4, 1.1).
+DEFAULT_IGNORABLE = [(0xAD, 0xAD), (0x34F, 0x34F), (0x61C, 0x61C), (0x115F, 0x1160),
+                     (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+                     (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+                     (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+                     (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF)]
+BLANK = {0x2800, 0x115F, 0x1160, 0x3164, 0xFFA0}
+
+
+def ignorable(cp):
+    return any(lo <= cp <= hi for lo, hi in DEFAULT_IGNORABLE)
+
+
 def name_is_valid(nfc, max_len):
     if not 1 <= len(nfc.encode("utf-8")) <= max_len:
         return False
@@ -1297,7 +1331,21 @@ def name_is_valid(nfc, max_len):
         cp = ord(ch)
         if unicodedata.category(ch) == "Cc" or cp in WHITE_SPACE or cp in BIDI or cp in INVISIBLE:
             return False
+        if cp in BLANK or ignorable(cp):
+            return False
     return nfc[0] not in "/@#"
+
+
+# The few TR39 confusables (confusables.txt) the vectors use; the Rust side
+# applies the whole table (SEC-8).
+CONFUSABLE = {"\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c",
+              "\u0456": "i"}
+
+
+def user_key(nfc):
+    """SEC-8: the skeleton of the lower-cased NFKC form (for the names used here)."""
+    folded = unicodedata.normalize("NFKC", nfc).lower()
+    return unicodedata.normalize("NFD", "".join(CONFUSABLE.get(c, c) for c in folded))
 
 
 class ModelServer:
@@ -1437,9 +1485,9 @@ class ModelServer:
             reject = "AUTH_FAILED"
         elif not name_is_valid(nfc, self.cfg["max_username"]):
             reject = "NAME_INVALID"
-        elif nfc in self.cfg["reserved"]:
+        elif user_key(nfc) in {user_key(r) for r in self.cfg["reserved"]}:
             reject = "NAME_RESERVED"
-        elif nfc.lower() in {unicodedata.normalize("NFC", t).lower() for t in self.cfg["taken"]}:
+        elif user_key(nfc) in {user_key(unicodedata.normalize("NFC", t)) for t in self.cfg["taken"]}:
             reject = "NAME_TAKEN"
         else:
             reject = None
@@ -1584,6 +1632,23 @@ def build_conversations():
         server=dict(SERVER, taken=["bob", "zo\u00eb"])))
 
     C.append(conv(
+        "look-alike-names-are-taken-or-reserved",
+        "SEC-8 (1.1): names compare by the TR39 skeleton of their lower-cased NFKC form. "
+        "Fullwidth '\uff41\uff44\uff4d\uff49\uff4e', Cyrillic '\u0430dmin' and "
+        "'\u017ferver' (long s) are NAME_RESERVED like 'admin' and 'server'; Cyrillic "
+        "'\u0430lice' and 'ALICE' are the logged-in 'alice': NAME_TAKEN; 'alicia' is "
+        "accepted. HANDSHAKE-5.",
+        [START(),
+         step(HELLO, []),
+         step(c_login("\uff41\uff44\uff4d\uff49\uff4e"), [REJ_X("NAME_RESERVED", 9)]),
+         step(c_login("\u0430dmin"), [REJ_X("NAME_RESERVED", 8)]),
+         step(c_login("\u017ferver"), [REJ_X("NAME_RESERVED", 7)]),
+         step(c_login("\u0430lice"), [REJ_X("NAME_TAKEN", 6)]),
+         step(c_login("ALICE"), [REJ_X("NAME_TAKEN", 5)]),
+         step(c_login("alicia"), LOGGED_IN_X("alicia"))],
+        server=dict(SERVER, login_attempts=10, taken=["bob", "alice"])))
+
+    C.append(conv(
         "invalid-names-exhaust-attempts",
         "Empty name, name with a space, name with a control character: NAME_INVALID with "
         "attempts_left 2, 1, 0, then ERROR TOO_MANY_ATTEMPTS (fatal) and close. "
@@ -1614,6 +1679,11 @@ def build_conversations():
         (" alice", "leading space"),
         ("alice\n", "trailing newline"),
         ("a\x00b", "NUL"),
+        ("ad\u00admin", "U+00AD SOFT HYPHEN (default-ignorable, 1.1)"),
+        ("admin\u034f", "U+034F COMBINING GRAPHEME JOINER (default-ignorable, 1.1)"),
+        ("\u3164", "U+3164 HANGUL FILLER (1.1)"),
+        ("\u2800", "U+2800 BRAILLE PATTERN BLANK (1.1)"),
+        ("a\ufe0f", "U+FE0F VARIATION SELECTOR-16 (default-ignorable, 1.1)"),
     ]
     steps = [START(), step(HELLO, [])]
     left = 30

@@ -24,7 +24,7 @@ mod who;
 pub use direct::{Direct, DirectMessage};
 pub use error::ErrorFrame;
 pub use goodbye::Goodbye;
-pub use greeting::{Greeting, Limits, MAX_FRAME_BOUNDS};
+pub use greeting::{Greeting, GreetingExt, Limits, MAX_FRAME_BOUNDS};
 pub use hello::Hello;
 pub use history::{Direction, History, HistoryEnd, HistoryKind};
 pub use join::{Join, Joined};

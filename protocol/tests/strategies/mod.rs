@@ -24,10 +24,10 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use confab_protocol::frame::{
-    Ack, Direct, DirectMessage, Direction, ErrorFrame, Goodbye, Greeting, Hello, History,
-    HistoryEnd, HistoryKind, Join, Joined, Leave, Left, ListRooms, Login, LoginMode, LoginRejected,
-    Message, Missed, Notice, NoticeLevel, Ping, Pong, Presence, PresenceEvent, RoomEntry, RoomList,
-    Send, Unknown, Welcome, Who, WhoList,
+    Ack, Direct, DirectMessage, Direction, ErrorFrame, Goodbye, Greeting, GreetingExt, Hello,
+    History, HistoryEnd, HistoryKind, Join, Joined, Leave, Left, ListRooms, Login, LoginMode,
+    LoginRejected, Message, Missed, Notice, NoticeLevel, Ping, Pong, Presence, PresenceEvent,
+    RoomEntry, RoomList, Send, Unknown, Welcome, Who, WhoList,
 };
 use confab_protocol::{ErrorCode, Frame, Limits, List, Str16, Str8};
 use proptest::collection::vec;
@@ -452,9 +452,25 @@ pub fn limits() -> BoxedStrategy<Limits> {
 }
 
 pub fn greeting_with_versions(versions: BoxedStrategy<(u16, u16)>) -> BoxedStrategy<Frame> {
-    (versions, flags(), str8(), limits(), str8(), str16())
+    (
+        versions,
+        flags(),
+        str8(),
+        limits(),
+        str8(),
+        str16(),
+        proptest::option::of(any::<u32>()),
+    )
         .prop_map(
-            |((min_version, max_version), flags, server, limits, default_room, prompt)| {
+            |(
+                (min_version, max_version),
+                flags,
+                server,
+                limits,
+                default_room,
+                prompt,
+                queue_bytes,
+            )| {
                 Frame::Greeting(Greeting {
                     min_version,
                     max_version,
@@ -463,6 +479,7 @@ pub fn greeting_with_versions(versions: BoxedStrategy<(u16, u16)>) -> BoxedStrat
                     limits,
                     default_room,
                     prompt,
+                    ext: GreetingExt { queue_bytes },
                 })
             },
         )

@@ -27,6 +27,9 @@ use outbox::Outbox;
 /// unread input makes the kernel send a reset, which can destroy it.
 const LINGER: Duration = Duration::from_millis(1_000);
 
+/// How long a long answer waits for its client to read some of it.
+const PACING_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Per-connection state the request handlers work on.
 pub struct ConnState {
     pub id: u64,
@@ -45,6 +48,8 @@ pub struct ConnState {
     pub auth_failures: u32,
     /// This connection's place in the server's connection counts.
     pub admission: Admission,
+    /// When the handshake must be over, counted from accept (`[HANDSHAKE-8]`).
+    pub handshake_deadline: tokio::time::Instant,
 }
 
 impl ConnState {
@@ -59,6 +64,27 @@ impl ConnState {
         self.send(Frame::ErrorFrame(ErrorFrame::new(
             code, frame_type, client_ref, message,
         )));
+    }
+
+    /// Queues one part of a long answer (WHO, LIST_ROOMS, HISTORY) once the
+    /// client has read enough of the previous ones (`[MEM-2]`): a client
+    /// that reads none of it for `PACING_PATIENCE` (or `ping_timeout_ms`,
+    /// if shorter) is a slow consumer. Its later requests (a GOODBYE too)
+    /// wait meanwhile: requests are answered in order.
+    pub async fn send_paced(&self, frame: Frame) {
+        let patience = Duration::from_millis(u64::from(self.shared.limits.ping_timeout_ms))
+            .min(PACING_PATIENCE);
+        tokio::select! {
+            read = tokio::time::timeout(patience, self.outbox.paced()) => {
+                if read.is_err() {
+                    self.outbox.give_up();
+                    return;
+                }
+            }
+            // Shutting down: the reader says goodbye once this answer ends.
+            _ = self.shared.closing.wait() => return,
+        }
+        self.send(frame);
     }
 
     /// Queues the last frame and stops processing this connection.
@@ -93,10 +119,16 @@ pub fn serve<T: Transport>(
     let id = admission.conn_id;
     let (mut read_half, write_half) = stream.into_split();
     let limits = &shared.limits;
-    let outbox = Arc::new(Outbox::new(limits.queue_depth as usize));
+    let outbox = Arc::new(Outbox::new(
+        limits.queue_depth as usize,
+        shared.queue_bytes(),
+        Arc::clone(&shared.queued),
+    ));
     // spec: HANDSHAKE-1 — the greeting is the first thing queued.
     let _ = outbox.push(shared.greeting.clone());
     let writer_outbox = Arc::clone(&outbox);
+    let handshake_deadline =
+        accepted_at + Duration::from_millis(u64::from(limits.handshake_timeout_ms));
     let closing_shared = Arc::clone(&shared);
 
     let mut state = Box::new(ConnState {
@@ -111,6 +143,7 @@ pub fn serve<T: Transport>(
         closed_with: None,
         auth_failures: 0,
         admission,
+        handshake_deadline,
     });
     debug!(conn = id, %peer, "accepted");
     // Reader and writer run in one task: every idle client holds one task,

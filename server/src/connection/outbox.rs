@@ -1,14 +1,18 @@
-//! The bounded outbound queue of one connection (`[FLOW-3]`, `[LIMIT-2]`).
+//! The bounded outbound queue of one connection (`[FLOW-3]`, `[LIMIT-2]`,
+//! `[MEM-2]`).
 //!
 //! Producers (the connection's own reader and every sender fanning out to
-//! it) push already-encoded frames and never wait. When the queue is full the
-//! connection is a slow consumer: its queue is dropped and the writer sends
-//! SLOW_CONSUMER as its last frame.
+//! it) push already-encoded frames and never wait. When the queue is full —
+//! `queue_depth` frames, or `queue_bytes` bytes counting those the writer
+//! holds but has not written yet, or the server-wide budget is spent and
+//! this queue holds more than its share — the connection is a slow
+//! consumer: its queue is dropped and the writer sends SLOW_CONSUMER as its
+//! last frame. Long answers wait for room instead (`paced`).
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use bytes::Bytes;
@@ -36,6 +40,36 @@ struct State {
     /// Frames in the last batch handed over: the next queue is sized for
     /// as many at its first push, not regrown from nothing under load.
     last_batch: u32,
+    /// Bytes queued, plus those handed to the writer and not yet written.
+    bytes: usize,
+    /// A long answer waits for the queue to go below half its byte budget.
+    pacing: bool,
+}
+
+/// The bytes of every connection's queue together, and their budget
+/// (`[MEM-2]`): past it, a frame for a client whose queue holds more than
+/// `1 / SHARE_DIVISOR` of its own budget makes it a slow consumer.
+#[derive(Debug)]
+pub struct GlobalQueue {
+    total: AtomicUsize,
+    budget: usize,
+}
+
+/// Past the global budget, a queue over 1/8 of its own budget is cut.
+pub const SHARE_DIVISOR: usize = 8;
+
+impl GlobalQueue {
+    pub fn new(budget: usize) -> Arc<GlobalQueue> {
+        Arc::new(GlobalQueue {
+            total: AtomicUsize::new(0),
+            budget,
+        })
+    }
+
+    /// Bytes queued for all clients now.
+    pub fn total(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
 }
 
 /// Most frames a new queue reserves room for at its first push.
@@ -52,20 +86,51 @@ pub struct Outbox {
     /// reader (same task) to stop too.
     output_ended: AtomicBool,
     depth: usize,
+    byte_budget: usize,
+    global: Arc<GlobalQueue>,
 }
 
 impl Outbox {
-    pub fn new(depth: usize) -> Self {
+    pub fn new(depth: usize, byte_budget: usize, global: Arc<GlobalQueue>) -> Self {
         Outbox {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 status: OutboxStatus::Open,
                 last_batch: 0,
+                bytes: 0,
+                pacing: false,
             }),
             writer: AtomicWaker::new(),
             output_ended: AtomicBool::new(false),
             depth,
+            byte_budget,
+            global,
         }
+    }
+
+    /// Whether one more frame of `len` bytes overflows the queue.
+    fn is_full(&self, state: &State, len: usize) -> bool {
+        if state.queue.len() >= self.depth || state.bytes + len > self.byte_budget {
+            return true;
+        }
+        // spec: MEM-2 — past the global budget, the big queues are cut.
+        self.global.total() + len > self.global.budget
+            && state.bytes > self.byte_budget / SHARE_DIVISOR
+    }
+
+    fn count(&self, state: &mut State, len: usize) {
+        state.bytes += len;
+        self.global.total.fetch_add(len, Ordering::Relaxed);
+    }
+
+    /// The queue overflowed: its frames are dropped (those the writer holds
+    /// are still counted until it lets them go).
+    fn overflow(&self, state: &mut State) {
+        let dropped: usize = state.queue.iter().map(Bytes::len).sum();
+        state.bytes -= dropped;
+        self.global.total.fetch_sub(dropped, Ordering::Relaxed);
+        state.queue = VecDeque::new();
+        state.status = OutboxStatus::Overflowed;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -82,10 +147,9 @@ impl Outbox {
             OutboxStatus::Closing => return Ok(()),
             OutboxStatus::Overflowed => return Err(Overflow),
         }
-        if state.queue.len() >= self.depth {
-            // spec: FLOW-3 — never wait for a slow consumer.
-            state.queue = VecDeque::new();
-            state.status = OutboxStatus::Overflowed;
+        if self.is_full(&state, frame.len()) {
+            // spec: FLOW-3, MEM-2 — never wait for a slow consumer.
+            self.overflow(&mut state);
             drop(state);
             self.writer.wake();
             return Err(Overflow);
@@ -95,6 +159,7 @@ impl Outbox {
             let expected = state.last_batch.min(PRESIZE_MAX) as usize;
             state.queue.reserve(expected.max(4));
         }
+        self.count(&mut state, frame.len());
         state.queue.push_back(frame);
         drop(state);
         if was_empty {
@@ -110,6 +175,7 @@ impl Outbox {
         if state.status != OutboxStatus::Open {
             return;
         }
+        self.count(&mut state, last.len());
         state.queue.push_back(last);
         state.status = OutboxStatus::Closing;
         drop(state);
@@ -141,6 +207,46 @@ impl Outbox {
             Poll::Pending
         })
         .await
+    }
+
+    /// The writer has written (or let go of) frames of `len` bytes in all.
+    pub fn written(&self, len: usize) {
+        let mut state = self.lock();
+        let len = len.min(state.bytes);
+        state.bytes -= len;
+        self.global.total.fetch_sub(len, Ordering::Relaxed);
+        let wake = std::mem::take(&mut state.pacing) && state.bytes <= self.byte_budget / 2;
+        drop(state);
+        if wake {
+            self.writer.wake();
+        }
+    }
+
+    /// Waits until the queue holds at most half its byte budget, or is no
+    /// longer open: a long answer is produced as the client reads it
+    /// (`[MEM-2]`), not queued whole.
+    pub async fn paced(&self) {
+        poll_fn(|cx| {
+            self.writer.register(cx.waker());
+            let mut state = self.lock();
+            if state.bytes <= self.byte_budget / 2 || state.status != OutboxStatus::Open {
+                Poll::Ready(())
+            } else {
+                state.pacing = true;
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// The client did not read a long answer in time: a slow consumer.
+    pub fn give_up(&self) {
+        let mut state = self.lock();
+        if state.status == OutboxStatus::Open {
+            self.overflow(&mut state);
+        }
+        drop(state);
+        self.writer.wake();
     }
 
     /// Resolves once the queue has overflowed.
@@ -186,14 +292,26 @@ impl Outbox {
     }
 }
 
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        // Whatever was never written leaves the server-wide count.
+        let bytes = self.lock().bytes;
+        self.global.total.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn outbox(depth: usize) -> Outbox {
+        Outbox::new(depth, 1 << 20, GlobalQueue::new(1 << 30))
+    }
+
     #[tokio::test]
     async fn overflow_drops_the_queue_and_reports_it() {
         // spec: FLOW-3
-        let outbox = Outbox::new(2);
+        let outbox = outbox(2);
         outbox.push(Bytes::from_static(b"a")).unwrap();
         outbox.push(Bytes::from_static(b"b")).unwrap();
         assert_eq!(outbox.push(Bytes::from_static(b"c")), Err(Overflow));
@@ -204,7 +322,7 @@ mod tests {
 
     #[tokio::test]
     async fn close_with_flushes_queued_frames_first() {
-        let outbox = Outbox::new(1);
+        let outbox = outbox(1);
         outbox.push(Bytes::from_static(b"a")).unwrap();
         outbox.close_with(Bytes::from_static(b"bye"));
         outbox.push(Bytes::from_static(b"late")).unwrap();
@@ -214,5 +332,53 @@ mod tests {
             batch,
             [Bytes::from_static(b"a"), Bytes::from_static(b"bye")]
         );
+    }
+}
+
+#[cfg(test)]
+mod byte_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bytes_count_until_written_and_overflow_at_the_budget() {
+        // spec: MEM-2
+        let global = GlobalQueue::new(1 << 30);
+        let outbox = Outbox::new(100, 10, Arc::clone(&global));
+        outbox.push(Bytes::from_static(b"12345")).unwrap();
+        let (batch, _) = outbox.drain().await;
+        // Handed to the writer but not written: still counted.
+        assert_eq!(global.total(), 5);
+        outbox.push(Bytes::from_static(b"1234")).unwrap();
+        assert_eq!(outbox.push(Bytes::from_static(b"12")), Err(Overflow));
+        assert_eq!(global.total(), 5, "the dropped queue left the count");
+        outbox.written(batch.iter().map(Bytes::len).sum());
+        assert_eq!(global.total(), 0);
+    }
+
+    #[tokio::test]
+    async fn past_the_global_budget_only_big_queues_are_cut() {
+        // spec: MEM-2
+        let global = GlobalQueue::new(40);
+        let big = Outbox::new(100, 80, Arc::clone(&global));
+        let small = Outbox::new(100, 80, Arc::clone(&global));
+        for _ in 0..4 {
+            big.push(Bytes::from_static(b"0123456789")).unwrap();
+        }
+        // The budget is spent: the big queue (40 > 80 / 8) is cut...
+        assert_eq!(big.push(Bytes::from_static(b"x")), Err(Overflow));
+        // ...and its bytes are free again, so the small one is served.
+        small.push(Bytes::from_static(b"0123456789")).unwrap();
+        drop(small);
+        assert_eq!(global.total(), 0, "a dropped outbox leaves the count");
+    }
+
+    #[tokio::test]
+    async fn paced_waits_for_the_writer() {
+        let outbox = Outbox::new(100, 10, GlobalQueue::new(1 << 30));
+        outbox.push(Bytes::from_static(b"123456")).unwrap();
+        let mut paced = std::pin::pin!(outbox.paced());
+        assert!(futures_util::poll!(paced.as_mut()).is_pending());
+        outbox.written(6);
+        assert!(futures_util::poll!(paced.as_mut()).is_ready());
     }
 }

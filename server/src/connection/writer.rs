@@ -96,11 +96,16 @@ async fn write_batch<W: AsyncWrite + Unpin>(
                     Ok(n) => offset += n,
                 },
                 _ = outbox.overflowed() => {
+                    // The rest of the batch will never be sent: let it go
+                    // now, not after the grace of the last write.
+                    drop(batch);
                     cut_off_slow_consumer(write_half, outbox, &buf[offset..]).await;
                     return false;
                 }
             }
         }
+        // spec: MEM-2 — the queue's bytes count until they are written.
+        outbox.written(buf.len());
         buf.clear();
     }
     // TLS may hold encrypted bytes back after `write` took them; flushing a

@@ -100,8 +100,9 @@ pub async fn history(state: &mut ConnState, request: History) {
         }
     };
     let count = frames.len() as u16;
+    // spec: MEM-2 — queued as the client reads, not all at once.
     for frame in frames {
-        state.send(frame);
+        state.send_paced(frame).await;
     }
     state.send(Frame::HistoryEnd(HistoryEnd {
         kind: request.kind,

@@ -1,4 +1,10 @@
 //! LOGIN (spec section 7): name rules, accounts, uniqueness, and the auto-join.
+//!
+//! Nothing is held on a name while a password is checked (`[AUTH-1]`): the
+//! name is claimed only once the password is known to be right (or the new
+//! account's hash is ready), so guessers can never keep an owner out; they
+//! are slowed down per connection and per address instead. The whole
+//! judgement, slow-down included, ends at the handshake deadline (`[AUTH-2]`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,15 +17,29 @@ use tracing::{debug, error, info, warn};
 
 use crate::clock::now_millis;
 use crate::connection::ConnState;
+use crate::hashing::HashError;
 use crate::hub::Member;
-use crate::store::accounts::Verdict;
+use crate::shared::Shared;
 
 /// The first wrong password is answered after this; each next one waits twice as long.
 const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(500);
 
 pub async fn login(state: &mut ConnState, login: Login) {
-    match judge(state, &login).await {
-        Ok((member, flags)) => {
+    // spec: AUTH-2 — the deadline counts from accept, whatever is pending.
+    let deadline = state.handshake_deadline;
+    let judged = match tokio::time::timeout_at(deadline, judge_and_slow_down(state, &login)).await {
+        Ok(judged) => judged,
+        Err(_) => {
+            debug!(conn = state.id, "handshake deadline passed during a login");
+            if let Some(last) = state.session.handshake_timed_out() {
+                state.close_with(last);
+            }
+            return;
+        }
+    };
+    match judged {
+        Ok((claim, flags)) => {
+            let member = claim.keep();
             info!(conn = state.id, peer = %state.peer, user = %member.name, "logged in");
             let Some(welcome) =
                 state
@@ -50,20 +70,6 @@ pub async fn login(state: &mut ConnState, login: Login) {
             }
         }
         Err((code, message)) => {
-            debug!(
-                conn = state.id,
-                "login as {:?} rejected: {code}",
-                login.username.as_str()
-            );
-            if code == ErrorCode::AUTH_FAILED {
-                // spec: HANDSHAKE-6 — repeated failures are slowed down.
-                state.auth_failures += 1;
-                let from_address = state.shared.auth_failed(state.peer.ip());
-                let failures = state.auth_failures.max(from_address);
-                let delay = AUTH_FAILURE_DELAY * 2u32.pow(failures.min(5) - 1);
-                warn!(conn = state.id, peer = %state.peer, "failed login for {:?}", login.username.as_str());
-                tokio::time::sleep(delay).await;
-            }
             let Some((rejected, fatal)) = state.session.reject_login(code, &message) else {
                 return;
             };
@@ -75,10 +81,71 @@ pub async fn login(state: &mut ConnState, login: Login) {
     }
 }
 
+/// The verdict, after the slow-down of a wrong password.
+async fn judge_and_slow_down(
+    state: &mut ConnState,
+    login: &Login,
+) -> Result<(Claim, u8), Rejection> {
+    let verdict = judge(state, login).await;
+    if let Err((code, _)) = &verdict {
+        debug!(
+            conn = state.id,
+            "login as {:?} rejected: {code}",
+            login.username.as_str()
+        );
+        if *code == ErrorCode::AUTH_FAILED {
+            // spec: HANDSHAKE-6, AUTH-1 — repeated failures are slowed down,
+            // on this connection and from this address, never for the name.
+            state.auth_failures += 1;
+            let from_address = state.shared.auth_failed(state.peer.ip());
+            let failures = state.auth_failures.max(from_address);
+            let delay = AUTH_FAILURE_DELAY * 2u32.pow(failures.min(5) - 1);
+            warn!(conn = state.id, peer = %state.peer, "failed login for {:?}", login.username.as_str());
+            tokio::time::sleep(delay).await;
+        }
+    }
+    verdict
+}
+
 type Rejection = (ErrorCode, String);
 
-/// `[HANDSHAKE-5]`, `[HANDSHAKE-6]`: the member to log in and its WELCOME flags, or why not.
-async fn judge(state: &ConnState, login: &Login) -> Result<(Arc<Member>, u8), Rejection> {
+/// A name claimed for a connection; released on drop unless kept, so a
+/// login cut short (by the handshake deadline) leaves no name behind.
+struct Claim {
+    shared: Arc<Shared>,
+    member: Option<Arc<Member>>,
+}
+
+impl Claim {
+    fn take(shared: &Arc<Shared>, member: Arc<Member>) -> Result<Claim, Rejection> {
+        if !shared.hub.claim_name(&member) {
+            let name = member.name.as_str();
+            return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
+        }
+        Ok(Claim {
+            shared: Arc::clone(shared),
+            member: Some(member),
+        })
+    }
+
+    fn keep(mut self) -> Arc<Member> {
+        self.member
+            .take()
+            .expect("a claim holds its member until kept")
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some(member) = &self.member {
+            self.shared.hub.release_name(member);
+        }
+    }
+}
+
+/// `[HANDSHAKE-5]`, `[HANDSHAKE-6]`: the claimed name to log in and its
+/// WELCOME flags, or why not.
+async fn judge(state: &ConnState, login: &Login) -> Result<(Claim, u8), Rejection> {
     let shared = Arc::clone(&state.shared);
     match login.mode {
         LoginMode::Guest if !login.password.is_empty() => {
@@ -132,75 +199,123 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Arc<Member>, u8), Re
         // account's is set from the store below.
         history_floor: AtomicU64::new(shared.hub.peek_message_id()),
     });
-    // Claimed before the account check, so a name cannot be registered from
-    // under someone using it; released again if the check fails.
-    if !shared.hub.claim_name(&member) {
-        return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
+    match login.mode {
+        LoginMode::Guest => Ok((Claim::take(&shared, member)?, 0)),
+        LoginMode::Login => {
+            let floor = check_password(&shared, state, login, &name).await?;
+            member.history_floor.store(floor, Ordering::Relaxed);
+            // spec: AUTH-1 — the name is taken only with the right password.
+            Ok((Claim::take(&shared, member)?, Welcome::REGISTERED))
+        }
+        LoginMode::Register => {
+            let claim = register(&shared, state, login, member).await?;
+            Ok((claim, Welcome::REGISTERED))
+        }
     }
-    let flags = match account_check(&shared, login, &name).await {
-        Ok(Some(history_floor)) => {
-            member.history_floor.store(history_floor, Ordering::Relaxed);
-            Welcome::REGISTERED
-        }
-        Ok(None) => 0,
-        Err(rejection) => {
-            shared.hub.release_name(&member);
-            return Err(rejection);
-        }
-    };
-    Ok((member, flags))
 }
 
-/// For an account login or registration, where the account's direct-message
-/// history starts; `None` for a guest.
-async fn account_check(
-    shared: &crate::shared::Shared,
+fn unavailable(e: String) -> Rejection {
+    error!("account store: {e}");
+    (
+        ErrorCode::AUTH_FAILED,
+        "accounts are unavailable right now".to_string(),
+    )
+}
+
+/// The pool's refusals: busy or rate-limited is `TRY_AGAIN_LATER` (`[MEM-1]`).
+fn hashing_failed(e: HashError) -> Rejection {
+    match e {
+        HashError::Busy | HashError::TooManyRegistrations => {
+            (ErrorCode::TRY_AGAIN_LATER, e.to_string())
+        }
+        HashError::Failed(why) => unavailable(why),
+    }
+}
+
+/// Mode 1: the account's direct-message history floor if the password is right.
+async fn check_password(
+    shared: &Shared,
+    state: &ConnState,
     login: &Login,
     name: &str,
-) -> Result<Option<u64>, Rejection> {
-    let Some(store) = &shared.store else {
-        return Ok(None);
+) -> Result<u64, Rejection> {
+    let (Some(store), Some(passwords)) = (&shared.store, &shared.passwords) else {
+        return Err((ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()));
     };
-    let unavailable = |e: String| {
-        error!("account store: {e}");
-        (
+    let wrong = || (ErrorCode::AUTH_FAILED, "wrong name or password".to_string());
+    let Some(account) = store
+        .account(name_key(name).to_string())
+        .await
+        .map_err(unavailable)?
+    else {
+        return Err(wrong());
+    };
+    let password = login.password.to_string();
+    let matched = passwords
+        .verify(state.peer.ip(), password, account.hash)
+        .await
+        .map_err(hashing_failed)?;
+    if matched {
+        Ok(account.history_floor)
+    } else {
+        Err(wrong())
+    }
+}
+
+/// Mode 2: hashes the password, then claims the name and stores the account.
+async fn register(
+    shared: &Arc<Shared>,
+    state: &ConnState,
+    login: &Login,
+    member: Arc<Member>,
+) -> Result<Claim, Rejection> {
+    let (Some(store), Some(passwords)) = (&shared.store, &shared.passwords) else {
+        return Err((ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()));
+    };
+    let name = member.name.to_string();
+    if login.password.is_empty() {
+        return Err((
             ErrorCode::AUTH_FAILED,
-            "accounts are unavailable right now".to_string(),
+            "registration needs a password".into(),
+        ));
+    }
+    let exists = || {
+        (
+            ErrorCode::ACCOUNT_EXISTS,
+            format!("{name:?} is registered already: log in"),
         )
     };
-    let key = name_key(name);
-    let password = login.password.to_string();
-    match login.mode {
-        LoginMode::Guest => Ok(None),
-        LoginMode::Login => match store.verify(key, password).await.map_err(unavailable)? {
-            Verdict::Accepted { history_floor } => Ok(Some(history_floor)),
-            Verdict::WrongPassword | Verdict::NoSuchAccount => {
-                Err((ErrorCode::AUTH_FAILED, "wrong name or password".into()))
-            }
-        },
-        LoginMode::Register => {
-            if login.password.is_empty() {
-                return Err((
-                    ErrorCode::AUTH_FAILED,
-                    "registration needs a password".into(),
-                ));
-            }
-            // Direct messages a guest exchanged under this name stay its own.
-            let history_floor = shared.hub.peek_message_id();
-            if store
-                .register(key, name.to_string(), password, now_millis(), history_floor)
-                .await
-                .map_err(unavailable)?
-            {
-                shared.note_registered(name);
-                info!(user = name, "registered");
-                Ok(Some(history_floor))
-            } else {
-                Err((
-                    ErrorCode::ACCOUNT_EXISTS,
-                    format!("{name:?} is registered already: log in"),
-                ))
-            }
-        }
+    // Cheap refusals first: no hashing for a name that cannot be had.
+    if shared.is_registered(&name) {
+        return Err(exists());
     }
+    if shared.hub.user(&name).is_some() {
+        return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
+    }
+    let hash = passwords
+        .hash_new(state.peer.ip(), login.password.to_string())
+        .await
+        .map_err(hashing_failed)?;
+    // Claimed before the account is stored, so a name cannot be registered
+    // from under a guest who took it meanwhile; released if storing fails.
+    let claim = Claim::take(shared, member)?;
+    // Direct messages a guest exchanged under this name stay its own.
+    let history_floor = shared.hub.peek_message_id();
+    let key = name_key(&name).to_string();
+    let stored = store
+        .insert_account(key, name.clone(), hash, now_millis(), history_floor)
+        .await
+        .map_err(unavailable)?;
+    if !stored {
+        return Err(exists());
+    }
+    claim
+        .member
+        .as_ref()
+        .expect("a fresh claim holds its member")
+        .history_floor
+        .store(history_floor, Ordering::Relaxed);
+    shared.note_registered(&name);
+    info!(user = name, "registered");
+    Ok(claim)
 }

@@ -28,10 +28,10 @@ pub async fn dispatch(state: &mut ConnState, request: Request) {
     match request {
         Request::Join(join) => join::join(state, join),
         Request::Leave(leave) => leave::leave(state, leave),
-        Request::ListRooms => rooms::list_rooms(state),
+        Request::ListRooms => rooms::list_rooms(state).await,
         Request::Send(send) => send::send(state, send).await,
         Request::Direct(direct) => direct::direct(state, direct).await,
-        Request::Who(who) => who::who(state, who),
+        Request::Who(who) => who::who(state, who).await,
         Request::History(history) => history::history(state, history).await,
     }
 }

@@ -1,4 +1,6 @@
-//! LIST_ROOMS (`[ROOM-6]`): the occupied rooms, in pages that fit `max_frame`.
+//! LIST_ROOMS (`[ROOM-6]`): the occupied rooms, in pages that fit
+//! `max_frame`, each queued once the client has read the previous ones
+//! (`[MEM-2]`).
 
 use confab_protocol::frame::{Frame, RoomEntry, RoomList};
 use confab_protocol::List;
@@ -8,7 +10,7 @@ use crate::connection::ConnState;
 /// Bytes of a ROOM_LIST body besides its entries: flags and count.
 const OVERHEAD: usize = 1 + 2;
 
-pub fn list_rooms(state: &mut ConnState) {
+pub async fn list_rooms(state: &mut ConnState) {
     let rooms: Vec<RoomEntry> = state
         .shared
         .hub
@@ -22,6 +24,8 @@ pub fn list_rooms(state: &mut ConnState) {
     for (i, page) in pages.into_iter().enumerate() {
         let flags = if i < last { RoomList::MORE } else { 0 };
         let rooms = List::new(page).expect("pages hold at most u16::MAX entries");
-        state.send(Frame::RoomList(RoomList { flags, rooms }));
+        state
+            .send_paced(Frame::RoomList(RoomList { flags, rooms }))
+            .await;
     }
 }

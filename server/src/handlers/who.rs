@@ -1,11 +1,12 @@
-//! WHO (`[PRESENCE-1]`): a room's members or everyone online, in pages.
+//! WHO (`[PRESENCE-1]`): a room's members or everyone online, in pages,
+//! each queued once the client has read the previous ones (`[MEM-2]`).
 
 use confab_protocol::frame::{code, Frame, Who, WhoList};
 use confab_protocol::{ErrorCode, List};
 
 use crate::connection::ConnState;
 
-pub fn who(state: &mut ConnState, who: Who) {
+pub async fn who(state: &mut ConnState, who: Who) {
     let mut reported = who.room.clone();
     let names = if who.room.is_empty() {
         state.shared.hub.user_names()
@@ -30,10 +31,12 @@ pub fn who(state: &mut ConnState, who: Who) {
     for (i, page) in pages.into_iter().enumerate() {
         let flags = if i < last { WhoList::MORE } else { 0 };
         let users = List::new(page).expect("pages hold at most u16::MAX entries");
-        state.send(Frame::WhoList(WhoList {
-            flags,
-            room: reported.clone(),
-            users,
-        }));
+        state
+            .send_paced(Frame::WhoList(WhoList {
+                flags,
+                room: reported.clone(),
+                users,
+            }))
+            .await;
     }
 }

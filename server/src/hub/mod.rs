@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use confab_protocol::names::{name_key, normalize_name};
+use confab_protocol::names::{name_key, normalize_name, user_key};
 use confab_protocol::Str8;
 
 use crate::connection::outbox::Outbox;
@@ -112,7 +112,8 @@ impl Hub {
     /// Registers a logged-in name; false when it is taken (`[HANDSHAKE-5]`).
     pub fn claim_name(&self, member: &Arc<Member>) -> bool {
         let mut users = lock(&self.users);
-        let key = name_key(&member.name);
+        // spec: SEC-8 — look-alike names are the same name.
+        let key = user_key(&member.name);
         if users.contains_key(&key) {
             return false;
         }
@@ -123,7 +124,7 @@ impl Hub {
     /// Frees a name when its connection ends.
     pub fn release_name(&self, member: &Member) {
         let mut users = lock(&self.users);
-        let key = name_key(&member.name);
+        let key = user_key(&member.name);
         if users.get(&key).is_some_and(|m| m.conn_id == member.conn_id) {
             users.remove(&key);
         }
@@ -133,7 +134,7 @@ impl Hub {
     /// an invalid name names nobody (`[STATE-7]`).
     pub fn user(&self, name: &str) -> Option<Arc<Member>> {
         let normalized = normalize_name(name, usize::from(u8::MAX)).ok()?;
-        lock(&self.users).get(&name_key(&normalized)).cloned()
+        lock(&self.users).get(&user_key(&normalized)).cloned()
     }
 
     /// Every logged-in name, sorted.

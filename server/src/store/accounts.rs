@@ -1,22 +1,26 @@
 //! Registered names with argon2id password hashes (PHC strings with a per-user
 //! random salt). Passwords are never logged or stored in clear (`[SEC-6]`).
+//!
+//! Hashing and verifying are CPU- and memory-heavy (argon2id's memory, about
+//! 19 MiB each): they run on the bounded pool of `crate::hashing`, never here
+//! under the store's connection; this file only reads and writes rows.
 
-use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// The outcome of a login with a password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// With the first message id whose direct messages belong to the account
-    /// (earlier ones were a guest's under the same name, `[HISTORY-2]`).
-    Accepted {
-        history_floor: u64,
-    },
-    WrongPassword,
-    NoSuchAccount,
+/// A stored account: its password hash, and the first message id whose direct
+/// messages belong to it (earlier ones were a guest's under the same name,
+/// `[HISTORY-2]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub hash: String,
+    pub history_floor: u64,
 }
+
+/// argon2id's memory for one hash or check with the parameters used here.
+pub const HASH_MEMORY_BYTES: u64 = argon2::Params::DEFAULT_M_COST as u64 * 1024;
 
 pub fn hash(password: &str) -> Result<String, String> {
     Argon2::default()
@@ -25,16 +29,80 @@ pub fn hash(password: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash the password: {e}"))
 }
 
-/// Stores a new account; false if the name is registered already.
-pub fn register(
+/// argon2id's working memory, allocated once per hashing thread and reused:
+/// allocated afresh for every hash (64-byte aligned, 19 MiB), it fragments
+/// the allocator's arenas, which then keep about 13 MiB per hash.
+pub struct Scratch(Vec<Block>);
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch(vec![Block::default(); Params::DEFAULT.block_count()])
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch::new()
+    }
+}
+
+/// `hash`, in `scratch`'s memory.
+pub fn hash_with(scratch: &mut Scratch, password: &str) -> Result<String, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("cannot hash the password: {e}");
+    let salt = argon2::password_hash::try_generate_salt().map_err(|e| failed(&e))?;
+    let argon2 = Argon2::default();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, &mut scratch.0[..])
+        .map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon2.params()).map_err(|e| failed(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches the stored PHC string `stored`, computed in
+/// `scratch`'s memory when the hash's parameters fit it.
+pub fn verify_with(scratch: &mut Scratch, stored: &str, password: &str) -> Result<bool, String> {
+    let unreadable = |e: &dyn std::fmt::Display| format!("stored hash unreadable: {e}");
+    let parsed = PasswordHash::new(stored).map_err(|e| unreadable(&e))?;
+    let params = Params::try_from(&parsed).map_err(|e| unreadable(&e))?;
+    if params.block_count() > scratch.0.len() {
+        // Not a hash of ours: the library allocates what it needs.
+        return Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok());
+    }
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(|e| unreadable(&e))?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|e| unreadable(&e))?,
+        None => Version::default(),
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return Ok(false);
+    };
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut scratch.0[..])
+        .map_err(|e| unreadable(&e))?;
+    // `Output`'s equality is constant-time.
+    Ok(Output::new(&out).map_err(|e| unreadable(&e))? == *expected)
+}
+
+/// Stores a new account with an already computed `hash`; false if the name
+/// is registered already.
+pub fn insert(
     conn: &Connection,
     key: &str,
     name: &str,
-    password: &str,
+    hash: &str,
     now: u64,
     history_floor: u64,
 ) -> Result<bool, String> {
-    let hash = hash(password)?;
     let inserted = conn
         .execute(
             "INSERT OR IGNORE INTO accounts (name_key, name, hash, created, history_floor)
@@ -45,27 +113,19 @@ pub fn register(
     Ok(inserted == 1)
 }
 
-pub fn verify(conn: &Connection, key: &str, password: &str) -> Result<Verdict, String> {
-    let stored: Option<(String, i64)> = conn
-        .query_row(
-            "SELECT hash, history_floor FROM accounts WHERE name_key = ?1",
-            [key],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
-        .map_err(|e| e.to_string())?;
-    let Some((stored, history_floor)) = stored else {
-        return Ok(Verdict::NoSuchAccount);
-    };
-    let parsed = PasswordHash::new(&stored).map_err(|e| format!("stored hash unreadable: {e}"))?;
-    Ok(
-        match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-            Ok(()) => Verdict::Accepted {
-                history_floor: history_floor as u64,
-            },
-            Err(_) => Verdict::WrongPassword,
+pub fn lookup(conn: &Connection, key: &str) -> Result<Option<Account>, String> {
+    conn.query_row(
+        "SELECT hash, history_floor FROM accounts WHERE name_key = ?1",
+        [key],
+        |row| {
+            Ok(Account {
+                hash: row.get(0)?,
+                history_floor: row.get::<_, i64>(1)? as u64,
+            })
         },
     )
+    .optional()
+    .map_err(|e| e.to_string())
 }
 
 /// Every registered name key, to tell guests from account holders without a query.
@@ -84,4 +144,22 @@ pub fn stored_name(conn: &Connection, key: &str) -> Result<Option<String>, Strin
     )
     .optional()
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_made_in_scratch_memory_verify_both_ways() {
+        let mut scratch = Scratch::new();
+        let ours = hash_with(&mut scratch, "pw").unwrap();
+        let library = hash("pw").unwrap();
+        for stored in [&ours, &library] {
+            assert_eq!(verify_with(&mut scratch, stored, "pw"), Ok(true));
+            assert_eq!(verify_with(&mut scratch, stored, "pW"), Ok(false));
+        }
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"pw", &parsed).is_ok());
+    }
 }

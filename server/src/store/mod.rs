@@ -261,22 +261,22 @@ impl Store {
         .await
     }
 
-    pub async fn register(
+    /// Stores a new account whose password is hashed already; false if the
+    /// name is registered already.
+    pub async fn insert_account(
         &self,
         key: String,
         name: String,
-        password: String,
+        hash: String,
         now: u64,
         history_floor: u64,
     ) -> Result<bool, String> {
-        self.with_aux(move |conn| {
-            accounts::register(conn, &key, &name, &password, now, history_floor)
-        })
-        .await
+        self.with_aux(move |conn| accounts::insert(conn, &key, &name, &hash, now, history_floor))
+            .await
     }
 
-    pub async fn verify(&self, key: String, password: String) -> Result<accounts::Verdict, String> {
-        self.with_aux(move |conn| accounts::verify(conn, &key, &password))
+    pub async fn account(&self, key: String) -> Result<Option<accounts::Account>, String> {
+        self.with_aux(move |conn| accounts::lookup(conn, &key))
             .await
     }
 
