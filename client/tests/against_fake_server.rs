@@ -77,6 +77,7 @@ async fn start_client(listener: &TcpListener) -> Handle {
         join_history: 0,
         tls: None,
         drain_timeout: Duration::from_secs(10),
+        prompt_again: false,
     })
 }
 

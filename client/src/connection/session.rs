@@ -183,9 +183,17 @@ impl<'a> Session<'a> {
                     }
                     None => {
                         self.awaiting_name = true;
+                        // After TOO_MANY_ATTEMPTS: why the last name was refused.
+                        let rejected = self.memory.refused.take().map(|reason| {
+                            format!(
+                                "{reason} (that was the last attempt the server allowed; \
+                                 connected again, {} more)",
+                                greeting.limits.login_attempts
+                            )
+                        });
                         self.emit(Event::NameRequired {
                             prompt: greeting.prompt.to_string(),
-                            rejected: None,
+                            rejected,
                         })
                         .await;
                     }
@@ -236,6 +244,13 @@ impl<'a> Session<'a> {
                     "Choose another name"
                 };
                 let left = rejected.attempts_left;
+                if left == 0 && self.options.prompt_again {
+                    // The server closes the connection now (TOO_MANY_ATTEMPTS):
+                    // the prompt waits for the next connection.
+                    self.awaiting_name = false;
+                    self.memory.refused = Some(crate::format::sanitize(&rejected.message));
+                    return None;
+                }
                 let attempts = if left == 1 { "attempt" } else { "attempts" };
                 // The count goes with the prompt: a client that will not ask
                 // again (plain mode with --name) shows only the reason.
@@ -258,6 +273,12 @@ impl<'a> Session<'a> {
                     closed.reason,
                     crate::format::sanitize(&closed.message)
                 );
+                if closed.reason == ErrorCode::TOO_MANY_ATTEMPTS && self.options.prompt_again {
+                    self.memory.name = None;
+                    self.memory.account = None;
+                    self.memory.refused.get_or_insert(reason);
+                    return Some(Outcome::PromptAgain);
+                }
                 return Some(match closed.reason {
                     ErrorCode::TOO_MANY_ATTEMPTS
                     | ErrorCode::UNSUPPORTED_VERSION
