@@ -188,3 +188,24 @@ fn a_line_typed_while_the_server_is_down_is_queued_and_sent_after_the_reconnect(
     let (_, seen, _) = server.runtime.block_on(bob.finish());
     assert_eq!(bodies_from(&seen, "alice"), ["typed while away"], "once");
 }
+
+#[test]
+fn a_slow_typist_at_the_name_prompt_is_connected_again_with_the_name() {
+    // The server gives a connection one second to log in.
+    let config = Config {
+        handshake_timeout_ms: 1000,
+        ..Config::default()
+    };
+    let server = Server::start(config);
+    let mut alice = PtyClient::spawn(&[&server.addr]);
+    alice.wait_for_text("/register NAME");
+    // More than a second passes before the name is typed: the server has
+    // closed the connection, and the client says so, still at the prompt.
+    let screen = alice.wait_for_text("the server's time limit");
+    assert!(screen.contains("name> "), "{screen}");
+    alice.write(b"alice\r");
+    let screen = alice.wait_for_text("#lobby · 1 here");
+    assert!(screen.contains("logged in as alice"), "{screen}");
+    alice.write(b"\x03");
+    assert_eq!(alice.wait_exit(), Some(0));
+}

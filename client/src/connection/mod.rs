@@ -53,7 +53,9 @@ pub struct Options {
     /// Names are typed at a prompt by a person (the terminal UI): when the
     /// server ends the connection with `TOO_MANY_ATTEMPTS`, connect again
     /// (fresh attempts) and ask again, saying why, instead of ending the
-    /// session. Off for plain mode, where a refused `--name` ends it (exit 3).
+    /// session; when the server's handshake time runs out at the prompt,
+    /// connect again with the name entered next. Off for plain mode, where a
+    /// refused `--name` ends it (exit 3).
     pub prompt_again: bool,
 }
 
@@ -229,6 +231,33 @@ enum Outcome {
     /// Too many names were refused at the prompt: connect again at once
     /// and ask again (`Options::prompt_again`).
     PromptAgain,
+    /// No name came within the server's handshake time: connect again once
+    /// the user enters one (`Options::prompt_again`). `asked`: the prompt is
+    /// still up (no login was on its way).
+    PromptIdle {
+        reason: String,
+        asked: bool,
+    },
+}
+
+/// After `Outcome::PromptIdle`: waits for the user's next name (or quit).
+/// Returns whether to connect again, logging in with it.
+async fn wait_for_name(
+    memory: &mut Memory,
+    commands: &mut mpsc::Receiver<Command>,
+    events: &mpsc::Sender<Event>,
+) -> bool {
+    loop {
+        match commands.recv().await {
+            None | Some(Command::Quit) => return false,
+            Some(Command::Login { name, account }) => {
+                memory.name = Some(name);
+                memory.account = account;
+                return true;
+            }
+            Some(command) => offline_command(command, memory, events).await,
+        }
+    }
 }
 
 async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mpsc::Sender<Event>) {
@@ -294,6 +323,27 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
             Outcome::Lost(reason) => reason,
             // A fresh connection, fresh attempts; the user is asked again.
             Outcome::PromptAgain => continue 'reconnect,
+            Outcome::PromptIdle { reason, asked } => {
+                let _ = events
+                    .send(Event::Disconnected {
+                        reason: format!("{reason}; enter a name to connect again"),
+                        retry_in: None,
+                    })
+                    .await;
+                if !asked {
+                    // A login was on its way: the prompt comes back.
+                    let _ = events
+                        .send(Event::NameRequired {
+                            prompt: "Enter a name to connect again".into(),
+                            rejected: None,
+                        })
+                        .await;
+                }
+                if wait_for_name(&mut memory, &mut commands, &events).await {
+                    continue 'reconnect;
+                }
+                break goodbye();
+            }
         };
         if memory.finishing && memory.outbox.is_empty() {
             // Nothing left to deliver: no reason to wait for the server.

@@ -273,6 +273,16 @@ impl<'a> Session<'a> {
                     closed.reason,
                     crate::format::sanitize(&closed.message)
                 );
+                if closed.reason == ErrorCode::HANDSHAKE_TIMEOUT && self.options.prompt_again {
+                    // A person at the prompt may take longer than the server
+                    // waits: nothing is lost, the next name connects again.
+                    self.memory.name = None;
+                    self.memory.account = None;
+                    return Some(Outcome::PromptIdle {
+                        reason: "no name was entered within the server's time limit".into(),
+                        asked: self.awaiting_name,
+                    });
+                }
                 if closed.reason == ErrorCode::TOO_MANY_ATTEMPTS && self.options.prompt_again {
                     self.memory.name = None;
                     self.memory.account = None;
