@@ -16,7 +16,7 @@ use confab_protocol::DEFAULT_PORT;
 ///
 /// Exit codes: 0 after a clean goodbye, 1 when the connection is lost and not
 /// resumed, 2 when the server cannot be reached, 3 when the --name (or its
-/// password) is refused in plain mode.
+/// password) is refused in plain mode, or the last name the server allowed.
 #[derive(Debug, Parser)]
 #[command(name = "confab", version, about)]
 struct Args {

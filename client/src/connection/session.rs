@@ -253,9 +253,16 @@ impl<'a> Session<'a> {
                 }
                 let attempts = if left == 1 { "attempt" } else { "attempts" };
                 // The count goes with the prompt: a client that will not ask
-                // again (plain mode with --name) shows only the reason.
+                // again (plain mode with --name) shows only the reason. With
+                // no attempt left there is no prompt (empty): the server
+                // closes the connection (TOO_MANY_ATTEMPTS).
+                let prompt = if left == 0 {
+                    String::new()
+                } else {
+                    format!("{what} ({left} {attempts} left)")
+                };
                 self.emit(Event::NameRequired {
-                    prompt: format!("{what} ({left} {attempts} left)"),
+                    prompt,
                     rejected: Some(crate::format::sanitize(&rejected.message)),
                 })
                 .await;
