@@ -209,3 +209,32 @@ fn a_slow_typist_at_the_name_prompt_is_connected_again_with_the_name() {
     alice.write(b"\x03");
     assert_eq!(alice.wait_exit(), Some(0));
 }
+
+#[test]
+fn an_emoji_sequence_leaves_no_stray_cells_in_a_terminal_that_draws_its_parts() {
+    // The terminal model here, like many terminals, draws 👨‍👩‍👧 as its
+    // three emoji (6 columns) where the client counts one cluster (2).
+    let server = Server::start(Config::default());
+    let _runtime = server.runtime.enter();
+    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
+    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    alice.wait_for_text("#lobby · 2 here");
+    alice.write("👨‍👩‍👧x".as_bytes());
+    alice.wait_for_text("x");
+    alice.write(b"\r");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("alice: 👨\u{200d}👩\u{200d}👧x")));
+    // Sent: the input line is empty again, with nothing left behind, and
+    // the message row holds no part of the sequence beyond its cluster.
+    let input_row = pty::ROWS - 1;
+    alice.wait_for("an empty input line", |s| {
+        s.contents_between(input_row, 0, input_row, pty::COLS)
+            .trim_end()
+            == ">"
+            && !s.contents().contains('👧')
+    });
+}
