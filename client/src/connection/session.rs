@@ -32,6 +32,9 @@ pub(super) struct Session<'a> {
     pub(super) rejoining: Vec<String>,
     pub(super) logged_in: bool,
     pub(super) awaiting_name: bool,
+    /// A LOGIN was sent on this connection: a TOO_MANY_ATTEMPTS is about
+    /// names we tried, and worth a fresh connection (never a loop).
+    pub(super) tried_login: bool,
     /// Silence after which the server is presumed gone (`[KEEPALIVE-3]`).
     pub(super) silence_limit: Duration,
     pub(super) rooms_page: Vec<(String, u32)>,
@@ -55,6 +58,7 @@ impl<'a> Session<'a> {
             rejoining: Vec::new(),
             logged_in: false,
             awaiting_name: false,
+            tried_login: false,
             silence_limit: Duration::from_secs(60),
             rooms_page: Vec::new(),
             who_page: Vec::new(),
@@ -290,7 +294,10 @@ impl<'a> Session<'a> {
                         asked: self.awaiting_name,
                     });
                 }
-                if closed.reason == ErrorCode::TOO_MANY_ATTEMPTS && self.options.prompt_again {
+                if closed.reason == ErrorCode::TOO_MANY_ATTEMPTS
+                    && self.options.prompt_again
+                    && self.tried_login
+                {
                     self.memory.name = None;
                     self.memory.account = None;
                     self.memory.refused.get_or_insert(reason);
@@ -382,6 +389,7 @@ impl<'a> Session<'a> {
                 password: Str8::truncated(&account.password),
             },
         };
+        self.tried_login = true;
         let login = self.protocol.login(login);
         framed.send(login).await
     }
