@@ -16,7 +16,7 @@ use confab_protocol::DEFAULT_PORT;
 ///
 /// Exit codes: 0 after a clean goodbye, 1 when the connection is lost and not
 /// resumed, 2 when the server cannot be reached, 3 when the --name (or its
-/// password) is refused in plain mode.
+/// password) is refused in plain mode, or the last name the server allowed.
 #[derive(Debug, Parser)]
 #[command(name = "confab", version, about)]
 struct Args {
@@ -146,6 +146,9 @@ fn main() -> ExitCode {
         tls,
         join_history: args.history.unwrap_or(if plain_mode { 0 } else { 20 }),
         drain_timeout: Duration::from_secs(args.drain_timeout_s),
+        // The terminal UI asks for another name after a refusal, also after
+        // the server's last attempt; plain mode exits 3 instead.
+        prompt_again: !plain_mode,
     };
     runtime.block_on(async move {
         let handle = connection::spawn(options);

@@ -27,7 +27,8 @@ use crate::format::{sanitize, timestamp, TimeStyle};
 pub mod exit {
     /// Could not reach the server at all.
     pub const UNREACHABLE: u8 = 2;
-    /// The name given with --name was refused.
+    /// The name given with --name was refused, or the last name the server
+    /// allowed trying.
     pub const NAME_REFUSED: u8 = 3;
     /// The connection ended other than by our goodbye.
     pub const CONNECTION_LOST: u8 = 1;
@@ -63,6 +64,9 @@ struct State {
     unsettled: VecDeque<(u64, u64)>,
     /// Rooms with a /history answer to come: an empty answer is worth saying.
     history_asked: Vec<String>,
+    /// A name was refused and none accepted yet: if the session ends now,
+    /// it ends over the name (exit 3).
+    name_refused: bool,
 }
 
 pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
@@ -80,6 +84,7 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
         messages: 0,
         unsettled: VecDeque::new(),
         history_asked: Vec::new(),
+        name_refused: false,
     };
     let mut out = std::io::stdout();
     // A command read but not yet taken by the connection (its queue is full).
@@ -192,11 +197,17 @@ async fn on_event(
                     return Some(ExitCode::from(exit::NAME_REFUSED));
                 }
                 let _ = writeln!(out, "*** name refused: {reason}");
+                state.name_refused = true;
+            }
+            if prompt.is_empty() {
+                // That was the last attempt: the server closes the connection.
+                return None;
             }
             state.awaiting_name = true;
             format!("*** {}", sanitize(&prompt))
         }
         Event::LoggedIn { name } => {
+            state.name_refused = false;
             format!("*** logged in as {}", sanitize(&name))
         }
         Event::Joined { room, members } => {
@@ -357,7 +368,9 @@ async fn on_event(
                 return Some(ExitCode::SUCCESS);
             }
             eprintln!("confab: {reason}");
-            let code = if state.ever_connected {
+            let code = if state.name_refused {
+                exit::NAME_REFUSED
+            } else if state.ever_connected {
                 exit::CONNECTION_LOST
             } else {
                 exit::UNREACHABLE

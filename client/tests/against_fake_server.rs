@@ -78,6 +78,7 @@ async fn start_client(listener: &TcpListener) -> Handle {
         join_history: 0,
         tls: None,
         drain_timeout: Duration::from_secs(10),
+        prompt_again: false,
     })
 }
 
@@ -289,4 +290,36 @@ async fn rate_limited_is_sent_again_and_other_refusals_name_the_message() {
         }
     );
     handle.commands.send(Command::Quit).await.unwrap();
+}
+
+#[tokio::test]
+async fn too_many_attempts_without_a_login_tried_is_the_end_not_a_reconnect_loop() {
+    // The terminal UI connects again after TOO_MANY_ATTEMPTS (fresh
+    // attempts for the names a person typed), but only when it tried one:
+    // a server that says so at once must not make it reconnect forever.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut handle = connection::spawn(Options {
+        addr: listener.local_addr().unwrap().to_string(),
+        name: None,
+        account: None,
+        rooms: Vec::new(),
+        reconnect: None,
+        join_history: 0,
+        tls: None,
+        drain_timeout: Duration::from_secs(10),
+        prompt_again: true,
+    });
+    let (stream, _) = listener.accept().await.unwrap();
+    let mut server = Framed::new(stream, FrameCodec::new(65_536));
+    server.send(greeting(Limits::default())).await.unwrap();
+    let refusal = confab_protocol::frame::ErrorFrame::new(ErrorCode::TOO_MANY_ATTEMPTS, 0, 0, "no");
+    server.send(Frame::ErrorFrame(refusal)).await.unwrap();
+    let event = until(&mut handle, |e| matches!(e, Event::Closed { .. })).await;
+    assert!(
+        matches!(&event, Event::Closed { clean: false, reason } if reason.contains("TOO_MANY_ATTEMPTS")),
+        "{event:?}"
+    );
+    // Closed comes after any further connection would have been opened.
+    let again = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+    assert!(again.is_err(), "no second connection");
 }

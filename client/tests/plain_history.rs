@@ -100,3 +100,32 @@ async fn name_refusals_count_attempts_in_english_and_only_when_asking_again() {
     assert_eq!(code, 0);
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn the_last_name_refusal_asks_for_nothing_more_and_exits_3() {
+    let (addr, shutdown) = start_server().await;
+    let launch = support::Launch {
+        stderr: support::Stderr::Capture,
+        ..support::Launch::default()
+    };
+    let mut guest = PlainClient::spawn_with(&addr, &[], "guest", launch);
+    // `admin` is reserved; the server allows three tries.
+    for _ in 0..3 {
+        guest.line("admin").await;
+    }
+    let (code, seen, stderr) = guest.finish().await;
+    assert_eq!(
+        seen.iter()
+            .filter(|l| l.starts_with("*** name refused"))
+            .count(),
+        3,
+        "{seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|l| l.contains("0 attempts")),
+        "no prompt for an attempt that does not exist: {seen:?}"
+    );
+    assert_eq!(code, 3, "the name was refused: {seen:?} {stderr}");
+    assert!(stderr.contains("TOO_MANY_ATTEMPTS"), "{stderr}");
+    shutdown.cancel();
+}

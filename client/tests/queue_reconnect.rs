@@ -37,6 +37,7 @@ fn client(addr: &str, name: &str, join_history: u16) -> Handle {
         join_history,
         tls: None,
         drain_timeout: Duration::from_secs(10),
+        prompt_again: false,
     })
 }
 

@@ -50,6 +50,13 @@ pub struct Options {
     /// After `Command::Quit`, how long to keep trying to deliver queued
     /// messages while the server cannot be reached (or does not answer).
     pub drain_timeout: Duration,
+    /// Names are typed at a prompt by a person (the terminal UI): when the
+    /// server ends the connection with `TOO_MANY_ATTEMPTS`, connect again
+    /// (fresh attempts) and ask again, saying why, instead of ending the
+    /// session; when the server's handshake time runs out at the prompt,
+    /// connect again with the name entered next. Off for plain mode, where a
+    /// refused `--name` ends it (exit 3).
+    pub prompt_again: bool,
 }
 
 /// Any byte stream to the server: TCP, or TLS over TCP.
@@ -110,6 +117,9 @@ struct Memory {
     /// Per room (lower case), the oldest `seq` replayed or fetched so far:
     /// the next `/history` pages back from there.
     oldest_fetched: std::collections::HashMap<String, u64>,
+    /// With `Options::prompt_again`: why the last name was refused when the
+    /// server closed the connection over it; said with the next prompt.
+    refused: Option<String>,
 }
 
 impl Memory {
@@ -218,6 +228,36 @@ enum Outcome {
     Lost(String),
     /// The session cannot go on; do not reconnect.
     Fatal(String),
+    /// Too many names were refused at the prompt: connect again at once
+    /// and ask again (`Options::prompt_again`).
+    PromptAgain,
+    /// No name came within the server's handshake time: connect again once
+    /// the user enters one (`Options::prompt_again`). `asked`: the prompt is
+    /// still up (no login was on its way).
+    PromptIdle {
+        reason: String,
+        asked: bool,
+    },
+}
+
+/// After `Outcome::PromptIdle`: waits for the user's next name (or quit).
+/// Returns whether to connect again, logging in with it.
+async fn wait_for_name(
+    memory: &mut Memory,
+    commands: &mut mpsc::Receiver<Command>,
+    events: &mpsc::Sender<Event>,
+) -> bool {
+    loop {
+        match commands.recv().await {
+            None | Some(Command::Quit) => return false,
+            Some(Command::Login { name, account }) => {
+                memory.name = Some(name);
+                memory.account = account;
+                return true;
+            }
+            Some(command) => offline_command(command, memory, events).await,
+        }
+    }
 }
 
 async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mpsc::Sender<Event>) {
@@ -233,6 +273,7 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
         drain_deadline: None,
         max_body: None,
         oldest_fetched: std::collections::HashMap::new(),
+        refused: None,
     };
     let mut attempt = 0u32;
     let mut failures = 0u32;
@@ -280,6 +321,29 @@ async fn run(options: Options, mut commands: mpsc::Receiver<Command>, events: mp
             Outcome::Quit => break goodbye(),
             Outcome::Fatal(reason) => break lost(memory.undelivered(&reason)),
             Outcome::Lost(reason) => reason,
+            // A fresh connection, fresh attempts; the user is asked again.
+            Outcome::PromptAgain => continue 'reconnect,
+            Outcome::PromptIdle { reason, asked } => {
+                let _ = events
+                    .send(Event::Disconnected {
+                        reason: format!("{reason}; enter a name to connect again"),
+                        retry_in: None,
+                    })
+                    .await;
+                if !asked {
+                    // A login was on its way: the prompt comes back.
+                    let _ = events
+                        .send(Event::NameRequired {
+                            prompt: "Enter a name to connect again".into(),
+                            rejected: None,
+                        })
+                        .await;
+                }
+                if wait_for_name(&mut memory, &mut commands, &events).await {
+                    continue 'reconnect;
+                }
+                break goodbye();
+            }
         };
         if memory.finishing && memory.outbox.is_empty() {
             // Nothing left to deliver: no reason to wait for the server.

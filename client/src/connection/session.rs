@@ -32,6 +32,9 @@ pub(super) struct Session<'a> {
     pub(super) rejoining: Vec<String>,
     pub(super) logged_in: bool,
     pub(super) awaiting_name: bool,
+    /// A LOGIN was sent on this connection: a TOO_MANY_ATTEMPTS is about
+    /// names we tried, and worth a fresh connection (never a loop).
+    pub(super) tried_login: bool,
     /// Silence after which the server is presumed gone (`[KEEPALIVE-3]`).
     pub(super) silence_limit: Duration,
     pub(super) rooms_page: Vec<(String, u32)>,
@@ -55,6 +58,7 @@ impl<'a> Session<'a> {
             rejoining: Vec::new(),
             logged_in: false,
             awaiting_name: false,
+            tried_login: false,
             silence_limit: Duration::from_secs(60),
             rooms_page: Vec::new(),
             who_page: Vec::new(),
@@ -183,9 +187,17 @@ impl<'a> Session<'a> {
                     }
                     None => {
                         self.awaiting_name = true;
+                        // After TOO_MANY_ATTEMPTS: why the last name was refused.
+                        let rejected = self.memory.refused.take().map(|reason| {
+                            format!(
+                                "{reason} (that was the last attempt the server allowed; \
+                                 connected again, {} more)",
+                                greeting.limits.login_attempts
+                            )
+                        });
                         self.emit(Event::NameRequired {
                             prompt: greeting.prompt.to_string(),
-                            rejected: None,
+                            rejected,
                         })
                         .await;
                     }
@@ -236,11 +248,25 @@ impl<'a> Session<'a> {
                     "Choose another name"
                 };
                 let left = rejected.attempts_left;
+                if left == 0 && self.options.prompt_again {
+                    // The server closes the connection now (TOO_MANY_ATTEMPTS):
+                    // the prompt waits for the next connection.
+                    self.awaiting_name = false;
+                    self.memory.refused = Some(crate::format::sanitize(&rejected.message));
+                    return None;
+                }
                 let attempts = if left == 1 { "attempt" } else { "attempts" };
                 // The count goes with the prompt: a client that will not ask
-                // again (plain mode with --name) shows only the reason.
+                // again (plain mode with --name) shows only the reason. With
+                // no attempt left there is no prompt (empty): the server
+                // closes the connection (TOO_MANY_ATTEMPTS).
+                let prompt = if left == 0 {
+                    String::new()
+                } else {
+                    format!("{what} ({left} {attempts} left)")
+                };
                 self.emit(Event::NameRequired {
-                    prompt: format!("{what} ({left} {attempts} left)"),
+                    prompt,
                     rejected: Some(crate::format::sanitize(&rejected.message)),
                 })
                 .await;
@@ -258,6 +284,25 @@ impl<'a> Session<'a> {
                     closed.reason,
                     crate::format::sanitize(&closed.message)
                 );
+                if closed.reason == ErrorCode::HANDSHAKE_TIMEOUT && self.options.prompt_again {
+                    // A person at the prompt may take longer than the server
+                    // waits: nothing is lost, the next name connects again.
+                    self.memory.name = None;
+                    self.memory.account = None;
+                    return Some(Outcome::PromptIdle {
+                        reason: "no name was entered within the server's time limit".into(),
+                        asked: self.awaiting_name,
+                    });
+                }
+                if closed.reason == ErrorCode::TOO_MANY_ATTEMPTS
+                    && self.options.prompt_again
+                    && self.tried_login
+                {
+                    self.memory.name = None;
+                    self.memory.account = None;
+                    self.memory.refused.get_or_insert(reason);
+                    return Some(Outcome::PromptAgain);
+                }
                 return Some(match closed.reason {
                     ErrorCode::TOO_MANY_ATTEMPTS
                     | ErrorCode::UNSUPPORTED_VERSION
@@ -344,6 +389,7 @@ impl<'a> Session<'a> {
                 password: Str8::truncated(&account.password),
             },
         };
+        self.tried_login = true;
         let login = self.protocol.login(login);
         framed.send(login).await
     }

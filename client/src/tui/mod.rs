@@ -7,6 +7,7 @@ mod keys;
 mod prompt;
 mod render;
 mod scroll;
+mod settle;
 
 pub use app::{App, Connection, Entry, SystemKind};
 pub use render::{name_colour, render, wrap};
@@ -131,7 +132,11 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool, encrypted:
             // Ctrl-L: whatever else wrote on the terminal goes away.
             let _ = terminal.clear();
         }
-        if let Err(e) = terminal.draw(|frame| render(frame, &app)) {
+        let drawn = terminal.draw(|frame| {
+            render(frame, &app);
+            settle::settle_uncertain_widths(frame.buffer_mut());
+        });
+        if let Err(e) = drawn {
             break Err(format!("cannot draw on the terminal: {e}"));
         }
         if let Some((clean, reason)) = app.finished.clone() {
