@@ -34,6 +34,25 @@ impl InputLine {
         self.text.is_empty()
     }
 
+    /// The cursor's byte offset in `text()`.
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// Replaces the text from byte `start` (a cluster boundary before the
+    /// cursor) to the cursor with `with`, leaving the cursor after it.
+    pub fn replace_before_cursor(&mut self, start: usize, with: &str) {
+        let start = start.min(self.cursor);
+        self.text.replace_range(start..self.cursor, with);
+        self.cursor = start + with.len();
+    }
+
+    /// Alt-Enter: a line break inside the message.
+    pub fn insert_newline(&mut self) {
+        self.text.insert(self.cursor, '\n');
+        self.cursor += 1;
+    }
+
     /// The cluster before the cursor and its byte offset.
     fn before(&self) -> Option<(usize, &str)> {
         self.text[..self.cursor].grapheme_indices(true).next_back()
