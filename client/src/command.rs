@@ -91,7 +91,8 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
     };
     let (name, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let args = args.trim();
-    let command = match name {
+    // Commands are case-insensitive: `/HELP` is `/help`.
+    let command = match name.to_lowercase().as_str() {
         "join" | "j" => Command::Join {
             room: one_word(args, "usage: /join ROOM")?,
         },

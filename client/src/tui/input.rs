@@ -197,7 +197,12 @@ impl InputLine {
     /// visible, and the cursor's column within it. Whole clusters only.
     pub fn visible(&self, width: usize) -> (String, usize) {
         let width = width.max(1);
-        let clusters: Vec<(usize, &str)> = self.text.grapheme_indices(true).collect();
+        // A line break (Alt-Enter) shows as ⏎ on the one input row.
+        let clusters: Vec<(usize, &str)> = self
+            .text
+            .grapheme_indices(true)
+            .map(|(i, g)| (i, if g == "\n" { "⏎" } else { g }))
+            .collect();
         let at = clusters.partition_point(|(i, _)| *i < self.cursor);
         let columns = |range: &[(usize, &str)]| -> usize {
             range.iter().map(|(_, g)| cluster_width(g)).sum()

@@ -63,10 +63,14 @@ impl App {
                 kind: SystemKind::Day,
             });
         }
+        // Line breaks stay (`[MSG-7]`: shown indented under the header);
+        // every other control character is made harmless.
+        let body = body.replace("\r\n", "\n").replace('\r', "\n");
+        let body: Vec<String> = body.split('\n').map(sanitize).collect();
         buffer.push(Entry::Chat {
             time,
             sender: sanitize(sender),
-            body: sanitize(body),
+            body: body.join("\n"),
             own,
             highlight,
         });
