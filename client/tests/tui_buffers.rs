@@ -211,6 +211,9 @@ fn the_member_list_agrees_with_the_status_bar_and_follows_presence() {
         room: "lobby".into(),
         users: vec!["alice".into(), "bob".into()],
     });
+    // Listed once in the room, as a line, not as an answer to a /who.
+    let text = format!("{:?}", app.entries());
+    assert!(text.contains("here: alice, bob"), "{text}");
     let presence = |user: &str, event| Event::Presence {
         room: "lobby".into(),
         user: user.into(),

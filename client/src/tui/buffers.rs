@@ -33,6 +33,8 @@ pub struct Buffer {
     /// One of them mentioned the user (every direct message does).
     pub mention: bool,
     pub members: Members,
+    /// The members were listed in the buffer once (on the first join).
+    pub introduced: bool,
     /// The highest room sequence number shown: a message at or below it is
     /// a repeat (a replay after a reconnect), never counted twice.
     last_seq: u64,
@@ -58,6 +60,7 @@ impl Buffer {
             unread: 0,
             mention: false,
             members: Members::default(),
+            introduced: false,
             last_seq: 0,
             joins: 0,
             pushed: 0,

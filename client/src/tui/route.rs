@@ -10,6 +10,9 @@ use super::buffers::Kind;
 use crate::command::Command;
 use crate::format::{sanitize, TimeStyle};
 
+/// Names listed when a room is first joined.
+const MEMBERS_SHOWN: usize = 30;
+
 /// Whether `body` mentions `name` as a whole word, ignoring case.
 pub fn mentions(body: &str, name: &str) -> bool {
     if name.is_empty() {
@@ -206,8 +209,20 @@ impl App {
         }
         let lower = room.to_lowercase();
         if let Some(at) = self.quiet_who.iter().position(|r| *r == lower) {
-            // Asked by the UI itself to fill the member list.
+            // Asked by the UI itself to fill the member list; on the first
+            // join the names are shown once, as irssi does, for terminals
+            // too narrow for the list.
             self.quiet_who.remove(at);
+            if let Some(index) = self.buffers.find(Kind::Room, &room) {
+                if !std::mem::replace(&mut self.buffers.at(index).introduced, true) {
+                    let shown = users.iter().take(MEMBERS_SHOWN).cloned();
+                    let mut names = shown.collect::<Vec<_>>().join(", ");
+                    if users.len() > MEMBERS_SHOWN {
+                        names += &format!(" and {} more", users.len() - MEMBERS_SHOWN);
+                    }
+                    self.system_in(index, SystemKind::Presence, format!("here: {names}"));
+                }
+            }
             return;
         }
         let scope = if room.is_empty() {
