@@ -105,7 +105,8 @@ impl Shared {
             hub.restore(loaded);
             (Some(store), accounts)
         };
-        let mut flags = 0;
+        // spec: MSG-8 — actions are relayed by every reference server.
+        let mut flags = Greeting::ACTIONS;
         if store.is_some() {
             flags |= Greeting::ACCOUNTS | Greeting::PERSISTENT;
         }

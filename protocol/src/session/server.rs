@@ -4,8 +4,8 @@
 use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
-    code, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login, LoginRejected, Pong,
-    Send, Welcome, Who,
+    code, Direct, DirectAction, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login,
+    LoginRejected, Pong, Send, SendAction, Welcome, Who,
 };
 use crate::wire::{Str16, Str8};
 
@@ -26,6 +26,10 @@ pub enum Request {
     ListRooms,
     Send(Send),
     Direct(Direct),
+    /// An action (`[MSG-8]`): handled as SEND, delivered with the ACTION flag.
+    SendAction(SendAction),
+    /// An action (`[MSG-8]`): handled as DIRECT, delivered with the ACTION flag.
+    DirectAction(DirectAction),
     Who(Who),
     History(History),
 }
@@ -161,6 +165,10 @@ impl ServerSession {
             Frame::ListRooms(_) if ready => ServerAction::Request(Request::ListRooms),
             Frame::Send(send) if ready => ServerAction::Request(Request::Send(send)),
             Frame::Direct(direct) if ready => ServerAction::Request(Request::Direct(direct)),
+            Frame::SendAction(send) if ready => ServerAction::Request(Request::SendAction(send)),
+            Frame::DirectAction(direct) if ready => {
+                ServerAction::Request(Request::DirectAction(direct))
+            }
             Frame::Who(who) if ready => ServerAction::Request(Request::Who(who)),
             Frame::History(history) if ready => ServerAction::Request(Request::History(history)),
             // spec: STATE-2, STATE-3
@@ -272,6 +280,8 @@ fn client_ref_of(frame: &Frame) -> u32 {
     match frame {
         Frame::Send(send) => send.client_ref,
         Frame::Direct(direct) => direct.client_ref,
+        Frame::SendAction(send) => send.client_ref,
+        Frame::DirectAction(direct) => direct.client_ref,
         _ => 0,
     }
 }
