@@ -17,6 +17,16 @@ pub enum Command {
         to: String,
         body: String,
     },
+    /// `/me TEXT` in a room: an action (`[MSG-8]`).
+    Action {
+        room: String,
+        body: String,
+    },
+    /// `/me TEXT` in a direct conversation.
+    DirectAction {
+        to: String,
+        body: String,
+    },
     Join {
         room: String,
     },
@@ -68,6 +78,7 @@ pub const HELP: &str = "\
 /leave [ROOM]       leave ROOM (default: the current room)
 /rooms              list rooms with members
 /msg USER TEXT      send TEXT to USER only
+/me TEXT            an action: shown to everyone as `* you TEXT`
 /who [ROOM]         who is in ROOM (default: everyone online)
 /history [N]        the last N messages of the current room (default 20)
 /help               this help
@@ -117,6 +128,11 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
                 body: body.to_string(),
             }
         }
+        "me" if args.is_empty() => return Err("usage: /me TEXT".into()),
+        "me" => Command::Action {
+            room: room.to_string(),
+            body: args.to_string(),
+        },
         "who" | "w" => Command::Who {
             room: if args.is_empty() {
                 None

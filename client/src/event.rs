@@ -42,6 +42,8 @@ pub enum Event {
         seq: u64,
         own: bool,
         history: bool,
+        /// An action (`/me waves`, `[MSG-8]`): shown as `* sender body`.
+        action: bool,
     },
     Direct {
         from: String,
@@ -50,6 +52,7 @@ pub enum Event {
         time: u64,
         own: bool,
         history: bool,
+        action: bool,
     },
     Presence {
         room: String,

@@ -20,7 +20,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use crate::command::{self, Command, Input};
 use crate::connection::Handle;
 use crate::event::Event;
-use crate::format::{sanitize, timestamp, TimeStyle};
+use crate::format::{body_lines, sanitize, timestamp, TimeStyle};
 
 /// Exit codes of the client, documented in `--help`.
 pub mod exit {
@@ -191,6 +191,7 @@ async fn on_event(
             sender,
             body,
             time,
+            action,
             ..
         } => {
             let where_ = if state.room.as_deref() == Some(room.as_str()) {
@@ -198,26 +199,34 @@ async fn on_event(
             } else {
                 format!("#{} ", sanitize(&room))
             };
-            format!(
-                "[{}] {where_}{}: {}",
-                timestamp(time, time_style),
-                sanitize(&sender),
-                sanitize(&body)
-            )
+            let stamp = format!("[{}] ", timestamp(time, time_style));
+            // Later lines of a multi-line body sit under the sender (`[MSG-7]`).
+            let body = body_lines(&body, &" ".repeat(stamp.chars().count()));
+            let sender = sanitize(&sender);
+            if action {
+                // spec: MSG-8
+                format!("{stamp}{where_}* {sender} {body}")
+            } else {
+                format!("{stamp}{where_}{sender}: {body}")
+            }
         }
         Event::Direct {
             from,
             to,
             body,
             time,
+            action,
             ..
-        } => format!(
-            "[{}] {} -> {}: {}",
-            timestamp(time, time_style),
-            sanitize(&from),
-            sanitize(&to),
-            sanitize(&body)
-        ),
+        } => {
+            let stamp = format!("[{}] ", timestamp(time, time_style));
+            let body = body_lines(&body, &" ".repeat(stamp.chars().count()));
+            let (from, to) = (sanitize(&from), sanitize(&to));
+            if action {
+                format!("{stamp}{from} -> {to}: * {from} {body}")
+            } else {
+                format!("{stamp}{from} -> {to}: {body}")
+            }
+        }
         Event::Presence {
             room, user, event, ..
         } => {

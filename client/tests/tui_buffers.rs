@@ -68,6 +68,7 @@ fn said(room: &str, sender: &str, body: &str, seq: u64, history: bool) -> Event 
         seq,
         own: false,
         history,
+        action: false,
     }
 }
 
@@ -283,6 +284,7 @@ fn a_day_change_line_separates_days_and_old_messages_show_their_date() {
             seq,
             own: false,
             history: true,
+            action: false,
         });
     }
     let rows = draw(&app_utc, 80, 8);
@@ -303,6 +305,7 @@ fn a_day_change_line_separates_days_and_old_messages_show_their_date() {
         seq: 1,
         own: false,
         history: true,
+        action: false,
     });
     app.on_event(said("lobby", "bob", "just now", 2, false));
     let rows = draw(&app, 80, 8);

@@ -270,3 +270,41 @@ fn a_burst_in_one_room_does_not_delay_typing_in_another() {
     // Generous: a shared, loaded machine; a stalled UI takes far longer.
     assert!(worst < std::time::Duration::from_secs(3), "worst {worst:?}");
 }
+
+#[test]
+fn me_and_multi_line_messages_reach_plain_mode() {
+    // spec: MSG-7, MSG-8
+    let server = Server::start();
+    let _runtime = server.runtime.enter();
+    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
+    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    alice.wait_for_text("here: alice, bob");
+    // An action, then "first", Alt-Enter (ESC CR), "second", Enter.
+    alice.write(b"/me waves\r");
+    alice.write(b"first\x1b\rsecond\r");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("] * alice waves")));
+    let header = server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("] alice: first")));
+    let next = server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("second")));
+    // The second line sits under the sender, after the time stamp's width.
+    let stamp = header.find("alice").unwrap();
+    assert_eq!(next, format!("{}second", " ".repeat(stamp)));
+    // And alice's own screen shows both the same way.
+    alice.wait_for_text("* alice waves");
+    let screen = alice.wait_for_text("alice: first");
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("alice: first"))
+        .unwrap();
+    let column = lines[at].find("alice: first").unwrap();
+    assert_eq!(lines[at + 1].find("second"), Some(column), "{screen}");
+}

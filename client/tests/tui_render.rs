@@ -61,6 +61,7 @@ fn message(sender: &str, body: &str, n: u64) -> Event {
         seq: n,
         own: false,
         history: false,
+        action: false,
     }
 }
 

@@ -55,6 +55,7 @@ fn said(room: &str, sender: &str, body: &str, seq: u64) -> Event {
         seq,
         own: false,
         history: false,
+        action: false,
     }
 }
 
@@ -126,6 +127,7 @@ fn a_direct_message_counts_as_a_mention_and_reply_answers_it() {
         time: now_millis(),
         own: false,
         history: false,
+        action: false,
     });
     assert!(app.ring);
     let dm = app.buffers.iter().find(|b| b.name == "carol").unwrap();
@@ -258,4 +260,40 @@ fn urls_are_underlined() {
     assert!(buffer[(x + 20, y)].modifier.contains(Modifier::UNDERLINED));
     let (y, x) = find(&terminal, "now");
     assert!(!buffer[(x, y)].modifier.contains(Modifier::UNDERLINED));
+}
+
+#[test]
+fn me_sends_an_action_shown_as_star_sender_text() {
+    // spec: MSG-8
+    let mut app = logged_in();
+    assert_eq!(
+        enter(&mut app, "/me waves"),
+        Some(Command::Action {
+            room: "lobby".into(),
+            body: "waves".into()
+        })
+    );
+    enter(&mut app, "/query bob");
+    assert_eq!(
+        enter(&mut app, "/ME nods"),
+        Some(Command::DirectAction {
+            to: "bob".into(),
+            body: "nods".into()
+        })
+    );
+    app.on_key(KeyEvent::new(KeyCode::Char('2'), KeyModifiers::ALT));
+    app.on_event(Event::Message {
+        room: "lobby".into(),
+        sender: "carol".into(),
+        body: "juggles".into(),
+        time: now_millis(),
+        seq: 1,
+        own: false,
+        history: false,
+        action: true,
+    });
+    let terminal = draw(&app, 60, 6);
+    let (y, x) = find(&terminal, "* carol juggles");
+    let buffer = terminal.backend().buffer();
+    assert!(buffer[(x + 8, y)].modifier.contains(Modifier::ITALIC));
 }

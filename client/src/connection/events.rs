@@ -22,10 +22,11 @@ impl Session<'_> {
                     seq: m.seq,
                     own: m.sender.as_str() == me,
                     history: m.flags & confab_protocol::frame::Message::HISTORY != 0,
+                    action: m.flags & confab_protocol::frame::Message::ACTION != 0,
                 }
             }
             Frame::Ack(ack) => match self.pending.remove(&ack.client_ref) {
-                Some(Pending::Room { room, body }) => {
+                Some(Pending::Room { room, body, action }) => {
                     self.memory.saw(&room, ack.seq);
                     Event::Message {
                         room,
@@ -35,15 +36,17 @@ impl Session<'_> {
                         seq: ack.seq,
                         own: true,
                         history: false,
+                        action,
                     }
                 }
-                Some(Pending::Direct { to, body }) => Event::Direct {
+                Some(Pending::Direct { to, body, action }) => Event::Direct {
                     from: me,
                     to,
                     body,
                     time: ack.time,
                     own: true,
                     history: false,
+                    action,
                 },
                 None => return,
             },
@@ -54,6 +57,7 @@ impl Session<'_> {
                 body: dm.body.to_string(),
                 time: dm.time,
                 history: dm.flags & confab_protocol::frame::DirectMessage::HISTORY != 0,
+                action: dm.flags & confab_protocol::frame::DirectMessage::ACTION != 0,
             },
             Frame::Joined(joined) => {
                 let room = joined.room.to_string();

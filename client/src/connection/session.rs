@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use confab_protocol::frame::{
-    Direct, Direction, Frame, Hello, History, HistoryKind, Join, Leave, ListRooms, Login,
-    LoginMode, Send, Who,
+    Direct, DirectAction, Direction, Frame, Greeting, Hello, History, HistoryKind, Join, Leave,
+    ListRooms, Login, LoginMode, Send, SendAction, Who,
 };
 use confab_protocol::session::{ClientAction, ClientSession};
 use confab_protocol::{CodecError, ErrorCode, FrameCodec, Str16, Str8, GREETING_MAX_FRAME};
@@ -21,8 +21,17 @@ use crate::event::Event;
 
 /// A message waiting for its ACK.
 pub(super) enum Pending {
-    Room { room: String, body: String },
-    Direct { to: String, body: String },
+    /// `action`: sent as SEND_ACTION (`[MSG-8]`).
+    Room {
+        room: String,
+        body: String,
+        action: bool,
+    },
+    Direct {
+        to: String,
+        body: String,
+        action: bool,
+    },
 }
 
 pub(super) struct Session<'a> {
@@ -38,6 +47,8 @@ pub(super) struct Session<'a> {
     pub(super) silence_limit: Duration,
     pub(super) rooms_page: Vec<(String, u32)>,
     pub(super) who_page: Vec<String>,
+    /// The server relays actions (GREETING flag `ACTIONS`, `[MSG-8]`).
+    pub(super) actions: bool,
 }
 
 impl<'a> Session<'a> {
@@ -58,6 +69,7 @@ impl<'a> Session<'a> {
             silence_limit: Duration::from_secs(60),
             rooms_page: Vec::new(),
             who_page: Vec::new(),
+            actions: false,
         }
     }
 
@@ -124,6 +136,7 @@ impl<'a> Session<'a> {
                 }
             }
             ClientAction::Greeted(greeting) => {
+                self.actions = greeting.flags & Greeting::ACTIONS != 0;
                 framed.codec_mut().set_max_frame(self.protocol.max_frame());
                 let limits = &greeting.limits;
                 // spec: KEEPALIVE-3 — a live server pings within the interval
@@ -251,14 +264,32 @@ impl<'a> Session<'a> {
         }
         let frame = match command {
             Command::Say { room, body } => {
-                return self
-                    .send_message(Pending::Room { room, body }, framed)
-                    .await;
+                let action = false;
+                let message = Pending::Room { room, body, action };
+                return self.send_message(message, framed).await;
             }
             Command::Direct { to, body } => {
-                return self
-                    .send_message(Pending::Direct { to, body }, framed)
-                    .await;
+                let action = false;
+                let message = Pending::Direct { to, body, action };
+                return self.send_message(message, framed).await;
+            }
+            // spec: MSG-8 — only to a server that relays actions.
+            Command::Action { .. } | Command::DirectAction { .. } if !self.actions => {
+                self.emit(Event::Error {
+                    text: "this server does not relay /me actions; not sent".into(),
+                })
+                .await;
+                return Ok(());
+            }
+            Command::Action { room, body } => {
+                let action = true;
+                let message = Pending::Room { room, body, action };
+                return self.send_message(message, framed).await;
+            }
+            Command::DirectAction { to, body } => {
+                let action = true;
+                let message = Pending::Direct { to, body, action };
+                return self.send_message(message, framed).await;
             }
             Command::Join { room } => {
                 let since = self
@@ -306,9 +337,23 @@ impl<'a> Session<'a> {
         };
         let client_ref = self.next_client_ref();
         let frame = match &message {
+            Pending::Room {
+                room, action: true, ..
+            } => Frame::SendAction(SendAction {
+                client_ref,
+                room: Str8::truncated(room),
+                body: text,
+            }),
             Pending::Room { room, .. } => Frame::Send(Send {
                 client_ref,
                 room: Str8::truncated(room),
+                body: text,
+            }),
+            Pending::Direct {
+                to, action: true, ..
+            } => Frame::DirectAction(DirectAction {
+                client_ref,
+                to: Str8::truncated(to),
                 body: text,
             }),
             Pending::Direct { to, .. } => Frame::Direct(Direct {

@@ -26,6 +26,8 @@ pub enum Entry {
         own: bool,
         /// The message mentions the user (or is a direct message to them).
         highlight: bool,
+        /// `/me`: drawn as `* sender body` (`[MSG-8]`).
+        action: bool,
     },
     System {
         text: String,
@@ -184,23 +186,7 @@ impl App {
             }
             Event::Joined { room, members } => self.on_joined(room, members),
             Event::Left { room } => self.on_left(&room),
-            Event::Message {
-                room,
-                sender,
-                body,
-                time,
-                seq,
-                own,
-                history,
-            } => self.on_message(&room, &sender, &body, time, seq, own, history),
-            Event::Direct {
-                from,
-                to,
-                body,
-                time,
-                own,
-                history,
-            } => self.on_direct(&from, &to, &body, time, own, history),
+            Event::Message { .. } | Event::Direct { .. } => self.on_said(event),
             Event::Presence {
                 room, user, event, ..
             } => self.on_presence(&room, &user, event),
@@ -291,16 +277,16 @@ impl App {
         let focused = self.buffers.focused();
         let (kind, target) = (focused.kind, focused.name.clone());
         match command::parse(&line, if kind == Kind::Room { &target } else { "" }) {
+            // A message or an action goes where the buffer in view is.
             Ok(Input::Command(Command::Say { body, .. })) => match kind {
                 Kind::Room => Some(Command::Say { room: target, body }),
                 Kind::Direct => Some(Command::Direct { to: target, body }),
-                Kind::Status => {
-                    self.system(
-                        SystemKind::Error,
-                        "this is the status buffer: switch to a room (Alt-2) or /join ROOM",
-                    );
-                    None
-                }
+                Kind::Status => self.not_here(),
+            },
+            Ok(Input::Command(Command::Action { body, .. })) => match kind {
+                Kind::Room => Some(Command::Action { room: target, body }),
+                Kind::Direct => Some(Command::DirectAction { to: target, body }),
+                Kind::Status => self.not_here(),
             },
             Ok(Input::Command(Command::Leave { room })) if room.is_empty() => {
                 // `/leave` in a conversation closes it; the status buffer stays.
@@ -336,5 +322,13 @@ impl App {
                 None
             }
         }
+    }
+
+    fn not_here(&mut self) -> Option<Command> {
+        self.system(
+            SystemKind::Error,
+            "this is the status buffer: switch to a room (Alt-2) or /join ROOM",
+        );
+        None
     }
 }

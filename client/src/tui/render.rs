@@ -71,14 +71,15 @@ pub fn render(frame: &mut Frame, app: &App) {
 /// The lines of an entry at `width` columns. A message's later lines (it
 /// holds line breaks) are indented under its header line.
 pub fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
-    let (time, sender, body, own, highlight) = match entry {
+    let (time, sender, body, own, highlight, action) = match entry {
         Entry::Chat {
             time,
             sender,
             body,
             own,
             highlight,
-        } => (time, sender, body, *own, *highlight),
+            action,
+        } => (time, sender, body, *own, *highlight, *action),
         Entry::System { text, kind } => {
             let (text, style) = match kind {
                 SystemKind::Info => (format!("*** {text}"), Style::new().fg(Color::DarkGray)),
@@ -107,10 +108,15 @@ pub fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
         text = text.fg(Color::LightYellow);
     }
     let mut parts = body.split('\n');
-    let mut header = vec![
-        (format!("{time} "), Style::new().fg(Color::DarkGray)),
-        (format!("{sender}: "), name),
-    ];
+    let mut header = vec![(format!("{time} "), Style::new().fg(Color::DarkGray))];
+    if action {
+        // `/me waves` from alice: `* alice waves`, in italics.
+        text = text.add_modifier(Modifier::ITALIC);
+        header.push(("* ".to_string(), text));
+        header.push((format!("{sender} "), name));
+    } else {
+        header.push((format!("{sender}: "), name));
+    }
     header.extend(links(parts.next().unwrap_or_default(), text));
     let mut lines = wrap(&header, width);
     let indent = " ".repeat(time.chars().count() + 1);

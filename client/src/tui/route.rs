@@ -8,6 +8,7 @@ use confab_protocol::frame::PresenceEvent;
 use super::app::{App, Entry, SystemKind};
 use super::buffers::Kind;
 use crate::command::Command;
+use crate::event::Event;
 use crate::format::{sanitize, TimeStyle};
 
 /// Names listed when a room is first joined.
@@ -54,7 +55,15 @@ impl App {
 
     /// Adds a message to buffer `index`, after a day-change line if the date
     /// changed since its previous message.
-    fn push_chat(&mut self, index: usize, millis: u64, sender: &str, body: &str, own: bool) {
+    fn push_chat(
+        &mut self,
+        index: usize,
+        millis: u64,
+        sender: &str,
+        body: &str,
+        own: bool,
+        action: bool,
+    ) {
         let (time, day) = self.stamp(millis);
         let me = self.name.clone().unwrap_or_default();
         let highlight =
@@ -76,6 +85,7 @@ impl App {
             body: body.join("\n"),
             own,
             highlight,
+            action,
         });
     }
 
@@ -130,57 +140,61 @@ impl App {
         self.system(SystemKind::Presence, format!("left {room}"));
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn on_message(
-        &mut self,
-        room: &str,
-        sender: &str,
-        body: &str,
-        time: u64,
-        seq: u64,
-        own: bool,
-        history: bool,
-    ) {
-        let index = self.buffers.get(Kind::Room, room);
-        let focused = self.buffers.is_focused(index);
-        let me = self.name.clone().unwrap_or_default();
-        let mention = !own && mentions(body, &me);
-        let buffer = self.buffers.at(index);
-        let unread = buffer.unread;
-        buffer.room_message(seq, !own, history, focused);
-        if buffer.unread > unread && mention {
-            buffer.mention = true;
-        }
-        if mention && !history && self.bell {
-            self.ring = true;
-        }
-        self.push_chat(index, time, sender, body, own);
-    }
-
-    pub(super) fn on_direct(
-        &mut self,
-        from: &str,
-        to: &str,
-        body: &str,
-        time: u64,
-        own: bool,
-        history: bool,
-    ) {
-        let peer = if own { to } else { from };
-        let index = self.buffers.get(Kind::Direct, peer);
-        if !own {
-            self.last_direct = Some(peer.to_string());
-            // Every direct message to the user counts as a mention.
-            if !history {
-                if !self.buffers.is_focused(index) {
-                    let buffer = self.buffers.at(index);
-                    buffer.unread += 1;
+    /// A room or direct message.
+    pub(super) fn on_said(&mut self, event: Event) {
+        match event {
+            Event::Message {
+                room,
+                sender,
+                body,
+                time,
+                seq,
+                own,
+                history,
+                action,
+            } => {
+                let index = self.buffers.get(Kind::Room, &room);
+                let focused = self.buffers.is_focused(index);
+                let me = self.name.clone().unwrap_or_default();
+                let mention = !own && mentions(&body, &me);
+                let buffer = self.buffers.at(index);
+                let unread = buffer.unread;
+                buffer.room_message(seq, !own, history, focused);
+                if buffer.unread > unread && mention {
                     buffer.mention = true;
                 }
-                self.ring |= self.bell;
+                if mention && !history && self.bell {
+                    self.ring = true;
+                }
+                self.push_chat(index, time, &sender, &body, own, action);
             }
+            Event::Direct {
+                from,
+                to,
+                body,
+                time,
+                own,
+                history,
+                action,
+            } => {
+                let peer = if own { &to } else { &from };
+                let index = self.buffers.get(Kind::Direct, peer);
+                if !own {
+                    self.last_direct = Some(peer.to_string());
+                    // Every direct message to the user counts as a mention.
+                    if !history {
+                        if !self.buffers.is_focused(index) {
+                            let buffer = self.buffers.at(index);
+                            buffer.unread += 1;
+                            buffer.mention = true;
+                        }
+                        self.ring |= self.bell;
+                    }
+                }
+                self.push_chat(index, time, &from, &body, own, action);
+            }
+            _ => {}
         }
-        self.push_chat(index, time, from, body, own);
     }
 
     pub(super) fn on_presence(&mut self, room: &str, user: &str, event: PresenceEvent) {
