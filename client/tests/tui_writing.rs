@@ -239,6 +239,12 @@ fn alt_enter_writes_a_multi_line_message_shown_indented_under_its_header() {
             body: "first\nsecond".into()
         })
     );
+    // Shift-Enter too, where the terminal reports it.
+    type_text(&mut app, "a");
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::SHIFT));
+    type_text(&mut app, "b");
+    assert_eq!(app.input.text(), "a\nb");
+    app.input.take();
     app.on_event(said("lobby", "bob", "one\ntwo\r\nthree\u{1b}[2J", 1));
     let terminal = draw(&app, 60, 8);
     let (y, x) = find(&terminal, "bob: one");

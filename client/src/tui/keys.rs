@@ -16,7 +16,7 @@ Backspace  Delete  Ctrl-D   delete a character; Ctrl-W, Alt-D a word
 Ctrl-U/Ctrl-K       delete to the start/end of the line; Ctrl-Y puts it back
 ↑/↓                 earlier lines; Esc clears the line (↑ brings it back)
 Tab                 complete a name, command or #room; again for the next
-Alt-Enter           a line break inside the message
+Alt-Enter           a line break inside the message (Shift-Enter where reported)
 Alt-1..9            show buffer 1..9 (1 is status); Alt-←/→, Ctrl-P/Ctrl-N the previous/next
 F2                  show or hide the member list (wide terminals only)
 PageUp/PageDown     scroll the messages; Ctrl-L redraws the screen
@@ -83,7 +83,12 @@ impl App {
             KeyCode::Tab => self.complete(),
             KeyCode::F(2) => self.show_members = !self.show_members,
             KeyCode::Esc => self.put_aside(),
-            KeyCode::Enter if alt && self.awaiting_password.is_none() && !self.awaiting_name => {
+            // Shift-Enter too, where the terminal reports it apart from Enter.
+            KeyCode::Enter
+                if (alt || key.modifiers.contains(KeyModifiers::SHIFT))
+                    && self.awaiting_password.is_none()
+                    && !self.awaiting_name =>
+            {
                 input.insert_newline()
             }
             KeyCode::Enter => return self.submit(),
