@@ -17,7 +17,7 @@ pub enum Command {
         to: String,
         body: String,
     },
-    /// `/me TEXT` in a room: an action (`[MSG-8]`).
+    /// `/me TEXT` in a room: an action (`[ACTION-1]`).
     Action {
         room: String,
         body: String,

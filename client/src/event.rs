@@ -42,7 +42,7 @@ pub enum Event {
         seq: u64,
         own: bool,
         history: bool,
-        /// An action (`/me waves`, `[MSG-8]`): shown as `* sender body`.
+        /// An action (`/me waves`, `[ACTION-1]`): shown as `* sender body`.
         action: bool,
     },
     Direct {

@@ -47,7 +47,7 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
-/// A message body for one-line-per-event output: its lines (`[MSG-7]`)
+/// A message body for one-line-per-event output: its lines (`[BODY-1]`)
 /// each made safe, the later ones after `indent` so that they sit under the
 /// header line.
 pub fn body_lines(body: &str, indent: &str) -> String {

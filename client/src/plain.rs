@@ -200,11 +200,11 @@ async fn on_event(
                 format!("#{} ", sanitize(&room))
             };
             let stamp = format!("[{}] ", timestamp(time, time_style));
-            // Later lines of a multi-line body sit under the sender (`[MSG-7]`).
+            // Later lines of a multi-line body sit under the sender (`[BODY-1]`).
             let body = body_lines(&body, &" ".repeat(stamp.chars().count()));
             let sender = sanitize(&sender);
             if action {
-                // spec: MSG-8
+                // spec: ACTION-1
                 format!("{stamp}{where_}* {sender} {body}")
             } else {
                 format!("{stamp}{where_}{sender}: {body}")

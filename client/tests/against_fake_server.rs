@@ -190,7 +190,7 @@ async fn garbage_from_the_server_gets_an_error_and_a_clean_close() {
 
 #[tokio::test]
 async fn an_action_is_not_sent_to_a_server_without_actions() {
-    // spec: MSG-8
+    // spec: ACTION-1
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut handle = start_client(&listener).await;
     // This server's GREETING does not set ACTIONS.

@@ -273,7 +273,7 @@ fn a_burst_in_one_room_does_not_delay_typing_in_another() {
 
 #[test]
 fn me_and_multi_line_messages_reach_plain_mode() {
-    // spec: MSG-7, MSG-8
+    // spec: BODY-1, ACTION-1
     let server = Server::start();
     let _runtime = server.runtime.enter();
     let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");

@@ -270,7 +270,7 @@ fn urls_are_underlined() {
 
 #[test]
 fn me_sends_an_action_shown_as_star_sender_text() {
-    // spec: MSG-8
+    // spec: ACTION-1
     let mut app = logged_in();
     assert_eq!(
         enter(&mut app, "/me waves"),

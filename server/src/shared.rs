@@ -105,7 +105,7 @@ impl Shared {
             hub.restore(loaded);
             (Some(store), accounts)
         };
-        // spec: MSG-8 — actions are relayed by every reference server.
+        // spec: ACTION-1 — actions are relayed by every reference server.
         let mut flags = Greeting::ACTIONS;
         if store.is_some() {
             flags |= Greeting::ACCOUNTS | Greeting::PERSISTENT;

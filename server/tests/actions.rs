@@ -1,5 +1,5 @@
 //! Actions (`/me waves`) and bodies with line breaks over real loopback TCP
-//! (`[MSG-7]`, `[MSG-8]`): relayed, acknowledged, replayed and stored with
+//! (`[BODY-1]`, `[ACTION-1]`): relayed, acknowledged, replayed and stored with
 //! the ACTION flag.
 
 mod common;
@@ -24,7 +24,7 @@ async fn act(client: &mut Client, room: &str, body: &str) -> u32 {
 
 #[tokio::test]
 async fn an_action_is_relayed_acknowledged_and_replayed_with_its_flag() {
-    // spec: MSG-8
+    // spec: ACTION-1
     let server = TestServer::start(TestServer::config()).await;
     let (probe, greeting) = Client::connect(server.addr).await;
     let Frame::Greeting(greeting) = greeting else {
@@ -90,7 +90,7 @@ async fn an_action_is_relayed_acknowledged_and_replayed_with_its_flag() {
 
 #[tokio::test]
 async fn a_stored_action_keeps_its_flag_and_a_body_keeps_its_line_breaks() {
-    // spec: MSG-7, MSG-8
+    // spec: BODY-1, ACTION-1
     let dir = TempDir::new("actions");
     let server = TestServer::start(TestServer::persistent_config(dir.path())).await;
     let mut alice = Client::login(server.addr, "alice").await;

@@ -98,7 +98,7 @@ async fn greeting_arrives_first_and_unprompted_with_the_configured_limits() {
         panic!("first frame {frame:?}");
     };
     assert_eq!((greeting.min_version, greeting.max_version), (1, 1));
-    // spec: MSG-8
+    // spec: ACTION-1
     assert_eq!(
         greeting.flags,
         Greeting::ACTIONS,

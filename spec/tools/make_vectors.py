@@ -103,7 +103,7 @@ CATALOGUE = [
     (0x17, "WHO", [("room", "str8")]),
     (0x18, "HISTORY", [("kind", "u8"), ("target", "str8"), ("direction", "u8"),
                        ("anchor", "u64"), ("limit", "u16")]),
-    # 1.1, MSG-8: the layouts of SEND and DIRECT, for actions.
+    # 1.1, ACTION-1: the layouts of SEND and DIRECT, for actions.
     (0x1A, "SEND_ACTION", [("client_ref", "u32"), ("room", "str8"), ("body", "str16")]),
     (0x1B, "DIRECT_ACTION", [("client_ref", "u32"), ("to", "str8"), ("body", "str16")]),
     (0x80, "GREETING", [("magic", "magic"), ("min_version", "u16"),
@@ -868,7 +868,7 @@ def build_frames(report):
     add("direct-basic", F("DIRECT", client_ref=9, to="bob", body="psst"))
     add("direct-multibyte", F("DIRECT", client_ref=10, to="\u00e9lodie", body="\u3053\u3093\u306b\u3061\u306f \U0001F600"))
     add("direct-empty", F("DIRECT", client_ref=0, to="", body=""))
-    # MSG-7: a body may hold line breaks; MSG-8: actions (1.1).
+    # BODY-1: a body may hold line breaks; ACTION-1: actions (1.1).
     add("send-body-with-line-breaks", F("SEND", client_ref=11, room="lobby",
                                         body="first line\nsecond line"))
     add("send-action", F("SEND_ACTION", client_ref=12, room="lobby", body="waves"))
@@ -939,7 +939,7 @@ def build_frames(report):
     add("direct-message-multibyte", DM(46, 1, 0, "\u00e9lodie", "\u65e5\u672c",
                                        "\U0001F44B \u00e7a va ?"))
     add("direct-message-empty-strings", DM(0, 0, 0, "", "", ""))
-    # MSG-8: flag bit 1 ACTION, live and replayed (1.1).
+    # ACTION-1: flag bit 1 ACTION, live and replayed (1.1).
     add("message-action", F("MESSAGE", id=47, seq=9, time=TIME_2026_11_25, flags=2,
                             room="lobby", sender="alice", body="waves"))
     add("message-action-history", F("MESSAGE", id=47, seq=9, time=TIME_2026_11_25, flags=3,

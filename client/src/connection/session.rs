@@ -21,7 +21,7 @@ use crate::event::Event;
 
 /// A message waiting for its ACK.
 pub(super) enum Pending {
-    /// `action`: sent as SEND_ACTION (`[MSG-8]`).
+    /// `action`: sent as SEND_ACTION (`[ACTION-1]`).
     Room {
         room: String,
         body: String,
@@ -47,7 +47,7 @@ pub(super) struct Session<'a> {
     pub(super) silence_limit: Duration,
     pub(super) rooms_page: Vec<(String, u32)>,
     pub(super) who_page: Vec<String>,
-    /// The server relays actions (GREETING flag `ACTIONS`, `[MSG-8]`).
+    /// The server relays actions (GREETING flag `ACTIONS`, `[ACTION-1]`).
     pub(super) actions: bool,
 }
 
@@ -273,7 +273,7 @@ impl<'a> Session<'a> {
                 let message = Pending::Direct { to, body, action };
                 return self.send_message(message, framed).await;
             }
-            // spec: MSG-8 — only to a server that relays actions.
+            // spec: ACTION-1 — only to a server that relays actions.
             Command::Action { .. } | Command::DirectAction { .. } if !self.actions => {
                 self.emit(Event::Error {
                     text: "this server does not relay /me actions; not sent".into(),

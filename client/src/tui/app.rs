@@ -26,7 +26,7 @@ pub enum Entry {
         own: bool,
         /// The message mentions the user (or is a direct message to them).
         highlight: bool,
-        /// `/me`: drawn as `* sender body` (`[MSG-8]`).
+        /// `/me`: drawn as `* sender body` (`[ACTION-1]`).
         action: bool,
     },
     System {

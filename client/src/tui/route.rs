@@ -75,7 +75,7 @@ impl App {
                 kind: SystemKind::Day,
             });
         }
-        // Line breaks stay (`[MSG-7]`: shown indented under the header);
+        // Line breaks stay (`[BODY-1]`: shown indented under the header);
         // every other control character is made harmless.
         let body = body.replace("\r\n", "\n").replace('\r', "\n");
         let body: Vec<String> = body.split('\n').map(sanitize).collect();

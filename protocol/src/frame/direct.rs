@@ -1,5 +1,5 @@
 //! DIRECT (0x16) and DIRECT_MESSAGE (0x85): messages to one user (spec section 9);
-//! DIRECT_ACTION (0x1B) has DIRECT's layout, for an action (`[MSG-8]`).
+//! DIRECT_ACTION (0x1B) has DIRECT's layout, for an action (`[ACTION-1]`).
 //!
 //! ```text
 //! DIRECT:         +-----------------+-----------+-------------+
@@ -30,6 +30,6 @@ wire_struct! {
 impl DirectMessage {
     /// Flag bit 0: a replayed message, not a live one.
     pub const HISTORY: u8 = 0x01;
-    /// Flag bit 1: an action (`/me`), shown as `* from body` (`[MSG-8]`).
+    /// Flag bit 1: an action (`/me`), shown as `* from body` (`[ACTION-1]`).
     pub const ACTION: u8 = 0x02;
 }

@@ -20,7 +20,7 @@ wire_struct! {
 impl Message {
     /// Flag bit 0: a replayed message, not a live one.
     pub const HISTORY: u8 = 0x01;
-    /// Flag bit 1: an action (`/me`), shown as `* sender body` (`[MSG-8]`).
+    /// Flag bit 1: an action (`/me`), shown as `* sender body` (`[ACTION-1]`).
     pub const ACTION: u8 = 0x02;
 }
 

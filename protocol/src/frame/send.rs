@@ -1,5 +1,5 @@
 //! SEND (0x15), client to server: a message for a room (`[MSG-1]`); and
-//! SEND_ACTION (0x1A), the same layout for an action (`/me`, `[MSG-8]`).
+//! SEND_ACTION (0x1A), the same layout for an action (`/me`, `[ACTION-1]`).
 //!
 //! ```text
 //! +------------------+-------------+---------------+

@@ -26,9 +26,9 @@ pub enum Request {
     ListRooms,
     Send(Send),
     Direct(Direct),
-    /// An action (`[MSG-8]`): handled as SEND, delivered with the ACTION flag.
+    /// An action (`[ACTION-1]`): handled as SEND, delivered with the ACTION flag.
     SendAction(SendAction),
-    /// An action (`[MSG-8]`): handled as DIRECT, delivered with the ACTION flag.
+    /// An action (`[ACTION-1]`): handled as DIRECT, delivered with the ACTION flag.
     DirectAction(DirectAction),
     Who(Who),
     History(History),

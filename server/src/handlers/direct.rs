@@ -13,7 +13,7 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
     direct_as(state, direct, code::DIRECT, 0).await;
 }
 
-/// DIRECT, or DIRECT_ACTION (`frame_type`) delivered with `flags` (`[MSG-8]`).
+/// DIRECT, or DIRECT_ACTION (`frame_type`) delivered with `flags` (`[ACTION-1]`).
 pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, flags: u8) {
     let client_ref = direct.client_ref;
     // spec: DM-3

@@ -31,7 +31,7 @@ pub async fn dispatch(state: &mut ConnState, request: Request) {
         Request::ListRooms => rooms::list_rooms(state),
         Request::Send(send) => send::send(state, send).await,
         Request::Direct(direct) => direct::direct(state, direct).await,
-        // spec: MSG-8 — an action is a SEND or DIRECT delivered with the ACTION flag.
+        // spec: ACTION-1 — an action is a SEND or DIRECT delivered with the ACTION flag.
         Request::SendAction(a) => {
             let send = Send {
                 client_ref: a.client_ref,

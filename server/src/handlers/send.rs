@@ -13,7 +13,7 @@ pub async fn send(state: &mut ConnState, send: Send) {
     send_as(state, send, code::SEND, 0).await;
 }
 
-/// SEND, or SEND_ACTION (`frame_type`) delivered with `flags` (`[MSG-8]`).
+/// SEND, or SEND_ACTION (`frame_type`) delivered with `flags` (`[ACTION-1]`).
 pub async fn send_as(state: &mut ConnState, send: Send, frame_type: u8, flags: u8) {
     let client_ref = send.client_ref;
     if let Err((code, message)) = super::check_body(state, &send.body) {

@@ -199,7 +199,7 @@ impl Room {
     /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`).
     /// With `durable` it goes to the store and is released after the commit;
     /// without, it is released at once. False when the sender is no member.
-    // `flags` (the ACTION bit, `[MSG-8]`) makes eight; a struct for one call site would not help.
+    // `flags` (the ACTION bit, `[ACTION-1]`) makes eight; a struct for one call site would not help.
     #[allow(clippy::too_many_arguments)]
     pub fn publish(
         self: &Arc<Self>,

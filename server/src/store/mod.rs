@@ -125,7 +125,7 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         id: row.get::<_, i64>(0)? as u64,
         seq: row.get::<_, i64>(1)? as u64,
         time: row.get::<_, i64>(2)? as u64,
-        // Only ACTION is stored (`[MSG-8]`); whatever is read is replayed.
+        // Only ACTION is stored (`[ACTION-1]`); whatever is read is replayed.
         flags: Message::HISTORY | (row.get::<_, i64>(6)? as u8 & Message::ACTION),
         room: Str8::truncated(&row.get::<_, String>(3)?),
         sender: Str8::truncated(&row.get::<_, String>(4)?),
