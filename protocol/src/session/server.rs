@@ -4,8 +4,8 @@
 use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
-    code, Direct, DirectAction, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login,
-    LoginRejected, Pong, Send, SendAction, Welcome, Who,
+    code, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login, LoginRejected, Pong,
+    Send, Welcome, Who,
 };
 use crate::wire::{Str16, Str8};
 
@@ -27,9 +27,9 @@ pub enum Request {
     Send(Send),
     Direct(Direct),
     /// An action (`[ACTION-1]`): handled as SEND, delivered with the ACTION flag.
-    SendAction(SendAction),
+    SendAction(crate::frame::SendAction),
     /// An action (`[ACTION-1]`): handled as DIRECT, delivered with the ACTION flag.
-    DirectAction(DirectAction),
+    DirectAction(crate::frame::DirectAction),
     Who(Who),
     History(History),
 }
