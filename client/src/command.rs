@@ -17,6 +17,16 @@ pub enum Command {
         to: String,
         body: String,
     },
+    /// `/me TEXT` in a room: an action (`[ACTION-1]`).
+    Action {
+        room: String,
+        body: String,
+    },
+    /// `/me TEXT` in a direct conversation.
+    DirectAction {
+        to: String,
+        body: String,
+    },
     Join {
         room: String,
     },
@@ -68,6 +78,7 @@ pub const HELP: &str = "\
 /leave [ROOM]       leave ROOM (default: the current room)
 /rooms              list rooms with members
 /msg USER TEXT      send TEXT to USER only
+/me TEXT            an action: shown to everyone as `* you TEXT`
 /who [ROOM]         who is in ROOM (default: everyone online)
 /history [ROOM] [N] N earlier messages of ROOM (default: the current room, 20);
                     again for the N before those
@@ -92,7 +103,8 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
     };
     let (name, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let args = args.trim();
-    let command = match name {
+    // Commands are case-insensitive: `/HELP` is `/help`.
+    let command = match name.to_lowercase().as_str() {
         "join" | "j" => Command::Join {
             room: room_name(one_word(args, "usage: /join ROOM")?),
         },
@@ -117,6 +129,11 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
                 body: body.to_string(),
             }
         }
+        "me" if args.is_empty() => return Err("usage: /me TEXT".into()),
+        "me" => Command::Action {
+            room: room.to_string(),
+            body: args.to_string(),
+        },
         "who" | "w" => Command::Who {
             room: if args.is_empty() {
                 None

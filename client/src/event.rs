@@ -58,6 +58,8 @@ pub enum Event {
         seq: u64,
         own: bool,
         history: bool,
+        /// An action (`/me waves`, `[ACTION-1]`): shown as `* sender body`.
+        action: bool,
     },
     Direct {
         from: String,
@@ -66,6 +68,7 @@ pub enum Event {
         time: u64,
         own: bool,
         history: bool,
+        action: bool,
     },
     Presence {
         room: String,

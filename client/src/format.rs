@@ -47,6 +47,15 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
+/// A message body for one-line-per-event output: its lines (`[BODY-1]`)
+/// each made safe, the later ones after `indent` so that they sit under the
+/// header line.
+pub fn body_lines(body: &str, indent: &str) -> String {
+    let body = body.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<String> = body.split('\n').map(sanitize).collect();
+    lines.join(&format!("\n{indent}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,15 @@ struct Args {
     #[arg(long)]
     tls: bool,
 
+    /// Terminal UI: do not ring the bell when someone mentions you.
+    #[arg(long)]
+    no_bell: bool,
+
+    /// Terminal UI: capture the mouse (wheel scrolls the messages, but the
+    /// terminal's own selection and URL clicks need Shift). Off by default.
+    #[arg(long)]
+    mouse: bool,
+
     /// A PEM file of extra trusted certificates (implies --tls), e.g. the
     /// cert.pem of `confab-server gen-cert`.
     #[arg(long)]
@@ -168,7 +177,14 @@ fn main() -> ExitCode {
             )
             .await
         } else {
-            tui::run(handle, args.room, args.utc, encrypted).await
+            let options = tui::Options {
+                room: args.room,
+                utc: args.utc,
+                encrypted,
+                no_bell: args.no_bell,
+                mouse: args.mouse,
+            };
+            tui::run(handle, options).await
         }
     })
 }

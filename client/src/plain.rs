@@ -21,7 +21,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use crate::command::{self, Command, Input};
 use crate::connection::Handle;
 use crate::event::Event;
-use crate::format::{sanitize, timestamp, TimeStyle};
+use crate::format::{body_lines, sanitize, timestamp, TimeStyle};
 
 /// Exit codes of the client, documented in `--help`.
 pub mod exit {
@@ -237,6 +237,7 @@ async fn on_event(
             sender,
             body,
             time,
+            action,
             ..
         } => {
             let where_ = if state.room.as_deref() == Some(room.as_str()) {
@@ -244,26 +245,34 @@ async fn on_event(
             } else {
                 format!("#{} ", sanitize(&room))
             };
-            format!(
-                "[{}] {where_}{}: {}",
-                timestamp(time, time_style),
-                sanitize(&sender),
-                sanitize(&body)
-            )
+            let stamp = format!("[{}] ", timestamp(time, time_style));
+            // Later lines of a multi-line body sit under the sender (`[BODY-1]`).
+            let body = body_lines(&body, &" ".repeat(stamp.chars().count()));
+            let sender = sanitize(&sender);
+            if action {
+                // spec: ACTION-1
+                format!("{stamp}{where_}* {sender} {body}")
+            } else {
+                format!("{stamp}{where_}{sender}: {body}")
+            }
         }
         Event::Direct {
             from,
             to,
             body,
             time,
+            action,
             ..
-        } => format!(
-            "[{}] {} -> {}: {}",
-            timestamp(time, time_style),
-            sanitize(&from),
-            sanitize(&to),
-            sanitize(&body)
-        ),
+        } => {
+            let stamp = format!("[{}] ", timestamp(time, time_style));
+            let body = body_lines(&body, &" ".repeat(stamp.chars().count()));
+            let (from, to) = (sanitize(&from), sanitize(&to));
+            if action {
+                format!("{stamp}{from} -> {to}: * {from} {body}")
+            } else {
+                format!("{stamp}{from} -> {to}: {body}")
+            }
+        }
         Event::Presence {
             room, user, event, ..
         } => {

@@ -122,6 +122,47 @@ async fn a_server_gone_silent_is_detected() {
 }
 
 #[tokio::test]
+async fn an_action_is_not_sent_to_a_server_without_actions() {
+    // spec: ACTION-1
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut handle = start_client(&listener).await;
+    // This server's GREETING does not set ACTIONS.
+    let mut server = scripted_login(&listener, Limits::default()).await;
+    let say = |body: &str| Command::Action {
+        room: "lobby".into(),
+        body: body.into(),
+    };
+    handle.commands.send(say("waves")).await.unwrap();
+    let refused = until(&mut handle, |e| matches!(e, Event::Error { .. })).await;
+    assert!(format!("{refused:?}").contains("/me"), "{refused:?}");
+    handle
+        .commands
+        .send(Command::Say {
+            room: "lobby".into(),
+            body: "plain".into(),
+        })
+        .await
+        .unwrap();
+    // The first message frame the server sees is the plain SEND.
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, server.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        match frame {
+            Frame::Send(send) => {
+                assert_eq!(send.body, "plain");
+                break;
+            }
+            Frame::SendAction(_) => panic!("SEND_ACTION to a server without ACTIONS"),
+            _ => {}
+        }
+    }
+    handle.commands.send(Command::Quit).await.unwrap();
+}
+
+#[tokio::test]
 async fn missed_messages_are_fetched_with_history() {
     // spec: HISTORY-3, ROOM-3
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

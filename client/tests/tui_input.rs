@@ -160,7 +160,7 @@ fn keys_move_and_delete_whole_grapheme_clusters() {
 }
 
 fn system_texts(app: &App) -> Vec<String> {
-    app.entries
+    app.entries()
         .iter()
         .filter_map(|e| match e {
             confab_client::tui::Entry::System { text, .. } => Some(text.clone()),

@@ -170,3 +170,141 @@ fn control_and_alt_chords_edit_and_never_type_letters() {
         .collect();
     assert_eq!(received, ["Qab", "yz"]);
 }
+
+#[test]
+fn tab_completes_a_name_and_alt_2_switches_rooms() {
+    let server = Server::start();
+    let _runtime = server.runtime.enter();
+    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob", "--room", "rust"], "bob");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.starts_with("*** joined rust")));
+    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice", "--room", "rust"]);
+    // rust is in view (buffer 3), and its members are known.
+    alice.wait_for_text("here: alice, bob");
+    let screen = alice.wait_for_text("#rust · 2 here");
+    assert!(screen.contains(" 2 #lobby"), "the room list: {screen}");
+    alice.wait_for("no mouse capture", |s| {
+        s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
+    });
+
+    alice.write(b"\x1b2"); // Alt-2: lobby
+    alice.wait_for_text("#lobby · 2 here");
+    alice.write(b"b\t");
+    alice.wait_for("the completed name", |s| {
+        s.contents().lines().last() == Some("> bob:")
+    });
+    alice.write(b"hi\r");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("#lobby alice: bob: hi")));
+    alice.write(b"\x1b3in rust\r"); // Alt-3: back to rust
+    server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("] alice: in rust")));
+}
+
+#[test]
+fn a_burst_in_one_room_does_not_delay_typing_in_another() {
+    // Limits high enough for one client to send 5,000 messages at once.
+    let config = Config {
+        msg_rate: 1_000_000,
+        msg_burst: 1_000_000,
+        byte_rate: 100_000_000,
+        byte_burst: 100_000_000,
+        queue_depth: 100_000,
+        ..Config::default()
+    };
+    let server = Server::start_with(config, None);
+    let _runtime = server.runtime.enter();
+    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob", "--room", "rust"], "bob");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.starts_with("*** joined rust")));
+    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice", "--room", "rust"]);
+    alice.wait_for_text("here: alice, bob");
+    alice.write(b"\x1b2");
+    alice.wait_for_text("#lobby · 2 here");
+
+    const BURST: usize = 5_000;
+    let lines: Vec<String> = (0..BURST).map(|i| format!("flood {i}")).collect();
+    server.runtime.block_on(bob.line(&lines.join("\n")));
+    // rust's unread count in the room list, as drawn.
+    let unread = |contents: &str| -> usize {
+        let row = contents.lines().find(|l| l.starts_with(" 3 #rust"));
+        let count = row.and_then(|l| l.split('│').next()?.split_whitespace().nth(2));
+        count.and_then(|n| n.parse().ok()).unwrap_or(0)
+    };
+    alice.wait_for("the burst begins", |s| unread(&s.contents()) > 0);
+    // Typing in lobby meanwhile: each key's time until it is on the screen.
+    let typed = "typing in the lobby while rust floods";
+    let mut latencies = Vec::new();
+    let mut during = 0;
+    for (i, c) in typed.char_indices() {
+        let start = std::time::Instant::now();
+        alice.write(c.to_string().as_bytes());
+        let want = format!("> {}", &typed[..i + c.len_utf8()]);
+        let screen = alice.wait_for("the typed key", |s| {
+            s.contents().lines().last().map(str::trim_end) == Some(want.trim_end())
+        });
+        latencies.push(start.elapsed());
+        if unread(&screen) < BURST {
+            during += 1;
+        }
+    }
+    // Every message of the burst arrived and is counted unread, exactly.
+    let count = format!(" {BURST}│");
+    alice.wait_for("rust's unread count", |s| {
+        s.contents()
+            .lines()
+            .any(|l| l.starts_with(" 3 #rust") && l.contains(&count))
+    });
+    latencies.sort();
+    let median = latencies[latencies.len() / 2];
+    let worst = *latencies.last().unwrap();
+    eprintln!(
+        "key-to-screen latency during a {BURST}-message burst: median {median:?}, \
+         worst {worst:?}; {during} of {} keys drawn before the burst was all in",
+        typed.len()
+    );
+    // Generous: a shared, loaded machine; a stalled UI takes far longer.
+    assert!(worst < std::time::Duration::from_secs(3), "worst {worst:?}");
+}
+
+#[test]
+fn me_and_multi_line_messages_reach_plain_mode() {
+    // spec: BODY-1, ACTION-1
+    let server = Server::start();
+    let _runtime = server.runtime.enter();
+    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
+    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    alice.wait_for_text("here: alice, bob");
+    // An action, then "first", Alt-Enter (ESC CR), "second", Enter.
+    alice.write(b"/me waves\r");
+    alice.write(b"first\x1b\rsecond\r");
+    server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("] * alice waves")));
+    let header = server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("] alice: first")));
+    let next = server
+        .runtime
+        .block_on(bob.until(|l| l.ends_with("second")));
+    // The second line sits under the sender, after the time stamp's width.
+    let stamp = header.find("alice").unwrap();
+    assert_eq!(next, format!("{}second", " ".repeat(stamp)));
+    // And alice's own screen shows both the same way.
+    alice.wait_for_text("* alice waves");
+    let screen = alice.wait_for_text("alice: first");
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("alice: first"))
+        .unwrap();
+    let column = lines[at].find("alice: first").unwrap();
+    assert_eq!(lines[at + 1].find("second"), Some(column), "{screen}");
+}

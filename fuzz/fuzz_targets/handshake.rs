@@ -330,6 +330,8 @@ fn client_ref_of(frame: &Frame) -> u32 {
     match frame {
         Frame::Send(send) => send.client_ref,
         Frame::Direct(direct) => direct.client_ref,
+        Frame::SendAction(send) => send.client_ref,
+        Frame::DirectAction(direct) => direct.client_ref,
         _ => 0,
     }
 }

@@ -243,6 +243,8 @@ fn is_ready_request(frame: &Frame) -> bool {
             | Frame::ListRooms(_)
             | Frame::Send(_)
             | Frame::Direct(_)
+            | Frame::SendAction(_)
+            | Frame::DirectAction(_)
             | Frame::Who(_)
             | Frame::History(_)
     )
@@ -255,6 +257,8 @@ fn request_of(frame: &Frame) -> Option<Request> {
         Frame::ListRooms(_) => Request::ListRooms,
         Frame::Send(f) => Request::Send(f),
         Frame::Direct(f) => Request::Direct(f),
+        Frame::SendAction(f) => Request::SendAction(f),
+        Frame::DirectAction(f) => Request::DirectAction(f),
         Frame::Who(f) => Request::Who(f),
         Frame::History(f) => Request::History(f),
         _ => return None,
@@ -325,6 +329,8 @@ fn ref_of(frame: &Frame) -> u32 {
     match frame {
         Frame::Send(send) => send.client_ref,
         Frame::Direct(direct) => direct.client_ref,
+        Frame::SendAction(send) => send.client_ref,
+        Frame::DirectAction(direct) => direct.client_ref,
         _ => 0,
     }
 }

@@ -134,7 +134,8 @@ impl Shared {
             Some(_) => Some(crate::hashing::HashPool::start(config.hash_pool())?),
             None => None,
         };
-        let mut flags = 0;
+        // spec: ACTION-1 — actions are relayed by every reference server.
+        let mut flags = Greeting::ACTIONS;
         if store.is_some() {
             flags |= Greeting::ACCOUNTS | Greeting::PERSISTENT;
         }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{expect_presence, raw_frame, wire, Client, TestServer};
 use confab_protocol::frame::{
-    code, Frame, Hello, Join, Login, LoginMode, Ping, PresenceEvent, Send, Welcome,
+    code, Frame, Greeting, Hello, Join, Login, LoginMode, Ping, PresenceEvent, Send, Welcome,
 };
 use confab_protocol::{ErrorCode, Str16, Str8, GREETING_MAX_FRAME};
 use futures_util::StreamExt;
@@ -98,7 +98,12 @@ async fn greeting_arrives_first_and_unprompted_with_the_configured_limits() {
         panic!("first frame {frame:?}");
     };
     assert_eq!((greeting.min_version, greeting.max_version), (1, 1));
-    assert_eq!(greeting.flags, 0, "no accounts, no persistence");
+    // spec: ACTION-1
+    assert_eq!(
+        greeting.flags,
+        Greeting::ACTIONS,
+        "no accounts, no persistence; actions relayed"
+    );
     assert!(!greeting.server.is_empty());
     assert_eq!(greeting.limits, expected);
     assert_eq!(greeting.default_room, "Plaza");

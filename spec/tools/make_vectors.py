@@ -104,6 +104,9 @@ CATALOGUE = [
     (0x17, "WHO", [("room", "str8")]),
     (0x18, "HISTORY", [("kind", "u8"), ("target", "str8"), ("direction", "u8"),
                        ("anchor", "u64"), ("limit", "u16")]),
+    # 1.1, ACTION-1: the layouts of SEND and DIRECT, for actions.
+    (0x1A, "SEND_ACTION", [("client_ref", "u32"), ("room", "str8"), ("body", "str16")]),
+    (0x1B, "DIRECT_ACTION", [("client_ref", "u32"), ("to", "str8"), ("body", "str16")]),
     (0x80, "GREETING", [("magic", "magic"), ("min_version", "u16"),
                         ("max_version", "u16"), ("flags", "u8"), ("server", "str8"),
                         ("limits", "limits"), ("default_room", "str8"),
@@ -405,6 +408,18 @@ def _d_direct(r):
     return f
 
 
+def _d_send_action(r):
+    f = _d_send(r)
+    f["type"] = "SEND_ACTION"
+    return f
+
+
+def _d_direct_action(r):
+    f = _d_direct(r)
+    f["type"] = "DIRECT_ACTION"
+    return f
+
+
 def _d_who(r):
     return {"type": "WHO", "room": r.str8()}
 
@@ -565,7 +580,7 @@ DECODERS = {
     0x01: _d_ping, 0x02: _d_pong, 0x03: _d_goodbye, 0x04: _d_error,
     0x10: _d_hello, 0x11: _d_login, 0x12: _d_join, 0x13: _d_leave,
     0x14: _d_list_rooms, 0x15: _d_send, 0x16: _d_direct, 0x17: _d_who,
-    0x18: _d_history,
+    0x18: _d_history, 0x1A: _d_send_action, 0x1B: _d_direct_action,
     0x80: _d_greeting, 0x81: _d_welcome, 0x82: _d_login_rejected,
     0x83: _d_message, 0x84: _d_ack, 0x85: _d_direct_message, 0x86: _d_joined,
     0x87: _d_left, 0x88: _d_room_list, 0x89: _d_who_list, 0x8A: _d_presence,
@@ -865,6 +880,11 @@ def build_frames(report):
     add("direct-basic", F("DIRECT", client_ref=9, to="bob", body="psst"))
     add("direct-multibyte", F("DIRECT", client_ref=10, to="\u00e9lodie", body="\u3053\u3093\u306b\u3061\u306f \U0001F600"))
     add("direct-empty", F("DIRECT", client_ref=0, to="", body=""))
+    # BODY-1: a body may hold line breaks; ACTION-1: actions (1.1).
+    add("send-body-with-line-breaks", F("SEND", client_ref=11, room="lobby",
+                                        body="first line\nsecond line"))
+    add("send-action", F("SEND_ACTION", client_ref=12, room="lobby", body="waves"))
+    add("direct-action", F("DIRECT_ACTION", client_ref=13, to="bob", body="nods \U0001F44B"))
 
     # --- WHO / HISTORY ---
     add("who-room", F("WHO", room="lobby"))
@@ -934,6 +954,12 @@ def build_frames(report):
     add("direct-message-multibyte", DM(46, 1, 0, "\u00e9lodie", "\u65e5\u672c",
                                        "\U0001F44B \u00e7a va ?"))
     add("direct-message-empty-strings", DM(0, 0, 0, "", "", ""))
+    # ACTION-1: flag bit 1 ACTION, live and replayed (1.1).
+    add("message-action", F("MESSAGE", id=47, seq=9, time=TIME_2026_11_25, flags=2,
+                            room="lobby", sender="alice", body="waves"))
+    add("message-action-history", F("MESSAGE", id=47, seq=9, time=TIME_2026_11_25, flags=3,
+                                    room="lobby", sender="alice", body="waves"))
+    add("direct-message-action", DM(48, TIME_2026_11_25, 2, "alice", "bob", "nods"))
 
     # --- JOINED / LEFT ---
     add("joined-lobby", F("JOINED", room="lobby", next_seq=1, members=1))

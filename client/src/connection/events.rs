@@ -36,6 +36,7 @@ impl Session<'_> {
                             seq: m.seq,
                             own: true,
                             history: false,
+                            action: queued.action,
                         };
                         self.emit(event).await;
                         return;
@@ -49,6 +50,7 @@ impl Session<'_> {
                     seq: m.seq,
                     own: m.sender.as_str() == me,
                     history: m.flags & confab_protocol::frame::Message::HISTORY != 0,
+                    action: m.flags & confab_protocol::frame::Message::ACTION != 0,
                 }
             }
             Frame::Ack(ack) => {
@@ -67,6 +69,7 @@ impl Session<'_> {
                             seq: ack.seq,
                             own: true,
                             history: false,
+                            action: queued.action,
                         }
                     }
                     Target::User(to) => Event::Direct {
@@ -76,6 +79,7 @@ impl Session<'_> {
                         time: ack.time,
                         own: true,
                         history: false,
+                        action: queued.action,
                     },
                 }
             }
@@ -86,6 +90,7 @@ impl Session<'_> {
                 body: dm.body.to_string(),
                 time: dm.time,
                 history: dm.flags & confab_protocol::frame::DirectMessage::HISTORY != 0,
+                action: dm.flags & confab_protocol::frame::DirectMessage::ACTION != 0,
             },
             Frame::Joined(joined) => {
                 let room = joined.room.to_string();

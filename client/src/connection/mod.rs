@@ -171,7 +171,7 @@ impl Memory {
     }
 
     /// Queues a room or direct message, or says why it cannot go.
-    fn enqueue(&mut self, target: Target, body: String) -> Option<Event> {
+    fn enqueue(&mut self, target: Target, body: String, action: bool) -> Option<Event> {
         let n = self.outbox.number();
         let limit = self.max_body.unwrap_or(usize::from(u16::MAX));
         if body.len() > limit {
@@ -185,7 +185,7 @@ impl Memory {
                 body,
             });
         }
-        self.outbox.push(n, target, body);
+        self.outbox.push(n, target, body, action);
         None
     }
 
@@ -210,8 +210,10 @@ impl Memory {
 /// What a command becomes while there is no connection.
 async fn offline_command(command: Command, memory: &mut Memory, events: &mpsc::Sender<Event>) {
     let event = match command {
-        Command::Say { room, body } => memory.enqueue(Target::Room(room), body),
-        Command::Direct { to, body } => memory.enqueue(Target::User(to), body),
+        Command::Say { room, body } => memory.enqueue(Target::Room(room), body, false),
+        Command::Direct { to, body } => memory.enqueue(Target::User(to), body, false),
+        Command::Action { room, body } => memory.enqueue(Target::Room(room), body, true),
+        Command::DirectAction { to, body } => memory.enqueue(Target::User(to), body, true),
         _ => Some(Event::Error {
             text: "not connected; reconnecting (messages are queued, commands are not)".into(),
         }),

@@ -31,6 +31,8 @@ pub(super) struct Queued {
     pub n: u64,
     pub target: Target,
     pub body: String,
+    /// `/me`: sent as SEND_ACTION or DIRECT_ACTION (`[ACTION-1]`).
+    pub action: bool,
     pub state: State,
 }
 
@@ -82,11 +84,12 @@ impl Outbox {
         self.next_n
     }
 
-    pub fn push(&mut self, n: u64, target: Target, body: String) {
+    pub fn push(&mut self, n: u64, target: Target, body: String, action: bool) {
         let queued = Queued {
             n,
             target,
             body,
+            action,
             state: State::Waiting,
         };
         self.bytes += queued.size();
@@ -210,7 +213,7 @@ mod tests {
 
     fn room(outbox: &mut Outbox, body: &str) -> u64 {
         let n = outbox.number();
-        outbox.push(n, Target::Room("lobby".into()), body.into());
+        outbox.push(n, Target::Room("lobby".into()), body.into(), false);
         n
     }
 

@@ -1,7 +1,7 @@
 //! Sending the queue: messages go out in order, as fast as the pacer and the
 //! in-flight window allow.
 
-use confab_protocol::frame::{Direct, Frame, Send};
+use confab_protocol::frame::{Direct, DirectAction, Frame, Send, SendAction};
 use confab_protocol::{CodecError, Str16, Str8};
 use futures_util::SinkExt;
 use tokio::time::Instant;
@@ -16,7 +16,7 @@ use crate::event::{Event, Target};
 const MAX_IN_FLIGHT: usize = 64;
 
 impl Session<'_> {
-    pub(super) async fn queue_message(&mut self, target: Target, body: String) {
+    pub(super) async fn queue_message(&mut self, target: Target, body: String, action: bool) {
         if let (Target::User(to), Some(me)) = (&target, &self.memory.name) {
             // The server would answer NO_SUCH_USER (`[DM-2]`), which misleads.
             if to.to_lowercase() == me.to_lowercase() {
@@ -32,7 +32,7 @@ impl Session<'_> {
                 return;
             }
         }
-        if let Some(refused) = self.memory.enqueue(target, body) {
+        if let Some(refused) = self.memory.enqueue(target, body, action) {
             self.emit(refused).await;
         }
     }
@@ -64,13 +64,26 @@ impl Session<'_> {
             queued.state = State::InFlight(client_ref);
             // The length was checked against max_body (at most u16::MAX) when queued.
             let body = Str16::truncated(&queued.body);
-            let frame = match &queued.target {
-                Target::Room(room) => Frame::Send(Send {
+            // spec: ACTION-1 — an action queued while offline goes to a
+            // server without ACTIONS as its text alone.
+            queued.action &= self.actions;
+            let frame = match (&queued.target, queued.action) {
+                (Target::Room(room), true) => Frame::SendAction(SendAction {
                     client_ref,
                     room: Str8::truncated(room),
                     body,
                 }),
-                Target::User(to) => Frame::Direct(Direct {
+                (Target::Room(room), false) => Frame::Send(Send {
+                    client_ref,
+                    room: Str8::truncated(room),
+                    body,
+                }),
+                (Target::User(to), true) => Frame::DirectAction(DirectAction {
+                    client_ref,
+                    to: Str8::truncated(to),
+                    body,
+                }),
+                (Target::User(to), false) => Frame::Direct(Direct {
                     client_ref,
                     to: Str8::truncated(to),
                     body,

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use confab_protocol::frame::{
-    Direction, Frame, Hello, History, HistoryKind, Join, Leave, ListRooms, Login, LoginMode, Who,
+    Direction, Frame, Greeting, Hello, History, HistoryKind, Join, Leave, ListRooms, Login,
+    LoginMode, Who,
 };
 use confab_protocol::session::{ClientAction, ClientSession};
 use confab_protocol::{CodecError, ErrorCode, FrameCodec, Str8, GREETING_MAX_FRAME};
@@ -39,6 +40,8 @@ pub(super) struct Session<'a> {
     pub(super) silence_limit: Duration,
     pub(super) rooms_page: Vec<(String, u32)>,
     pub(super) who_page: Vec<String>,
+    /// The server relays actions (GREETING flag `ACTIONS`, `[ACTION-1]`).
+    pub(super) actions: bool,
 }
 
 impl<'a> Session<'a> {
@@ -62,6 +65,7 @@ impl<'a> Session<'a> {
             silence_limit: Duration::from_secs(60),
             rooms_page: Vec::new(),
             who_page: Vec::new(),
+            actions: false,
         }
     }
 
@@ -155,6 +159,7 @@ impl<'a> Session<'a> {
                 }
             }
             ClientAction::Greeted(greeting) => {
+                self.actions = greeting.flags & Greeting::ACTIONS != 0;
                 framed.codec_mut().set_max_frame(self.protocol.max_frame());
                 let limits = &greeting.limits;
                 self.pacer = Some(Pacer::new(limits));
@@ -340,11 +345,27 @@ impl<'a> Session<'a> {
         }
         let frame = match command {
             Command::Say { room, body } => {
-                self.queue_message(Target::Room(room), body).await;
+                self.queue_message(Target::Room(room), body, false).await;
                 return Ok(());
             }
             Command::Direct { to, body } => {
-                self.queue_message(Target::User(to), body).await;
+                self.queue_message(Target::User(to), body, false).await;
+                return Ok(());
+            }
+            // spec: ACTION-1 — only to a server that relays actions.
+            Command::Action { .. } | Command::DirectAction { .. } if !self.actions => {
+                self.emit(Event::Error {
+                    text: "this server does not relay /me actions; not sent".into(),
+                })
+                .await;
+                return Ok(());
+            }
+            Command::Action { room, body } => {
+                self.queue_message(Target::Room(room), body, true).await;
+                return Ok(());
+            }
+            Command::DirectAction { to, body } => {
+                self.queue_message(Target::User(to), body, true).await;
                 return Ok(());
             }
             Command::Join { room } => {

@@ -3,19 +3,17 @@
 
 use std::collections::VecDeque;
 
-use confab_protocol::frame::PresenceEvent;
 use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
 
+use super::buffers::{Buffers, Kind};
+use super::completion::Completion;
 use super::input::InputLine;
 use super::prompt::Attempt;
-use super::render::{entry_spans, wrap};
 use super::scroll::Scrollback;
 use crate::command::{self, Command, Input};
 use crate::event::Event;
-use crate::format::{sanitize, timestamp, TimeStyle};
+use crate::format::{sanitize, TimeStyle};
 
-/// Most entries kept in the scrollback.
-const SCROLLBACK: usize = 10_000;
 /// Lines moved by the mouse wheel.
 const WHEEL: usize = 3;
 
@@ -23,11 +21,13 @@ const WHEEL: usize = 3;
 pub enum Entry {
     Chat {
         time: String,
-        /// Set for messages outside the current room, and for direct messages ("alice -> bob").
-        context: Option<String>,
         sender: String,
         body: String,
         own: bool,
+        /// The message mentions the user (or is a direct message to them).
+        highlight: bool,
+        /// `/me`: drawn as `* sender body` (`[ACTION-1]`).
+        action: bool,
     },
     System {
         text: String,
@@ -40,6 +40,8 @@ pub enum SystemKind {
     Info,
     Presence,
     Error,
+    /// The date changed between two messages.
+    Day,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +53,15 @@ pub enum Connection {
 }
 
 pub struct App {
-    pub entries: VecDeque<Entry>,
-    pub scroll: Scrollback,
+    /// Status, rooms and direct conversations, each with its scrollback.
+    pub buffers: Buffers,
     pub input: InputLine,
     /// Lines sent (and drafts put aside with Esc), for ↑ and ↓.
     pub(super) sent: Vec<String>,
     /// The entry of `sent` shown, and the draft that ↓ past the newest restores.
     pub(super) recall: Option<(usize, String)>,
+    /// Tab pressed: the completions offered and which one is shown.
+    pub(super) completion: Option<Completion>,
     /// Ctrl-L: clear and redraw the whole terminal.
     pub redraw: bool,
     pub connection: Connection,
@@ -66,17 +70,32 @@ pub struct App {
     /// The connection speaks TLS (`--tls`/`--ca`), shown in the status bar.
     pub encrypted: bool,
     pub server: String,
-    pub room: Option<String>,
-    pub members: u32,
     pub name: Option<String>,
     pub awaiting_name: bool,
     /// After `/login NAME` or `/register NAME`: the next line is the password.
     pub awaiting_password: Option<(String, bool)>,
     /// The last login asked for at the prompt, to word its refusal.
     pub(super) attempt: Option<Attempt>,
-    preferred_room: Option<String>,
-    switch_to: Option<String>,
-    time_style: TimeStyle,
+    pub(super) preferred_room: Option<String>,
+    /// The room of the last `/join`: it comes into view when joined.
+    pub(super) switch_to: Option<String>,
+    pub(super) time_style: TimeStyle,
+    /// The member list beside the messages (toggled with F2; only drawn
+    /// when the terminal is wide enough).
+    pub show_members: bool,
+    /// Ring the terminal bell on a mention (`--no-bell` turns it off).
+    pub bell: bool,
+    /// A mention arrived: the next draw rings the bell.
+    pub ring: bool,
+    /// Requests the UI makes by itself (the member list of a joined room),
+    /// for the event loop to hand to the connection.
+    pub requests: Vec<Command>,
+    /// Rooms whose WHO answer fills the member list without being printed.
+    pub(super) quiet_who: Vec<String>,
+    /// Rooms named by the last `/rooms`, for Tab.
+    pub(super) known_rooms: Vec<String>,
+    /// The other user of the last direct message received, for `/reply`.
+    pub(super) last_direct: Option<String>,
     /// Set once the session is over: (clean, reason).
     pub finished: Option<(bool, String)>,
 }
@@ -84,18 +103,16 @@ pub struct App {
 impl App {
     pub fn new(preferred_room: Option<String>, utc: bool) -> Self {
         App {
-            entries: VecDeque::new(),
-            scroll: Scrollback::default(),
+            buffers: Buffers::default(),
             input: InputLine::default(),
             sent: Vec::new(),
             recall: None,
+            completion: None,
             redraw: false,
             connection: Connection::Connecting,
             encrypted: false,
             queued: 0,
             server: String::new(),
-            room: None,
-            members: 0,
             name: None,
             awaiting_name: false,
             awaiting_password: None,
@@ -107,31 +124,43 @@ impl App {
             } else {
                 TimeStyle::Local
             },
+            show_members: true,
+            bell: true,
+            ring: false,
+            requests: Vec::new(),
+            quiet_who: Vec::new(),
+            known_rooms: Vec::new(),
+            last_direct: None,
             finished: None,
         }
     }
 
-    fn push(&mut self, entry: Entry) {
-        self.scroll
-            .arrived(|width| wrap(&entry_spans(&entry), width).len());
-        if self.entries.len() == SCROLLBACK {
-            self.entries.pop_front();
-        }
-        self.entries.push_back(entry);
+    /// The entries of the buffer in view.
+    pub fn entries(&self) -> &VecDeque<Entry> {
+        &self.buffers.focused().entries
     }
 
+    pub fn scroll(&self) -> &Scrollback {
+        &self.buffers.focused().scroll
+    }
+
+    /// The room in view, if the buffer in view is a room.
+    pub fn room(&self) -> Option<&str> {
+        let buffer = self.buffers.focused();
+        (buffer.kind == Kind::Room).then_some(buffer.name.as_str())
+    }
+
+    /// A line for the user in the buffer in view.
     pub fn system(&mut self, kind: SystemKind, text: impl Into<String>) {
-        self.push(Entry::System {
+        let index = self.buffers.focused_index();
+        self.system_in(index, kind, text);
+    }
+
+    pub(super) fn system_in(&mut self, index: usize, kind: SystemKind, text: impl Into<String>) {
+        self.buffers.at(index).push(Entry::System {
             text: sanitize(&text.into()),
             kind,
         });
-    }
-
-    fn stamp(&self, time: u64) -> String {
-        match self.time_style {
-            TimeStyle::Local => crate::format::clock(time),
-            TimeStyle::Utc => timestamp(time, TimeStyle::Utc),
-        }
     }
 
     pub fn on_event(&mut self, event: Event) {
@@ -155,100 +184,18 @@ impl App {
                 );
                 self.name = Some(name);
             }
-            Event::Joined { room, members } => {
-                // The current room too: rejoined after a reconnect, its
-                // count starts afresh from JOINED (presence only adjusts it).
-                let wanted = [
-                    self.preferred_room.as_deref(),
-                    self.switch_to.as_deref(),
-                    self.room.as_deref(),
-                ];
-                if self.room.is_none() || wanted.contains(&Some(room.as_str())) {
-                    self.room = Some(room.clone());
-                    self.members = members;
-                    self.switch_to = None;
-                }
-                self.system(
-                    SystemKind::Presence,
-                    format!("joined {room} ({members} here)"),
-                );
-            }
-            Event::Left { room } => {
-                if self.room.as_deref() == Some(room.as_str()) {
-                    self.room = None;
-                    self.members = 0;
-                }
-                self.system(SystemKind::Presence, format!("left {room}"));
-            }
-            Event::Message {
-                room,
-                sender,
-                body,
-                time,
-                own,
-                ..
-            } => {
-                let context =
-                    (self.room.as_deref() != Some(room.as_str())).then(|| format!("#{room}"));
-                let entry = Entry::Chat {
-                    time: self.stamp(time),
-                    context: context.map(|c| sanitize(&c)),
-                    sender: sanitize(&sender),
-                    body: sanitize(&body),
-                    own,
-                };
-                self.push(entry);
-            }
-            Event::Direct {
-                from,
-                to,
-                body,
-                time,
-                own,
-                ..
-            } => {
-                let entry = Entry::Chat {
-                    time: self.stamp(time),
-                    context: Some(sanitize(&format!("{from} -> {to}"))),
-                    sender: String::new(),
-                    body: sanitize(&body),
-                    own,
-                };
-                self.push(entry);
-            }
+            Event::Joined { room, members } => self.on_joined(room, members),
+            Event::Left { room } => self.on_left(&room),
+            Event::Message { .. } | Event::Direct { .. } => self.on_said(event),
             Event::Presence {
                 room, user, event, ..
-            } => {
-                if self.room.as_deref() == Some(room.as_str()) {
-                    match event {
-                        PresenceEvent::Joined => self.members += 1,
-                        PresenceEvent::Left | PresenceEvent::Disconnected => {
-                            self.members = self.members.saturating_sub(1)
-                        }
-                    }
-                }
-                let what = match event {
-                    PresenceEvent::Joined => "joined",
-                    PresenceEvent::Left => "left",
-                    PresenceEvent::Disconnected => "disconnected from",
-                };
-                self.system(SystemKind::Presence, format!("{user} {what} {room}"));
-            }
+            } => self.on_presence(&room, &user, event),
             Event::Rooms(rooms) => {
                 let list: Vec<String> = rooms.iter().map(|(r, n)| format!("{r} ({n})")).collect();
+                self.known_rooms = rooms.into_iter().map(|(r, _)| r).collect();
                 self.system(SystemKind::Info, format!("rooms: {}", list.join(", ")));
             }
-            Event::Who { room, users } => {
-                let scope = if room.is_empty() {
-                    "online".to_string()
-                } else {
-                    format!("in {room}")
-                };
-                self.system(
-                    SystemKind::Info,
-                    format!("{scope} ({}): {}", users.len(), users.join(", ")),
-                );
-            }
+            Event::Who { room, users } => self.on_who(room, users),
             Event::HistoryEnd {
                 target,
                 count,
@@ -256,7 +203,8 @@ impl App {
             } => {
                 if count > 0 || more {
                     let more = if more { "; more with /history N" } else { "" };
-                    self.system(
+                    self.system_for(
+                        &target,
                         SystemKind::Info,
                         format!(
                             "— {count} earlier message{} of {target}{more} —",
@@ -266,7 +214,8 @@ impl App {
                 }
             }
             Event::Missed { room, from, to } => {
-                self.system(
+                self.system_for(
+                    &room,
                     SystemKind::Info,
                     format!("missed messages {from}..={to} of {room}; fetching them"),
                 );
@@ -317,9 +266,10 @@ impl App {
     }
 
     pub fn on_mouse(&mut self, mouse: MouseEvent) {
+        let scroll = &mut self.buffers.focused_mut().scroll;
         match mouse.kind {
-            MouseEventKind::ScrollUp => self.scroll.up(WHEEL),
-            MouseEventKind::ScrollDown => self.scroll.down(WHEEL),
+            MouseEventKind::ScrollUp => scroll.up(WHEEL),
+            MouseEventKind::ScrollDown => scroll.down(WHEEL),
             _ => {}
         }
     }
@@ -327,27 +277,54 @@ impl App {
     pub(super) fn submit(&mut self) -> Option<Command> {
         let line = self.input.take();
         self.recall = None;
-        self.scroll.bottom();
+        self.buffers.focused_mut().scroll.bottom();
         if self.awaiting_name || self.awaiting_password.is_some() {
             return self.submit_at_prompt(line);
         }
         if !line.trim().is_empty() && self.sent.last() != Some(&line) {
             self.sent.push(line.clone());
         }
-        let room = self.room.clone().unwrap_or_default();
-        match command::parse(&line, &room) {
-            Ok(Input::Command(Command::Say { .. })) if self.room.is_none() => {
-                self.system(SystemKind::Error, "you are in no room: /join ROOM first");
+        if let Some(answer) = self.buffer_command(&line) {
+            return answer;
+        }
+        let focused = self.buffers.focused();
+        let (kind, target) = (focused.kind, focused.name.clone());
+        match command::parse(&line, if kind == Kind::Room { &target } else { "" }) {
+            // A message or an action goes where the buffer in view is.
+            Ok(Input::Command(Command::Say { body, .. })) => match kind {
+                Kind::Room => Some(Command::Say { room: target, body }),
+                Kind::Direct => Some(Command::Direct { to: target, body }),
+                Kind::Status => self.not_here(),
+            },
+            Ok(Input::Command(Command::Action { body, .. })) => match kind {
+                Kind::Room => Some(Command::Action { room: target, body }),
+                Kind::Direct => Some(Command::DirectAction { to: target, body }),
+                Kind::Status => self.not_here(),
+            },
+            Ok(Input::Command(Command::Leave { room })) if room.is_empty() => {
+                // `/leave` in a conversation closes it; the status buffer stays.
+                if kind == Kind::Direct {
+                    let index = self.buffers.focused_index();
+                    self.buffers.close(index);
+                } else {
+                    self.system(SystemKind::Error, "usage: /leave ROOM");
+                }
                 None
             }
             Ok(Input::Command(command)) => {
                 if let Command::Join { room } = &command {
+                    if let Some(index) = self.buffers.find(Kind::Room, room) {
+                        // Already in it: just bring it into view.
+                        self.buffers.focus(index);
+                        return None;
+                    }
                     self.switch_to = Some(room.clone());
                 }
                 Some(command)
             }
             Ok(Input::Help(text)) => {
-                for line in text.lines().chain(super::keys::HELP.lines()) {
+                let help = text.lines().chain(super::commands::HELP.lines());
+                for line in help.chain(super::keys::HELP.lines()) {
                     self.system(SystemKind::Info, line);
                 }
                 None
@@ -358,5 +335,13 @@ impl App {
                 None
             }
         }
+    }
+
+    fn not_here(&mut self) -> Option<Command> {
+        self.system(
+            SystemKind::Error,
+            "this is the status buffer: switch to a room (Alt-2) or /join ROOM",
+        );
+        None
     }
 }

@@ -34,6 +34,25 @@ impl InputLine {
         self.text.is_empty()
     }
 
+    /// The cursor's byte offset in `text()`.
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// Replaces the text from byte `start` (a cluster boundary before the
+    /// cursor) to the cursor with `with`, leaving the cursor after it.
+    pub fn replace_before_cursor(&mut self, start: usize, with: &str) {
+        let start = start.min(self.cursor);
+        self.text.replace_range(start..self.cursor, with);
+        self.cursor = start + with.len();
+    }
+
+    /// Alt-Enter: a line break inside the message.
+    pub fn insert_newline(&mut self) {
+        self.text.insert(self.cursor, '\n');
+        self.cursor += 1;
+    }
+
     /// The cluster before the cursor and its byte offset.
     fn before(&self) -> Option<(usize, &str)> {
         self.text[..self.cursor].grapheme_indices(true).next_back()
@@ -178,7 +197,12 @@ impl InputLine {
     /// visible, and the cursor's column within it. Whole clusters only.
     pub fn visible(&self, width: usize) -> (String, usize) {
         let width = width.max(1);
-        let clusters: Vec<(usize, &str)> = self.text.grapheme_indices(true).collect();
+        // A line break (Alt-Enter) shows as ⏎ on the one input row.
+        let clusters: Vec<(usize, &str)> = self
+            .text
+            .grapheme_indices(true)
+            .map(|(i, g)| (i, if g == "\n" { "⏎" } else { g }))
+            .collect();
         let at = clusters.partition_point(|(i, _)| *i < self.cursor);
         let columns = |range: &[(usize, &str)]| -> usize {
             range.iter().map(|(_, g)| cluster_width(g)).sum()

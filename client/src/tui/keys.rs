@@ -15,6 +15,10 @@ Home/End  Ctrl-A/Ctrl-E   the start or end of the line
 Backspace  Delete  Ctrl-D   delete a character; Ctrl-W, Alt-D a word
 Ctrl-U/Ctrl-K       delete to the start/end of the line; Ctrl-Y puts it back
 ↑/↓                 earlier lines; Esc clears the line (↑ brings it back)
+Tab                 complete a name, command or #room; again for the next
+Alt-Enter           a line break inside the message (Shift-Enter where reported)
+Alt-1..9            show buffer 1..9 (1 is status); Alt-←/→, Ctrl-P/Ctrl-N the previous/next
+F2                  show or hide the member list (wide terminals only)
 PageUp/PageDown     scroll the messages; Ctrl-L redraws the screen
 Ctrl-C, or Ctrl-D on an empty line, quits. A pasted block is sent line by line.";
 
@@ -29,6 +33,9 @@ impl App {
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
+        if key.code != KeyCode::Tab {
+            self.completion = None;
+        }
         let input = &mut self.input;
         match key.code {
             KeyCode::Char(c) if ctrl && !alt => match c {
@@ -45,14 +52,15 @@ impl App {
                 'w' => input.kill_word_before(),
                 'y' => input.yank(),
                 'l' => self.redraw = true,
-                'p' => self.recall_older(),
-                'n' => self.recall_newer(),
+                'p' => self.buffers.cycle(-1),
+                'n' => self.buffers.cycle(1),
                 _ => {}
             },
             KeyCode::Char(c) if alt && !ctrl => match c {
                 'b' => input.word_left(),
                 'f' => input.word_right(),
                 'd' => input.kill_word_after(),
+                '1'..='9' => self.buffers.focus(c as usize - '1' as usize),
                 _ => {}
             },
             KeyCode::Char(_) if ctrl || alt => {}
@@ -60,17 +68,29 @@ impl App {
             KeyCode::Backspace if ctrl || alt => input.kill_word_before(),
             KeyCode::Backspace => input.backspace(),
             KeyCode::Delete => input.delete(),
-            KeyCode::Left if ctrl || alt => input.word_left(),
-            KeyCode::Right if ctrl || alt => input.word_right(),
+            KeyCode::Left if alt => self.buffers.cycle(-1),
+            KeyCode::Right if alt => self.buffers.cycle(1),
+            KeyCode::Left if ctrl => input.word_left(),
+            KeyCode::Right if ctrl => input.word_right(),
             KeyCode::Left => input.left(),
             KeyCode::Right => input.right(),
             KeyCode::Home => input.home(),
             KeyCode::End => input.end(),
             KeyCode::Up => self.recall_older(),
             KeyCode::Down => self.recall_newer(),
-            KeyCode::PageUp => self.scroll.up(PAGE),
-            KeyCode::PageDown => self.scroll.down(PAGE),
+            KeyCode::PageUp => self.buffers.focused_mut().scroll.up(PAGE),
+            KeyCode::PageDown => self.buffers.focused_mut().scroll.down(PAGE),
+            KeyCode::Tab => self.complete(),
+            KeyCode::F(2) => self.show_members = !self.show_members,
             KeyCode::Esc => self.put_aside(),
+            // Shift-Enter too, where the terminal reports it apart from Enter.
+            KeyCode::Enter
+                if (alt || key.modifiers.contains(KeyModifiers::SHIFT))
+                    && self.awaiting_password.is_none()
+                    && !self.awaiting_name =>
+            {
+                input.insert_newline()
+            }
             KeyCode::Enter => return self.submit(),
             _ => {}
         }

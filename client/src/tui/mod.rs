@@ -2,15 +2,22 @@
 //! restored: on exit, on error and on panic.
 
 mod app;
+mod buffers;
+mod commands;
+mod completion;
 mod input;
 mod keys;
+mod panes;
 mod prompt;
 mod render;
+mod route;
 mod scroll;
 mod settle;
 
 pub use app::{App, Connection, Entry, SystemKind};
-pub use render::{name_colour, render, wrap};
+pub use buffers::{Buffer, Kind};
+pub use render::{entry_lines, name_colour, render, wrap, READ_MARKER};
+pub use route::mentions;
 
 use std::io;
 use std::process::ExitCode;
@@ -20,6 +27,7 @@ use ratatui::crossterm::event::{
     Event as TermEvent,
 };
 use ratatui::crossterm::execute;
+use ratatui::crossterm::style::Print;
 use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
@@ -34,16 +42,23 @@ use crate::plain::exit;
 /// Leaves raw mode and the alternate screen when dropped.
 struct TerminalGuard;
 
+/// xterm's alternate-scroll mode: without mouse capture, the wheel sends
+/// ↑/↓ in the alternate screen, so the terminal keeps drag-to-select and
+/// URL clicks and the wheel still moves something.
+const ALTERNATE_SCROLL_ON: &str = "\x1b[?1007h";
+const ALTERNATE_SCROLL_OFF: &str = "\x1b[?1007l";
+
 impl TerminalGuard {
-    fn enter() -> io::Result<Self> {
+    /// `mouse`: capture the mouse (`--mouse`); off by default.
+    fn enter(mouse: bool) -> io::Result<Self> {
         enable_raw_mode()?;
         let guard = TerminalGuard;
-        execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            EnableMouseCapture,
-            EnableBracketedPaste
-        )?;
+        execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
+        if mouse {
+            execute!(io::stdout(), EnableMouseCapture)?;
+        } else {
+            execute!(io::stdout(), Print(ALTERNATE_SCROLL_ON))?;
+        }
         Ok(guard)
     }
 }
@@ -52,10 +67,25 @@ fn restore_terminal() {
     let _ = disable_raw_mode();
     let _ = execute!(
         io::stdout(),
+        Print(ALTERNATE_SCROLL_OFF),
         DisableBracketedPaste,
         DisableMouseCapture,
         LeaveAlternateScreen
     );
+}
+
+/// How the terminal UI behaves, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The room to bring into view (`--room`).
+    pub room: Option<String>,
+    pub utc: bool,
+    /// The connection speaks TLS, as the status bar says.
+    pub encrypted: bool,
+    /// Do not ring the bell on mentions (`--no-bell`).
+    pub no_bell: bool,
+    /// Capture the mouse for wheel scrolling (`--mouse`).
+    pub mouse: bool,
 }
 
 /// What one terminal event asks of the connection.
@@ -90,14 +120,13 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// `encrypted`: the connection speaks TLS, as the status bar says.
-pub async fn run(mut handle: Handle, room: Option<String>, utc: bool, encrypted: bool) -> ExitCode {
+pub async fn run(mut handle: Handle, options: Options) -> ExitCode {
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
         previous_hook(info);
     }));
-    let guard = match TerminalGuard::enter() {
+    let guard = match TerminalGuard::enter(options.mouse) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("confab: cannot set up the terminal ({e}); try --plain");
@@ -123,8 +152,9 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool, encrypted:
         }
     });
 
-    let mut app = App::new(room, utc);
-    app.encrypted = encrypted;
+    let mut app = App::new(options.room, options.utc);
+    app.encrypted = options.encrypted;
+    app.bell = !options.no_bell;
     let mut quitting = false;
     let mut input_ended = false;
     let outcome = 'session: loop {
@@ -138,6 +168,10 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool, encrypted:
         });
         if let Err(e) = drawn {
             break Err(format!("cannot draw on the terminal: {e}"));
+        }
+        if std::mem::take(&mut app.ring) {
+            // A mention: the terminal's bell (visual or audible, as the user set it up).
+            let _ = execute!(io::stdout(), Print("\x07"));
         }
         if let Some((clean, reason)) = app.finished.clone() {
             break if clean { Ok(()) } else { Err(reason) };
@@ -165,6 +199,8 @@ pub async fn run(mut handle: Handle, room: Option<String>, utc: bool, encrypted:
         while let Ok(event) = handle.events.try_recv() {
             app.on_event(event);
         }
+        // What the UI asks by itself (member lists) goes after the user's own.
+        commands.append(&mut app.requests);
         for command in commands {
             // Nothing goes out after the goodbye (a paste or burst may hold more).
             if quitting {

@@ -89,7 +89,7 @@ impl App {
         let line = line.trim();
         let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
         let rest = rest.trim();
-        match command {
+        match command.to_lowercase().as_str() {
             "" => None,
             "/login" | "/register" => {
                 if rest.is_empty() || rest.contains(' ') {
@@ -100,7 +100,8 @@ impl App {
                     SystemKind::Info,
                     format!("password for {rest} (not shown; Esc to go back):"),
                 );
-                self.awaiting_password = Some((rest.to_string(), command == "/register"));
+                self.awaiting_password =
+                    Some((rest.to_string(), command.eq_ignore_ascii_case("/register")));
                 None
             }
             "/help" | "/?" => {

@@ -9,6 +9,7 @@ use ratatui::Frame;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::app::{App, Connection, Entry, SystemKind};
+use super::buffers::Kind;
 use super::input::cluster_width;
 
 const NAME_COLOURS: [Color; 8] = [
@@ -30,58 +31,119 @@ pub fn name_colour(name: &str) -> Color {
     NAME_COLOURS[hash as usize % NAME_COLOURS.len()]
 }
 
+/// Columns of the room list, drawn when the terminal has `ROOMS_FROM`.
+const ROOMS_WIDTH: u16 = 16;
+/// The read marker's line.
+pub const READ_MARKER: &str = "──── new since you last looked ────";
+const ROOMS_FROM: u16 = 60;
+/// Columns of the member list, drawn from `MEMBERS_FROM` columns.
+const MEMBERS_WIDTH: u16 = 16;
+const MEMBERS_FROM: u16 = 90;
+
 pub fn render(frame: &mut Frame, app: &App) {
-    let [messages, status, input] = Layout::vertical([
+    let [main, status, input] = Layout::vertical([
         Constraint::Min(1),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(frame.area());
+    let wide = main.width >= ROOMS_FROM;
+    let members = app.show_members && app.room().is_some() && main.width >= MEMBERS_FROM;
+    let [rooms, messages, member_list] = Layout::horizontal([
+        Constraint::Length(if wide { ROOMS_WIDTH } else { 0 }),
+        Constraint::Min(1),
+        Constraint::Length(if members { MEMBERS_WIDTH } else { 0 }),
+    ])
+    .areas(main);
+    if wide {
+        super::panes::render_rooms(frame, rooms, app);
+    }
+    if members {
+        super::panes::render_members(frame, member_list, app);
+    }
     let below = render_messages(frame, messages, app);
     // New entries still out of view below.
-    let new_below = app.scroll.new_below().min(below);
-    render_status(frame, status, app, new_below);
+    let new_below = app.scroll().new_below().min(below);
+    render_status(frame, status, app, new_below, !wide);
     render_input(frame, input, app);
 }
 
-pub(super) fn entry_spans(entry: &Entry) -> Vec<(String, Style)> {
-    match entry {
+/// The lines of an entry at `width` columns. A message's later lines (it
+/// holds line breaks) are indented under its header line.
+pub fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
+    let (time, sender, body, own, highlight, action) = match entry {
         Entry::Chat {
             time,
-            context,
             sender,
             body,
             own,
-        } => {
-            let mut spans = vec![(format!("{time} "), Style::new().fg(Color::DarkGray))];
-            if let Some(context) = context {
-                spans.push((format!("{context} "), Style::new().fg(Color::Blue)));
-            }
-            if !sender.is_empty() {
-                let mut style = Style::new()
-                    .fg(name_colour(sender))
-                    .add_modifier(Modifier::BOLD);
-                if *own {
-                    style = style.add_modifier(Modifier::UNDERLINED);
-                }
-                spans.push((format!("{sender}: "), style));
-            } else if let Some((_, style)) = spans.last_mut() {
-                *style = style.add_modifier(Modifier::BOLD);
-            }
-            spans.push((body.clone(), Style::new()));
-            spans
-        }
+            highlight,
+            action,
+        } => (time, sender, body, *own, *highlight, *action),
         Entry::System { text, kind } => {
-            let style = match kind {
-                SystemKind::Info => Style::new().fg(Color::DarkGray),
-                SystemKind::Presence => Style::new()
-                    .fg(Color::DarkGray)
-                    .add_modifier(Modifier::ITALIC),
-                SystemKind::Error => Style::new().fg(Color::Red),
+            let (text, style) = match kind {
+                SystemKind::Info => (format!("*** {text}"), Style::new().fg(Color::DarkGray)),
+                SystemKind::Presence => (
+                    format!("*** {text}"),
+                    Style::new()
+                        .fg(Color::DarkGray)
+                        .add_modifier(Modifier::ITALIC),
+                ),
+                SystemKind::Error => (format!("*** {text}"), Style::new().fg(Color::Red)),
+                SystemKind::Day => (format!("── {text} ──"), Style::new().fg(Color::Blue)),
             };
-            vec![(format!("*** {text}"), style)]
+            return wrap(&[(text, style)], width);
+        }
+    };
+    let mut name = Style::new()
+        .fg(name_colour(sender))
+        .add_modifier(Modifier::BOLD);
+    if own {
+        name = name.add_modifier(Modifier::UNDERLINED);
+    }
+    let mut text = Style::new();
+    if highlight {
+        // A mention stands out: the name reversed, the text in yellow.
+        name = name.add_modifier(Modifier::REVERSED);
+        text = text.fg(Color::LightYellow);
+    }
+    let mut parts = body.split('\n');
+    let mut header = vec![(format!("{time} "), Style::new().fg(Color::DarkGray))];
+    if action {
+        // `/me waves` from alice: `* alice waves`, in italics.
+        text = text.add_modifier(Modifier::ITALIC);
+        header.push(("* ".to_string(), text));
+        header.push((format!("{sender} "), name));
+    } else {
+        header.push((format!("{sender}: "), name));
+    }
+    header.extend(links(parts.next().unwrap_or_default(), text));
+    let mut lines = wrap(&header, width);
+    let indent = " ".repeat(time.chars().count() + 1);
+    for part in parts {
+        let mut spans = vec![(indent.clone(), Style::new())];
+        spans.extend(links(part, text));
+        lines.extend(wrap(&spans, width));
+    }
+    lines
+}
+
+/// Text with its URLs underlined.
+fn links(text: &str, style: Style) -> Vec<(String, Style)> {
+    let mut spans: Vec<(String, Style)> = Vec::new();
+    for word in text.split_inclusive(' ') {
+        let url = word.starts_with("https://") || word.starts_with("http://");
+        let word_style = if url {
+            style.add_modifier(Modifier::UNDERLINED)
+        } else {
+            style
+        };
+        match spans.last_mut() {
+            Some((run, s)) if *s == word_style => run.push_str(word),
+            _ => spans.push((word.to_string(), word_style)),
         }
     }
+    spans
 }
 
 /// Wraps styled text to `width` columns at spaces, breaking words only
@@ -146,24 +208,36 @@ fn styled_line(row: &[(&str, Style)]) -> Line<'static> {
 fn render_messages(frame: &mut Frame, area: Rect, app: &App) -> usize {
     let height = area.height as usize;
     let width = area.width as usize;
-    let offset = app.scroll.offset();
+    let buffer = app.buffers.focused();
+    let offset = buffer.scroll.offset();
+    let marker = buffer.marker_index();
     // Wrap only as many entries, newest first, as the view can reach.
     let mut visual: Vec<Line<'static>> = Vec::new();
     // Lines of each entry wrapped, newest first.
     let mut sizes = Vec::new();
     let mut reached_top = true;
-    for entry in app.entries.iter().rev() {
-        let mut lines = wrap(&entry_spans(entry), width);
+    for (index, entry) in buffer.entries.iter().enumerate().rev() {
+        let mut lines = entry_lines(entry, width);
+        if marker == Some(index) {
+            // What arrived since the user last looked starts below this line.
+            let rule = Style::new().fg(Color::LightRed);
+            let mut marked = wrap(&[(READ_MARKER.to_string(), rule)], width);
+            marked.append(&mut lines);
+            lines = marked;
+        }
         sizes.push(lines.len());
         lines.append(&mut visual);
         visual = lines;
-        if visual.len() >= height + offset {
+        if visual.len() >= height + offset && index > 0 {
+            // More entries above; the oldest line was not reached.
             reached_top = false;
             break;
         }
     }
     let max_offset = visual.len().saturating_sub(height);
-    app.scroll.drawn(width, reached_top.then_some(max_offset));
+    buffer
+        .scroll
+        .drawn(width, reached_top.then_some(max_offset));
     let scroll = offset.min(max_offset);
     let below = sizes
         .iter()
@@ -184,7 +258,9 @@ fn render_messages(frame: &mut Frame, area: Rect, app: &App) -> usize {
     below
 }
 
-fn render_status(frame: &mut Frame, area: Rect, app: &App, new_below: usize) {
+/// `activity`: the room list is not drawn, so the status bar lists the
+/// buffers with unread messages (a `!` after one with a mention).
+fn render_status(frame: &mut Frame, area: Rect, app: &App, new_below: usize, activity: bool) {
     let (dot, state, colour) = match app.connection {
         Connection::Connecting => ("○", "connecting", Color::Yellow),
         Connection::Connected => ("●", "connected", Color::Green),
@@ -197,14 +273,14 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, new_below: usize) {
         Span::styled(format!(" {dot} "), bar.fg(colour)),
         Span::styled(format!("{state} "), bar),
     ];
-    if app.scroll.offset() > 0 {
+    if app.scroll().offset() > 0 {
         let new = if new_below > 0 {
             format!("· {new_below} new below ")
         } else {
             String::new()
         };
         spans.push(Span::styled(
-            format!("│ ↑{} {new}", app.scroll.offset()),
+            format!("│ ↑{} {new}", app.scroll().offset()),
             bar.fg(Color::Yellow),
         ));
     }
@@ -221,11 +297,29 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, new_below: usize) {
     } else {
         Span::styled("│ no TLS ", bar)
     });
-    if let Some(room) = &app.room {
-        spans.push(Span::styled(
-            format!("│ #{room} · {} here ", app.members),
+    let focused = app.buffers.focused();
+    match focused.kind {
+        Kind::Room => spans.push(Span::styled(
+            format!("│ #{} · {} here ", focused.name, focused.members.count()),
             bar,
-        ));
+        )),
+        Kind::Direct => spans.push(Span::styled(format!("│ @{} ", focused.name), bar)),
+        Kind::Status => {}
+    }
+    if activity {
+        let active: Vec<String> = app
+            .buffers
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.unread > 0)
+            .map(|(i, b)| format!("{}{}", i + 1, if b.mention { "!" } else { "" }))
+            .collect();
+        if !active.is_empty() {
+            spans.push(Span::styled(
+                format!("│ act {} ", active.join(",")),
+                bar.fg(Color::Yellow),
+            ));
+        }
     }
     if let Some(name) = &app.name {
         spans.push(Span::styled(format!("│ {name} "), bar));

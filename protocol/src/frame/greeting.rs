@@ -163,6 +163,8 @@ impl Greeting {
     pub const ACCOUNT_REQUIRED: u8 = 0x02;
     /// Flag bit 2: history survives server restarts.
     pub const PERSISTENT: u8 = 0x04;
+    /// Flag bit 3: the server accepts SEND_ACTION and DIRECT_ACTION (`[ACTION-1]`).
+    pub const ACTIONS: u8 = 0x08;
 
     /// Whether the server speaks `version`.
     pub fn supports(&self, version: u16) -> bool {

@@ -20,6 +20,8 @@ wire_struct! {
 impl Message {
     /// Flag bit 0: a replayed message, not a live one.
     pub const HISTORY: u8 = 0x01;
+    /// Flag bit 1: an action (`/me`), shown as `* sender body` (`[ACTION-1]`).
+    pub const ACTION: u8 = 0x02;
 }
 
 wire_struct! {

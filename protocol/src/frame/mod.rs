@@ -21,7 +21,7 @@ mod unknown;
 mod welcome;
 mod who;
 
-pub use direct::{Direct, DirectMessage};
+pub use direct::{Direct, DirectAction, DirectMessage};
 pub use error::ErrorFrame;
 pub use goodbye::Goodbye;
 pub use greeting::{Greeting, GreetingExt, Limits, MAX_FRAME_BOUNDS};
@@ -36,7 +36,7 @@ pub use notice::{Notice, NoticeLevel};
 pub use ping::{Ping, Pong};
 pub use presence::{Presence, PresenceEvent};
 pub use rooms::{ListRooms, RoomEntry, RoomList};
-pub use send::Send;
+pub use send::{Send, SendAction};
 pub use unknown::Unknown;
 pub use welcome::{LoginRejected, Welcome};
 pub use who::{Who, WhoList};
@@ -161,6 +161,8 @@ frames! {
     0x16 DIRECT "DIRECT" Direct ClientToServer;
     0x17 WHO "WHO" Who ClientToServer;
     0x18 HISTORY "HISTORY" History ClientToServer;
+    0x1A SEND_ACTION "SEND_ACTION" SendAction ClientToServer;
+    0x1B DIRECT_ACTION "DIRECT_ACTION" DirectAction ClientToServer;
     0x80 GREETING "GREETING" Greeting ServerToClient;
     0x81 WELCOME "WELCOME" Welcome ServerToClient;
     0x82 LOGIN_REJECTED "LOGIN_REJECTED" LoginRejected ServerToClient;

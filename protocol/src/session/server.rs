@@ -28,6 +28,10 @@ pub enum Request {
     ListRooms,
     Send(Send),
     Direct(Direct),
+    /// An action (`[ACTION-1]`): handled as SEND, delivered with the ACTION flag.
+    SendAction(crate::frame::SendAction),
+    /// An action (`[ACTION-1]`): handled as DIRECT, delivered with the ACTION flag.
+    DirectAction(crate::frame::DirectAction),
     Who(Who),
     History(History),
 }
@@ -201,6 +205,10 @@ impl ServerSession {
             Frame::ListRooms(_) if ready => ServerAction::Request(Request::ListRooms),
             Frame::Send(send) if ready => ServerAction::Request(Request::Send(send)),
             Frame::Direct(direct) if ready => ServerAction::Request(Request::Direct(direct)),
+            Frame::SendAction(send) if ready => ServerAction::Request(Request::SendAction(send)),
+            Frame::DirectAction(direct) if ready => {
+                ServerAction::Request(Request::DirectAction(direct))
+            }
             Frame::Who(who) if ready => ServerAction::Request(Request::Who(who)),
             Frame::History(history) if ready => ServerAction::Request(Request::History(history)),
             // spec: STATE-2, STATE-3
@@ -315,6 +323,8 @@ fn client_ref_of(frame: &Frame) -> u32 {
     match frame {
         Frame::Send(send) => send.client_ref,
         Frame::Direct(direct) => direct.client_ref,
+        Frame::SendAction(send) => send.client_ref,
+        Frame::DirectAction(direct) => direct.client_ref,
         _ => 0,
     }
 }

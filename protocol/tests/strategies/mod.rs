@@ -24,10 +24,10 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use confab_protocol::frame::{
-    Ack, Direct, DirectMessage, Direction, ErrorFrame, Goodbye, Greeting, GreetingExt, Hello,
-    History, HistoryEnd, HistoryKind, Join, Joined, Leave, Left, ListRooms, Login, LoginMode,
-    LoginRejected, Message, Missed, Notice, NoticeLevel, Ping, Pong, Presence, PresenceEvent,
-    RoomEntry, RoomList, Send, Unknown, Welcome, Who, WhoList,
+    Ack, Direct, DirectAction, DirectMessage, Direction, ErrorFrame, Goodbye, Greeting,
+    GreetingExt, Hello, History, HistoryEnd, HistoryKind, Join, Joined, Leave, Left, ListRooms,
+    Login, LoginMode, LoginRejected, Message, Missed, Notice, NoticeLevel, Ping, Pong, Presence,
+    PresenceEvent, RoomEntry, RoomList, Send, SendAction, Unknown, Welcome, Who, WhoList,
 };
 use confab_protocol::{ErrorCode, Frame, Limits, List, Str16, Str8};
 use proptest::collection::vec;
@@ -68,6 +68,8 @@ pub const ASSIGNED: &[(u8, &str)] = &[
     (0x16, "DIRECT"),
     (0x17, "WHO"),
     (0x18, "HISTORY"),
+    (0x1A, "SEND_ACTION"),
+    (0x1B, "DIRECT_ACTION"),
     (0x80, "GREETING"),
     (0x81, "WELCOME"),
     (0x82, "LOGIN_REJECTED"),
@@ -368,6 +370,30 @@ pub fn direct() -> BoxedStrategy<Frame> {
     (u32s(), str8(), str16())
         .prop_map(|(client_ref, to, body)| {
             Frame::Direct(Direct {
+                client_ref,
+                to,
+                body,
+            })
+        })
+        .boxed()
+}
+
+pub fn send_action() -> BoxedStrategy<Frame> {
+    (u32s(), str8(), str16())
+        .prop_map(|(client_ref, room, body)| {
+            Frame::SendAction(SendAction {
+                client_ref,
+                room,
+                body,
+            })
+        })
+        .boxed()
+}
+
+pub fn direct_action() -> BoxedStrategy<Frame> {
+    (u32s(), str8(), str16())
+        .prop_map(|(client_ref, to, body)| {
+            Frame::DirectAction(DirectAction {
                 client_ref,
                 to,
                 body,
@@ -693,6 +719,8 @@ pub fn variants() -> Vec<(&'static str, BoxedStrategy<Frame>)> {
         ("DIRECT", direct()),
         ("WHO", who()),
         ("HISTORY", history()),
+        ("SEND_ACTION", send_action()),
+        ("DIRECT_ACTION", direct_action()),
         ("GREETING", greeting()),
         ("WELCOME", welcome()),
         ("LOGIN_REJECTED", login_rejected()),
@@ -732,6 +760,8 @@ pub fn client_frame() -> BoxedStrategy<Frame> {
         direct(),
         who(),
         history(),
+        send_action(),
+        direct_action(),
     ])
     .boxed()
 }
@@ -748,6 +778,8 @@ pub fn client_only_frame() -> BoxedStrategy<Frame> {
         direct(),
         who(),
         history(),
+        send_action(),
+        direct_action(),
     ])
     .boxed()
 }
@@ -783,6 +815,8 @@ pub fn ready_request() -> BoxedStrategy<Frame> {
         direct(),
         who(),
         history(),
+        send_action(),
+        direct_action(),
     ])
     .boxed()
 }

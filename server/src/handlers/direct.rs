@@ -10,10 +10,15 @@ use crate::connection::ConnState;
 use crate::store::Op;
 
 pub async fn direct(state: &mut ConnState, direct: Direct) {
+    direct_as(state, direct, code::DIRECT, 0).await;
+}
+
+/// DIRECT, or DIRECT_ACTION (`frame_type`) delivered with `flags` (`[ACTION-1]`).
+pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, flags: u8) {
     let client_ref = direct.client_ref;
     // spec: DM-3
     if let Err((code, message)) = super::check_body(state, &direct.body) {
-        state.reject(code, code::DIRECT, client_ref, message);
+        state.reject(code, frame_type, client_ref, message);
         return;
     }
     let me = Arc::clone(state.member());
@@ -23,21 +28,21 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
         _ => {
             state.reject(
                 ErrorCode::NO_SUCH_USER,
-                code::DIRECT,
+                frame_type,
                 client_ref,
                 "no such user online",
             );
             return;
         }
     };
-    if !super::send::admit(state, code::DIRECT, client_ref, direct.body.len()) {
+    if !super::send::admit(state, frame_type, client_ref, direct.body.len()) {
         return;
     }
     let shared = Arc::clone(&state.shared);
     let message = DirectMessage {
         id: shared.hub.next_message_id(),
         time: now_millis(),
-        flags: 0,
+        flags,
         from: me.name.clone(),
         to: recipient.name.clone(),
         body: direct.body,
@@ -66,7 +71,7 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
             }),
             None => state.reject(
                 ErrorCode::STORAGE_FAILURE,
-                code::DIRECT,
+                frame_type,
                 client_ref,
                 "message store unavailable",
             ),

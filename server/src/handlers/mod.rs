@@ -14,7 +14,7 @@ pub use login::login;
 
 use std::sync::Arc;
 
-use confab_protocol::frame::PresenceEvent;
+use confab_protocol::frame::{code, Direct, DirectMessage, Message, PresenceEvent, Send};
 use confab_protocol::names::{is_blank, name_key, normalize_name};
 use confab_protocol::session::Request;
 use confab_protocol::ErrorCode;
@@ -31,6 +31,23 @@ pub async fn dispatch(state: &mut ConnState, request: Request) {
         Request::ListRooms => rooms::list_rooms(state).await,
         Request::Send(send) => send::send(state, send).await,
         Request::Direct(direct) => direct::direct(state, direct).await,
+        // spec: ACTION-1 — an action is a SEND or DIRECT delivered with the ACTION flag.
+        Request::SendAction(a) => {
+            let send = Send {
+                client_ref: a.client_ref,
+                room: a.room,
+                body: a.body,
+            };
+            send::send_as(state, send, code::SEND_ACTION, Message::ACTION).await
+        }
+        Request::DirectAction(a) => {
+            let direct = Direct {
+                client_ref: a.client_ref,
+                to: a.to,
+                body: a.body,
+            };
+            direct::direct_as(state, direct, code::DIRECT_ACTION, DirectMessage::ACTION).await
+        }
         Request::Who(who) => who::who(state, who).await,
         Request::History(history) => history::history(state, history).await,
     }

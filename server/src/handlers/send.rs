@@ -10,21 +10,26 @@ use crate::connection::ConnState;
 use crate::ratelimit::Verdict;
 
 pub async fn send(state: &mut ConnState, send: Send) {
+    send_as(state, send, code::SEND, 0).await;
+}
+
+/// SEND, or SEND_ACTION (`frame_type`) delivered with `flags` (`[ACTION-1]`).
+pub async fn send_as(state: &mut ConnState, send: Send, frame_type: u8, flags: u8) {
     let client_ref = send.client_ref;
     if let Err((code, message)) = super::check_body(state, &send.body) {
-        state.reject(code, code::SEND, client_ref, message);
+        state.reject(code, frame_type, client_ref, message);
         return;
     }
     let Some(room) = super::joined_room(state, &send.room) else {
         state.reject(
             ErrorCode::NOT_IN_ROOM,
-            code::SEND,
+            frame_type,
             client_ref,
             "join the room first",
         );
         return;
     };
-    if !admit(state, code::SEND, client_ref, send.body.len()) {
+    if !admit(state, frame_type, client_ref, send.body.len()) {
         return;
     }
     let shared = Arc::clone(&state.shared);
@@ -36,7 +41,7 @@ pub async fn send(state: &mut ConnState, send: Send) {
             None => {
                 state.reject(
                     ErrorCode::STORAGE_FAILURE,
-                    code::SEND,
+                    frame_type,
                     client_ref,
                     "message store unavailable",
                 );
@@ -51,6 +56,7 @@ pub async fn send(state: &mut ConnState, send: Send) {
         state.member(),
         client_ref,
         send.body,
+        flags,
         now_millis(),
         || hub.next_message_id(),
         durable,
@@ -58,7 +64,7 @@ pub async fn send(state: &mut ConnState, send: Send) {
     if !published {
         state.reject(
             ErrorCode::NOT_IN_ROOM,
-            code::SEND,
+            frame_type,
             client_ref,
             "join the room first",
         );

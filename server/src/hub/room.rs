@@ -199,11 +199,14 @@ impl Room {
     /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`).
     /// With `durable` it goes to the store and is released after the commit;
     /// without, it is released at once. False when the sender is no member.
+    // `flags` (the ACTION bit, `[ACTION-1]`) makes eight; a struct for one call site would not help.
+    #[allow(clippy::too_many_arguments)]
     pub fn publish(
         self: &Arc<Self>,
         sender: &Arc<Member>,
         client_ref: u32,
         body: confab_protocol::Str16,
+        flags: u8,
         now: u64,
         next_id: impl FnOnce() -> u64,
         durable: Option<tokio::sync::mpsc::Permit<'_, crate::store::Op>>,
@@ -218,7 +221,7 @@ impl Room {
             id: next_id(),
             seq,
             time: now,
-            flags: 0,
+            flags,
             room: self.name.clone(),
             sender: sender.name.clone(),
             // A body decoded zero-copy shares the sender's whole read buffer;
@@ -276,7 +279,7 @@ impl Room {
             });
             let _ = sender.outbox.push(ack.to_bytes());
             state.released_next = message.seq + 1;
-            message.flags = Message::HISTORY;
+            message.flags |= Message::HISTORY;
             if state.history.len() >= state.keep {
                 state.history.pop_front();
             }

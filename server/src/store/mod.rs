@@ -126,7 +126,8 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         id: row.get::<_, i64>(0)? as u64,
         seq: row.get::<_, i64>(1)? as u64,
         time: row.get::<_, i64>(2)? as u64,
-        flags: Message::HISTORY,
+        // Only ACTION is stored (`[ACTION-1]`); whatever is read is replayed.
+        flags: Message::HISTORY | (row.get::<_, i64>(6)? as u8 & Message::ACTION),
         room: Str8::truncated(&row.get::<_, String>(3)?),
         sender: Str8::truncated(&row.get::<_, String>(4)?),
         body: Str16::truncated(&row.get::<_, String>(5)?),
@@ -137,7 +138,7 @@ fn direct_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<DirectMessage> {
     Ok(DirectMessage {
         id: row.get::<_, i64>(0)? as u64,
         time: row.get::<_, i64>(1)? as u64,
-        flags: DirectMessage::HISTORY,
+        flags: DirectMessage::HISTORY | (row.get::<_, i64>(5)? as u8 & DirectMessage::ACTION),
         from: Str8::truncated(&row.get::<_, String>(2)?),
         to: Str8::truncated(&row.get::<_, String>(3)?),
         body: Str16::truncated(&row.get::<_, String>(4)?),
@@ -207,11 +208,11 @@ impl Store {
         self.with_aux(move |conn| {
             let sql = match direction {
                 Direction::Before => {
-                    "SELECT id, seq, time, room, sender, body FROM messages
+                    "SELECT id, seq, time, room, sender, body, flags FROM messages
                      WHERE room_key = ?1 AND (?2 = 0 OR seq < ?2) ORDER BY seq DESC LIMIT ?3"
                 }
                 Direction::After => {
-                    "SELECT id, seq, time, room, sender, body FROM messages
+                    "SELECT id, seq, time, room, sender, body, flags FROM messages
                      WHERE room_key = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3"
                 }
             };
@@ -241,11 +242,11 @@ impl Store {
         self.with_aux(move |conn| {
             let sql = match direction {
                 Direction::Before => {
-                    "SELECT id, time, sender, recipient, body FROM direct_messages
+                    "SELECT id, time, sender, recipient, body, flags FROM direct_messages
                      WHERE pair_key = ?1 AND (?2 = 0 OR id < ?2) AND id >= ?4 ORDER BY id DESC LIMIT ?3"
                 }
                 Direction::After => {
-                    "SELECT id, time, sender, recipient, body FROM direct_messages
+                    "SELECT id, time, sender, recipient, body, flags FROM direct_messages
                      WHERE pair_key = ?1 AND id > ?2 AND id >= ?4 ORDER BY id ASC LIMIT ?3"
                 }
             };
@@ -308,7 +309,7 @@ fn load(conn: &Connection, keep: usize) -> rusqlite::Result<Loaded> {
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut recent_stmt = conn.prepare(
-        "SELECT id, seq, time, room, sender, body FROM messages WHERE room_key = ?1 ORDER BY seq DESC LIMIT ?2",
+        "SELECT id, seq, time, room, sender, body, flags FROM messages WHERE room_key = ?1 ORDER BY seq DESC LIMIT ?2",
     )?;
     let mut loaded_rooms = Vec::with_capacity(rooms.len());
     for (key, name, next_seq) in rooms {

@@ -50,6 +50,9 @@ const MIGRATIONS: &[&str] = &[
         COALESCE((SELECT MAX(id) FROM messages), 0),
         COALESCE((SELECT MAX(id) FROM direct_messages), 0)));
     ALTER TABLE accounts ADD COLUMN history_floor INTEGER NOT NULL DEFAULT 0;",
+    // 4: the ACTION flag of room and direct messages (`[ACTION-1]`).
+    "ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE direct_messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this server writes.

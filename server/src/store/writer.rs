@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tracing::{error, warn};
 
 use super::Op;
+use confab_protocol::frame::{DirectMessage, Message};
 use confab_protocol::names::name_key;
 
 /// Most messages in one transaction.
@@ -51,10 +52,10 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
     let mut next_id = 0;
     {
         let mut room_insert = tx.prepare_cached(
-            "INSERT INTO messages (id, room_key, room, seq, time, sender, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO messages (id, room_key, room, seq, time, sender, body, flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let mut direct_insert = tx.prepare_cached(
-            "INSERT INTO direct_messages (id, pair_key, sender, recipient, time, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO direct_messages (id, pair_key, sender, recipient, time, body, flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for op in batch {
             match op {
@@ -72,6 +73,7 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
                         message.time as i64,
                         message.sender.as_str(),
                         message.body.as_str(),
+                        i64::from(message.flags & Message::ACTION),
                     ])?;
                 }
                 Op::Direct { message, .. } => {
@@ -83,6 +85,7 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
                         message.to.as_str(),
                         message.time as i64,
                         message.body.as_str(),
+                        i64::from(message.flags & DirectMessage::ACTION),
                     ])?;
                 }
             }
