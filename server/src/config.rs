@@ -25,7 +25,8 @@ pub struct Config {
     #[arg(long, default_value_t = 10_000)]
     pub max_connections: usize,
 
-    /// Most simultaneous connections from one IP address (0: no limit).
+    /// Most simultaneous connections from one IP address (0: no limit, and
+    /// no other per-address limit either: the address is not an identity).
     #[arg(long, default_value_t = 256)]
     pub max_per_ip: usize,
 
@@ -33,6 +34,21 @@ pub struct Config {
     /// ERROR SERVER_FULL (0: no limit).
     #[arg(long, default_value_t = 1024)]
     pub max_unauthenticated: usize,
+
+    /// New connections one IP address may open per second, sustained;
+    /// faster ones get ERROR TOO_MANY_CONNECTIONS (0: no limit).
+    #[arg(long, default_value_t = 64)]
+    pub connect_rate: u32,
+
+    /// New connections one IP address may open in a burst.
+    #[arg(long, default_value_t = 256)]
+    pub connect_burst: u32,
+
+    /// How many connections' worth of request tokens (msg_rate, msg_burst,
+    /// byte_rate, byte_burst) all connections of one IP address share, and
+    /// keep across reconnects (0: no shared limit).
+    #[arg(long, default_value_t = 8)]
+    pub per_ip_share: u32,
 
     /// TLS certificate chain (PEM). With --tls-key, clients must speak TLS.
     #[arg(long, requires = "tls_key")]

@@ -1,6 +1,7 @@
 //! The Confab server: a concurrent, fair relay for the protocol in
 //! `spec/PROTOCOL.md`. The binary (`main.rs`) is a thin shell over [`run`].
 
+pub mod addresses;
 pub mod clock;
 pub mod closing;
 pub mod config;

@@ -138,6 +138,10 @@ fn refusal_error(refusal: Refusal) -> (ErrorCode, &'static str) {
             ErrorCode::SERVER_FULL,
             "too many connections are logging in; try again later",
         ),
+        Refusal::ConnectingTooFast => (
+            ErrorCode::TOO_MANY_CONNECTIONS,
+            "your address opens connections too fast; try again in a second",
+        ),
     }
 }
 

@@ -11,6 +11,7 @@ use confab_protocol::frame::{Frame, Greeting};
 use confab_protocol::names::{name_key, normalize_name};
 use confab_protocol::{Limits, Str16, Str8, PROTOCOL_VERSION};
 
+use crate::addresses::{Address, AddressBook, AddressRules};
 use crate::config::Config;
 use crate::hub::{lock, Hub};
 
@@ -32,7 +33,8 @@ pub struct Shared {
     next_conn_id: AtomicU64,
     active: AtomicUsize,
     unauthenticated: AtomicUsize,
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Per-address state; `None` with `--max-per-ip 0`.
+    pub addresses: Option<AddressBook>,
     /// Recent wrong passwords per address, so reconnecting does not reset the slow-down.
     auth_failures: Mutex<HashMap<IpAddr, u32>>,
 }
@@ -43,13 +45,16 @@ pub enum Refusal {
     ServerFull,
     TooManyFromAddress,
     TooManyLoggingIn,
+    /// The address opens connections faster than `--connect-rate` (`[LIMIT-3]`).
+    ConnectingTooFast,
 }
 
 /// Holds a connection's place in the counters; gives it back on drop.
 #[derive(Debug)]
 pub struct Admission {
     shared: Arc<Shared>,
-    ip: IpAddr,
+    /// The address's entry, held while the connection lives.
+    pub address: Option<Arc<Address>>,
     pub conn_id: u64,
     logging_in: bool,
 }
@@ -59,6 +64,9 @@ impl Admission {
     pub fn logged_in(&mut self) {
         if std::mem::take(&mut self.logging_in) {
             self.shared.unauthenticated.fetch_sub(1, Ordering::AcqRel);
+            if let Some(address) = &self.address {
+                address.lock().logging_in -= 1;
+            }
         }
     }
 }
@@ -67,14 +75,8 @@ impl Drop for Admission {
     fn drop(&mut self) {
         self.logged_in();
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
-        if self.shared.config.max_per_ip > 0 {
-            let mut per_ip = lock(&self.shared.per_ip);
-            if let Some(count) = per_ip.get_mut(&self.ip) {
-                *count -= 1;
-                if *count == 0 {
-                    per_ip.remove(&self.ip);
-                }
-            }
+        if let Some(address) = &self.address {
+            address.lock().connections -= 1;
         }
     }
 }
@@ -141,7 +143,20 @@ impl Shared {
             next_conn_id: AtomicU64::new(1),
             active: AtomicUsize::new(0),
             unauthenticated: AtomicUsize::new(0),
-            per_ip: Mutex::new(HashMap::new()),
+            addresses: (config.max_per_ip > 0).then(|| {
+                let limits = config.limits();
+                AddressBook::new(
+                    AddressRules {
+                        limits: limits.clone(),
+                        share: config.per_ip_share,
+                        connect_rate: f64::from(config.connect_rate),
+                        connect_burst: f64::from(config.connect_burst.max(1)),
+                        room_create_rate: 0.0,
+                        room_create_burst: 1.0,
+                    },
+                    config.max_connections.saturating_add(16_384),
+                )
+            }),
             auth_failures: Mutex::new(HashMap::new()),
             config,
         })
@@ -187,20 +202,33 @@ impl Shared {
             self.active.fetch_sub(1, Ordering::AcqRel);
             return Err(Refusal::TooManyLoggingIn);
         }
-        if self.config.max_per_ip > 0 {
-            let mut per_ip = lock(&self.per_ip);
-            let count = per_ip.entry(ip).or_insert(0);
-            if *count >= self.config.max_per_ip {
-                drop(per_ip);
-                self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
-                self.active.fetch_sub(1, Ordering::AcqRel);
-                return Err(Refusal::TooManyFromAddress);
+        let address = match &self.addresses {
+            Some(book) => {
+                let entry = book.entry(ip);
+                let mut state = entry.lock();
+                let refusal = if state.connections >= self.config.max_per_ip {
+                    Some(Refusal::TooManyFromAddress)
+                } else if !book.take_connect(&mut state) {
+                    Some(Refusal::ConnectingTooFast)
+                } else {
+                    None
+                };
+                if let Some(refusal) = refusal {
+                    drop(state);
+                    self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
+                    self.active.fetch_sub(1, Ordering::AcqRel);
+                    return Err(refusal);
+                }
+                state.connections += 1;
+                state.logging_in += 1;
+                drop(state);
+                Some(entry)
             }
-            *count += 1;
-        }
+            None => None,
+        };
         Ok(Admission {
             shared: Arc::clone(self),
-            ip,
+            address,
             conn_id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
             logging_in: true,
         })

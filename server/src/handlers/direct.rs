@@ -30,9 +30,6 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
             return;
         }
     };
-    if !super::send::admit(state, code::DIRECT, client_ref, direct.body.len()) {
-        return;
-    }
     let shared = Arc::clone(&state.shared);
     let message = DirectMessage {
         id: shared.hub.next_message_id(),

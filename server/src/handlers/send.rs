@@ -7,7 +7,6 @@ use confab_protocol::ErrorCode;
 
 use crate::clock::now_millis;
 use crate::connection::ConnState;
-use crate::ratelimit::Verdict;
 
 pub async fn send(state: &mut ConnState, send: Send) {
     let client_ref = send.client_ref;
@@ -24,9 +23,6 @@ pub async fn send(state: &mut ConnState, send: Send) {
         );
         return;
     };
-    if !admit(state, code::SEND, client_ref, send.body.len()) {
-        return;
-    }
     let shared = Arc::clone(&state.shared);
     // With a store, wait for room in its queue first: a busy disk slows this
     // sender, never the others, and nothing is assigned that cannot be stored.
@@ -62,36 +58,5 @@ pub async fn send(state: &mut ConnState, send: Send) {
             client_ref,
             "join the room first",
         );
-    }
-}
-
-/// Applies the rate limit to one message; false when it was rejected.
-pub(super) fn admit(
-    state: &mut ConnState,
-    frame_type: u8,
-    client_ref: u32,
-    body_len: usize,
-) -> bool {
-    match state.limiter.check(&state.shared.limits, body_len) {
-        Verdict::Allowed => true,
-        Verdict::Limited => {
-            state.reject(
-                ErrorCode::RATE_LIMITED,
-                frame_type,
-                client_ref,
-                "rate limit: message not sent",
-            );
-            false
-        }
-        Verdict::Flooding => {
-            let last = state.session.fatal_about(
-                ErrorCode::FLOODING,
-                frame_type,
-                client_ref,
-                "kept sending past the rate limit",
-            );
-            state.close_with(last);
-            false
-        }
     }
 }

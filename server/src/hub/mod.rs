@@ -4,6 +4,7 @@
 //! never across an await or an I/O call, so no connection can block another.
 
 mod direct;
+mod presence;
 mod room;
 
 pub use direct::DirectHistory;

@@ -16,6 +16,7 @@ use confab_protocol::frame::{
 };
 use confab_protocol::Str8;
 
+use super::presence::{self, Decision, PresenceGate};
 use super::{lock, Member};
 
 #[derive(Debug)]
@@ -37,6 +38,8 @@ struct RoomState {
     /// The latest released messages, oldest first, with the HISTORY flag set.
     history: VecDeque<Message>,
     keep: usize,
+    /// Coalesces the PRESENCE of members that come and go fast (`[PRESENCE-3]`).
+    presence: PresenceGate,
 }
 
 /// A message that has its id and `seq` but is not delivered yet.
@@ -70,6 +73,7 @@ impl Room {
                 pending: VecDeque::new(),
                 history: recent.into(),
                 keep: keep.max(1),
+                presence: PresenceGate::default(),
             }),
         }
     }
@@ -96,7 +100,7 @@ impl Room {
     /// Adds `member` and queues JOINED, the replay, HISTORY_END and MISSED for
     /// it, all under the lock so that live messages follow without gap (`[ROOM-2]`, `[ROOM-3]`).
     pub fn join(
-        &self,
+        self: &Arc<Self>,
         member: &Arc<Member>,
         since_seq: u64,
         history: usize,
@@ -149,7 +153,7 @@ impl Room {
             }
         }
         if newly_joined {
-            Self::announce(&state, member, PresenceEvent::Joined, &self.name, now);
+            self.presence_changed(&mut state, member, PresenceEvent::Joined, now);
         }
         JoinReply {
             newly_joined,
@@ -164,7 +168,7 @@ impl Room {
     }
 
     /// Removes `member`; false if it was not one (`[ROOM-5]`, `[CLOSE-3]`).
-    pub fn remove(&self, member: &Member, event: PresenceEvent, now: u64) -> bool {
+    pub fn remove(self: &Arc<Self>, member: &Member, event: PresenceEvent, now: u64) -> bool {
         let mut state = lock(&self.state);
         let Some(index) = state
             .members
@@ -174,24 +178,76 @@ impl Room {
             return false;
         };
         state.members.swap_remove(index);
-        Self::announce(&state, member, event, &self.name, now);
+        self.presence_changed(&mut state, member, event, now);
         true
     }
 
-    fn announce(state: &RoomState, subject: &Member, event: PresenceEvent, room: &Str8, now: u64) {
+    /// Announces a change of membership now, or coalesces it (`[PRESENCE-3]`).
+    fn presence_changed(
+        self: &Arc<Self>,
+        state: &mut RoomState,
+        subject: &Member,
+        event: PresenceEvent,
+        now: u64,
+    ) {
+        let members = state.members.len();
+        match state
+            .presence
+            .change(subject.conn_id, &subject.name, event, members)
+        {
+            Decision::Announce => Self::announce(
+                state,
+                subject.conn_id,
+                &subject.name,
+                event,
+                &self.name,
+                now,
+            ),
+            Decision::Deferred { schedule: false } => {}
+            Decision::Deferred { schedule: true } => {
+                let room = Arc::clone(self);
+                tokio::spawn(async move {
+                    let mut due_at = tokio::time::Instant::now();
+                    loop {
+                        due_at += presence::INTERVAL;
+                        tokio::time::sleep_until(due_at).await;
+                        if !room.flush_presence() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// Announces the coalesced changes now due; true while some still wait.
+    fn flush_presence(&self) -> bool {
+        let mut state = lock(&self.state);
+        let (due, again) = state.presence.flush();
+        let now = crate::clock::now_millis();
+        for (conn_id, name, event) in due {
+            Self::announce(&state, conn_id, &name, event, &self.name, now);
+        }
+        again
+    }
+
+    fn announce(
+        state: &RoomState,
+        subject: u64,
+        name: &Str8,
+        event: PresenceEvent,
+        room: &Str8,
+        now: u64,
+    ) {
         // spec: PRESENCE-2
         let frame = Frame::Presence(Presence {
             event,
             room: room.clone(),
-            username: subject.name.clone(),
+            username: name.clone(),
             time: now,
         })
         .to_bytes();
-        for member in state
-            .members
-            .iter()
-            .filter(|m| m.conn_id != subject.conn_id)
-        {
+        for member in state.members.iter().filter(|m| m.conn_id != subject) {
             let _ = member.outbox.push(frame.clone());
         }
     }
