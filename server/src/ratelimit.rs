@@ -70,7 +70,7 @@ impl Bucket {
 
 /// The buckets one address shares among all its connections, with their
 /// rates (`[FLOW-5]`): `share` times one connection's.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SharedBuckets {
     pub requests: Bucket,
     pub bytes: Bucket,
@@ -109,7 +109,7 @@ fn shared_rates(limits: &Limits, share: u32) -> ((f64, f64), (f64, f64)) {
 
 /// One connection's two buckets, requests and body bytes, refilled at the
 /// server's rates up to its bursts.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RateLimiter {
     requests: Bucket,
     bytes: Bucket,
@@ -126,6 +126,18 @@ impl RateLimiter {
             window_start: Instant::now(),
             rejected_in_window: 0,
         }
+    }
+
+    /// Whether `check` would allow the request now, taking nothing.
+    pub fn would_allow(
+        &self,
+        limits: &Limits,
+        body_len: usize,
+        address: Option<(&SharedBuckets, u32)>,
+    ) -> bool {
+        let mut limiter = self.clone();
+        let mut shared = address.map(|(buckets, share)| (buckets.clone(), share));
+        limiter.check(limits, body_len, shared.as_mut().map(|(b, s)| (b, *s))) == Verdict::Allowed
     }
 
     /// Takes one request carrying `body_len` message bytes from the buckets

@@ -1,6 +1,7 @@
 //! One client connection: a reader and a writer, run together in one task,
 //! joined by the bounded outbox.
 
+pub mod acks;
 pub mod outbox;
 mod reader;
 mod writer;
@@ -45,6 +46,8 @@ pub struct ConnState {
     pub auth_failures: u32,
     /// This connection's place in the server's connection counts.
     pub admission: Admission,
+    /// ACKs owed for stored messages (`[ORDER-1]`).
+    pub unacked: Arc<acks::Unacked>,
 }
 
 impl ConnState {
@@ -59,6 +62,18 @@ impl ConnState {
         self.send(Frame::ErrorFrame(ErrorFrame::new(
             code, frame_type, client_ref, message,
         )));
+    }
+
+    /// `reject`, after the ACKs owed for earlier messages (`[ORDER-1]`).
+    pub async fn reject_in_order(
+        &self,
+        code: ErrorCode,
+        frame_type: u8,
+        client_ref: u32,
+        message: &str,
+    ) {
+        self.unacked.settled().await;
+        self.reject(code, frame_type, client_ref, message);
     }
 
     /// Queues the last frame and stops processing this connection.
@@ -111,6 +126,7 @@ pub fn serve<T: Transport>(
         closed_with: None,
         auth_failures: 0,
         admission,
+        unacked: Arc::default(),
     });
     debug!(conn = id, %peer, "accepted");
     // Reader and writer run in one task: every idle client holds one task,
@@ -119,6 +135,9 @@ pub fn serve<T: Transport>(
         let reading = async {
             let ended = reader::run(&mut read_half, &mut state, &closing_shared, accepted_at).await;
             info!(conn = state.id, peer = %state.peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
+            // spec: ORDER-1 — a peer that closed its side may still read the
+            // ACKs of what it sent (bounded, like any closing, `[CLOSE-4]`).
+            let _ = tokio::time::timeout(LINGER * 5, state.unacked.settled()).await;
             crate::handlers::disconnect(&mut state);
             state.outbox.close();
         };

@@ -117,8 +117,8 @@ pub async fn run<R: ReadHalf>(
             match next_frame(state, &mut buf, max_frame) {
                 Step::Handled => {}
                 Step::Async(handler) => {
-                    if let Some(code) = handler.await {
-                        return Ended::Fatal(code);
+                    if let Some(ended) = handler.await {
+                        return ended;
                     }
                 }
                 Step::End(ended) => return ended,
@@ -155,7 +155,8 @@ pub async fn run<R: ReadHalf>(
                 return Ended::Cut;
             }
             _ = &mut shutting_down => {
-                // spec: CLOSE-2
+                // spec: CLOSE-2, ORDER-1 — the owed ACKs before the GOODBYE.
+                let _ = tokio::time::timeout(Duration::from_secs(1), state.unacked.settled()).await;
                 let goodbye = state.session.goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
                 state.close_with(goodbye);
                 return Ended::Shutdown;
@@ -232,8 +233,8 @@ enum Step<'a> {
     /// A frame's handler must wait (for the store, a login delay...). Boxed:
     /// inline, the largest handler would size the state every idle
     /// connection keeps while it waits for input.
-    /// It resolves to the code of the connection's last frame, once closing.
-    Async(Pin<Box<dyn Future<Output = Option<ErrorCode>> + Send + 'a>>),
+    /// It resolves to why the connection is to end, if it is.
+    Async(Pin<Box<dyn Future<Output = Option<Ended>> + Send + 'a>>),
     /// The connection is to end.
     End(Ended),
     /// No whole frame is buffered.
@@ -249,11 +250,52 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
         Err(error) => {
             // spec: ERROR-3 — answer, then read nothing more.
             warn!(conn = state.id, peer = %state.peer, "undecodable input: {error}");
-            let last = state.session.decode_failed(&error);
-            state.close_with(last);
-            return Step::End(Ended::Fatal(error.code()));
+            return Step::Async(Box::pin(async move {
+                // spec: ORDER-1 — the owed ACKs go first.
+                state.unacked.settled().await;
+                let last = state.session.decode_failed(&error);
+                state.close_with(last);
+                Some(Ended::Fatal(error.code()))
+            }));
         }
     };
+    if state.unacked.any() && !answered_later(state, &frame) {
+        // spec: ORDER-1 — this frame's answer, or the connection's last
+        // frame, would overtake ACKs owed for stored messages: wait for them.
+        return Step::Async(Box::pin(async move {
+            state.unacked.settled().await;
+            match handle(state, frame) {
+                Step::Async(handler) => handler.await,
+                Step::End(ended) => Some(ended),
+                Step::Handled | Step::NeedBytes => None,
+            }
+        }));
+    }
+    handle(state, frame)
+}
+
+/// Whether `frame` is a SEND or DIRECT its buckets allow: stored in turn,
+/// its own ACK follows the owed ones, so it need not wait for them. (Its
+/// handler waits before answering it with an ERROR.)
+fn answered_later(state: &ConnState, frame: &Frame) -> bool {
+    let body_len = match frame {
+        Frame::Send(send) => send.body.len(),
+        Frame::Direct(direct) => direct.body.len(),
+        _ => return false,
+    };
+    let shared = &state.shared;
+    let share = shared.config.per_ip_share;
+    let address = state.admission.address.as_ref().filter(|_| share > 0);
+    let mut address_state = address.map(|a| a.lock());
+    state.limiter.would_allow(
+        &shared.limits,
+        body_len,
+        address_state.as_mut().map(|s| (&s.requests, share)),
+    )
+}
+
+/// Handles one decoded frame.
+fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
     if !pay_for(state, &frame) {
         return match state.closed_with {
             Some(code) => Step::End(Ended::Fatal(code)),
@@ -289,13 +331,13 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
         ServerAction::Login(login) => {
             return Step::Async(Box::pin(async move {
                 handlers::login(state, login).await;
-                state.closed_with
+                state.closed_with.map(Ended::Fatal)
             }))
         }
         ServerAction::Request(request) => {
             return Step::Async(Box::pin(async move {
                 handlers::dispatch(state, request).await;
-                state.closed_with
+                state.closed_with.map(Ended::Fatal)
             }))
         }
     }

@@ -13,7 +13,9 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
     let client_ref = direct.client_ref;
     // spec: DM-3
     if let Err((code, message)) = super::check_body(state, &direct.body) {
-        state.reject(code, code::DIRECT, client_ref, message);
+        state
+            .reject_in_order(code, code::DIRECT, client_ref, message)
+            .await;
         return;
     }
     let me = Arc::clone(state.member());
@@ -21,12 +23,14 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
         Some(user) if user.conn_id != me.conn_id => user,
         // spec: DM-2
         _ => {
-            state.reject(
-                ErrorCode::NO_SUCH_USER,
-                code::DIRECT,
-                client_ref,
-                "no such user online",
-            );
+            state
+                .reject_in_order(
+                    ErrorCode::NO_SUCH_USER,
+                    code::DIRECT,
+                    client_ref,
+                    "no such user online",
+                )
+                .await;
             return;
         }
     };
@@ -41,6 +45,7 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
     };
     let hub_shared = Arc::clone(&shared);
     let stored = message.clone();
+    let unacked = Arc::clone(&state.unacked);
     let release = move || {
         // spec: DM-1 — to the recipient only, then the ACK to the sender.
         let _ = recipient
@@ -57,16 +62,27 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
     };
     match &shared.store {
         Some(store) => match store.reserve().await {
-            Some(permit) => permit.send(Op::Direct {
-                message,
-                release: Box::new(release),
-            }),
-            None => state.reject(
-                ErrorCode::STORAGE_FAILURE,
-                code::DIRECT,
-                client_ref,
-                "message store unavailable",
-            ),
+            Some(permit) => {
+                // spec: ORDER-1 — owed until the release queues the ACK.
+                unacked.owe();
+                permit.send(Op::Direct {
+                    message,
+                    release: Box::new(move || {
+                        release();
+                        unacked.paid();
+                    }),
+                })
+            }
+            None => {
+                state
+                    .reject_in_order(
+                        ErrorCode::STORAGE_FAILURE,
+                        code::DIRECT,
+                        client_ref,
+                        "message store unavailable",
+                    )
+                    .await
+            }
         },
         None => release(),
     }

@@ -11,16 +11,20 @@ use crate::connection::ConnState;
 pub async fn send(state: &mut ConnState, send: Send) {
     let client_ref = send.client_ref;
     if let Err((code, message)) = super::check_body(state, &send.body) {
-        state.reject(code, code::SEND, client_ref, message);
+        state
+            .reject_in_order(code, code::SEND, client_ref, message)
+            .await;
         return;
     }
     let Some(room) = super::joined_room(state, &send.room) else {
-        state.reject(
-            ErrorCode::NOT_IN_ROOM,
-            code::SEND,
-            client_ref,
-            "join the room first",
-        );
+        state
+            .reject_in_order(
+                ErrorCode::NOT_IN_ROOM,
+                code::SEND,
+                client_ref,
+                "join the room first",
+            )
+            .await;
         return;
     };
     let shared = Arc::clone(&state.shared);
@@ -30,12 +34,14 @@ pub async fn send(state: &mut ConnState, send: Send) {
         Some(store) => match store.reserve().await {
             Some(permit) => Some(permit),
             None => {
-                state.reject(
-                    ErrorCode::STORAGE_FAILURE,
-                    code::SEND,
-                    client_ref,
-                    "message store unavailable",
-                );
+                state
+                    .reject_in_order(
+                        ErrorCode::STORAGE_FAILURE,
+                        code::SEND,
+                        client_ref,
+                        "message store unavailable",
+                    )
+                    .await;
                 return;
             }
         },
@@ -49,14 +55,16 @@ pub async fn send(state: &mut ConnState, send: Send) {
         send.body,
         now_millis(),
         || hub.next_message_id(),
-        durable,
+        durable.map(|permit| (permit, &state.unacked)),
     );
     if !published {
-        state.reject(
-            ErrorCode::NOT_IN_ROOM,
-            code::SEND,
-            client_ref,
-            "join the room first",
-        );
+        state
+            .reject_in_order(
+                ErrorCode::NOT_IN_ROOM,
+                code::SEND,
+                client_ref,
+                "join the room first",
+            )
+            .await;
     }
 }

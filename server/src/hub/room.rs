@@ -18,6 +18,7 @@ use confab_protocol::Str8;
 
 use super::presence::{self, Decision, PresenceGate};
 use super::{lock, Member};
+use crate::connection::acks::Unacked;
 
 #[derive(Debug)]
 pub struct Room {
@@ -48,6 +49,8 @@ struct Pending {
     message: Message,
     sender: Arc<Member>,
     client_ref: u32,
+    /// The sender's owed ACKs, when the message waits for the store.
+    unacked: Option<Arc<Unacked>>,
 }
 
 /// What a JOIN produced, for logging and tests.
@@ -253,8 +256,9 @@ impl Room {
     }
 
     /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`).
-    /// With `durable` it goes to the store and is released after the commit;
-    /// without, it is released at once. False when the sender is no member.
+    /// With `durable` (a store permit and the sender's owed ACKs) it goes to
+    /// the store and is released after the commit; without, it is released
+    /// at once. False when the sender is no member.
     pub fn publish(
         self: &Arc<Self>,
         sender: &Arc<Member>,
@@ -262,7 +266,10 @@ impl Room {
         body: confab_protocol::Str16,
         now: u64,
         next_id: impl FnOnce() -> u64,
-        durable: Option<tokio::sync::mpsc::Permit<'_, crate::store::Op>>,
+        durable: Option<(
+            tokio::sync::mpsc::Permit<'_, crate::store::Op>,
+            &Arc<Unacked>,
+        )>,
     ) -> bool {
         let mut state = lock(&self.state);
         if !state.members.iter().any(|m| m.conn_id == sender.conn_id) {
@@ -281,10 +288,19 @@ impl Room {
             // history keeps messages long, so it gets a buffer of its own.
             body: confab_protocol::Str16::truncated(&body),
         };
+        let (durable, unacked) = match durable {
+            Some((permit, unacked)) => {
+                // spec: ORDER-1 — owed until the release queues the ACK.
+                unacked.owe();
+                (Some(permit), Some(Arc::clone(unacked)))
+            }
+            None => (None, None),
+        };
         state.pending.push_back(Pending {
             message: message.clone(),
             sender: Arc::clone(sender),
             client_ref,
+            unacked,
         });
         match durable {
             // Queued under the lock, so the store sees each room's messages in `seq` order.
@@ -313,6 +329,7 @@ impl Room {
                 mut message,
                 sender,
                 client_ref,
+                unacked,
             }) = state.pending.pop_front()
             else {
                 break;
@@ -331,6 +348,9 @@ impl Room {
                 time: message.time,
             });
             let _ = sender.outbox.push(ack.to_bytes());
+            if let Some(unacked) = unacked {
+                unacked.paid();
+            }
             state.released_next = message.seq + 1;
             message.flags = Message::HISTORY;
             if state.history.len() >= state.keep {
