@@ -50,6 +50,16 @@ pub struct Config {
     #[arg(long, default_value_t = 8)]
     pub per_ip_share: u32,
 
+    /// Bytes of direct messages that may wait unwritten for one recipient
+    /// from one IP address; past it the sender gets RECIPIENT_BUSY.
+    #[arg(long, default_value_t = 65_536)]
+    pub dm_queue_per_ip: usize,
+
+    /// Bytes of direct messages that may wait unwritten for one recipient
+    /// from all senders together.
+    #[arg(long, default_value_t = 262_144)]
+    pub dm_queue_total: usize,
+
     /// TLS certificate chain (PEM). With --tls-key, clients must speak TLS.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,
@@ -212,6 +222,18 @@ impl Config {
             history_max: self
                 .history_max
                 .min(u16::try_from(self.queue_depth / 2).unwrap_or(u16::MAX)),
+        }
+    }
+
+    /// `[DM-4]`: frames count as well as bytes, since the outbound queue is
+    /// bounded in frames (`queue_depth`).
+    pub fn dm_budget(&self) -> crate::hub::dm_queue::DmBudget {
+        let depth = self.queue_depth as usize;
+        crate::hub::dm_queue::DmBudget {
+            per_address_bytes: self.dm_queue_per_ip,
+            per_address_frames: (depth / 16).max(1),
+            total_bytes: self.dm_queue_total,
+            total_frames: (depth / 4).max(1),
         }
     }
 

@@ -8,6 +8,7 @@ use confab_protocol::ErrorCode;
 use crate::clock::now_millis;
 use crate::connection::ConnState;
 use crate::store::Op;
+use tracing::debug;
 
 pub async fn direct(state: &mut ConnState, direct: Direct) {
     let client_ref = direct.client_ref;
@@ -43,14 +44,35 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
         to: recipient.name.clone(),
         body: direct.body,
     };
+    // spec: DM-4 — refuse the sender, not the recipient, past the budget.
+    let from = state.peer.ip();
+    let wire = Frame::DirectMessage(message.clone()).to_bytes();
+    let budget = shared.config.dm_budget();
+    let wire = match shared
+        .hub
+        .dm_queues
+        .admit(&budget, recipient.conn_id, from, wire)
+    {
+        Ok(wire) => wire,
+        Err(busy) => {
+            debug!(conn = state.id, to = %recipient.name, "direct message refused: {busy:?}");
+            state
+                .reject_in_order(
+                    ErrorCode::RECIPIENT_BUSY,
+                    code::DIRECT,
+                    client_ref,
+                    "too many direct messages wait unread for this user; try later",
+                )
+                .await;
+            return;
+        }
+    };
     let hub_shared = Arc::clone(&shared);
     let stored = message.clone();
     let unacked = Arc::clone(&state.unacked);
     let release = move || {
         // spec: DM-1 — to the recipient only, then the ACK to the sender.
-        let _ = recipient
-            .outbox
-            .push(Frame::DirectMessage(stored.clone()).to_bytes());
+        let _ = recipient.outbox.push(wire);
         let ack = Ack {
             client_ref,
             id: stored.id,

@@ -44,6 +44,7 @@ pub fn disconnect(state: &mut ConnState) {
     // The name is free before anyone hears of the departure, so a client
     // reacting to the PRESENCE can take it at once.
     state.shared.hub.release_name(&member);
+    state.shared.hub.dm_queues.forget(member.conn_id);
     let now = now_millis();
     for room in state.rooms.drain(..) {
         room.remove(&member, PresenceEvent::Disconnected, now);

@@ -4,6 +4,7 @@
 //! never across an await or an I/O call, so no connection can block another.
 
 mod direct;
+pub mod dm_queue;
 mod presence;
 mod room;
 
@@ -72,6 +73,8 @@ pub struct Hub {
     next_id: AtomicU64,
     history_keep: usize,
     pub direct: DirectHistory,
+    /// Direct messages waiting to be written to each recipient (`[DM-4]`).
+    pub dm_queues: dm_queue::DmQueues,
 }
 
 impl Hub {
@@ -82,6 +85,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             history_keep,
             direct: DirectHistory::new(history_keep),
+            dm_queues: dm_queue::DmQueues::default(),
         }
     }
 
