@@ -50,6 +50,12 @@ pub struct Config {
     #[arg(long, default_value_t = 8)]
     pub per_ip_share: u32,
 
+    /// Most connections from one IP address still logging in at once;
+    /// newcomers past it get ERROR TOO_MANY_CONNECTIONS (0: no limit). An
+    /// address holding a quarter of it gets a quarter of the handshake time.
+    #[arg(long, default_value_t = 128)]
+    pub max_unauthenticated_per_ip: usize,
+
     /// Bytes of direct messages that may wait unwritten for one recipient
     /// from one IP address; past it the sender gets RECIPIENT_BUSY.
     #[arg(long, default_value_t = 65_536)]

@@ -34,7 +34,6 @@ pub async fn run<L: Listener>(
         _ => return Err("--tls-cert and --tls-key go together".into()),
     };
     let shared = Arc::new(Shared::new(config)?);
-    let handshake_timeout = Duration::from_millis(u64::from(shared.limits.handshake_timeout_ms));
     let tracker = TaskTracker::new();
     if let Some(store) = &shared.store {
         info!(
@@ -87,11 +86,9 @@ pub async fn run<L: Listener>(
                     // The TLS handshake counts against the login deadline (`[SEC-7]`),
                     // and a refusal is said inside TLS, where the client reads.
                     // A refused newcomer gets no more time than a plain refusal would.
-                    let limit = if admitted.is_ok() {
-                        handshake_timeout
-                    } else {
-                        REFUSAL_TIMEOUT
-                    };
+                    let limit = admitted
+                        .as_ref()
+                        .map_or(REFUSAL_TIMEOUT, |a| a.handshake_timeout);
                     let stream = match tokio::time::timeout(limit, accepting).await {
                         Ok(Ok(stream)) => stream,
                         Ok(Err(e)) => return warn!(%peer, "TLS handshake failed: {e}"),
@@ -137,6 +134,10 @@ fn refusal_error(refusal: Refusal) -> (ErrorCode, &'static str) {
         Refusal::TooManyLoggingIn => (
             ErrorCode::SERVER_FULL,
             "too many connections are logging in; try again later",
+        ),
+        Refusal::TooManyLoggingInFromAddress => (
+            ErrorCode::TOO_MANY_CONNECTIONS,
+            "too many connections from your address are logging in; try again later",
         ),
         Refusal::ConnectingTooFast => (
             ErrorCode::TOO_MANY_CONNECTIONS,

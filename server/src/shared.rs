@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use confab_protocol::frame::{Frame, Greeting};
@@ -39,6 +40,9 @@ pub struct Shared {
     auth_failures: Mutex<HashMap<IpAddr, u32>>,
 }
 
+/// The shortest handshake time an address that hoards handshakes is given.
+const MIN_HANDSHAKE: Duration = Duration::from_millis(1_000);
+
 /// Why a connection was refused before the GREETING (`[LIMIT-1]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -47,6 +51,8 @@ pub enum Refusal {
     TooManyLoggingIn,
     /// The address opens connections faster than `--connect-rate` (`[LIMIT-3]`).
     ConnectingTooFast,
+    /// The address has `--max-unauthenticated-per-ip` connections logging in (`[LIMIT-4]`).
+    TooManyLoggingInFromAddress,
 }
 
 /// Holds a connection's place in the counters; gives it back on drop.
@@ -55,6 +61,9 @@ pub struct Admission {
     shared: Arc<Shared>,
     /// The address's entry, held while the connection lives.
     pub address: Option<Arc<Address>>,
+    /// This connection's time to log in: shorter for an address that holds
+    /// many connections still logging in (`[LIMIT-4]`).
+    pub handshake_timeout: Duration,
     pub conn_id: u64,
     logging_in: bool,
 }
@@ -202,12 +211,17 @@ impl Shared {
             self.active.fetch_sub(1, Ordering::AcqRel);
             return Err(Refusal::TooManyLoggingIn);
         }
+        let mut handshake_timeout =
+            Duration::from_millis(u64::from(self.limits.handshake_timeout_ms));
         let address = match &self.addresses {
             Some(book) => {
                 let entry = book.entry(ip);
                 let mut state = entry.lock();
+                let pending_cap = self.config.max_unauthenticated_per_ip;
                 let refusal = if state.connections >= self.config.max_per_ip {
                     Some(Refusal::TooManyFromAddress)
+                } else if pending_cap > 0 && state.logging_in >= pending_cap {
+                    Some(Refusal::TooManyLoggingInFromAddress)
                 } else if !book.take_connect(&mut state) {
                     Some(Refusal::ConnectingTooFast)
                 } else {
@@ -219,6 +233,10 @@ impl Shared {
                     self.active.fetch_sub(1, Ordering::AcqRel);
                     return Err(refusal);
                 }
+                if pending_cap >= 4 && state.logging_in >= pending_cap / 4 {
+                    // spec: LIMIT-4 — an address hoarding handshakes gets less time for each.
+                    handshake_timeout = (handshake_timeout / 4).max(MIN_HANDSHAKE);
+                }
                 state.connections += 1;
                 state.logging_in += 1;
                 drop(state);
@@ -229,6 +247,7 @@ impl Shared {
         Ok(Admission {
             shared: Arc::clone(self),
             address,
+            handshake_timeout,
             conn_id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
             logging_in: true,
         })

@@ -98,8 +98,8 @@ pub async fn run<R: ReadHalf>(
     let now = Instant::now();
     let mut timers = Timers {
         // spec: HANDSHAKE-8 — counted from accept, TLS handshake included.
-        handshake_deadline: accepted_at
-            + Duration::from_millis(u64::from(limits.handshake_timeout_ms)),
+        // spec: LIMIT-4 — shorter for an address holding many handshakes.
+        handshake_deadline: accepted_at + state.admission.handshake_timeout,
         last_heard: now,
         ping_sent: None,
     };
