@@ -56,6 +56,20 @@ pub struct Config {
     #[arg(long, default_value_t = 128)]
     pub max_unauthenticated_per_ip: usize,
 
+    /// Most rooms the server holds at once; a JOIN that would make another
+    /// gets ERROR ROOM_LIMIT (0: no limit). Empty rooms are let go.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_rooms_total: usize,
+
+    /// New rooms one IP address may make per second, sustained; past it a
+    /// JOIN gets ERROR RATE_LIMITED (0: no limit).
+    #[arg(long, default_value_t = 2)]
+    pub room_create_rate: u32,
+
+    /// New rooms one IP address may make in a burst.
+    #[arg(long, default_value_t = 100)]
+    pub room_create_burst: u32,
+
     /// Bytes of direct messages that may wait unwritten for one recipient
     /// from one IP address; past it the sender gets RECIPIENT_BUSY.
     #[arg(long, default_value_t = 65_536)]

@@ -113,7 +113,7 @@ impl Shared {
             let (store, loaded) =
                 crate::store::Store::open(&config.data_dir, usize::from(limits.history_max))?;
             let accounts = loaded.account_keys.iter().cloned().collect();
-            hub.restore(loaded);
+            hub.restore(loaded, &config.default_room);
             (Some(store), accounts)
         };
         let mut flags = 0;
@@ -160,8 +160,8 @@ impl Shared {
                         share: config.per_ip_share,
                         connect_rate: f64::from(config.connect_rate),
                         connect_burst: f64::from(config.connect_burst.max(1)),
-                        room_create_rate: 0.0,
-                        room_create_burst: 1.0,
+                        room_create_rate: f64::from(config.room_create_rate),
+                        room_create_burst: f64::from(config.room_create_burst.max(1)),
                     },
                     config.max_connections.saturating_add(16_384),
                 )

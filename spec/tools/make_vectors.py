@@ -71,6 +71,7 @@ ERRORS = {
     "BODY_TOO_LONG": 36,
     "RATE_LIMITED": 37,
     "STORAGE_FAILURE": 38,
+    "ROOM_LIMIT": 48,
     "RECIPIENT_BUSY": 49,
     "SLOW_CONSUMER": 50,
     "FLOODING": 51,
@@ -817,6 +818,9 @@ def build_frames(report):
     add("error-rate-limited-join", F("ERROR", code=ERRORS["RATE_LIMITED"], flags=0,
                                      frame_type=0x12, client_ref=0,
                                      message="rate limit: request not handled"))
+    # LIMIT-5
+    add("error-room-limit", F("ERROR", code=ERRORS["ROOM_LIMIT"], flags=0,
+                              frame_type=0x12, client_ref=0, message="no more rooms"))
     # DM-4
     add("error-recipient-busy", F("ERROR", code=ERRORS["RECIPIENT_BUSY"], flags=0,
                                   frame_type=0x16, client_ref=9, message="try later"))

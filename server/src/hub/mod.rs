@@ -20,6 +20,15 @@ use confab_protocol::Str8;
 
 use crate::connection::outbox::Outbox;
 
+/// Why a JOIN cannot have a new room (`[LIMIT-5]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRoom {
+    /// The server has `--max-rooms-total` rooms.
+    ServerFull,
+    /// The address makes rooms faster than `--room-create-rate`.
+    TooFast,
+}
+
 /// A logged-in connection as the rest of the server sees it.
 #[derive(Debug)]
 pub struct Member {
@@ -89,11 +98,18 @@ impl Hub {
         }
     }
 
-    /// Rooms and ids as the store left them at the last run.
-    pub fn restore(&self, loaded: crate::store::Loaded) {
+    /// Ids as the store left them at the last run, and the room `resident`
+    /// (the default room); the others are loaded when a request names them
+    /// (`[LIMIT-5]`).
+    pub fn restore(&self, loaded: crate::store::Loaded, resident: &str) {
         self.next_id.store(loaded.next_id.max(1), Ordering::Relaxed);
         let mut rooms = lock(&self.rooms);
-        for room in loaded.rooms {
+        let resident = name_key(resident);
+        for room in loaded
+            .rooms
+            .into_iter()
+            .filter(|r| name_key(&r.name) == resident)
+        {
             let restored = Room::restore(
                 Str8::truncated(&room.name),
                 self.history_keep,
@@ -145,15 +161,61 @@ impl Hub {
         names
     }
 
-    /// The room called `name` (already normalised), created if needed.
-    pub fn room_or_create(&self, name: &str) -> Arc<Room> {
+    /// The room called `name` (already normalised), made by `create` if
+    /// needed and the server-wide cap allows (`[LIMIT-5]`); `create` says
+    /// whether a new room may be made now (the per-address rate).
+    pub fn room_or_create(
+        &self,
+        name: &str,
+        max_rooms: usize,
+        create: impl FnOnce() -> bool,
+    ) -> Result<Arc<Room>, NoRoom> {
         let mut rooms = lock(&self.rooms);
         let key = name_key(name);
-        Arc::clone(
-            rooms
-                .entry(key)
-                .or_insert_with(|| Arc::new(Room::new(Str8::truncated(name), self.history_keep))),
-        )
+        if let Some(room) = rooms.get(&key) {
+            return Ok(Arc::clone(room));
+        }
+        if max_rooms > 0 && rooms.len() >= max_rooms {
+            return Err(NoRoom::ServerFull);
+        }
+        if !create() {
+            return Err(NoRoom::TooFast);
+        }
+        let room = Arc::new(Room::new(Str8::truncated(name), self.history_keep));
+        rooms.insert(key, Arc::clone(&room));
+        Ok(room)
+    }
+
+    /// A room as the store has it, made again after it was let go.
+    pub fn restore_room(&self, loaded: crate::store::LoadedRoom, max_rooms: usize) {
+        let mut rooms = lock(&self.rooms);
+        if max_rooms > 0 && rooms.len() >= max_rooms {
+            return;
+        }
+        rooms.entry(name_key(&loaded.name)).or_insert_with(|| {
+            Arc::new(Room::restore(
+                Str8::truncated(&loaded.name),
+                self.history_keep,
+                loaded.next_seq,
+                loaded.recent,
+            ))
+        });
+    }
+
+    /// Lets `room` go if nobody is in it and it keeps nothing that is not
+    /// also in the store (`[LIMIT-5]`): an empty room costs no memory.
+    pub fn let_go_if_idle(&self, room: &Arc<Room>, history_is_stored: bool) {
+        let mut rooms = lock(&self.rooms);
+        let key = name_key(&room.name);
+        if rooms.get(&key).is_some_and(|r| Arc::ptr_eq(r, room))
+            && room.evict_if_idle(history_is_stored)
+        {
+            rooms.remove(&key);
+        }
+    }
+
+    pub fn room_count(&self) -> usize {
+        lock(&self.rooms).len()
     }
 
     pub fn room(&self, name: &str) -> Option<Arc<Room>> {

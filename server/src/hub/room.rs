@@ -41,6 +41,9 @@ struct RoomState {
     keep: usize,
     /// Coalesces the PRESENCE of members that come and go fast (`[PRESENCE-3]`).
     presence: PresenceGate,
+    /// Set when the hub let the room go (`[LIMIT-5]`): a JOIN that still
+    /// holds it must look the room up again.
+    evicted: bool,
 }
 
 /// A message that has its id and `seq` but is not delivered yet.
@@ -77,6 +80,7 @@ impl Room {
                 history: recent.into(),
                 keep: keep.max(1),
                 presence: PresenceGate::default(),
+                evicted: false,
             }),
         }
     }
@@ -95,6 +99,20 @@ impl Room {
         names
     }
 
+    /// Marks the room let go if it holds nothing that lives only here: no
+    /// member, nothing waiting for the store and, unless `history_is_kept`
+    /// elsewhere (the store), no history. True when it was.
+    pub fn evict_if_idle(&self, history_is_kept: bool) -> bool {
+        let mut state = lock(&self.state);
+        let idle = state.members.is_empty()
+            && state.pending.is_empty()
+            && (history_is_kept || state.history.is_empty());
+        if idle {
+            state.evicted = true;
+        }
+        idle
+    }
+
     /// Whether the room has ever had a message (it exists for WHO, `[PRESENCE-1]`).
     pub fn has_history(&self) -> bool {
         !lock(&self.state).history.is_empty()
@@ -102,14 +120,18 @@ impl Room {
 
     /// Adds `member` and queues JOINED, the replay, HISTORY_END and MISSED for
     /// it, all under the lock so that live messages follow without gap (`[ROOM-2]`, `[ROOM-3]`).
+    /// `None` when the room was let go meanwhile: look it up again.
     pub fn join(
         self: &Arc<Self>,
         member: &Arc<Member>,
         since_seq: u64,
         history: usize,
         now: u64,
-    ) -> JoinReply {
+    ) -> Option<JoinReply> {
         let mut state = lock(&self.state);
+        if state.evicted {
+            return None;
+        }
         let newly_joined = !state.members.iter().any(|m| m.conn_id == member.conn_id);
         if newly_joined {
             state.members.push(Arc::clone(member));
@@ -158,10 +180,10 @@ impl Room {
         if newly_joined {
             self.presence_changed(&mut state, member, PresenceEvent::Joined, now);
         }
-        JoinReply {
+        Some(JoinReply {
             newly_joined,
             members,
-        }
+        })
     }
 
     /// Whether messages above `since_seq` exist that are no longer kept.
