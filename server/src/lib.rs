@@ -9,6 +9,7 @@ pub mod connection;
 pub mod handlers;
 pub mod hub;
 pub mod ratelimit;
+pub mod refusals;
 pub mod retention;
 pub mod server;
 pub mod shared;
