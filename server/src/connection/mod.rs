@@ -2,6 +2,7 @@
 //! joined by the bounded outbox.
 
 pub mod acks;
+mod cost;
 pub mod outbox;
 mod reader;
 mod writer;

@@ -15,9 +15,8 @@ use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, warn};
 
-use super::ConnState;
+use super::{cost, ConnState};
 use crate::handlers;
-use crate::ratelimit::Verdict;
 use crate::shared::Shared;
 use crate::transport::ReadHalf;
 
@@ -259,7 +258,7 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
             }));
         }
     };
-    if state.unacked.any() && !answered_later(state, &frame) {
+    if state.unacked.any() && !cost::answered_later(state, &frame) {
         // spec: ORDER-1 — this frame's answer, or the connection's last
         // frame, would overtake ACKs owed for stored messages: wait for them.
         return Step::Async(Box::pin(async move {
@@ -274,29 +273,9 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
     handle(state, frame)
 }
 
-/// Whether `frame` is a SEND or DIRECT its buckets allow: stored in turn,
-/// its own ACK follows the owed ones, so it need not wait for them. (Its
-/// handler waits before answering it with an ERROR.)
-fn answered_later(state: &ConnState, frame: &Frame) -> bool {
-    let body_len = match frame {
-        Frame::Send(send) => send.body.len(),
-        Frame::Direct(direct) => direct.body.len(),
-        _ => return false,
-    };
-    let shared = &state.shared;
-    let share = shared.config.per_ip_share;
-    let address = state.admission.address.as_ref().filter(|_| share > 0);
-    let mut address_state = address.map(|a| a.lock());
-    state.limiter.would_allow(
-        &shared.limits,
-        body_len,
-        address_state.as_mut().map(|s| (&s.requests, share)),
-    )
-}
-
 /// Handles one decoded frame.
 fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
-    if !pay_for(state, &frame) {
+    if !cost::pay_for(state, &frame) {
         return match state.closed_with {
             Some(code) => Step::End(Ended::Fatal(code)),
             None => Step::Handled,
@@ -344,62 +323,6 @@ fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
     match state.closed_with {
         Some(code) => Step::End(Ended::Fatal(code)),
         None => Step::Handled,
-    }
-}
-
-/// `[FLOW-5]`: every frame a client sends costs a request token (SEND and
-/// DIRECT their body bytes too), whatever the answer, so that neither
-/// requests answered by errors nor cheap ones (JOIN, LEAVE, WHO...) can be
-/// pipelined without end. False when the frame is refused, with
-/// RATE_LIMITED or, for a client that keeps pushing, FLOODING.
-fn pay_for(state: &mut ConnState, frame: &Frame) -> bool {
-    let (client_ref, body_len) = match frame {
-        // Answers and endings ask for nothing; HELLO and LOGIN are bounded
-        // by login_attempts and the handshake deadline; a PING is answered
-        // as fast as its sender reads, and refusing one would break keepalive.
-        Frame::Ping(_)
-        | Frame::Pong(_)
-        | Frame::Goodbye(_)
-        | Frame::ErrorFrame(_)
-        | Frame::Hello(_)
-        | Frame::Login(_) => return true,
-        Frame::Send(send) => (send.client_ref, send.body.len()),
-        Frame::Direct(direct) => (direct.client_ref, direct.body.len()),
-        _ => (0, 0),
-    };
-    let shared = &state.shared;
-    let share = shared.config.per_ip_share;
-    let address = state.admission.address.as_ref().filter(|_| share > 0);
-    let mut address_state = address.map(|a| a.lock());
-    let verdict = state.limiter.check(
-        &shared.limits,
-        body_len,
-        address_state.as_mut().map(|s| (&mut s.requests, share)),
-    );
-    drop(address_state);
-    let frame_type = frame.frame_type();
-    match verdict {
-        Verdict::Allowed => true,
-        Verdict::Limited => {
-            debug!(conn = state.id, "rate limited frame {frame_type:#04x}");
-            state.reject(
-                ErrorCode::RATE_LIMITED,
-                frame_type,
-                client_ref,
-                "rate limit: request not handled",
-            );
-            false
-        }
-        Verdict::Flooding => {
-            let last = state.session.fatal_about(
-                ErrorCode::FLOODING,
-                frame_type,
-                client_ref,
-                "kept sending past the rate limit",
-            );
-            state.close_with(last);
-            false
-        }
     }
 }
 
