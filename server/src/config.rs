@@ -70,6 +70,11 @@ pub struct Config {
     #[arg(long, default_value_t = 100)]
     pub room_create_burst: u32,
 
+    /// With --in-memory, bytes of history all empty rooms together may keep;
+    /// past it the longest-empty rooms are forgotten, history and all.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub idle_history_bytes: usize,
+
     /// Bytes of direct messages that may wait unwritten for one recipient
     /// from one IP address; past it the sender gets RECIPIENT_BUSY.
     #[arg(long, default_value_t = 65_536)]

@@ -107,6 +107,7 @@ impl Shared {
             ));
         }
         let hub = Hub::new(usize::from(limits.history_max));
+        hub.set_idle_history_budget(config.idle_history_bytes);
         let (store, accounts) = if config.in_memory {
             (None, HashSet::new())
         } else {

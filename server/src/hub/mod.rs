@@ -84,6 +84,15 @@ pub struct Hub {
     pub direct: DirectHistory,
     /// Direct messages waiting to be written to each recipient (`[DM-4]`).
     pub dm_queues: dm_queue::DmQueues,
+    /// Empty rooms kept in memory for their history, oldest first (`[LIMIT-5]`).
+    idle: Mutex<IdleRooms>,
+}
+
+#[derive(Debug)]
+struct IdleRooms {
+    rooms: std::collections::VecDeque<(Arc<Room>, usize)>,
+    bytes: usize,
+    budget: usize,
 }
 
 impl Hub {
@@ -95,6 +104,11 @@ impl Hub {
             history_keep,
             direct: DirectHistory::new(history_keep),
             dm_queues: dm_queue::DmQueues::default(),
+            idle: Mutex::new(IdleRooms {
+                rooms: std::collections::VecDeque::new(),
+                bytes: 0,
+                budget: usize::MAX,
+            }),
         }
     }
 
@@ -207,11 +221,40 @@ impl Hub {
     pub fn let_go_if_idle(&self, room: &Arc<Room>, history_is_stored: bool) {
         let mut rooms = lock(&self.rooms);
         let key = name_key(&room.name);
-        if rooms.get(&key).is_some_and(|r| Arc::ptr_eq(r, room))
-            && room.evict_if_idle(history_is_stored)
-        {
-            rooms.remove(&key);
+        if !rooms.get(&key).is_some_and(|r| Arc::ptr_eq(r, room)) {
+            return;
         }
+        if room.evict_if_idle(history_is_stored) {
+            rooms.remove(&key);
+        } else if !history_is_stored && room.member_count() == 0 {
+            // Kept for its history alone, within a budget for all such rooms.
+            let mut idle = lock(&self.idle);
+            if !idle.rooms.iter().any(|(r, _)| Arc::ptr_eq(r, room)) {
+                let bytes = room.history_bytes();
+                idle.bytes += bytes;
+                idle.rooms.push_back((Arc::clone(room), bytes));
+            }
+            while idle.bytes > idle.budget {
+                let Some((oldest, bytes)) = idle.rooms.pop_front() else {
+                    break;
+                };
+                idle.bytes -= bytes;
+                // Joined again since, it is no longer idle; else its history goes with it.
+                let oldest_key = name_key(&oldest.name);
+                if rooms
+                    .get(&oldest_key)
+                    .is_some_and(|r| Arc::ptr_eq(r, &oldest))
+                    && oldest.evict_if_idle(true)
+                {
+                    rooms.remove(&oldest_key);
+                }
+            }
+        }
+    }
+
+    /// Bytes of history the rooms kept only for it may hold, in all (`[LIMIT-5]`).
+    pub fn set_idle_history_budget(&self, bytes: usize) {
+        lock(&self.idle).budget = bytes;
     }
 
     pub fn room_count(&self) -> usize {

@@ -113,6 +113,15 @@ impl Room {
         idle
     }
 
+    /// Roughly what the room's kept history takes in memory.
+    pub fn history_bytes(&self) -> usize {
+        lock(&self.state)
+            .history
+            .iter()
+            .map(|m| 64 + m.body.len() + m.sender.len() + m.room.len())
+            .sum()
+    }
+
     /// Whether the room has ever had a message (it exists for WHO, `[PRESENCE-1]`).
     pub fn has_history(&self) -> bool {
         !lock(&self.state).history.is_empty()
