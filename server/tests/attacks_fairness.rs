@@ -28,6 +28,8 @@ struct Tally {
     attacker_messages: u32,
     /// Messages from the other honest members.
     honest_messages: u32,
+    /// The longest a message from another honest member took to arrive.
+    worst_latency: Duration,
     /// The ERROR or end that cut this member, if any.
     cut: Option<String>,
 }
@@ -43,14 +45,16 @@ impl Honest {
     async fn start(addr: SocketAddr, count: usize) -> Honest {
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        // Messages carry their sending time, counted from here.
+        let epoch = Instant::now();
         for i in 0..count {
             let client = Client::login(addr, &format!("honest{i}")).await;
-            tasks.spawn(Honest::run(client, stop.clone()));
+            tasks.spawn(Honest::run(client, stop.clone(), epoch));
         }
         Honest { tasks, stop }
     }
 
-    async fn run(mut client: Client, stop: CancellationToken) -> (String, Tally) {
+    async fn run(mut client: Client, stop: CancellationToken, epoch: Instant) -> (String, Tally) {
         let mut tally = Tally::default();
         let mut pace = tokio::time::interval(Duration::from_millis(100));
         let mut said = 0u32;
@@ -62,7 +66,7 @@ impl Honest {
                     let frame = Frame::Send(Send {
                         client_ref: said,
                         room: Str8::truncated("lobby"),
-                        body: Str16::truncated(&format!("hello {said}")),
+                        body: Str16::truncated(&format!("{}", epoch.elapsed().as_micros())),
                     });
                     if futures_util::SinkExt::send(&mut client.framed, frame).await.is_err() {
                         tally.cut = Some("write failed".into());
@@ -75,11 +79,13 @@ impl Honest {
                             tally.attacker_presence += 1;
                         }
                     }
-                    Some(Ok(Frame::Message(Message { sender, .. }))) => {
+                    Some(Ok(Frame::Message(Message { sender, body, .. }))) => {
                         if sender.starts_with("churn") {
                             tally.attacker_messages += 1;
                         } else {
                             tally.honest_messages += 1;
+                            let sent = Duration::from_micros(body.parse().unwrap());
+                            tally.worst_latency = tally.worst_latency.max(epoch.elapsed() - sent);
                         }
                     }
                     Some(Ok(frame @ Frame::Ping(_))) => {
@@ -115,6 +121,12 @@ impl Honest {
             assert!(
                 tally.honest_messages > 0,
                 "{label}: {name} heard nobody: {tally:?}"
+            );
+            // Generous: the attackers share the two cores.
+            assert!(
+                tally.worst_latency < Duration::from_secs(2),
+                "{label}: {name} waited {:?} for a message",
+                tally.worst_latency
             );
             tallies.push(tally);
         }
