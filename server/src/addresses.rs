@@ -69,6 +69,7 @@ impl AddressBook {
 
     /// The entry of `ip`, made if needed.
     pub fn entry(&self, ip: IpAddr) -> Arc<Address> {
+        let ip = holder(ip);
         let mut entries = lock(&self.entries);
         if let Some(entry) = entries.get(&ip) {
             return Arc::clone(entry);
@@ -145,6 +146,22 @@ impl AddressBook {
     }
 }
 
+/// The address that stands for one client: an IPv6 host is its /64 prefix
+/// (one subscriber holds a whole /64), an IPv4-mapped IPv6 address its IPv4
+/// address.
+pub fn holder(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +194,22 @@ mod tests {
                 "held entries stay"
             );
         }
+    }
+
+    #[test]
+    fn an_ipv6_host_counts_as_its_slash_64() {
+        // spec: LIMIT-3
+        let book = AddressBook::new(rules(), 8);
+        let a = book.entry("2001:db8:1:2::1".parse().unwrap());
+        let b = book.entry("2001:db8:1:2:ffff::9".parse().unwrap());
+        let c = book.entry("2001:db8:1:3::1".parse().unwrap());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        let mapped = book.entry("::ffff:10.0.0.1".parse().unwrap());
+        assert!(Arc::ptr_eq(
+            &mapped,
+            &book.entry(IpAddr::from([10, 0, 0, 1]))
+        ));
     }
 
     #[tokio::test(start_paused = true)]

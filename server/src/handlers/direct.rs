@@ -45,7 +45,7 @@ pub async fn direct(state: &mut ConnState, direct: Direct) {
         body: direct.body,
     };
     // spec: DM-4 — refuse the sender, not the recipient, past the budget.
-    let from = state.peer.ip();
+    let from = crate::addresses::holder(state.peer.ip());
     let wire = Frame::DirectMessage(message.clone()).to_bytes();
     let budget = shared.config.dm_budget();
     let wire = match shared
