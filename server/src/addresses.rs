@@ -197,6 +197,17 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_is_small_so_the_book_is_bounded_in_bytes() {
+        // Map slot (key, Arc) plus the Arc's allocation: with the default
+        // cap (10,000 + 16,384 entries) the book stays under 12 MB.
+        let slot = std::mem::size_of::<(IpAddr, Arc<Address>)>();
+        let entry = std::mem::size_of::<Address>() + 2 * std::mem::size_of::<usize>();
+        eprintln!("address book: {slot} + {entry} bytes per entry");
+        assert!(slot + entry <= 256, "{slot} + {entry}");
+        assert!((10_000 + 16_384) * 2 * (slot + entry) < 12_000_000);
+    }
+
+    #[test]
     fn an_ipv6_host_counts_as_its_slash_64() {
         // spec: LIMIT-3
         let book = AddressBook::new(rules(), 8);
