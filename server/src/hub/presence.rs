@@ -8,10 +8,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use confab_protocol::frame::PresenceEvent;
+use std::sync::Arc;
+
+use confab_protocol::frame::{Frame, Presence, PresenceEvent};
 use confab_protocol::Str8;
 use tokio::time::Instant;
 
+use super::Member;
 use crate::ratelimit::Bucket;
 
 /// Changes announced at once before coalescing starts.
@@ -114,6 +117,28 @@ impl PresenceGate {
     #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.churn.is_empty()
+    }
+}
+
+/// Tells every member but `subject` of `event` (`[PRESENCE-2]`).
+pub fn announce(
+    members: &[Arc<Member>],
+    subject: u64,
+    name: &Str8,
+    event: PresenceEvent,
+    room: &Str8,
+    now: u64,
+) {
+    // spec: PRESENCE-2
+    let frame = Frame::Presence(Presence {
+        event,
+        room: room.clone(),
+        username: name.clone(),
+        time: now,
+    })
+    .to_bytes();
+    for member in members.iter().filter(|m| m.conn_id != subject) {
+        let _ = member.outbox.push(frame.clone());
     }
 }
 

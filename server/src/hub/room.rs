@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use confab_protocol::frame::{
-    Ack, Direction, Frame, HistoryEnd, HistoryKind, Joined, Message, Missed, Presence,
-    PresenceEvent,
+    Ack, Direction, Frame, HistoryEnd, HistoryKind, Joined, Message, Missed, PresenceEvent,
 };
 use confab_protocol::Str8;
 
@@ -229,8 +228,8 @@ impl Room {
             .presence
             .change(subject.conn_id, &subject.name, event, members)
         {
-            Decision::Announce => Self::announce(
-                state,
+            Decision::Announce => presence::announce(
+                &state.members,
                 subject.conn_id,
                 &subject.name,
                 event,
@@ -260,30 +259,9 @@ impl Room {
         let (due, again) = state.presence.flush();
         let now = crate::clock::now_millis();
         for (conn_id, name, event) in due {
-            Self::announce(&state, conn_id, &name, event, &self.name, now);
+            presence::announce(&state.members, conn_id, &name, event, &self.name, now);
         }
         again
-    }
-
-    fn announce(
-        state: &RoomState,
-        subject: u64,
-        name: &Str8,
-        event: PresenceEvent,
-        room: &Str8,
-        now: u64,
-    ) {
-        // spec: PRESENCE-2
-        let frame = Frame::Presence(Presence {
-            event,
-            room: room.clone(),
-            username: name.clone(),
-            time: now,
-        })
-        .to_bytes();
-        for member in state.members.iter().filter(|m| m.conn_id != subject) {
-            let _ = member.outbox.push(frame.clone());
-        }
     }
 
     /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`).
