@@ -282,7 +282,7 @@ async fn join_leave_churn_neither_floods_nor_cuts_the_room() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_answered_by_errors_cost_tokens_too() {
-    // spec: FLOW-5, FLOW-2, VERSION-3, DM-2
+    // spec: FLOW-5, FLOW-2, VERSION-3, DM-2, ERROR-2
     let server = TestServer::start(defaults()).await;
     let limits = defaults().limits();
     let mut witness = Client::login(server.addr, "witness").await;
@@ -294,7 +294,14 @@ async fn requests_answered_by_errors_cost_tokens_too() {
         to: Str8::truncated("nobody-here"),
         body: Str16::truncated("hi"),
     }));
-    for (label, frame) in [("unknown", unknown), ("dm", no_such_user)] {
+    // Non-fatal ERRORs ask for nothing, but each is logged.
+    let error = wire(&Frame::ErrorFrame(confab_protocol::frame::ErrorFrame::new(
+        ErrorCode::UNEXPECTED_FRAME,
+        0,
+        0,
+        "noise",
+    )));
+    for (label, frame) in [("unknown", unknown), ("dm", no_such_user), ("error", error)] {
         let stream = attacker(server.addr, &format!("churn-{label}")).await;
         let chunk: Vec<u8> = frame.repeat(10_000);
         let (_, frames, ending) = pipeline(stream, chunk, Duration::from_secs(2)).await;
@@ -309,6 +316,10 @@ async fn requests_answered_by_errors_cost_tokens_too() {
             "{label}: {answered} ERROR frames for 10,000 requests; at most {bound}"
         );
         assert_eq!(counts.get(&ErrorCode::FLOODING), Some(&1), "{label}");
+        if label == "error" {
+            // spec: ERROR-2 — never answered, not even RATE_LIMITED.
+            assert_eq!(counts.len(), 1, "{counts:?}");
+        }
     }
     chat_works(&mut witness, &mut other, "lobby", "unbothered").await;
     server.finish().await;

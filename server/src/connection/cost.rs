@@ -38,12 +38,12 @@ pub(super) fn pay_for(state: &mut ConnState, frame: &Frame) -> bool {
         // Answers and endings ask for nothing; HELLO and LOGIN are bounded
         // by login_attempts and the handshake deadline; a PING is answered
         // as fast as its sender reads, and refusing one would break keepalive.
-        Frame::Ping(_)
-        | Frame::Pong(_)
-        | Frame::Goodbye(_)
-        | Frame::ErrorFrame(_)
-        | Frame::Hello(_)
-        | Frame::Login(_) => return true,
+        Frame::Ping(_) | Frame::Pong(_) | Frame::Goodbye(_) | Frame::Hello(_) | Frame::Login(_) => {
+            return true
+        }
+        // A fatal ERROR ends the connection. A non-fatal one is logged, so
+        // it costs a token like a request, to bound the log.
+        Frame::ErrorFrame(error) if error.is_fatal() => return true,
         Frame::Send(send) => (send.client_ref, send.body.len()),
         Frame::Direct(direct) => (direct.client_ref, direct.body.len()),
         _ => (0, 0),
@@ -61,6 +61,8 @@ pub(super) fn pay_for(state: &mut ConnState, frame: &Frame) -> bool {
     let frame_type = frame.frame_type();
     match verdict {
         Verdict::Allowed => true,
+        // spec: ERROR-2 — an ERROR is never answered: past the limit, dropped.
+        Verdict::Limited if matches!(frame, Frame::ErrorFrame(_)) => false,
         Verdict::Limited => {
             debug!(conn = state.id, "rate limited frame {frame_type:#04x}");
             state.reject(
