@@ -102,8 +102,9 @@ pub async fn run<L: Listener>(
                         .map_or(REFUSAL_TIMEOUT, |a| a.handshake_timeout);
                     let stream = match tokio::time::timeout(limit, accepting).await {
                         Ok(Ok(stream)) => stream,
-                        Ok(Err(e)) => return warn!(%peer, "TLS handshake failed: {e}"),
-                        Err(_) => return warn!(%peer, "TLS handshake timed out"),
+                        // Scanners and slowloris: a line each would flood the log.
+                        Ok(Err(e)) => return debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => return debug!(%peer, "TLS handshake timed out"),
                     };
                     match admitted {
                         Ok(admission) => {

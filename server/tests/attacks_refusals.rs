@@ -122,3 +122,38 @@ async fn with_few_descriptors_newcomers_get_server_full_not_silence() {
         "{accept_lines} lines about failed accepts"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_does_not_flood_the_log() {
+    // spec: HANDSHAKE-8, SEC-7
+    let mut server = ServerProcess::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--handshake-timeout-ms",
+        "1000",
+    ]);
+    const SLOTHS: usize = 100;
+    let mut tasks = JoinSet::new();
+    for _ in 0..SLOTHS {
+        let addr = server.addr;
+        tasks.spawn(async move {
+            let mut client = Client::connect_raw(addr).await;
+            client.expect_greeting().await;
+            client
+                .expect_fatal_then_close(ErrorCode::HANDSHAKE_TIMEOUT)
+                .await;
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    server.terminate();
+    let log = server.log_text();
+    let lines = log.lines().count();
+    eprintln!("slowloris: {SLOTHS} connections timed out, {lines} log lines");
+    assert!(
+        lines <= 10,
+        "{lines} log lines for {SLOTHS} silent connections:\n{log}"
+    );
+}

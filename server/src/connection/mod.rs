@@ -135,7 +135,14 @@ pub fn serve<T: Transport>(
     async move {
         let reading = async {
             let ended = reader::run(&mut read_half, &mut state, &closing_shared, accepted_at).await;
-            info!(conn = state.id, peer = %state.peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
+            match &state.member {
+                Some(member) => {
+                    info!(conn = state.id, peer = %state.peer, user = %member.name, "closed: {ended}")
+                }
+                // Never logged in: scanners and slowloris come by the
+                // thousand, and a line each would flood the log.
+                None => debug!(conn = state.id, peer = %state.peer, "closed before login: {ended}"),
+            }
             // spec: ORDER-1 — a peer that closed its side may still read the
             // ACKs of what it sent (bounded, like any closing, `[CLOSE-4]`).
             let _ = tokio::time::timeout(LINGER * 5, state.unacked.settled()).await;

@@ -248,7 +248,12 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
         Ok(None) => return Step::NeedBytes,
         Err(error) => {
             // spec: ERROR-3 — answer, then read nothing more.
-            warn!(conn = state.id, peer = %state.peer, "undecodable input: {error}");
+            if state.member.is_some() {
+                warn!(conn = state.id, peer = %state.peer, "undecodable input: {error}");
+            } else {
+                // Before login it is mostly scanners: not worth a line each.
+                debug!(conn = state.id, peer = %state.peer, "undecodable input: {error}");
+            }
             return Step::Async(Box::pin(async move {
                 // spec: ORDER-1 — the owed ACKs go first.
                 state.unacked.settled().await;
