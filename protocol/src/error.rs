@@ -72,6 +72,8 @@ error_codes! {
     36 BODY_TOO_LONG        false "The body exceeds max_body";
     37 RATE_LIMITED         false "The message exceeded the rate limit and was not delivered";
     38 STORAGE_FAILURE      false "The server could not store the message; it was not delivered";
+    48 ROOM_LIMIT           false "The server has as many rooms as it allows; the room was not made";
+    49 RECIPIENT_BUSY       false "Too many direct messages wait unread for the recipient; not delivered";
     50 SLOW_CONSUMER        true  "The client's outbound queue overflowed";
     51 FLOODING             true  "The client kept sending past the rate limit";
     52 SERVER_FULL          true  "The server has reached its connection limit";

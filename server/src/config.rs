@@ -25,7 +25,8 @@ pub struct Config {
     #[arg(long, default_value_t = 10_000)]
     pub max_connections: usize,
 
-    /// Most simultaneous connections from one IP address (0: no limit).
+    /// Most simultaneous connections from one IP address (0: no limit, and
+    /// no other per-address limit either: the address is not an identity).
     #[arg(long, default_value_t = 256)]
     pub max_per_ip: usize,
 
@@ -33,6 +34,56 @@ pub struct Config {
     /// ERROR SERVER_FULL (0: no limit).
     #[arg(long, default_value_t = 1024)]
     pub max_unauthenticated: usize,
+
+    /// New connections one IP address may open per second, sustained;
+    /// faster ones get ERROR TOO_MANY_CONNECTIONS (0: no limit).
+    #[arg(long, default_value_t = 64)]
+    pub connect_rate: u32,
+
+    /// New connections one IP address may open in a burst.
+    #[arg(long, default_value_t = 256)]
+    pub connect_burst: u32,
+
+    /// How many connections' worth of request tokens (msg_rate, msg_burst,
+    /// byte_rate, byte_burst) all connections of one IP address share, and
+    /// keep across reconnects (0: no shared limit).
+    #[arg(long, default_value_t = 8)]
+    pub per_ip_share: u32,
+
+    /// Most connections from one IP address still logging in at once;
+    /// newcomers past it get ERROR TOO_MANY_CONNECTIONS (0: no limit). An
+    /// address holding a quarter of it gets a quarter of the handshake time.
+    #[arg(long, default_value_t = 128)]
+    pub max_unauthenticated_per_ip: usize,
+
+    /// Most rooms the server holds at once; a JOIN that would make another
+    /// gets ERROR ROOM_LIMIT (0: no limit). Empty rooms are let go.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_rooms_total: usize,
+
+    /// New rooms one IP address may make per second, sustained; past it a
+    /// JOIN gets ERROR RATE_LIMITED (0: no limit).
+    #[arg(long, default_value_t = 2)]
+    pub room_create_rate: u32,
+
+    /// New rooms one IP address may make in a burst.
+    #[arg(long, default_value_t = 100)]
+    pub room_create_burst: u32,
+
+    /// With --in-memory, bytes of history all empty rooms together may keep;
+    /// past it the longest-empty rooms are forgotten, history and all.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub idle_history_bytes: usize,
+
+    /// Bytes of direct messages that may wait unwritten for one recipient
+    /// from one IP address; past it the sender gets RECIPIENT_BUSY.
+    #[arg(long, default_value_t = 65_536)]
+    pub dm_queue_per_ip: usize,
+
+    /// Bytes of direct messages that may wait unwritten for one recipient
+    /// from all senders together.
+    #[arg(long, default_value_t = 262_144)]
+    pub dm_queue_total: usize,
 
     /// TLS certificate chain (PEM). With --tls-key, clients must speak TLS.
     #[arg(long, requires = "tls_key")]
@@ -280,6 +331,18 @@ impl Config {
              raise --max-frame to at least {size} or lower the others",
             self.max_frame, self.max_body, self.max_username, self.max_room_name
         ))
+    }
+
+    /// `[DM-4]`: frames count as well as bytes, since the outbound queue is
+    /// bounded in frames (`queue_depth`).
+    pub fn dm_budget(&self) -> crate::hub::dm_queue::DmBudget {
+        let depth = self.queue_depth as usize;
+        crate::hub::dm_queue::DmBudget {
+            per_address_bytes: self.dm_queue_per_ip,
+            per_address_frames: (depth / 16).max(1),
+            total_bytes: self.dm_queue_total,
+            total_frames: (depth / 4).max(1),
+        }
     }
 
     pub fn shutdown_grace(&self) -> Duration {

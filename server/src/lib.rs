@@ -1,6 +1,7 @@
 //! The Confab server: a concurrent, fair relay for the protocol in
 //! `spec/PROTOCOL.md`. The binary (`main.rs`) is a thin shell over [`run`].
 
+pub mod addresses;
 pub mod clock;
 pub mod closing;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod handlers;
 pub mod hashing;
 pub mod hub;
 pub mod ratelimit;
+pub mod refusals;
 pub mod retention;
 pub mod server;
 pub mod shared;

@@ -1,11 +1,12 @@
-//! Per-connection flood control (`[FLOW-1]`, `[FLOW-2]`): token buckets for
-//! messages and body bytes, and a count of rejections that marks a flooder.
+//! Flood control (`[FLOW-1]`, `[FLOW-2]`, `[FLOW-5]`): token buckets for
+//! requests and body bytes, per connection and per address, and a count of
+//! rejections that marks a flooder.
 
 use tokio::time::{Duration, Instant};
 
 use confab_protocol::Limits;
 
-/// The verdict on one message.
+/// The verdict on one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Allowed,
@@ -15,14 +16,103 @@ pub enum Verdict {
     Flooding,
 }
 
-/// Two token buckets, messages and body bytes, refilled at the server's
-/// rates up to its bursts. Rates and bursts are not copied here: every
-/// connection holds one of these, so it stays small.
-#[derive(Debug)]
-pub struct RateLimiter {
-    message_tokens: f64,
-    byte_tokens: f64,
+/// One token bucket. Its rate and depth are not stored: many of these exist
+/// (one per connection and per address), so they stay small.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
+    tokens: f64,
     last_refill: Instant,
+}
+
+impl Bucket {
+    pub fn full(burst: f64) -> Self {
+        Bucket {
+            tokens: burst,
+            last_refill: Instant::now(),
+        }
+    }
+
+    /// Adds what `rate` earned since the last refill, up to `burst`.
+    pub fn refill(&mut self, rate: f64, burst: f64, now: Instant) {
+        let elapsed = now
+            .saturating_duration_since(self.last_refill)
+            .as_secs_f64();
+        self.last_refill = now;
+        self.tokens = (self.tokens + elapsed * rate).min(burst);
+    }
+
+    pub fn has(&self, cost: f64) -> bool {
+        self.tokens >= cost
+    }
+
+    pub fn spend(&mut self, cost: f64) {
+        self.tokens -= cost;
+    }
+
+    /// Refills, then takes `cost` if there is enough.
+    pub fn take(&mut self, cost: f64, rate: f64, burst: f64, now: Instant) -> bool {
+        self.refill(rate, burst, now);
+        let ok = self.has(cost);
+        if ok {
+            self.spend(cost);
+        }
+        ok
+    }
+
+    /// Whether the bucket would be full at `now`: nothing left to remember.
+    pub fn is_full_at(&self, rate: f64, burst: f64, now: Instant) -> bool {
+        let elapsed = now
+            .saturating_duration_since(self.last_refill)
+            .as_secs_f64();
+        self.tokens + elapsed * rate >= burst
+    }
+}
+
+/// The buckets one address shares among all its connections, with their
+/// rates (`[FLOW-5]`): `share` times one connection's.
+#[derive(Debug, Clone)]
+pub struct SharedBuckets {
+    pub requests: Bucket,
+    pub bytes: Bucket,
+}
+
+impl SharedBuckets {
+    pub fn new(limits: &Limits, share: u32) -> Self {
+        let (requests, bytes) = shared_rates(limits, share);
+        SharedBuckets {
+            requests: Bucket::full(requests.1),
+            bytes: Bucket::full(bytes.1),
+        }
+    }
+
+    pub fn is_idle(&self, limits: &Limits, share: u32, now: Instant) -> bool {
+        let (requests, bytes) = shared_rates(limits, share);
+        self.requests.is_full_at(requests.0, requests.1, now)
+            && self.bytes.is_full_at(bytes.0, bytes.1, now)
+    }
+}
+
+/// (rate, burst) of an address's request and byte buckets.
+fn shared_rates(limits: &Limits, share: u32) -> ((f64, f64), (f64, f64)) {
+    let share = f64::from(share);
+    (
+        (
+            f64::from(limits.msg_rate) * share,
+            f64::from(limits.msg_burst) * share,
+        ),
+        (
+            f64::from(limits.byte_rate) * share,
+            f64::from(limits.byte_burst) * share,
+        ),
+    )
+}
+
+/// One connection's two buckets, requests and body bytes, refilled at the
+/// server's rates up to its bursts.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    requests: Bucket,
+    bytes: Bucket,
     window_start: Instant,
     rejected_in_window: u32,
 }
@@ -30,31 +120,58 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// Full buckets.
     pub fn new(limits: &Limits) -> Self {
-        let now = Instant::now();
         RateLimiter {
-            message_tokens: f64::from(limits.msg_burst),
-            byte_tokens: f64::from(limits.byte_burst),
-            last_refill: now,
-            window_start: now,
+            requests: Bucket::full(f64::from(limits.msg_burst)),
+            bytes: Bucket::full(f64::from(limits.byte_burst)),
+            window_start: Instant::now(),
             rejected_in_window: 0,
         }
     }
 
-    /// Takes one message of `body_len` bytes from the buckets if both allow it.
-    pub fn check(&mut self, limits: &Limits, body_len: usize) -> Verdict {
+    /// Whether `check` would allow the request now, taking nothing.
+    pub fn would_allow(
+        &self,
+        limits: &Limits,
+        body_len: usize,
+        address: Option<(&SharedBuckets, u32)>,
+    ) -> bool {
+        let mut limiter = self.clone();
+        let mut shared = address.map(|(buckets, share)| (buckets.clone(), share));
+        limiter.check(limits, body_len, shared.as_mut().map(|(b, s)| (b, *s))) == Verdict::Allowed
+    }
+
+    /// Takes one request carrying `body_len` message bytes from the buckets
+    /// if they all allow it: this connection's and, when given, its
+    /// address's share (`share` connections' worth).
+    pub fn check(
+        &mut self,
+        limits: &Limits,
+        body_len: usize,
+        address: Option<(&mut SharedBuckets, u32)>,
+    ) -> Verdict {
         let now = Instant::now();
-        let elapsed = now
-            .saturating_duration_since(self.last_refill)
-            .as_secs_f64();
-        self.last_refill = now;
-        self.message_tokens = (self.message_tokens + elapsed * f64::from(limits.msg_rate))
-            .min(f64::from(limits.msg_burst));
-        self.byte_tokens = (self.byte_tokens + elapsed * f64::from(limits.byte_rate))
-            .min(f64::from(limits.byte_burst));
         let size = body_len as f64;
-        if self.message_tokens >= 1.0 && self.byte_tokens >= size {
-            self.message_tokens -= 1.0;
-            self.byte_tokens -= size;
+        self.requests
+            .refill(f64::from(limits.msg_rate), f64::from(limits.msg_burst), now);
+        self.bytes.refill(
+            f64::from(limits.byte_rate),
+            f64::from(limits.byte_burst),
+            now,
+        );
+        let mut allowed = self.requests.has(1.0) && self.bytes.has(size);
+        if let Some((shared, share)) = address {
+            let (requests, bytes) = shared_rates(limits, share);
+            shared.requests.refill(requests.0, requests.1, now);
+            shared.bytes.refill(bytes.0, bytes.1, now);
+            allowed = allowed && shared.requests.has(1.0) && shared.bytes.has(size);
+            if allowed {
+                shared.requests.spend(1.0);
+                shared.bytes.spend(size);
+            }
+        }
+        if allowed {
+            self.requests.spend(1.0);
+            self.bytes.spend(size);
             return Verdict::Allowed;
         }
         if now.saturating_duration_since(self.window_start) >= Duration::from_secs(1) {
@@ -91,20 +208,20 @@ mod tests {
         let limits = limits(2, 3, 1_000, 1_000);
         let mut limiter = RateLimiter::new(&limits);
         for _ in 0..3 {
-            assert_eq!(limiter.check(&limits, 10), Verdict::Allowed);
+            assert_eq!(limiter.check(&limits, 10, None), Verdict::Allowed);
         }
-        assert_eq!(limiter.check(&limits, 10), Verdict::Limited);
+        assert_eq!(limiter.check(&limits, 10, None), Verdict::Limited);
         tokio::time::advance(Duration::from_millis(500)).await;
-        assert_eq!(limiter.check(&limits, 10), Verdict::Allowed);
+        assert_eq!(limiter.check(&limits, 10, None), Verdict::Allowed);
         // The fourth rejection within one second passes msg_burst (3).
-        let verdicts: Vec<Verdict> = (0..3).map(|_| limiter.check(&limits, 10)).collect();
+        let verdicts: Vec<Verdict> = (0..3).map(|_| limiter.check(&limits, 10, None)).collect();
         assert_eq!(
             verdicts,
             [Verdict::Limited, Verdict::Limited, Verdict::Flooding]
         );
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(
-            limiter.check(&limits, 10),
+            limiter.check(&limits, 10, None),
             Verdict::Allowed,
             "a new second, refilled bucket"
         );
@@ -114,9 +231,28 @@ mod tests {
     async fn bytes_are_limited_separately() {
         let limits = limits(100, 100, 10, 50);
         let mut limiter = RateLimiter::new(&limits);
-        assert_eq!(limiter.check(&limits, 40), Verdict::Allowed);
-        assert_eq!(limiter.check(&limits, 20), Verdict::Limited);
+        assert_eq!(limiter.check(&limits, 40, None), Verdict::Allowed);
+        assert_eq!(limiter.check(&limits, 20, None), Verdict::Limited);
         tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(limiter.check(&limits, 20), Verdict::Allowed);
+        assert_eq!(limiter.check(&limits, 20, None), Verdict::Allowed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_address_share_outlives_its_connections() {
+        // spec: FLOW-5
+        let limits = limits(2, 3, 1_000, 1_000);
+        let mut address = SharedBuckets::new(&limits, 2);
+        let mut taken = 0;
+        // Fresh connections, one after another: together no more than the share.
+        for _ in 0..10 {
+            let mut limiter = RateLimiter::new(&limits);
+            while limiter.check(&limits, 1, Some((&mut address, 2))) == Verdict::Allowed {
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, 6, "two connections' bursts, however many connect");
+        assert!(!address.is_idle(&limits, 2, Instant::now()));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(address.is_idle(&limits, 2, Instant::now()));
     }
 }

@@ -10,10 +10,11 @@ use confab_protocol::ErrorCode;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::connection;
+use crate::refusals::RefusalLog;
 use crate::shared::{Refusal, Shared};
 use crate::transport::{Listener, Transport};
 
@@ -33,8 +34,9 @@ pub async fn run<L: Listener>(
         (None, None) => None,
         _ => return Err("--tls-cert and --tls-key go together".into()),
     };
+    let config = fit_descriptors(config);
     let shared = Arc::new(Shared::new(config)?);
-    let handshake_timeout = Duration::from_millis(u64::from(shared.limits.handshake_timeout_ms));
+    let mut refusals = RefusalLog::default();
     let tracker = TaskTracker::new();
     if let Some(store) = &shared.store {
         info!(
@@ -47,15 +49,22 @@ pub async fn run<L: Listener>(
     }
     tracker.spawn(crate::retention::run(Arc::clone(&shared), shutdown.clone()));
     loop {
+        let report_due = refusals.due();
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
+            // spec: LIMIT-1 — refusals are summed up, one line per interval.
+            _ = tokio::time::sleep_until(report_due.unwrap_or_else(tokio::time::Instant::now)), if report_due.is_some() => {
+                refusals.flush();
+                continue;
+            }
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
-                // Out of descriptors or a connection reset before accept: keep serving.
-                warn!("accept failed: {e}");
+                // Out of descriptors or a connection reset before accept:
+                // keep serving, and say so without a line per retry.
+                refusals.note(accept_failure(&e));
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -63,7 +72,8 @@ pub async fn run<L: Listener>(
         let accepted_at = tokio::time::Instant::now();
         let admitted = shared.admit(peer.ip());
         if let Err(refusal) = &admitted {
-            warn!(%peer, "refused: {}", refusal_error(*refusal).0);
+            debug!(%peer, "refused: {}", refusal_error(*refusal).0);
+            refusals.note(refusal_reason(*refusal));
         }
         let shared = Arc::clone(&shared);
         match &tls {
@@ -87,15 +97,14 @@ pub async fn run<L: Listener>(
                     // The TLS handshake counts against the login deadline (`[SEC-7]`),
                     // and a refusal is said inside TLS, where the client reads.
                     // A refused newcomer gets no more time than a plain refusal would.
-                    let limit = if admitted.is_ok() {
-                        handshake_timeout
-                    } else {
-                        REFUSAL_TIMEOUT
-                    };
+                    let limit = admitted
+                        .as_ref()
+                        .map_or(REFUSAL_TIMEOUT, |a| a.handshake_timeout);
                     let stream = match tokio::time::timeout(limit, accepting).await {
                         Ok(Ok(stream)) => stream,
-                        Ok(Err(e)) => return warn!(%peer, "TLS handshake failed: {e}"),
-                        Err(_) => return warn!(%peer, "TLS handshake timed out"),
+                        // Scanners and slowloris: a line each would flood the log.
+                        Ok(Err(e)) => return debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => return debug!(%peer, "TLS handshake timed out"),
                     };
                     match admitted {
                         Ok(admission) => {
@@ -108,6 +117,7 @@ pub async fn run<L: Listener>(
         }
     }
     drop(listener);
+    refusals.flush();
     shared.closing.start();
     tracker.close();
     info!(
@@ -121,6 +131,56 @@ pub async fn run<L: Listener>(
         );
     }
     Ok(())
+}
+
+/// Descriptors kept for the process itself (listener, store files, runtime)
+/// and for answering newcomers SERVER_FULL (`[LIMIT-1]`), which takes one
+/// for a moment each.
+const DESCRIPTOR_RESERVE: u64 = 128;
+
+/// Each connection holds a descriptor: lowers `--max-connections` to what
+/// the process's limit allows, with a reserve, so that past it newcomers
+/// get SERVER_FULL rather than nothing at all.
+fn fit_descriptors(mut config: Config) -> Config {
+    let Ok((soft, _hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) else {
+        return config;
+    };
+    let fitted = connections_for(soft, config.max_connections);
+    if fitted < config.max_connections {
+        warn!(
+            "--max-connections {} lowered to {fitted}: the file descriptor limit is {soft} \
+             (raise it with `ulimit -n`)",
+            config.max_connections
+        );
+        config.max_connections = fitted;
+    }
+    config
+}
+
+/// The connections `nofile` descriptors allow, at most `wanted`.
+fn connections_for(nofile: u64, wanted: usize) -> usize {
+    let usable = nofile.saturating_sub(DESCRIPTOR_RESERVE).max(1);
+    usize::try_from(usable).map_or(wanted, |usable| wanted.min(usable))
+}
+
+/// How a failed accept is counted in the log.
+fn accept_failure(e: &io::Error) -> &'static str {
+    // EMFILE and ENFILE: the process's or the system's descriptors ran out.
+    match e.raw_os_error() {
+        Some(23) | Some(24) => "accept failed: out of file descriptors",
+        _ => "accept failed",
+    }
+}
+
+/// How a refusal is counted in the log.
+fn refusal_reason(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::ServerFull => "SERVER_FULL (connections)",
+        Refusal::TooManyLoggingIn => "SERVER_FULL (logging in)",
+        Refusal::TooManyFromAddress => "TOO_MANY_CONNECTIONS (per address)",
+        Refusal::TooManyLoggingInFromAddress => "TOO_MANY_CONNECTIONS (logging in, per address)",
+        Refusal::ConnectingTooFast => "TOO_MANY_CONNECTIONS (connect rate)",
+    }
 }
 
 /// The error code and text for a refused newcomer.
@@ -137,6 +197,14 @@ fn refusal_error(refusal: Refusal) -> (ErrorCode, &'static str) {
         Refusal::TooManyLoggingIn => (
             ErrorCode::SERVER_FULL,
             "too many connections are logging in; try again later",
+        ),
+        Refusal::TooManyLoggingInFromAddress => (
+            ErrorCode::TOO_MANY_CONNECTIONS,
+            "too many connections from your address are logging in; try again later",
+        ),
+        Refusal::ConnectingTooFast => (
+            ErrorCode::TOO_MANY_CONNECTIONS,
+            "your address opens connections too fast; try again in a second",
         ),
     }
 }
@@ -184,4 +252,16 @@ fn listen(addr: std::net::SocketAddr) -> io::Result<tokio::net::TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_fit_the_descriptor_limit_with_a_reserve() {
+        assert_eq!(connections_for(1_024, 10_000), 896);
+        assert_eq!(connections_for(1_048_576, 10_000), 10_000);
+        assert_eq!(connections_for(64, 10_000), 1, "never none");
+    }
 }

@@ -5,12 +5,14 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use confab_protocol::frame::{Frame, Greeting, GreetingExt};
 use confab_protocol::names::{normalize_name, user_key};
 use confab_protocol::{Limits, Str16, Str8, PROTOCOL_VERSION};
 
+use crate::addresses::{Address, AddressBook, AddressRules};
 use crate::config::Config;
 use crate::hub::{lock, Hub};
 
@@ -37,10 +39,14 @@ pub struct Shared {
     next_conn_id: AtomicU64,
     active: AtomicUsize,
     unauthenticated: AtomicUsize,
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Per-address state; `None` with `--max-per-ip 0`.
+    pub addresses: Option<AddressBook>,
     /// Recent wrong passwords per address, so reconnecting does not reset the slow-down.
     auth_failures: Mutex<HashMap<IpAddr, u32>>,
 }
+
+/// The shortest handshake time an address that hoards handshakes is given.
+const MIN_HANDSHAKE: Duration = Duration::from_millis(1_000);
 
 /// Why a connection was refused before the GREETING (`[LIMIT-1]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,13 +54,21 @@ pub enum Refusal {
     ServerFull,
     TooManyFromAddress,
     TooManyLoggingIn,
+    /// The address opens connections faster than `--connect-rate` (`[LIMIT-3]`).
+    ConnectingTooFast,
+    /// The address has `--max-unauthenticated-per-ip` connections logging in (`[LIMIT-4]`).
+    TooManyLoggingInFromAddress,
 }
 
 /// Holds a connection's place in the counters; gives it back on drop.
 #[derive(Debug)]
 pub struct Admission {
     shared: Arc<Shared>,
-    ip: IpAddr,
+    /// The address's entry, held while the connection lives.
+    pub address: Option<Arc<Address>>,
+    /// This connection's time to log in: shorter for an address that holds
+    /// many connections still logging in (`[LIMIT-4]`).
+    pub handshake_timeout: Duration,
     pub conn_id: u64,
     logging_in: bool,
 }
@@ -64,6 +78,9 @@ impl Admission {
     pub fn logged_in(&mut self) {
         if std::mem::take(&mut self.logging_in) {
             self.shared.unauthenticated.fetch_sub(1, Ordering::AcqRel);
+            if let Some(address) = &self.address {
+                address.lock().logging_in -= 1;
+            }
         }
     }
 }
@@ -72,14 +89,8 @@ impl Drop for Admission {
     fn drop(&mut self) {
         self.logged_in();
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
-        if self.shared.config.max_per_ip > 0 {
-            let mut per_ip = lock(&self.shared.per_ip);
-            if let Some(count) = per_ip.get_mut(&self.ip) {
-                *count -= 1;
-                if *count == 0 {
-                    per_ip.remove(&self.ip);
-                }
-            }
+        if let Some(address) = &self.address {
+            address.lock().connections -= 1;
         }
     }
 }
@@ -109,6 +120,7 @@ impl Shared {
             ));
         }
         let hub = Hub::new(usize::from(limits.history_max));
+        hub.set_idle_history_budget(config.idle_history_bytes);
         let (store, accounts) = if config.in_memory {
             (None, HashSet::new())
         } else {
@@ -127,7 +139,7 @@ impl Shared {
             }
             // spec: SEC-8 — a look-alike of an account's name is that name.
             let accounts = loaded.account_keys.iter().map(|k| user_key(k)).collect();
-            hub.restore(loaded);
+            hub.restore(loaded, &config.default_room);
             (Some(store), accounts)
         };
         let passwords = match &store {
@@ -179,7 +191,20 @@ impl Shared {
             next_conn_id: AtomicU64::new(1),
             active: AtomicUsize::new(0),
             unauthenticated: AtomicUsize::new(0),
-            per_ip: Mutex::new(HashMap::new()),
+            addresses: (config.max_per_ip > 0).then(|| {
+                let limits = config.limits();
+                AddressBook::new(
+                    AddressRules {
+                        limits: limits.clone(),
+                        share: config.per_ip_share,
+                        connect_rate: f64::from(config.connect_rate),
+                        connect_burst: f64::from(config.connect_burst.max(1)),
+                        room_create_rate: f64::from(config.room_create_rate),
+                        room_create_burst: f64::from(config.room_create_burst.max(1)),
+                    },
+                    config.max_connections.saturating_add(16_384),
+                )
+            }),
             auth_failures: Mutex::new(HashMap::new()),
             config,
         })
@@ -230,20 +255,43 @@ impl Shared {
             self.active.fetch_sub(1, Ordering::AcqRel);
             return Err(Refusal::TooManyLoggingIn);
         }
-        if self.config.max_per_ip > 0 {
-            let mut per_ip = lock(&self.per_ip);
-            let count = per_ip.entry(ip).or_insert(0);
-            if *count >= self.config.max_per_ip {
-                drop(per_ip);
-                self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
-                self.active.fetch_sub(1, Ordering::AcqRel);
-                return Err(Refusal::TooManyFromAddress);
+        let mut handshake_timeout =
+            Duration::from_millis(u64::from(self.limits.handshake_timeout_ms));
+        let address = match &self.addresses {
+            Some(book) => {
+                let entry = book.entry(ip);
+                let mut state = entry.lock();
+                let pending_cap = self.config.max_unauthenticated_per_ip;
+                let refusal = if state.connections >= self.config.max_per_ip {
+                    Some(Refusal::TooManyFromAddress)
+                } else if pending_cap > 0 && state.logging_in >= pending_cap {
+                    Some(Refusal::TooManyLoggingInFromAddress)
+                } else if !book.take_connect(&mut state) {
+                    Some(Refusal::ConnectingTooFast)
+                } else {
+                    None
+                };
+                if let Some(refusal) = refusal {
+                    drop(state);
+                    self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
+                    self.active.fetch_sub(1, Ordering::AcqRel);
+                    return Err(refusal);
+                }
+                if pending_cap >= 4 && state.logging_in >= pending_cap / 4 {
+                    // spec: LIMIT-4 — an address hoarding handshakes gets less time for each.
+                    handshake_timeout = (handshake_timeout / 4).max(MIN_HANDSHAKE);
+                }
+                state.connections += 1;
+                state.logging_in += 1;
+                drop(state);
+                Some(entry)
             }
-            *count += 1;
-        }
+            None => None,
+        };
         Ok(Admission {
             shared: Arc::clone(self),
-            ip,
+            address,
+            handshake_timeout,
             conn_id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
             logging_in: true,
         })

@@ -608,7 +608,13 @@ fn thousands_of_malformed_inputs_end_in_specified_answers() {
             count(|e| matches!(e, Expect::Closed)),
             count(|e| matches!(e, Expect::Defined)),
         );
-        let server = TestServer::start(fast_config()).await;
+        // Thousands of connections from one address, on purpose: no
+        // per-address connect limit here (LIMIT-3 has tests of its own).
+        let server = TestServer::start(Config {
+            connect_rate: 0,
+            ..fast_config()
+        })
+        .await;
         let addr = server.addr;
         let witnesses = Witnesses::start(addr, BRISK_PACE).await;
         let baseline = rss_bytes();
@@ -1101,7 +1107,13 @@ fn a_flood_is_rate_limited_then_disconnected_and_nobody_else_notices() {
     // spec: FLOW-1, FLOW-2, FLOW-4, ERROR-3
     attack(|| async {
         let defaults = Config::default();
-        let server = TestServer::start(Config::default()).await;
+        // Per connection: the share of the address all these flooders come
+        // from (FLOW-5) is tested on its own.
+        let server = TestServer::start(Config {
+            per_ip_share: 0,
+            ..Config::default()
+        })
+        .await;
         let addr = server.addr;
         let witnesses = Witnesses::start(addr, POLITE_PACE).await;
         let baseline = rss_bytes();
@@ -1109,9 +1121,10 @@ fn a_flood_is_rate_limited_then_disconnected_and_nobody_else_notices() {
         // One flooder, observed exactly.
         let (accepted, limited) = flood(addr, "flooder".into(), "flood-room".into()).await;
         eprintln!("flood: {accepted} accepted, {limited} rate limited, then FLOODING");
+        // Its JOIN took one token of the burst (FLOW-5).
         let burst = defaults.msg_burst;
         assert!(
-            (burst..=burst + 5).contains(&accepted),
+            (burst - 1..=burst + 5).contains(&accepted),
             "{accepted} accepted with msg_burst {burst}"
         );
         assert_eq!(
@@ -1153,7 +1166,7 @@ fn a_flood_is_rate_limited_then_disconnected_and_nobody_else_notices() {
         while let Some(done) = floods.join_next().await {
             let (accepted, limited) = done.unwrap();
             assert!(
-                accepted >= burst && limited == burst,
+                accepted >= burst - 1 && limited == burst,
                 "{accepted} / {limited}"
             );
         }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::{login_frame, Client, Ending, TempDir, TestServer, PATIENCE};
 use confab_protocol::frame::{Frame, LoginMode};
 use confab_protocol::ErrorCode;
+use confab_server::Config;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -38,7 +39,13 @@ async fn guess(server: std::net::SocketAddr, name: &str) -> Option<ErrorCode> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guessers_never_lock_the_owner_out() {
     let dir = TempDir::new("guessers");
-    let server = TestServer::start(TestServer::persistent_config(dir.path())).await;
+    // The guessers reconnect as fast as they can from one address: no
+    // per-address connect limit here (LIMIT-3 has tests of its own).
+    let server = TestServer::start(Config {
+        connect_rate: 0,
+        ..TestServer::persistent_config(dir.path())
+    })
+    .await;
     let (owner, _) =
         Client::login_account(server.addr, LoginMode::Register, "owner", "right-pw").await;
     owner.quit().await;

@@ -107,7 +107,15 @@ const CLIENT_HELLO: &[u8] = &[
 #[test]
 fn a_tls_client_hello_on_a_plain_port_is_not_confab_and_logged_so() {
     // spec: TRANSPORT-4, STATE-6, VERSION-5
-    let process = ServerProcess::start(&["--listen", "127.0.0.1:0", "--in-memory"]);
+    // Input that ends a connection before login is logged at debug level
+    // (scanners must not flood the log): ask for it.
+    let process = ServerProcess::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--in-memory",
+        "--log",
+        "confab_server=debug",
+    ]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -72,6 +72,8 @@ ERRORS = {
     "BODY_TOO_LONG": 36,
     "RATE_LIMITED": 37,
     "STORAGE_FAILURE": 38,
+    "ROOM_LIMIT": 48,
+    "RECIPIENT_BUSY": 49,
     "SLOW_CONSUMER": 50,
     "FLOODING": 51,
     "SERVER_FULL": 52,
@@ -839,6 +841,16 @@ def build_frames(report):
                                          client_ref=0, message="\u00e9rreur \u65e5\u672c"))
     add("error-frame-too-large", F("ERROR", code=2, flags=FATAL, frame_type=0, client_ref=0,
                                    message="frame too large"))
+    # FLOW-5: any request may be refused, with its own frame type.
+    add("error-rate-limited-join", F("ERROR", code=ERRORS["RATE_LIMITED"], flags=0,
+                                     frame_type=0x12, client_ref=0,
+                                     message="rate limit: request not handled"))
+    # LIMIT-5
+    add("error-room-limit", F("ERROR", code=ERRORS["ROOM_LIMIT"], flags=0,
+                              frame_type=0x12, client_ref=0, message="no more rooms"))
+    # DM-4
+    add("error-recipient-busy", F("ERROR", code=ERRORS["RECIPIENT_BUSY"], flags=0,
+                                  frame_type=0x16, client_ref=9, message="try later"))
 
     # --- HELLO ---
     add("hello-basic", F("HELLO", version=1, flags=0, client="confab-cli/0.1"))

@@ -1,6 +1,8 @@
 //! One client connection: a reader and a writer, run together in one task,
 //! joined by the bounded outbox.
 
+pub mod acks;
+mod cost;
 pub mod outbox;
 mod reader;
 mod writer;
@@ -50,6 +52,8 @@ pub struct ConnState {
     pub admission: Admission,
     /// When the handshake must be over, counted from accept (`[HANDSHAKE-8]`).
     pub handshake_deadline: tokio::time::Instant,
+    /// ACKs owed for stored messages (`[ORDER-1]`).
+    pub unacked: Arc<acks::Unacked>,
 }
 
 impl ConnState {
@@ -85,6 +89,18 @@ impl ConnState {
             _ = self.shared.closing.wait() => return,
         }
         self.send(frame);
+    }
+
+    /// `reject`, after the ACKs owed for earlier messages (`[ORDER-1]`).
+    pub async fn reject_in_order(
+        &self,
+        code: ErrorCode,
+        frame_type: u8,
+        client_ref: u32,
+        message: &str,
+    ) {
+        self.unacked.settled().await;
+        self.reject(code, frame_type, client_ref, message);
     }
 
     /// Queues the last frame and stops processing this connection.
@@ -127,8 +143,8 @@ pub fn serve<T: Transport>(
     // spec: HANDSHAKE-1 — the greeting is the first thing queued.
     let _ = outbox.push(shared.greeting.clone());
     let writer_outbox = Arc::clone(&outbox);
-    let handshake_deadline =
-        accepted_at + Duration::from_millis(u64::from(limits.handshake_timeout_ms));
+    // spec: LIMIT-4 — an address holding many pending logins gets less time.
+    let handshake_deadline = accepted_at + admission.handshake_timeout;
     let closing_shared = Arc::clone(&shared);
 
     let mut state = Box::new(ConnState {
@@ -144,6 +160,7 @@ pub fn serve<T: Transport>(
         auth_failures: 0,
         admission,
         handshake_deadline,
+        unacked: Arc::default(),
     });
     debug!(conn = id, %peer, "accepted");
     // Reader and writer run in one task: every idle client holds one task,
@@ -151,7 +168,17 @@ pub fn serve<T: Transport>(
     async move {
         let reading = async {
             let ended = reader::run(&mut read_half, &mut state, &closing_shared, accepted_at).await;
-            info!(conn = state.id, peer = %state.peer, user = state.member.as_ref().map(|m| m.name.as_str()), "closed: {ended}");
+            match &state.member {
+                Some(member) => {
+                    info!(conn = state.id, peer = %state.peer, user = %member.name, "closed: {ended}")
+                }
+                // Never logged in: scanners and slowloris come by the
+                // thousand, and a line each would flood the log.
+                None => debug!(conn = state.id, peer = %state.peer, "closed before login: {ended}"),
+            }
+            // spec: ORDER-1 — a peer that closed its side may still read the
+            // ACKs of what it sent (bounded, like any closing, `[CLOSE-4]`).
+            let _ = tokio::time::timeout(LINGER * 5, state.unacked.settled()).await;
             crate::handlers::disconnect(&mut state);
             state.outbox.close();
         };

@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, warn};
 
-use super::ConnState;
+use super::{cost, ConnState};
 use crate::handlers;
 use crate::shared::Shared;
 use crate::transport::ReadHalf;
@@ -97,8 +97,8 @@ pub async fn run<R: ReadHalf>(
     let now = Instant::now();
     let mut timers = Timers {
         // spec: HANDSHAKE-8 — counted from accept, TLS handshake included.
-        handshake_deadline: accepted_at
-            + Duration::from_millis(u64::from(limits.handshake_timeout_ms)),
+        // spec: LIMIT-4 — shorter for an address holding many handshakes.
+        handshake_deadline: accepted_at + state.admission.handshake_timeout,
         last_heard: now,
         ping_sent: None,
     };
@@ -116,8 +116,8 @@ pub async fn run<R: ReadHalf>(
             match next_frame(state, &mut buf, max_frame) {
                 Step::Handled => {}
                 Step::Async(handler) => {
-                    if let Some(code) = handler.await {
-                        return Ended::Fatal(code);
+                    if let Some(ended) = handler.await {
+                        return ended;
                     }
                 }
                 Step::End(ended) => return ended,
@@ -154,7 +154,8 @@ pub async fn run<R: ReadHalf>(
                 return Ended::Cut;
             }
             _ = &mut shutting_down => {
-                // spec: CLOSE-2
+                // spec: CLOSE-2, ORDER-1 — the owed ACKs before the GOODBYE.
+                let _ = tokio::time::timeout(Duration::from_secs(1), state.unacked.settled()).await;
                 let goodbye = state.session.goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
                 state.close_with(goodbye);
                 return Ended::Shutdown;
@@ -231,8 +232,8 @@ enum Step<'a> {
     /// A frame's handler must wait (for the store, a login delay...). Boxed:
     /// inline, the largest handler would size the state every idle
     /// connection keeps while it waits for input.
-    /// It resolves to the code of the connection's last frame, once closing.
-    Async(Pin<Box<dyn Future<Output = Option<ErrorCode>> + Send + 'a>>),
+    /// It resolves to why the connection is to end, if it is.
+    Async(Pin<Box<dyn Future<Output = Option<Ended>> + Send + 'a>>),
     /// The connection is to end.
     End(Ended),
     /// No whole frame is buffered.
@@ -247,12 +248,44 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
         Ok(None) => return Step::NeedBytes,
         Err(error) => {
             // spec: ERROR-3 — answer, then read nothing more.
-            warn!(conn = state.id, peer = %state.peer, code = %error.code(), "undecodable input: {error}");
-            let last = state.session.decode_failed(&error);
-            state.close_with(last);
-            return Step::End(Ended::Fatal(error.code()));
+            if state.member.is_some() {
+                warn!(conn = state.id, peer = %state.peer, code = %error.code(), "undecodable input: {error}");
+            } else {
+                // Before login it is mostly scanners: not worth a line each.
+                debug!(conn = state.id, peer = %state.peer, code = %error.code(), "undecodable input: {error}");
+            }
+            return Step::Async(Box::pin(async move {
+                // spec: ORDER-1 — the owed ACKs go first.
+                state.unacked.settled().await;
+                let last = state.session.decode_failed(&error);
+                state.close_with(last);
+                Some(Ended::Fatal(error.code()))
+            }));
         }
     };
+    if state.unacked.any() && !cost::answered_later(state, &frame) {
+        // spec: ORDER-1 — this frame's answer, or the connection's last
+        // frame, would overtake ACKs owed for stored messages: wait for them.
+        return Step::Async(Box::pin(async move {
+            state.unacked.settled().await;
+            match handle(state, frame) {
+                Step::Async(handler) => handler.await,
+                Step::End(ended) => Some(ended),
+                Step::Handled | Step::NeedBytes => None,
+            }
+        }));
+    }
+    handle(state, frame)
+}
+
+/// Handles one decoded frame.
+fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
+    if !cost::pay_for(state, &frame) {
+        return match state.closed_with {
+            Some(code) => Step::End(Ended::Fatal(code)),
+            None => Step::Handled,
+        };
+    }
     match state.session.handle(frame) {
         ServerAction::Nothing => {}
         ServerAction::Reply(reply) => {
@@ -282,13 +315,13 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
         ServerAction::Login(login) => {
             return Step::Async(Box::pin(async move {
                 handlers::login(state, login).await;
-                state.closed_with
+                state.closed_with.map(Ended::Fatal)
             }))
         }
         ServerAction::Request(request) => {
             return Step::Async(Box::pin(async move {
                 handlers::dispatch(state, request).await;
-                state.closed_with
+                state.closed_with.map(Ended::Fatal)
             }))
         }
     }

@@ -8,6 +8,7 @@ use confab_protocol::ErrorCode;
 use crate::clock::now_millis;
 use crate::connection::ConnState;
 use crate::store::Op;
+use tracing::debug;
 
 pub async fn direct(state: &mut ConnState, direct: Direct) {
     direct_as(state, direct, code::DIRECT, 0).await;
@@ -18,7 +19,9 @@ pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, fl
     let client_ref = direct.client_ref;
     // spec: DM-3
     if let Err((code, message)) = super::check_body(state, &direct.body) {
-        state.reject(code, frame_type, client_ref, message);
+        state
+            .reject_in_order(code, frame_type, client_ref, message)
+            .await;
         return;
     }
     let me = Arc::clone(state.member());
@@ -26,18 +29,17 @@ pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, fl
         Some(user) if user.conn_id != me.conn_id => user,
         // spec: DM-2
         _ => {
-            state.reject(
-                ErrorCode::NO_SUCH_USER,
-                frame_type,
-                client_ref,
-                "no such user online",
-            );
+            state
+                .reject_in_order(
+                    ErrorCode::NO_SUCH_USER,
+                    frame_type,
+                    client_ref,
+                    "no such user online",
+                )
+                .await;
             return;
         }
     };
-    if !super::send::admit(state, frame_type, client_ref, direct.body.len()) {
-        return;
-    }
     let shared = Arc::clone(&state.shared);
     let message = DirectMessage {
         id: shared.hub.next_message_id(),
@@ -47,13 +49,35 @@ pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, fl
         to: recipient.name.clone(),
         body: direct.body,
     };
+    // spec: DM-4 — refuse the sender, not the recipient, past the budget.
+    let from = crate::addresses::holder(state.peer.ip());
+    let wire = Frame::DirectMessage(message.clone()).to_bytes();
+    let budget = shared.config.dm_budget();
+    let wire = match shared
+        .hub
+        .dm_queues
+        .admit(&budget, recipient.conn_id, from, wire)
+    {
+        Ok(wire) => wire,
+        Err(busy) => {
+            debug!(conn = state.id, to = %recipient.name, "direct message refused: {busy:?}");
+            state
+                .reject_in_order(
+                    ErrorCode::RECIPIENT_BUSY,
+                    frame_type,
+                    client_ref,
+                    "too many direct messages wait unread for this user; try later",
+                )
+                .await;
+            return;
+        }
+    };
     let hub_shared = Arc::clone(&shared);
     let stored = message.clone();
+    let unacked = Arc::clone(&state.unacked);
     let release = move || {
         // spec: DM-1 — to the recipient only, then the ACK to the sender.
-        let _ = recipient
-            .outbox
-            .push(Frame::DirectMessage(stored.clone()).to_bytes());
+        let _ = recipient.outbox.push(wire);
         let ack = Ack {
             client_ref,
             id: stored.id,
@@ -65,16 +89,27 @@ pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, fl
     };
     match &shared.store {
         Some(store) => match store.reserve().await {
-            Some(permit) => permit.send(Op::Direct {
-                message,
-                release: Box::new(release),
-            }),
-            None => state.reject(
-                ErrorCode::STORAGE_FAILURE,
-                frame_type,
-                client_ref,
-                "message store unavailable",
-            ),
+            Some(permit) => {
+                // spec: ORDER-1 — owed until the release queues the ACK.
+                unacked.owe();
+                permit.send(Op::Direct {
+                    message,
+                    release: Box::new(move || {
+                        release();
+                        unacked.paid();
+                    }),
+                })
+            }
+            None => {
+                state
+                    .reject_in_order(
+                        ErrorCode::STORAGE_FAILURE,
+                        frame_type,
+                        client_ref,
+                        "message store unavailable",
+                    )
+                    .await
+            }
         },
         None => release(),
     }

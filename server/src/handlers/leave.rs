@@ -18,6 +18,7 @@ pub fn leave(state: &mut ConnState, leave: Leave) {
     };
     room.remove(state.member(), PresenceEvent::Left, now_millis());
     state.rooms.retain(|r| !std::sync::Arc::ptr_eq(r, &room));
+    super::let_go_if_idle(state, &room);
     state.send(Frame::Left(Left {
         room: room.name.clone(),
     }));

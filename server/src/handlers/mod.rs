@@ -26,7 +26,10 @@ use crate::hub::Room;
 /// Handles a READY request; requests are answered in the order they came.
 pub async fn dispatch(state: &mut ConnState, request: Request) {
     match request {
-        Request::Join(join) => join::join(state, join),
+        Request::Join(join) => {
+            load_if_stored(state, &join.room).await;
+            join::join(state, join)
+        }
         Request::Leave(leave) => leave::leave(state, leave),
         Request::ListRooms => rooms::list_rooms(state).await,
         Request::Send(send) => send::send(state, send).await,
@@ -48,7 +51,10 @@ pub async fn dispatch(state: &mut ConnState, request: Request) {
             };
             direct::direct_as(state, direct, code::DIRECT_ACTION, DirectMessage::ACTION).await
         }
-        Request::Who(who) => who::who(state, who).await,
+        Request::Who(who) => {
+            load_if_stored(state, &who.room).await;
+            who::who(state, who).await
+        }
         Request::History(history) => history::history(state, history).await,
     }
 }
@@ -61,9 +67,45 @@ pub fn disconnect(state: &mut ConnState) {
     // The name is free before anyone hears of the departure, so a client
     // reacting to the PRESENCE can take it at once.
     state.shared.hub.release_name(&member);
+    state.shared.hub.dm_queues.forget(member.conn_id);
     let now = now_millis();
-    for room in state.rooms.drain(..) {
+    let rooms: Vec<Arc<Room>> = state.rooms.drain(..).collect();
+    for room in rooms {
         room.remove(&member, PresenceEvent::Disconnected, now);
+        let_go_if_idle(state, &room);
+    }
+}
+
+/// `[LIMIT-5]`: a room nobody is in leaves memory, unless it is the default
+/// room or, without a store, it has history (kept in memory only).
+fn let_go_if_idle(state: &ConnState, room: &Arc<Room>) {
+    let shared = &state.shared;
+    if room.name.as_str() != shared.default_room {
+        shared.hub.let_go_if_idle(room, shared.store.is_some());
+    }
+}
+
+/// A stored room that was let go is loaded again before a request names it.
+async fn load_if_stored(state: &ConnState, room: &str) {
+    let shared = &state.shared;
+    let Some(store) = &shared.store else {
+        return;
+    };
+    let Ok(name) = normalize_name(room, usize::from(shared.limits.max_room_name)) else {
+        return;
+    };
+    if shared.hub.room(&name).is_some() {
+        return;
+    }
+    match store
+        .load_room(name.clone(), usize::from(shared.limits.history_max))
+        .await
+    {
+        Ok(Some(loaded)) => shared
+            .hub
+            .restore_room(loaded, shared.config.max_rooms_total),
+        Ok(None) => {}
+        Err(e) => tracing::error!("cannot load room {name:?}: {e}"),
     }
 }
 

@@ -7,7 +7,6 @@ use confab_protocol::ErrorCode;
 
 use crate::clock::now_millis;
 use crate::connection::ConnState;
-use crate::ratelimit::Verdict;
 
 pub async fn send(state: &mut ConnState, send: Send) {
     send_as(state, send, code::SEND, 0).await;
@@ -17,21 +16,22 @@ pub async fn send(state: &mut ConnState, send: Send) {
 pub async fn send_as(state: &mut ConnState, send: Send, frame_type: u8, flags: u8) {
     let client_ref = send.client_ref;
     if let Err((code, message)) = super::check_body(state, &send.body) {
-        state.reject(code, frame_type, client_ref, message);
+        state
+            .reject_in_order(code, frame_type, client_ref, message)
+            .await;
         return;
     }
     let Some(room) = super::joined_room(state, &send.room) else {
-        state.reject(
-            ErrorCode::NOT_IN_ROOM,
-            frame_type,
-            client_ref,
-            "join the room first",
-        );
+        state
+            .reject_in_order(
+                ErrorCode::NOT_IN_ROOM,
+                frame_type,
+                client_ref,
+                "join the room first",
+            )
+            .await;
         return;
     };
-    if !admit(state, frame_type, client_ref, send.body.len()) {
-        return;
-    }
     let shared = Arc::clone(&state.shared);
     // With a store, wait for room in its queue first: a busy disk slows this
     // sender, never the others, and nothing is assigned that cannot be stored.
@@ -39,12 +39,14 @@ pub async fn send_as(state: &mut ConnState, send: Send, frame_type: u8, flags: u
         Some(store) => match store.reserve().await {
             Some(permit) => Some(permit),
             None => {
-                state.reject(
-                    ErrorCode::STORAGE_FAILURE,
-                    frame_type,
-                    client_ref,
-                    "message store unavailable",
-                );
+                state
+                    .reject_in_order(
+                        ErrorCode::STORAGE_FAILURE,
+                        frame_type,
+                        client_ref,
+                        "message store unavailable",
+                    )
+                    .await;
                 return;
             }
         },
@@ -59,45 +61,16 @@ pub async fn send_as(state: &mut ConnState, send: Send, frame_type: u8, flags: u
         flags,
         now_millis(),
         || hub.next_message_id(),
-        durable,
+        durable.map(|permit| (permit, &state.unacked)),
     );
     if !published {
-        state.reject(
-            ErrorCode::NOT_IN_ROOM,
-            frame_type,
-            client_ref,
-            "join the room first",
-        );
-    }
-}
-
-/// Applies the rate limit to one message; false when it was rejected.
-pub(super) fn admit(
-    state: &mut ConnState,
-    frame_type: u8,
-    client_ref: u32,
-    body_len: usize,
-) -> bool {
-    match state.limiter.check(&state.shared.limits, body_len) {
-        Verdict::Allowed => true,
-        Verdict::Limited => {
-            state.reject(
-                ErrorCode::RATE_LIMITED,
+        state
+            .reject_in_order(
+                ErrorCode::NOT_IN_ROOM,
                 frame_type,
                 client_ref,
-                "rate limit: message not sent",
-            );
-            false
-        }
-        Verdict::Flooding => {
-            let last = state.session.fatal_about(
-                ErrorCode::FLOODING,
-                frame_type,
-                client_ref,
-                "kept sending past the rate limit",
-            );
-            state.close_with(last);
-            false
-        }
+                "join the room first",
+            )
+            .await;
     }
 }

@@ -4,6 +4,8 @@
 //! never across an await or an I/O call, so no connection can block another.
 
 mod direct;
+pub mod dm_queue;
+mod presence;
 mod room;
 
 pub use direct::DirectHistory;
@@ -17,6 +19,15 @@ use confab_protocol::names::{name_key, normalize_name, user_key};
 use confab_protocol::Str8;
 
 use crate::connection::outbox::Outbox;
+
+/// Why a JOIN cannot have a new room (`[LIMIT-5]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRoom {
+    /// The server has `--max-rooms-total` rooms.
+    ServerFull,
+    /// The address makes rooms faster than `--room-create-rate`.
+    TooFast,
+}
 
 /// A logged-in connection as the rest of the server sees it.
 #[derive(Debug)]
@@ -71,6 +82,17 @@ pub struct Hub {
     next_id: AtomicU64,
     history_keep: usize,
     pub direct: DirectHistory,
+    /// Direct messages waiting to be written to each recipient (`[DM-4]`).
+    pub dm_queues: dm_queue::DmQueues,
+    /// Empty rooms kept in memory for their history, oldest first (`[LIMIT-5]`).
+    idle: Mutex<IdleRooms>,
+}
+
+#[derive(Debug)]
+struct IdleRooms {
+    rooms: std::collections::VecDeque<(Arc<Room>, usize)>,
+    bytes: usize,
+    budget: usize,
 }
 
 impl Hub {
@@ -81,14 +103,27 @@ impl Hub {
             next_id: AtomicU64::new(1),
             history_keep,
             direct: DirectHistory::new(history_keep),
+            dm_queues: dm_queue::DmQueues::default(),
+            idle: Mutex::new(IdleRooms {
+                rooms: std::collections::VecDeque::new(),
+                bytes: 0,
+                budget: usize::MAX,
+            }),
         }
     }
 
-    /// Rooms and ids as the store left them at the last run.
-    pub fn restore(&self, loaded: crate::store::Loaded) {
+    /// Ids as the store left them at the last run, and the room `resident`
+    /// (the default room); the others are loaded when a request names them
+    /// (`[LIMIT-5]`).
+    pub fn restore(&self, loaded: crate::store::Loaded, resident: &str) {
         self.next_id.store(loaded.next_id.max(1), Ordering::Relaxed);
         let mut rooms = lock(&self.rooms);
-        for room in loaded.rooms {
+        let resident = name_key(resident);
+        for room in loaded
+            .rooms
+            .into_iter()
+            .filter(|r| name_key(&r.name) == resident)
+        {
             let restored = Room::restore(
                 Str8::truncated(&room.name),
                 self.history_keep,
@@ -144,15 +179,90 @@ impl Hub {
         names
     }
 
-    /// The room called `name` (already normalised), created if needed.
-    pub fn room_or_create(&self, name: &str) -> Arc<Room> {
+    /// The room called `name` (already normalised), made by `create` if
+    /// needed and the server-wide cap allows (`[LIMIT-5]`); `create` says
+    /// whether a new room may be made now (the per-address rate).
+    pub fn room_or_create(
+        &self,
+        name: &str,
+        max_rooms: usize,
+        create: impl FnOnce() -> bool,
+    ) -> Result<Arc<Room>, NoRoom> {
         let mut rooms = lock(&self.rooms);
         let key = name_key(name);
-        Arc::clone(
-            rooms
-                .entry(key)
-                .or_insert_with(|| Arc::new(Room::new(Str8::truncated(name), self.history_keep))),
-        )
+        if let Some(room) = rooms.get(&key) {
+            return Ok(Arc::clone(room));
+        }
+        if max_rooms > 0 && rooms.len() >= max_rooms {
+            return Err(NoRoom::ServerFull);
+        }
+        if !create() {
+            return Err(NoRoom::TooFast);
+        }
+        let room = Arc::new(Room::new(Str8::truncated(name), self.history_keep));
+        rooms.insert(key, Arc::clone(&room));
+        Ok(room)
+    }
+
+    /// A room as the store has it, made again after it was let go.
+    pub fn restore_room(&self, loaded: crate::store::LoadedRoom, max_rooms: usize) {
+        let mut rooms = lock(&self.rooms);
+        if max_rooms > 0 && rooms.len() >= max_rooms {
+            return;
+        }
+        rooms.entry(name_key(&loaded.name)).or_insert_with(|| {
+            Arc::new(Room::restore(
+                Str8::truncated(&loaded.name),
+                self.history_keep,
+                loaded.next_seq,
+                loaded.recent,
+            ))
+        });
+    }
+
+    /// Lets `room` go if nobody is in it and it keeps nothing that is not
+    /// also in the store (`[LIMIT-5]`): an empty room costs no memory.
+    pub fn let_go_if_idle(&self, room: &Arc<Room>, history_is_stored: bool) {
+        let mut rooms = lock(&self.rooms);
+        let key = name_key(&room.name);
+        if !rooms.get(&key).is_some_and(|r| Arc::ptr_eq(r, room)) {
+            return;
+        }
+        if room.evict_if_idle(history_is_stored) {
+            rooms.remove(&key);
+        } else if !history_is_stored && room.member_count() == 0 {
+            // Kept for its history alone, within a budget for all such rooms.
+            let mut idle = lock(&self.idle);
+            if !idle.rooms.iter().any(|(r, _)| Arc::ptr_eq(r, room)) {
+                let bytes = room.history_bytes();
+                idle.bytes += bytes;
+                idle.rooms.push_back((Arc::clone(room), bytes));
+            }
+            while idle.bytes > idle.budget {
+                let Some((oldest, bytes)) = idle.rooms.pop_front() else {
+                    break;
+                };
+                idle.bytes -= bytes;
+                // Joined again since, it is no longer idle; else its history goes with it.
+                let oldest_key = name_key(&oldest.name);
+                if rooms
+                    .get(&oldest_key)
+                    .is_some_and(|r| Arc::ptr_eq(r, &oldest))
+                    && oldest.evict_if_idle(true)
+                {
+                    rooms.remove(&oldest_key);
+                }
+            }
+        }
+    }
+
+    /// Bytes of history the rooms kept only for it may hold, in all (`[LIMIT-5]`).
+    pub fn set_idle_history_budget(&self, bytes: usize) {
+        lock(&self.idle).budget = bytes;
+    }
+
+    pub fn room_count(&self) -> usize {
+        lock(&self.rooms).len()
     }
 
     /// The room called `name`, compared as names compare (`[ROOM-1]`); an

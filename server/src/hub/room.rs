@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use confab_protocol::frame::{
-    Ack, Direction, Frame, HistoryEnd, HistoryKind, Joined, Message, Missed, Presence,
-    PresenceEvent,
+    Ack, Direction, Frame, HistoryEnd, HistoryKind, Joined, Message, Missed, PresenceEvent,
 };
 use confab_protocol::Str8;
 
+use super::presence::{self, Decision, PresenceGate};
 use super::{lock, Member};
+use crate::connection::acks::Unacked;
 
 #[derive(Debug)]
 pub struct Room {
@@ -37,6 +38,11 @@ struct RoomState {
     /// The latest released messages, oldest first, with the HISTORY flag set.
     history: VecDeque<Message>,
     keep: usize,
+    /// Coalesces the PRESENCE of members that come and go fast (`[PRESENCE-3]`).
+    presence: PresenceGate,
+    /// Set when the hub let the room go (`[LIMIT-5]`): a JOIN that still
+    /// holds it must look the room up again.
+    evicted: bool,
 }
 
 /// A message that has its id and `seq` but is not delivered yet.
@@ -45,6 +51,8 @@ struct Pending {
     message: Message,
     sender: Arc<Member>,
     client_ref: u32,
+    /// The sender's owed ACKs, when the message waits for the store.
+    unacked: Option<Arc<Unacked>>,
 }
 
 /// What a JOIN produced, for logging and tests.
@@ -70,6 +78,8 @@ impl Room {
                 pending: VecDeque::new(),
                 history: recent.into(),
                 keep: keep.max(1),
+                presence: PresenceGate::default(),
+                evicted: false,
             }),
         }
     }
@@ -88,6 +98,29 @@ impl Room {
         names
     }
 
+    /// Marks the room let go if it holds nothing that lives only here: no
+    /// member, nothing waiting for the store and, unless `history_is_kept`
+    /// elsewhere (the store), no history. True when it was.
+    pub fn evict_if_idle(&self, history_is_kept: bool) -> bool {
+        let mut state = lock(&self.state);
+        let idle = state.members.is_empty()
+            && state.pending.is_empty()
+            && (history_is_kept || state.history.is_empty());
+        if idle {
+            state.evicted = true;
+        }
+        idle
+    }
+
+    /// Roughly what the room's kept history takes in memory.
+    pub fn history_bytes(&self) -> usize {
+        lock(&self.state)
+            .history
+            .iter()
+            .map(|m| 64 + m.body.len() + m.sender.len() + m.room.len())
+            .sum()
+    }
+
     /// Whether the room has ever had a message (it exists for WHO, `[PRESENCE-1]`).
     pub fn has_history(&self) -> bool {
         !lock(&self.state).history.is_empty()
@@ -95,14 +128,18 @@ impl Room {
 
     /// Adds `member` and queues JOINED, the replay, HISTORY_END and MISSED for
     /// it, all under the lock so that live messages follow without gap (`[ROOM-2]`, `[ROOM-3]`).
+    /// `None` when the room was let go meanwhile: look it up again.
     pub fn join(
-        &self,
+        self: &Arc<Self>,
         member: &Arc<Member>,
         since_seq: u64,
         history: usize,
         now: u64,
-    ) -> JoinReply {
+    ) -> Option<JoinReply> {
         let mut state = lock(&self.state);
+        if state.evicted {
+            return None;
+        }
         let newly_joined = !state.members.iter().any(|m| m.conn_id == member.conn_id);
         if newly_joined {
             state.members.push(Arc::clone(member));
@@ -149,12 +186,12 @@ impl Room {
             }
         }
         if newly_joined {
-            Self::announce(&state, member, PresenceEvent::Joined, &self.name, now);
+            self.presence_changed(&mut state, member, PresenceEvent::Joined, now);
         }
-        JoinReply {
+        Some(JoinReply {
             newly_joined,
             members,
-        }
+        })
     }
 
     /// Whether messages above `since_seq` exist that are no longer kept.
@@ -164,7 +201,7 @@ impl Room {
     }
 
     /// Removes `member`; false if it was not one (`[ROOM-5]`, `[CLOSE-3]`).
-    pub fn remove(&self, member: &Member, event: PresenceEvent, now: u64) -> bool {
+    pub fn remove(self: &Arc<Self>, member: &Member, event: PresenceEvent, now: u64) -> bool {
         let mut state = lock(&self.state);
         let Some(index) = state
             .members
@@ -174,31 +211,63 @@ impl Room {
             return false;
         };
         state.members.swap_remove(index);
-        Self::announce(&state, member, event, &self.name, now);
+        self.presence_changed(&mut state, member, event, now);
         true
     }
 
-    fn announce(state: &RoomState, subject: &Member, event: PresenceEvent, room: &Str8, now: u64) {
-        // spec: PRESENCE-2
-        let frame = Frame::Presence(Presence {
-            event,
-            room: room.clone(),
-            username: subject.name.clone(),
-            time: now,
-        })
-        .to_bytes();
-        for member in state
-            .members
-            .iter()
-            .filter(|m| m.conn_id != subject.conn_id)
+    /// Announces a change of membership now, or coalesces it (`[PRESENCE-3]`).
+    fn presence_changed(
+        self: &Arc<Self>,
+        state: &mut RoomState,
+        subject: &Member,
+        event: PresenceEvent,
+        now: u64,
+    ) {
+        let members = state.members.len();
+        match state
+            .presence
+            .change(subject.conn_id, &subject.name, event, members)
         {
-            let _ = member.outbox.push(frame.clone());
+            Decision::Announce => presence::announce(
+                &state.members,
+                subject.conn_id,
+                &subject.name,
+                event,
+                &self.name,
+                now,
+            ),
+            Decision::Deferred { schedule: false } => {}
+            Decision::Deferred { schedule: true } => {
+                let room = Arc::clone(self);
+                tokio::spawn(async move {
+                    let mut due_at = tokio::time::Instant::now();
+                    loop {
+                        due_at += presence::INTERVAL;
+                        tokio::time::sleep_until(due_at).await;
+                        if !room.flush_presence() {
+                            break;
+                        }
+                    }
+                });
+            }
         }
     }
 
+    /// Announces the coalesced changes now due; true while some still wait.
+    fn flush_presence(&self) -> bool {
+        let mut state = lock(&self.state);
+        let (due, again) = state.presence.flush();
+        let now = crate::clock::now_millis();
+        for (conn_id, name, event) in due {
+            presence::announce(&state.members, conn_id, &name, event, &self.name, now);
+        }
+        again
+    }
+
     /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`).
-    /// With `durable` it goes to the store and is released after the commit;
-    /// without, it is released at once. False when the sender is no member.
+    /// With `durable` (a store permit and the sender's owed ACKs) it goes to
+    /// the store and is released after the commit; without, it is released
+    /// at once. False when the sender is no member.
     // `flags` (the ACTION bit, `[ACTION-1]`) makes eight; a struct for one call site would not help.
     #[allow(clippy::too_many_arguments)]
     pub fn publish(
@@ -209,7 +278,10 @@ impl Room {
         flags: u8,
         now: u64,
         next_id: impl FnOnce() -> u64,
-        durable: Option<tokio::sync::mpsc::Permit<'_, crate::store::Op>>,
+        durable: Option<(
+            tokio::sync::mpsc::Permit<'_, crate::store::Op>,
+            &Arc<Unacked>,
+        )>,
     ) -> bool {
         let mut state = lock(&self.state);
         if !state.members.iter().any(|m| m.conn_id == sender.conn_id) {
@@ -228,10 +300,19 @@ impl Room {
             // history keeps messages long, so it gets a buffer of its own.
             body: confab_protocol::Str16::truncated(&body),
         };
+        let (durable, unacked) = match durable {
+            Some((permit, unacked)) => {
+                // spec: ORDER-1 — owed until the release queues the ACK.
+                unacked.owe();
+                (Some(permit), Some(Arc::clone(unacked)))
+            }
+            None => (None, None),
+        };
         state.pending.push_back(Pending {
             message: message.clone(),
             sender: Arc::clone(sender),
             client_ref,
+            unacked,
         });
         match durable {
             // Queued under the lock, so the store sees each room's messages in `seq` order.
@@ -260,6 +341,7 @@ impl Room {
                 mut message,
                 sender,
                 client_ref,
+                unacked,
             }) = state.pending.pop_front()
             else {
                 break;
@@ -278,6 +360,9 @@ impl Room {
                 time: message.time,
             });
             let _ = sender.outbox.push(ack.to_bytes());
+            if let Some(unacked) = unacked {
+                unacked.paid();
+            }
             state.released_next = message.seq + 1;
             message.flags |= Message::HISTORY;
             if state.history.len() >= state.keep {

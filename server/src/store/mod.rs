@@ -196,6 +196,13 @@ impl Store {
             .map_err(|e| format!("store task failed: {e}"))?
     }
 
+    /// A room as stored (its next `seq` and latest `keep` messages), to make
+    /// it again after it was let go; `None` if it never had a message.
+    pub async fn load_room(&self, name: String, keep: usize) -> Result<Option<LoadedRoom>, String> {
+        self.with_aux(move |conn| load_room(conn, &name, keep).map_err(|e| e.to_string()))
+            .await
+    }
+
     /// Up to `limit` stored messages of a room on one side of `anchor` (`[HISTORY-1]`).
     pub async fn room_history(
         &self,
@@ -286,6 +293,41 @@ impl Store {
         self.with_aux(move |conn| accounts::stored_name(conn, &key))
             .await
     }
+}
+
+fn load_room(conn: &Connection, name: &str, keep: usize) -> rusqlite::Result<Option<LoadedRoom>> {
+    let key = name_key(name);
+    let found: Option<(String, i64)> = conn
+        .query_row(
+            "SELECT MAX(room), MAX(next_seq) FROM (
+                 SELECT room, next_seq FROM room_counters WHERE room_key = ?1
+                 UNION ALL
+                 SELECT MAX(room), MAX(seq) + 1 FROM messages WHERE room_key = ?1
+             ) WHERE room IS NOT NULL",
+            [&key],
+            |row| {
+                Ok((
+                    row.get::<_, Option<String>>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                ))
+            },
+        )
+        .map(|(room, next_seq)| room.zip(next_seq))?;
+    let Some((stored_name, next_seq)) = found else {
+        return Ok(None);
+    };
+    let mut recent: Vec<Message> = conn
+        .prepare_cached(
+            "SELECT id, seq, time, room, sender, body, flags FROM messages WHERE room_key = ?1 ORDER BY seq DESC LIMIT ?2",
+        )?
+        .query_map(params![key, keep as i64], message_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    recent.reverse();
+    Ok(Some(LoadedRoom {
+        name: stored_name,
+        next_seq: next_seq as u64,
+        recent,
+    }))
 }
 
 fn load(conn: &Connection, keep: usize) -> rusqlite::Result<Loaded> {

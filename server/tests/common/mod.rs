@@ -808,8 +808,31 @@ impl ServerProcess {
     /// Starts the binary with `args` (which should include `--listen
     /// 127.0.0.1:0`) and waits for its "listening on" log line.
     pub fn start(args: &[&str]) -> ServerProcess {
+        ServerProcess::start_command(server_command(args))
+    }
+
+    /// `start`, in a shell that first sets the file descriptor limit
+    /// (soft and hard) to `nofile`.
+    pub fn start_with_nofile(args: &[&str], nofile: u32) -> ServerProcess {
+        let mut command = server_command(args);
+        let program = command.get_program().to_owned();
+        let mut shell = Command::new("sh");
+        shell
+            .arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(program)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command = shell;
+        ServerProcess::start_command(command)
+    }
+
+    fn start_command(mut command: Command) -> ServerProcess {
         use std::io::BufRead;
-        let mut child = server_command(args).spawn().unwrap();
+        let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = std::sync::Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
