@@ -1,5 +1,214 @@
-//! stub
+//! Section 13, flow control: rate limits, flooding, slow consumers, fairness.
+
+use std::sync::Arc;
+
+use confab_protocol::frame::{Hello, Message, Ping, Presence};
+use confab_protocol::{ErrorCode, Frame};
+
 use crate::case::Case;
+use crate::client::{join, login_guest, member, ready, send_frame};
+use crate::conn::{describe, Conn, Got};
+use crate::ctx::Ctx;
+use crate::verdict::{ensure, ensure_eq, fail, require, Check, Stop};
+
 pub fn cases() -> Vec<Case> {
-    vec![]
+    vec![
+        crate::case!("flow.rate-limited", ["FLOW-1"],
+            "SENDs past msg_burst get RATE_LIMITED (not fatal, with client_ref) and are not delivered", rate_limited),
+        crate::case!("flow.flooding", ["FLOW-2", "FLOW-1"],
+            "a client sending on past the limit gets RATE_LIMITED before any FLOODING (which is fatal)", flooding),
+        crate::case!("flow.slow-consumer", ["FLOW-3"],
+            "a client that stops reading is cut off with SLOW_CONSUMER as its last frame; senders are not slowed", slow_consumer),
+        crate::case!("flow.fairness", ["FLOW-4"],
+            "a client writing without pause does not stop another client's PINGs being answered", fairness),
+    ]
+}
+
+fn require_beatable_rate(ctx: &Ctx) -> Check {
+    require(
+        ctx.limits().msg_rate <= 1000,
+        "needs msg_rate <= 1,000 so a burst outruns the bucket's refill",
+    )
+}
+
+async fn rate_limited(ctx: Arc<Ctx>) -> Check {
+    require_beatable_rate(&ctx)?;
+    let burst = ctx.limits().msg_burst;
+    require(burst <= 2000, "needs msg_burst <= 2,000")?;
+    let room = ctx.room();
+    let (mut a, _) = member(&ctx, &room).await?;
+    let (mut b, _) = member(&ctx, &room).await?;
+    a.expect::<Presence>("PRESENCE-2").await?;
+    // At most msg_burst rejections, so FLOW-2's flooding threshold is not reached.
+    let n = burst + burst.min(10);
+    let mut bytes = Vec::new();
+    for r in 0..n {
+        bytes.extend_from_slice(&Frame::from(send_frame(r, &room, "r")).to_bytes());
+    }
+    a.send_raw(&bytes).await?;
+    let mut accepted = Vec::new();
+    let mut limited = 0;
+    for r in 0..n {
+        match a.next_frame("FLOW-1", "ACK or RATE_LIMITED").await? {
+            Frame::Ack(ack) => {
+                ensure_eq("FLOW-1", "ACK client_ref (in order)", r, ack.client_ref)?;
+                accepted.push(ack.id);
+            }
+            Frame::ErrorFrame(e) if e.code == ErrorCode::RATE_LIMITED => {
+                crate::conn::check_fatal_flag(&e)?;
+                ensure_eq("FLOW-1", "RATE_LIMITED client_ref", r, e.client_ref)?;
+                limited += 1;
+            }
+            other => return Err(fail("FLOW-1", "ACK or RATE_LIMITED", describe(&other))),
+        }
+    }
+    ensure(
+        "FLOW-1",
+        limited > 0,
+        format!("RATE_LIMITED for some of {n} SENDs at once (msg_burst {burst})"),
+        "none",
+    )?;
+    let mut delivered = Vec::new();
+    for _ in 0..accepted.len() {
+        delivered.push(b.expect::<Message>("FLOW-1").await?.id);
+    }
+    ensure_eq(
+        "FLOW-1",
+        "ids delivered (the accepted ones)",
+        accepted,
+        delivered,
+    )?;
+    b.quiet("FLOW-1", "no delivery of a rate-limited SEND")
+        .await
+}
+
+async fn flooding(ctx: Arc<Ctx>) -> Check {
+    require_beatable_rate(&ctx)?;
+    let burst = ctx.limits().msg_burst;
+    require(burst <= 1000, "needs msg_burst <= 1,000")?;
+    let room = ctx.room();
+    let (mut a, _) = member(&ctx, &room).await?;
+    let n = burst * 3 + 10;
+    let mut bytes = Vec::new();
+    for r in 0..n {
+        bytes.extend_from_slice(&Frame::from(send_frame(r, &room, "f")).to_bytes());
+    }
+    a.send_raw(&bytes).await?;
+    let mut limited = 0;
+    for _ in 0..n {
+        match a.next().await {
+            Got::Frame(Frame::Ack(_)) => {}
+            Got::Frame(Frame::ErrorFrame(e)) if e.code == ErrorCode::RATE_LIMITED => limited += 1,
+            Got::Frame(Frame::ErrorFrame(e)) if e.code == ErrorCode::FLOODING => {
+                crate::conn::check_fatal_flag(&e)?;
+                ensure(
+                    "FLOW-2",
+                    limited > 0,
+                    "RATE_LIMITED before FLOODING",
+                    "FLOODING first",
+                )?;
+                return a.expect_closed("STATE-4").await;
+            }
+            other => return Err(fail("FLOW-2", "ACK, RATE_LIMITED or FLOODING", other)),
+        }
+    }
+    // Disconnecting is a MAY: a server that keeps answering RATE_LIMITED conforms.
+    ensure("FLOW-1", limited > 0, "RATE_LIMITED", "none")
+}
+
+async fn slow_consumer(ctx: Arc<Ctx>) -> Check {
+    let l = ctx.limits();
+    let body_len = usize::from(l.max_body).min(1000);
+    let per_conn = (l.msg_burst as usize / 2)
+        .min(l.byte_burst as usize / 2 / body_len)
+        .clamp(1, 200);
+    let total = l.queue_depth as usize + 2000;
+    let senders = total.div_ceil(per_conn);
+    require(senders <= 64, format!("needs queue_depth + 2,000 frames from 64 senders ({senders} needed: a smaller queue_depth or a larger msg_burst)"))?;
+    let room = ctx.room();
+    let mut victim = Conn::open_with(&ctx, Some(4096)).await?;
+    drop(
+        victim
+            .expect::<confab_protocol::frame::Greeting>("HANDSHAKE-1")
+            .await?,
+    );
+    victim.set_max_frame(l.max_frame);
+    victim
+        .send(crate::client::hello(Hello::NO_AUTO_JOIN))
+        .await?;
+    victim.send(crate::client::guest_login(&ctx.user())).await?;
+    victim
+        .expect::<confab_protocol::frame::Welcome>("HANDSHAKE-3")
+        .await?;
+    join(&mut victim, &room, 0, 0).await?;
+    // The victim reads nothing from now on.
+    let body = "s".repeat(body_len);
+    let mut sent = 0;
+    for _ in 0..senders {
+        let mut s = login_guest(&ctx, &ctx.user(), Hello::NO_AUTO_JOIN).await?;
+        join(&mut s, &room, 0, 0).await?;
+        let mut bytes = Vec::new();
+        for r in 0..per_conn {
+            bytes.extend_from_slice(&Frame::from(send_frame(r as u32, &room, &body)).to_bytes());
+        }
+        s.send_raw(&bytes).await?;
+        for _ in 0..per_conn {
+            // Senders are answered however slow the victim is.
+            match s.next_frame("FLOW-3", "ACK").await? {
+                Frame::Ack(_) | Frame::Presence(_) => {}
+                other => return Err(fail("FLOW-3", "ACK", describe(&other))),
+            }
+        }
+        sent += per_conn;
+    }
+    let mut received = 0;
+    loop {
+        match victim.next().await {
+            Got::Frame(Frame::ErrorFrame(e)) if e.code == ErrorCode::SLOW_CONSUMER => {
+                crate::conn::check_fatal_flag(&e)?;
+                ensure_eq("FLOW-3", "ERROR frame_type", 0, e.frame_type)?;
+                return victim.expect_closed("FLOW-3").await;
+            }
+            Got::Frame(Frame::Message(_) | Frame::Presence(_)) => received += 1,
+            Got::Frame(Frame::Ack(_)) => {}
+            Got::TimedOut(_) if received >= sent => {
+                return Err(Stop::Skip(format!("inconclusive: the server's buffers held all {sent} messages; needs a smaller queue_depth")));
+            }
+            other => {
+                return Err(fail(
+                    "FLOW-3",
+                    "MESSAGE frames, then ERROR SLOW_CONSUMER as the last frame",
+                    other,
+                ))
+            }
+        }
+    }
+}
+
+async fn fairness(ctx: Arc<Ctx>) -> Check {
+    let mut flooder = ready(&ctx).await?;
+    let mut chunk = Vec::new();
+    for nonce in 0..4096u64 {
+        chunk.extend_from_slice(&Frame::from(Ping { nonce }).to_bytes());
+    }
+    let flood = tokio::spawn(async move {
+        // Writes until the server stops reading or cuts the flooder off.
+        for _ in 0..64 {
+            if flooder.send_raw(&chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut other = ready(&ctx).await?;
+    let result = async {
+        for _ in 0..5 {
+            other
+                .quiet("FLOW-4", "PONG while another client floods")
+                .await?;
+        }
+        Ok(())
+    }
+    .await;
+    flood.abort();
+    result
 }
