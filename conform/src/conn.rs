@@ -146,9 +146,29 @@ impl Conn {
     /// Opens and reads the GREETING (`[HANDSHAKE-1]`), then enforces its `max_frame`.
     pub async fn greeted(ctx: &Ctx) -> Check<(Conn, Greeting)> {
         let mut conn = Conn::open(ctx).await?;
-        let greeting = conn.expect::<Greeting>("HANDSHAKE-1").await?;
-        conn.max_frame = greeting.limits.max_frame;
+        let greeting = conn.greeting().await?;
         Ok((conn, greeting))
+    }
+
+    /// Reads the GREETING on a fresh connection. A refusal over the server's
+    /// connection limits (`[LIMIT-1]`) skips the case: it needs more
+    /// connections than this server allows at once.
+    pub async fn greeting(&mut self) -> Check<Greeting> {
+        match self.next_frame("HANDSHAKE-1", "GREETING").await? {
+            Frame::Greeting(greeting) => {
+                self.max_frame = greeting.limits.max_frame;
+                Ok(greeting)
+            }
+            Frame::ErrorFrame(e)
+                if [ErrorCode::SERVER_FULL, ErrorCode::TOO_MANY_CONNECTIONS].contains(&e.code) =>
+            {
+                Err(crate::verdict::Stop::Skip(format!(
+                    "the server refused a connection ({}): needs a higher connection limit (or a smaller --jobs)",
+                    e.code
+                )))
+            }
+            other => Err(fail("HANDSHAKE-1", "GREETING", describe(&other))),
+        }
     }
 
     pub fn set_max_frame(&mut self, max_frame: u32) {

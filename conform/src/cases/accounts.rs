@@ -48,6 +48,9 @@ async fn attempt(ctx: &Ctx, login: Login) -> Check<(Conn, Result<Welcome, LoginR
     let (mut conn, _) = Conn::greeted(ctx).await?;
     conn.send(hello(Hello::NO_AUTO_JOIN)).await?;
     conn.send(login).await?;
+    // Servers SHOULD slow down repeated AUTH_FAILED answers (by address,
+    // and every case comes from one): allow for it.
+    conn.timeout = ctx.timeout + ctx.max_wait;
     let answer = match conn
         .next_frame("HANDSHAKE-6", "WELCOME or LOGIN_REJECTED")
         .await?

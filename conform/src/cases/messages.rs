@@ -143,7 +143,10 @@ async fn order(ctx: Arc<Ctx>) -> Check {
     let (mut a, _) = member(&ctx, &room).await?;
     let (mut b, _) = member(&ctx, &room).await?;
     a.expect::<Presence>("PRESENCE-2").await?;
-    let n = (ctx.limits().msg_burst / 2).clamp(1, 20);
+    // Within half a burst and half the receiver's queue (`[FLOW-1]`, `[FLOW-3]`).
+    let n = (ctx.limits().msg_burst / 2)
+        .min(ctx.limits().queue_depth / 2)
+        .clamp(1, 20);
     for i in 0..n {
         a.send(send_frame(i, &room, &format!("n{i}"))).await?;
     }

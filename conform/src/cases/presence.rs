@@ -41,7 +41,8 @@ pub fn cases() -> Vec<Case> {
             "presence.who-paging",
             ["PRESENCE-1"],
             "a member list larger than max_frame comes in WHO_LIST pages flagged MORE",
-            who_paging
+            who_paging,
+            exclusive
         ),
     ]
 }

@@ -40,7 +40,7 @@ pub fn cases() -> Vec<Case> {
         crate::case!("rooms.list", ["ROOM-6"],
             "LIST_ROOMS names rooms with members (with their count) and not rooms left empty", list),
         crate::case!("rooms.list-paging", ["ROOM-6"],
-            "a room list larger than max_frame comes in pages flagged MORE, each fitting max_frame", list_paging),
+            "a room list larger than max_frame comes in pages flagged MORE, each fitting max_frame", list_paging, exclusive),
     ]
 }
 
