@@ -6,6 +6,7 @@ pub mod case;
 pub mod cases;
 pub mod client;
 pub mod conn;
+pub mod coverage;
 pub mod ctx;
 pub mod report;
 pub mod run;
