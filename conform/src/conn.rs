@@ -36,6 +36,31 @@ impl fmt::Display for Got {
     }
 }
 
+impl Got {
+    /// The clause a failure on this event breaks: `clause`, unless the server
+    /// sent bytes that are not a valid frame, which break a framing clause
+    /// whatever the case was checking.
+    pub fn clause_or(&self, clause: &'static str) -> &'static str {
+        match self {
+            Got::Undecodable(DecodeError::FrameTooLarge { .. }) => "FRAMING-2",
+            Got::Undecodable(DecodeError::AsciiFrameType { .. }) => "FRAMING-4",
+            Got::Undecodable(DecodeError::InvalidUtf8 { .. }) => "TYPES-1",
+            Got::Undecodable(DecodeError::BadMagic { .. }) => "HANDSHAKE-1",
+            Got::Undecodable(DecodeError::Malformed { .. }) => "FRAMING-3",
+            _ => clause,
+        }
+    }
+}
+
+/// A failure of `clause` (or of the framing clause undecodable bytes break).
+pub fn fail_got(
+    clause: &'static str,
+    expected: impl fmt::Display,
+    got: Got,
+) -> crate::verdict::Stop {
+    fail(got.clause_or(clause), expected, got)
+}
+
 /// A frame as a human reads it in a failure report.
 pub fn describe(frame: &Frame) -> String {
     match frame {
@@ -231,7 +256,7 @@ impl Conn {
             match self.next().await {
                 Got::Frame(Frame::Notice(_)) => continue,
                 Got::Frame(frame) => return Ok(frame),
-                other => return Err(fail(clause, expected, other)),
+                other => return Err(fail_got(clause, expected, other)),
             }
         }
     }
@@ -292,7 +317,7 @@ impl Conn {
     pub async fn expect_closed(&mut self, clause: &'static str) -> Check {
         match self.next().await {
             Got::Closed => Ok(()),
-            other => Err(fail(
+            other => Err(fail_got(
                 clause,
                 "no further frame, then the connection closes",
                 other,
@@ -314,7 +339,7 @@ impl Conn {
                 Got::Frame(Frame::Notice(_)) => {}
                 Got::Frame(frame) => before.push(frame),
                 other => {
-                    return Err(fail(
+                    return Err(fail_got(
                         clause,
                         format!("PONG {nonce} (the connection stays open)"),
                         other,

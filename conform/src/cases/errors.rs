@@ -153,7 +153,7 @@ async fn arbitrary_bytes(ctx: Arc<Ctx>) -> Check {
                 Got::Frame(_) => {}
                 Got::Closed => break,
                 other => {
-                    return Err(fail(
+                    return Err(crate::conn::fail_got(
                         "SEC-2",
                         format!("an answer to frame {frame_type:#04x} with {len} arbitrary bytes"),
                         other,

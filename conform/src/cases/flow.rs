@@ -140,7 +140,13 @@ async fn flooding(ctx: Arc<Ctx>) -> Check {
                 )?;
                 return a.expect_closed("STATE-4").await;
             }
-            other => return Err(fail("FLOW-2", "ACK, RATE_LIMITED or FLOODING", other)),
+            other => {
+                return Err(crate::conn::fail_got(
+                    "FLOW-2",
+                    "ACK, RATE_LIMITED or FLOODING",
+                    other,
+                ))
+            }
         }
     }
     // Disconnecting is a MAY: a server that keeps answering RATE_LIMITED conforms.
@@ -152,7 +158,13 @@ const KERNEL_BUFFERS: usize = 4 << 20;
 
 async fn slow_consumer(ctx: Arc<Ctx>) -> Check {
     let l = ctx.limits();
-    let body_len = usize::from(l.max_body).min(4096);
+    crate::client::require_guests(&ctx)?;
+    let room = ctx.room();
+    // The largest body whose SEND fits max_frame.
+    let body_len = usize::from(l.max_body)
+        .min(4096)
+        .min((l.max_frame as usize).saturating_sub(7 + room.len()))
+        .max(1);
     let per_conn = (l.msg_burst as usize / 2)
         .min(l.byte_burst as usize / 2 / body_len)
         .min(l.queue_depth as usize / 4)
@@ -161,8 +173,6 @@ async fn slow_consumer(ctx: Arc<Ctx>) -> Check {
     let senders = total.div_ceil(per_conn);
     require(senders <= 400, format!(
         "needs queue_depth frames plus 4 MiB from 400 senders ({senders} needed: a smaller queue_depth or larger msg_burst/byte_burst)"))?;
-    crate::client::require_guests(&ctx)?;
-    let room = ctx.room();
     let mut victim = Conn::open_with(&ctx, Some(4096)).await?;
     victim.greeting().await?;
     victim
@@ -211,7 +221,7 @@ async fn slow_consumer(ctx: Arc<Ctx>) -> Check {
                     "inconclusive: the server's buffers held all {sent} messages; needs a smaller queue_depth")));
             }
             other => {
-                return Err(fail(
+                return Err(crate::conn::fail_got(
                     "FLOW-3",
                     "MESSAGE frames, then ERROR SLOW_CONSUMER as the last frame",
                     other,

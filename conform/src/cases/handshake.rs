@@ -263,7 +263,13 @@ async fn await_timeout(ctx: &Ctx, conn: &mut Conn, answer_pings: bool) -> Check 
                 ensure_eq("HANDSHAKE-8", "ERROR frame_type", 0, error.frame_type)?;
                 return conn.expect_closed("STATE-4").await;
             }
-            other => return Err(fail("HANDSHAKE-8", "ERROR HANDSHAKE_TIMEOUT", other)),
+            other => {
+                return Err(crate::conn::fail_got(
+                    "HANDSHAKE-8",
+                    "ERROR HANDSHAKE_TIMEOUT",
+                    other,
+                ))
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::case::Case;
 use crate::client::{hello, ready};
 use crate::conn::{Conn, Got};
 use crate::ctx::Ctx;
-use crate::verdict::{ensure_eq, fail, Check, Stop};
+use crate::verdict::{ensure_eq, Check, Stop};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -55,7 +55,7 @@ async fn server_ping(ctx: &Ctx, conn: &mut Conn) -> Check<u64> {
     conn.auto_pong = false;
     match conn.next_within(wait).await {
         Got::Frame(Frame::Ping(ping)) => Ok(ping.nonce),
-        other => Err(fail(
+        other => Err(crate::conn::fail_got(
             "KEEPALIVE-2",
             "PING after ping_interval_ms of silence",
             other,
@@ -83,6 +83,10 @@ async fn idle_timeout(ctx: Arc<Ctx>) -> Check {
             ensure_eq("KEEPALIVE-2", "ERROR frame_type", 0, e.frame_type)?;
             conn.expect_closed("STATE-4").await
         }
-        other => Err(fail("KEEPALIVE-2", "ERROR IDLE_TIMEOUT", other)),
+        other => Err(crate::conn::fail_got(
+            "KEEPALIVE-2",
+            "ERROR IDLE_TIMEOUT",
+            other,
+        )),
     }
 }

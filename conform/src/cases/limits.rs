@@ -43,7 +43,7 @@ async fn refusal_is_an_error(ctx: Arc<Ctx>) -> Check {
                 ))
             }
             other => {
-                return Err(fail(
+                return Err(crate::conn::fail_got(
                     "LIMIT-1",
                     "GREETING or ERROR SERVER_FULL / TOO_MANY_CONNECTIONS",
                     other,

@@ -25,8 +25,8 @@ pub fn cases() -> Vec<Case> {
             "empty and blank bodies get EMPTY_MESSAGE and consume no seq", empty),
         crate::case!("messages.too-long", ["MSG-6"],
             "a body of max_body + 1 bytes gets BODY_TOO_LONG; max_body bytes are delivered", too_long),
-        crate::case!("messages.largest-fits-max-frame", ["FRAMING-2", "MSG-1"],
-            "the largest MESSAGE (longest room, sender and body) fits the advertised max_frame", largest_fits),
+        crate::case!("messages.largest-fits-max-frame", ["FRAMING-2", "MSG-1", "DM-1"],
+            "the largest MESSAGE and DIRECT_MESSAGE (longest names and body), live and replayed, fit max_frame", largest_fits),
     ]
 }
 
@@ -219,32 +219,69 @@ async fn largest_fits(ctx: Arc<Ctx>) -> Check {
     let (room_stem, user_stem) = (ctx.room(), ctx.user());
     let (max_room, max_user) = (usize::from(l.max_room_name), usize::from(l.max_username));
     require(
-        max_room >= room_stem.len() && max_user >= user_stem.len(),
+        max_room >= room_stem.len() && max_user > user_stem.len(),
         "needs name limits above 10 bytes",
     )?;
     let room = format!("{room_stem}{}", "r".repeat(max_room - room_stem.len()));
     let sender = format!("{user_stem}{}", "s".repeat(max_user - user_stem.len()));
-    let body = "z".repeat(usize::from(l.max_body));
-    // What the SEND itself takes must fit too, or the client cannot send it.
-    require(
-        4 + 1 + room.len() + 2 + body.len() <= l.max_frame as usize,
-        "needs a SEND of max_body to fit max_frame",
-    )?;
+    let recipient = format!("{}{}", ctx.user(), "t".repeat(max_user - user_stem.len()));
+    // The longest body the client can send: max_body, unless the SEND
+    // itself (client_ref, room, body) would not fit max_frame.
+    let max_frame = l.max_frame as usize;
+    let room_body = usize::from(l.max_body).min(max_frame.saturating_sub(4 + 1 + room.len() + 2));
+    let direct_body =
+        usize::from(l.max_body).min(max_frame.saturating_sub(4 + 1 + recipient.len() + 2));
     let mut a = crate::client::guest(&ctx, &sender).await?;
     join(&mut a, &room, 0, 0).await?;
-    let (mut b, _) = member(&ctx, &room).await?;
+    let mut b = crate::client::guest(&ctx, &recipient).await?;
+    join(&mut b, &room, 0, 0).await?;
     a.expect::<Presence>("PRESENCE-2").await?;
-    // B's connection enforces the advertised max_frame: a larger MESSAGE is undecodable.
-    a.send(send_frame(31, &room, &body)).await?;
-    match a.next_frame("MSG-2", "ACK or a refusal").await? {
-        confab_protocol::Frame::Ack(_) => {
-            let m = b.expect::<Message>("FRAMING-2").await?;
-            ensure_eq("MSG-1", "delivered body length", body.len(), m.body.len())
-        }
-        // A server may refuse what it could not deliver within max_frame; it must not send it.
+    // B's connection enforces the advertised max_frame: a larger frame is
+    // undecodable there, and reported as a failure of FRAMING-2.
+    a.send(send_frame(31, &room, &"z".repeat(room_body)))
+        .await?;
+    if accepted(&mut a).await? {
+        let m = b.expect::<Message>("FRAMING-2").await?;
+        ensure_eq("MSG-1", "delivered body length", room_body, m.body.len())?;
+        // The same message replayed by HISTORY.
+        b.send(confab_protocol::frame::History {
+            kind: confab_protocol::frame::HistoryKind::Room,
+            target: crate::client::s8(&room),
+            direction: confab_protocol::frame::Direction::Before,
+            anchor: 0,
+            limit: 1,
+        })
+        .await?;
+        b.expect::<Message>("FRAMING-2").await?;
+        b.expect::<confab_protocol::frame::HistoryEnd>("HISTORY-1")
+            .await?;
+    } else {
+        b.quiet("FRAMING-2", "no MESSAGE for a refused SEND")
+            .await?;
+    }
+    a.send(super::direct::direct(
+        32,
+        &recipient,
+        &"z".repeat(direct_body),
+    ))
+    .await?;
+    if accepted(&mut a).await? {
+        let dm = b
+            .expect::<confab_protocol::frame::DirectMessage>("FRAMING-2")
+            .await?;
+        ensure_eq("DM-1", "delivered body length", direct_body, dm.body.len())?;
+    }
+    Ok(())
+}
+
+/// ACK (true) or a registry ERROR refusing the message (false): a server
+/// may refuse what it could not deliver within max_frame, it must not send it.
+async fn accepted(conn: &mut crate::conn::Conn) -> Check<bool> {
+    match conn.next_frame("MSG-2", "ACK or a refusal").await? {
+        confab_protocol::Frame::Ack(_) => Ok(true),
         confab_protocol::Frame::ErrorFrame(e) => {
             crate::conn::check_fatal_flag(&e)?;
-            b.quiet("FRAMING-2", "no MESSAGE for a refused SEND").await
+            Ok(false)
         }
         other => Err(crate::verdict::fail(
             "MSG-2",
