@@ -9,7 +9,7 @@ use crate::case::Case;
 use crate::client::{hello, ready};
 use crate::conn::{Conn, Got};
 use crate::ctx::Ctx;
-use crate::verdict::{ensure_eq, Check, Stop};
+use crate::verdict::{ensure_eq, require, Check, Stop};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -19,6 +19,8 @@ pub fn cases() -> Vec<Case> {
             "PING before LOGIN gets PONG with the same nonce", pong_await_login),
         crate::case!("keepalive.server-pings", ["KEEPALIVE-2"],
             "a silent READY client is pinged after ping_interval_ms and stays connected by answering", server_pings),
+        crate::case!("keepalive.server-pings-await-login", ["KEEPALIVE-2"],
+            "a client silent after HELLO is pinged after ping_interval_ms, before the handshake deadline", server_pings_await_login),
         crate::case!("keepalive.idle-timeout", ["KEEPALIVE-2"],
             "a client that does not answer the PING gets IDLE_TIMEOUT (fatal)", idle_timeout),
     ]
@@ -66,6 +68,22 @@ async fn server_ping(ctx: &Ctx, conn: &mut Conn) -> Check<u64> {
 async fn server_pings(ctx: Arc<Ctx>) -> Check {
     idle_wait(&ctx)?;
     let mut conn = ready(&ctx).await?;
+    let nonce = server_ping(&ctx, &mut conn).await?;
+    conn.send(Pong { nonce }).await?;
+    conn.quiet("KEEPALIVE-2", "the connection to stay open after the PONG")
+        .await
+}
+
+async fn server_pings_await_login(ctx: Arc<Ctx>) -> Check {
+    let l = ctx.limits();
+    idle_wait(&ctx)?;
+    // The PING is due well before the handshake deadline.
+    require(
+        2 * u64::from(l.ping_interval_ms) <= u64::from(l.handshake_timeout_ms),
+        "needs ping_interval_ms at most half of handshake_timeout_ms",
+    )?;
+    let (mut conn, _) = Conn::greeted(&ctx).await?;
+    conn.send(hello(Hello::NO_AUTO_JOIN)).await?;
     let nonce = server_ping(&ctx, &mut conn).await?;
     conn.send(Pong { nonce }).await?;
     conn.quiet("KEEPALIVE-2", "the connection to stay open after the PONG")
