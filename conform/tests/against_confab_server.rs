@@ -37,6 +37,8 @@ async fn conform(config: Config) -> Report {
     let server = tokio::spawn(confab_server::run(listener, config, shutdown.clone()));
     let options = Options {
         server: addr.to_string(),
+        // Other test binaries share the cores: be patient per read.
+        timeout: Duration::from_secs(10),
         ..Options::default()
     };
     let report = run(&options).await.expect("the runner reaches the server");
