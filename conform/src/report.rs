@@ -100,9 +100,8 @@ pub fn json(report: &Report) -> serde_json::Value {
             "min_version": g.min_version,
             "max_version": g.max_version,
             "flags": g.flags,
-            "max_frame": g.limits.max_frame,
-            "handshake_timeout_ms": g.limits.handshake_timeout_ms,
-            "ping_interval_ms": g.limits.ping_interval_ms,
+            "default_room": g.default_room.as_str(),
+            "limits": limits(&g.limits),
         },
         "cases": cases,
         "summary": {
@@ -111,6 +110,26 @@ pub fn json(report: &Report) -> serde_json::Value {
             "failed": report.count("fail"),
             "skipped": report.count("skip"),
         },
+    })
+}
+
+fn limits(l: &confab_protocol::Limits) -> serde_json::Value {
+    json!({
+        "max_frame": l.max_frame,
+        "max_username": l.max_username,
+        "max_room_name": l.max_room_name,
+        "max_body": l.max_body,
+        "max_rooms": l.max_rooms,
+        "msg_rate": l.msg_rate,
+        "msg_burst": l.msg_burst,
+        "byte_rate": l.byte_rate,
+        "byte_burst": l.byte_burst,
+        "queue_depth": l.queue_depth,
+        "ping_interval_ms": l.ping_interval_ms,
+        "ping_timeout_ms": l.ping_timeout_ms,
+        "handshake_timeout_ms": l.handshake_timeout_ms,
+        "login_attempts": l.login_attempts,
+        "history_max": l.history_max,
     })
 }
 
