@@ -15,7 +15,7 @@ pub fn cases() -> Vec<Case> {
     vec![
         crate::case!("messages.delivery", ["MSG-1", "MSG-2"],
             "a SEND reaches every other member as MESSAGE, the sender gets only the ACK with the same id, seq and time", delivery),
-        crate::case!("messages.ids-and-seqs", ["MSG-3", "MSG-4"],
+        crate::case!("messages.ids-and-seqs", ["MSG-3", "MSG-4", "DM-1"],
             "ids are non-zero and increase across rooms; each room's seqs start at 1 and are contiguous", ids_and_seqs),
         crate::case!("messages.order", ["MSG-5"],
             "pipelined SENDs arrive in the order sent, in seq order", order),
@@ -113,9 +113,21 @@ async fn ids_and_seqs(ctx: Arc<Ctx>) -> Check {
     let mut a = ready(&ctx).await?;
     join(&mut a, &r1, 0, 0).await?;
     join(&mut a, &r2, 0, 0).await?;
+    let b_name = ctx.user();
+    let _b = crate::client::guest(&ctx, &b_name).await?;
     let mut acks = Vec::new();
     for (i, room) in [&r1, &r2, &r1, &r1, &r2].into_iter().enumerate() {
         acks.push(say(&mut a, i as u32, room, "x").await?);
+        if i == 2 {
+            // A direct message takes its id from the same server-wide sequence.
+            let direct = super::direct::tell(&mut a, 99, &b_name, "dm").await?;
+            ensure(
+                "MSG-3",
+                direct.id > acks[i].id,
+                "a direct message id above the last room message's",
+                format!("{} after {}", direct.id, acks[i].id),
+            )?;
+        }
     }
     ensure(
         "MSG-3",
