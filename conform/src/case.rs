@@ -49,6 +49,7 @@ pub fn all() -> Vec<Case> {
         accounts::cases(),
         state::cases(),
         rooms::cases(),
+        roomlist::cases(),
         messages::cases(),
         direct::cases(),
         presence::cases(),

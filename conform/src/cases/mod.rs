@@ -14,6 +14,7 @@ pub mod limits;
 pub mod messages;
 pub mod names;
 pub mod presence;
+pub mod roomlist;
 pub mod rooms;
 pub mod state;
 

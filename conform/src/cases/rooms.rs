@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use confab_protocol::frame::{
-    Direction, History, HistoryEnd, HistoryKind, Leave, Left, ListRooms, Message, Missed, Presence,
-    PresenceEvent, RoomList,
+    Direction, History, HistoryEnd, HistoryKind, Leave, Left, Message, Missed, Presence,
+    PresenceEvent,
 };
 use confab_protocol::ErrorCode;
 
@@ -25,6 +25,8 @@ pub fn cases() -> Vec<Case> {
             "JOIN of a room the client is in is answered the same way and sends no PRESENCE", rejoin),
         crate::case!("rooms.replay", ["ROOM-2", "MSG-4"],
             "JOIN replays the newest `history` messages oldest first with the HISTORY flag, then live ones follow", replay),
+        crate::case!("rooms.join-during-traffic", ["ROOM-2", "MSG-4"],
+            "a JOIN amid a burst of messages: replay then live delivery, none missing or repeated", join_during_traffic),
         crate::case!("rooms.replay-capped", ["ROOM-2"],
             "a replay carries at most history_max messages", replay_capped),
         crate::case!("rooms.missed", ["ROOM-3", "HISTORY-3"],
@@ -37,10 +39,6 @@ pub fn cases() -> Vec<Case> {
             "LEAVE gets LEFT, the others PRESENCE left, and SEND afterwards NOT_IN_ROOM", leave),
         crate::case!("rooms.leave-not-member", ["ROOM-5"],
             "LEAVE of a room the client is not in gets NOT_IN_ROOM (not fatal)", leave_not_member),
-        crate::case!("rooms.list", ["ROOM-6"],
-            "LIST_ROOMS names rooms with members (with their count) and not rooms left empty", list),
-        crate::case!("rooms.list-paging", ["ROOM-6"],
-            "a room list larger than max_frame comes in pages flagged MORE, each fitting max_frame", list_paging, exclusive),
     ]
 }
 
@@ -138,6 +136,51 @@ async fn replay(ctx: Arc<Ctx>) -> Check {
         0,
         live.flags & Message::HISTORY,
     )
+}
+
+async fn join_during_traffic(ctx: Arc<Ctx>) -> Check {
+    let l = ctx.limits();
+    let k = (l.msg_burst / 2)
+        .min(u32::from(l.history_max))
+        .min(l.queue_depth / 4)
+        .clamp(1, 40);
+    let room = ctx.room();
+    let (mut a, _) = member(&ctx, &room).await?;
+    let mut b = ready(&ctx).await?;
+    let mut bytes = Vec::new();
+    for r in 0..k {
+        bytes
+            .extend_from_slice(&confab_protocol::Frame::from(send_frame(r, &room, "t")).to_bytes());
+    }
+    // The JOIN lands somewhere among A's messages.
+    a.send_raw(&bytes).await?;
+    let joining = join(&mut b, &room, 0, k as u16).await?;
+    let next_seq = joining.joined.next_seq;
+    let mut seqs: Vec<u64> = joining.replay.iter().map(|m| m.seq).collect();
+    ensure(
+        "ROOM-2",
+        seqs.iter().all(|s| *s < next_seq),
+        format!("replayed seqs below next_seq {next_seq}"),
+        format!("{seqs:?}"),
+    )?;
+    while seqs.len() < k as usize {
+        let m = b.expect::<Message>("ROOM-2").await?;
+        ensure(
+            "ROOM-2",
+            m.seq >= next_seq,
+            format!("live seqs from next_seq {next_seq}"),
+            m.seq,
+        )?;
+        seqs.push(m.seq);
+    }
+    let wanted: Vec<u64> = (1..=u64::from(k)).collect();
+    ensure_eq(
+        "ROOM-2",
+        "replayed then live seqs (none missing, none repeated)",
+        wanted,
+        seqs,
+    )?;
+    b.quiet("ROOM-2", "no message twice").await
 }
 
 async fn replay_capped(ctx: Arc<Ctx>) -> Check {
@@ -283,89 +326,4 @@ async fn leave_not_member(ctx: Arc<Ctx>) -> Check {
     .await?;
     conn.expect_error("ROOM-5", ErrorCode::NOT_IN_ROOM).await?;
     conn.quiet("ROOM-5", "the connection to stay open").await
-}
-
-/// Every page of a LIST_ROOMS answer.
-async fn list_rooms(conn: &mut Conn) -> Check<Vec<RoomList>> {
-    conn.send(ListRooms {}).await?;
-    let mut pages = Vec::new();
-    loop {
-        let page = conn.expect::<RoomList>("ROOM-6").await?;
-        let more = page.flags & RoomList::MORE != 0;
-        pages.push(page);
-        if !more {
-            return Ok(pages);
-        }
-    }
-}
-
-fn listed(pages: &[RoomList], room: &str) -> Option<u32> {
-    pages
-        .iter()
-        .flat_map(|p| p.rooms.iter())
-        .find(|r| r.name.to_lowercase() == room.to_lowercase())
-        .map(|r| r.members)
-}
-
-async fn list(ctx: Arc<Ctx>) -> Check {
-    let room = ctx.room();
-    let emptied = ctx.room();
-    let (mut a, _) = member(&ctx, &room).await?;
-    let (_b, _) = member(&ctx, &room).await?;
-    a.expect::<Presence>("PRESENCE-2").await?;
-    join(&mut a, &emptied, 0, 0).await?;
-    a.send(Leave { room: s8(&emptied) }).await?;
-    a.expect::<Left>("ROOM-5").await?;
-    let pages = list_rooms(&mut a).await?;
-    ensure_eq(
-        "ROOM-6",
-        format!("members of {room} in ROOM_LIST").as_str(),
-        Some(2),
-        listed(&pages, &room),
-    )?;
-    ensure_eq(
-        "ROOM-6",
-        format!("{emptied} (no members) in ROOM_LIST").as_str(),
-        None,
-        listed(&pages, &emptied),
-    )
-}
-
-async fn list_paging(ctx: Arc<Ctx>) -> Check {
-    let l = ctx.limits();
-    let name_len = usize::from(l.max_room_name).max(ctx.room().len());
-    let needed = l.max_frame as usize / (1 + name_len + 4) + 1;
-    let conns = needed.div_ceil(usize::from(l.max_rooms));
-    require(conns <= 40, format!("needs a room list of max_frame bytes within 40 connections ({needed} rooms; a smaller max_frame or larger max_rooms)"))?;
-    let mut members = Vec::new();
-    let mut rooms = Vec::new();
-    for _ in 0..conns {
-        let mut conn = ready(&ctx).await?;
-        for _ in 0..l.max_rooms {
-            if rooms.len() == needed {
-                break;
-            }
-            let stem = ctx.room();
-            let room = format!("{stem}{}", "p".repeat(name_len - stem.len()));
-            join(&mut conn, &room, 0, 0).await?;
-            rooms.push(room);
-        }
-        members.push(conn);
-    }
-    let pages = list_rooms(&mut members[0]).await?;
-    ensure(
-        "ROOM-6",
-        pages.len() >= 2,
-        "several ROOM_LIST pages",
-        format!("{} page(s)", pages.len()),
-    )?;
-    for room in &rooms {
-        ensure(
-            "ROOM-6",
-            listed(&pages, room).is_some(),
-            format!("{room} listed"),
-            "missing from every page",
-        )?;
-    }
-    Ok(())
 }
