@@ -1,0 +1,381 @@
+//! One client connection of a case: frames out through the protocol crate's
+//! encoder, raw bytes out for malformed input, and every read bounded by the
+//! run's per-read timeout so a silent server fails a case instead of hanging it.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use confab_protocol::frame::{self, ErrorFrame, Frame, Greeting, Ping, Pong};
+use confab_protocol::{DecodeError, ErrorCode, GREETING_MAX_FRAME};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::ctx::Ctx;
+use crate::verdict::{ensure, fail, Check};
+
+/// What the next read brought.
+#[derive(Debug)]
+pub enum Got {
+    Frame(Frame),
+    /// End of stream (or a reset) from the server.
+    Closed,
+    TimedOut(Duration),
+    /// Bytes that are not a valid frame (reported by the protocol crate's decoder).
+    Undecodable(DecodeError),
+}
+
+impl fmt::Display for Got {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Got::Frame(frame) => f.write_str(&describe(frame)),
+            Got::Closed => f.write_str("the connection closed"),
+            Got::TimedOut(after) => write!(f, "nothing within {} ms", after.as_millis()),
+            Got::Undecodable(err) => write!(f, "bytes that are not a valid frame: {err}"),
+        }
+    }
+}
+
+impl Got {
+    /// The clause a failure on this event breaks: `clause`, unless the server
+    /// sent bytes that are not a valid frame, which break a framing clause
+    /// whatever the case was checking.
+    pub fn clause_or(&self, clause: &'static str) -> &'static str {
+        match self {
+            Got::Undecodable(DecodeError::FrameTooLarge { .. }) => "FRAMING-2",
+            Got::Undecodable(DecodeError::AsciiFrameType { .. }) => "FRAMING-4",
+            Got::Undecodable(DecodeError::InvalidUtf8 { .. }) => "TYPES-1",
+            Got::Undecodable(DecodeError::BadMagic { .. }) => "HANDSHAKE-1",
+            Got::Undecodable(DecodeError::Malformed { .. }) => "FRAMING-3",
+            _ => clause,
+        }
+    }
+}
+
+/// A failure of `clause` (or of the framing clause undecodable bytes break).
+pub fn fail_got(
+    clause: &'static str,
+    expected: impl fmt::Display,
+    got: Got,
+) -> crate::verdict::Stop {
+    fail(got.clause_or(clause), expected, got)
+}
+
+/// A frame as a human reads it in a failure report.
+pub fn describe(frame: &Frame) -> String {
+    match frame {
+        Frame::ErrorFrame(e) => describe_error(e),
+        other => {
+            let mut text = format!("{other:?}");
+            if text.len() > 300 {
+                let mut end = 300;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+                text.push_str("...");
+            }
+            text
+        }
+    }
+}
+
+pub fn describe_error(e: &ErrorFrame) -> String {
+    format!(
+        "ERROR {} ({}, frame_type {:#04x}, client_ref {}, {:?})",
+        e.code,
+        if e.is_fatal() { "fatal" } else { "not fatal" },
+        e.frame_type,
+        e.client_ref,
+        e.message.as_str()
+    )
+}
+
+/// A frame variant a case can wait for.
+// Handing the frame back unboxed keeps the failure report cheap to build.
+#[allow(clippy::result_large_err)]
+pub trait Expect: Sized {
+    const NAME: &'static str;
+    fn take(frame: Frame) -> Result<Self, Frame>;
+}
+
+macro_rules! expectable {
+    ($($variant:ident $name:literal),* $(,)?) => {$(
+        impl Expect for frame::$variant {
+            const NAME: &'static str = $name;
+            fn take(frame: Frame) -> Result<Self, Frame> {
+                match frame {
+                    Frame::$variant(inner) => Ok(inner),
+                    other => Err(other),
+                }
+            }
+        }
+    )*};
+}
+
+expectable! {
+    Greeting "GREETING", Welcome "WELCOME", LoginRejected "LOGIN_REJECTED", Message "MESSAGE",
+    Ack "ACK", DirectMessage "DIRECT_MESSAGE", Joined "JOINED", Left "LEFT", RoomList "ROOM_LIST",
+    WhoList "WHO_LIST", Presence "PRESENCE", HistoryEnd "HISTORY_END", Missed "MISSED",
+    Pong "PONG", Ping "PING", ErrorFrame "ERROR", Goodbye "GOODBYE",
+}
+
+pub struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+    /// The limit this client enforces: 4,096 until the GREETING, then the advertised one.
+    max_frame: u32,
+    pub timeout: Duration,
+    /// Answer server PINGs without showing them to the case (`[KEEPALIVE-1]`).
+    pub auto_pong: bool,
+    next_nonce: u64,
+}
+
+impl Conn {
+    /// A TCP connection to the server under test, nothing read yet.
+    pub async fn open(ctx: &Ctx) -> Check<Conn> {
+        Conn::open_with(ctx, None).await
+    }
+
+    /// As `open`, with a small kernel receive buffer so the server's frames
+    /// back up quickly when the case stops reading.
+    pub async fn open_with(ctx: &Ctx, recv_buffer: Option<u32>) -> Check<Conn> {
+        let connect = async {
+            let socket = if ctx.addr.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            if let Some(size) = recv_buffer {
+                socket.set_recv_buffer_size(size)?;
+            }
+            socket.connect(ctx.addr).await
+        };
+        let stream = match tokio::time::timeout(ctx.timeout, connect).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(err)) => return Err(fail("TRANSPORT-1", "a TCP connection", err)),
+            Err(_) => return Err(fail("TRANSPORT-1", "a TCP connection", "connect timed out")),
+        };
+        // Byte-at-a-time cases want each write to leave at once.
+        let _ = stream.set_nodelay(true);
+        Ok(Conn {
+            stream,
+            buf: BytesMut::with_capacity(8192),
+            max_frame: GREETING_MAX_FRAME,
+            timeout: ctx.timeout,
+            auto_pong: true,
+            next_nonce: 0xC0F0_0000,
+        })
+    }
+
+    /// Opens and reads the GREETING (`[HANDSHAKE-1]`), then enforces its `max_frame`.
+    pub async fn greeted(ctx: &Ctx) -> Check<(Conn, Greeting)> {
+        let mut conn = Conn::open(ctx).await?;
+        let greeting = conn.greeting().await?;
+        Ok((conn, greeting))
+    }
+
+    /// Reads the GREETING on a fresh connection. A refusal over the server's
+    /// connection limits (`[LIMIT-1]`) skips the case: it needs more
+    /// connections than this server allows at once.
+    pub async fn greeting(&mut self) -> Check<Greeting> {
+        match self.next_frame("HANDSHAKE-1", "GREETING").await? {
+            Frame::Greeting(greeting) => {
+                self.max_frame = greeting.limits.max_frame;
+                Ok(greeting)
+            }
+            Frame::ErrorFrame(e)
+                if [ErrorCode::SERVER_FULL, ErrorCode::TOO_MANY_CONNECTIONS].contains(&e.code) =>
+            {
+                Err(crate::verdict::Stop::Skip(format!(
+                    "the server refused a connection ({}): needs a higher connection limit (or a smaller --jobs)",
+                    e.code
+                )))
+            }
+            other => Err(fail("HANDSHAKE-1", "GREETING", describe(&other))),
+        }
+    }
+
+    pub fn set_max_frame(&mut self, max_frame: u32) {
+        self.max_frame = max_frame;
+    }
+
+    pub async fn send(&mut self, frame: impl Into<Frame>) -> Check {
+        let bytes = frame.into().to_bytes();
+        self.send_raw(&bytes).await
+    }
+
+    /// Writes bytes as they are; a write refused because the server already
+    /// closed is not a failure here, the next read reports what happened.
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Check {
+        match tokio::time::timeout(self.timeout, self.stream.write_all(bytes)).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(fail(
+                "FLOW-4",
+                "the server to keep reading",
+                format!("a write blocked for {} ms", self.timeout.as_millis()),
+            )),
+        }
+    }
+
+    /// Half-closes the connection: the server reads end of stream.
+    pub async fn shutdown_write(&mut self) {
+        let _ = self.stream.shutdown().await;
+    }
+
+    /// The next thing the server sends, waiting at most `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Got {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match frame::decode(&mut self.buf, self.max_frame) {
+                Ok(Some(Frame::Ping(Ping { nonce }))) if self.auto_pong => {
+                    // spec: KEEPALIVE-1 — the client's side of a keepalive.
+                    let _ = self.send(Pong { nonce }).await;
+                    continue;
+                }
+                Ok(Some(frame)) => return Got::Frame(frame),
+                Ok(None) => {}
+                Err(err) => return Got::Undecodable(err),
+            }
+            let read = tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.buf));
+            match read.await {
+                Err(_) => return Got::TimedOut(wait),
+                Ok(Ok(0)) | Ok(Err(_)) => return Got::Closed,
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+
+    pub async fn next(&mut self) -> Got {
+        self.next_within(self.timeout).await
+    }
+
+    /// The next frame that is not a NOTICE (informational, may come at any time in READY).
+    pub async fn next_frame(&mut self, clause: &'static str, expected: &str) -> Check<Frame> {
+        loop {
+            match self.next().await {
+                Got::Frame(Frame::Notice(_)) => continue,
+                Got::Frame(frame) => return Ok(frame),
+                other => return Err(fail_got(clause, expected, other)),
+            }
+        }
+    }
+
+    /// The next frame, which must be a `T`.
+    pub async fn expect<T: Expect>(&mut self, clause: &'static str) -> Check<T> {
+        let frame = self.next_frame(clause, T::NAME).await?;
+        T::take(frame).map_err(|other| fail(clause, T::NAME, describe(&other)))
+    }
+
+    /// The next frame, which must be ERROR `code`; its FATAL flag must match
+    /// the registry (`[ERROR-1]`).
+    pub async fn expect_error(
+        &mut self,
+        clause: &'static str,
+        code: ErrorCode,
+    ) -> Check<ErrorFrame> {
+        let wanted = format!("ERROR {code}");
+        let frame = self.next_frame(clause, &wanted).await?;
+        let Frame::ErrorFrame(error) = frame else {
+            return Err(fail(clause, wanted, describe(&frame)));
+        };
+        ensure(clause, error.code == code, &wanted, describe_error(&error))?;
+        check_fatal_flag(&error)?;
+        Ok(error)
+    }
+
+    /// ERROR `code` carrying `client_ref` (section 5.1: the SEND or DIRECT that caused it).
+    pub async fn expect_error_ref(
+        &mut self,
+        clause: &'static str,
+        code: ErrorCode,
+        client_ref: u32,
+    ) -> Check<ErrorFrame> {
+        let error = self.expect_error(clause, code).await?;
+        ensure(
+            clause,
+            error.client_ref == client_ref,
+            format!("ERROR {code} with client_ref {client_ref}"),
+            describe_error(&error),
+        )?;
+        Ok(error)
+    }
+
+    /// A fatal ERROR `code`, then nothing but the end of the connection
+    /// (`[STATE-4]`, `[ERROR-3]`).
+    pub async fn expect_fatal(
+        &mut self,
+        clause: &'static str,
+        code: ErrorCode,
+    ) -> Check<ErrorFrame> {
+        let error = self.expect_error(clause, code).await?;
+        self.expect_closed("STATE-4").await?;
+        Ok(error)
+    }
+
+    /// The server closes the connection without sending another frame.
+    pub async fn expect_closed(&mut self, clause: &'static str) -> Check {
+        match self.next().await {
+            Got::Closed => Ok(()),
+            other => Err(fail_got(
+                clause,
+                "no further frame, then the connection closes",
+                other,
+            )),
+        }
+    }
+
+    /// Sends PING and returns every frame the server sent before the PONG
+    /// carrying its nonce: everything the server had to say about what came
+    /// before (requests are answered in order, section 1).
+    pub async fn barrier(&mut self, clause: &'static str) -> Check<Vec<Frame>> {
+        self.next_nonce += 1;
+        let nonce = self.next_nonce;
+        self.send(Ping { nonce }).await?;
+        let mut before = Vec::new();
+        loop {
+            match self.next().await {
+                Got::Frame(Frame::Pong(pong)) if pong.nonce == nonce => return Ok(before),
+                Got::Frame(Frame::Notice(_)) => {}
+                Got::Frame(frame) => before.push(frame),
+                other => {
+                    return Err(fail_got(
+                        clause,
+                        format!("PONG {nonce} (the connection stays open)"),
+                        other,
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Like `barrier`, and nothing may come before the PONG.
+    pub async fn quiet(&mut self, clause: &'static str, why: &str) -> Check {
+        let before = self.barrier(clause).await?;
+        match before.first() {
+            None => Ok(()),
+            Some(frame) => Err(fail(clause, why, describe(frame))),
+        }
+    }
+}
+
+/// `[ERROR-1]`: the FATAL flag equals the registry's column.
+pub fn check_fatal_flag(error: &ErrorFrame) -> Check {
+    match error.code.registry_fatal() {
+        Some(fatal) => ensure(
+            "ERROR-1",
+            error.is_fatal() == fatal,
+            format!(
+                "ERROR {} with FATAL flag {}",
+                error.code,
+                if fatal { "set" } else { "clear" }
+            ),
+            describe_error(error),
+        ),
+        None => Err(fail(
+            "ERROR-1",
+            "a code of the registry",
+            describe_error(error),
+        )),
+    }
+}
