@@ -169,6 +169,7 @@ fn placeholder_greeting() -> Greeting {
         limits: confab_protocol::Limits::default(),
         default_room: Str8::empty(),
         prompt: Str16::empty(),
+        ext: Default::default(),
     }
 }
 
