@@ -26,7 +26,6 @@ fn greeting(limits: Limits) -> Frame {
         limits,
         default_room: Str8::truncated("lobby"),
         prompt: Str16::truncated("name?"),
-        ext: Default::default(),
     })
 }
 

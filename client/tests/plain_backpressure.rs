@@ -41,7 +41,6 @@ async fn scripted_server(listener: TcpListener) -> usize {
         limits,
         default_room: Str8::truncated("lobby"),
         prompt: Str16::truncated("name?"),
-        ext: Default::default(),
     };
     framed.send(Frame::Greeting(greeting)).await.unwrap();
     let mut held = Vec::new();

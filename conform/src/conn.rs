@@ -129,6 +129,10 @@ pub struct Conn {
     /// Answer server PINGs without showing them to the case (`[KEEPALIVE-1]`).
     pub auto_pong: bool,
     next_nonce: u64,
+    /// The LIMITS the server sent after its GREETING (1.1, `[LIMITS-1]`):
+    /// kept here, not shown to the cases, as a client ignores what it does
+    /// not use (`[LIMITS-3]`).
+    pub limits: Option<frame::ServerLimits>,
 }
 
 impl Conn {
@@ -165,6 +169,7 @@ impl Conn {
             timeout: ctx.timeout,
             auto_pong: true,
             next_nonce: 0xC0F0_0000,
+            limits: None,
         })
     }
 
@@ -231,6 +236,10 @@ impl Conn {
                 Ok(Some(Frame::Ping(Ping { nonce }))) if self.auto_pong => {
                     // spec: KEEPALIVE-1 — the client's side of a keepalive.
                     let _ = self.send(Pong { nonce }).await;
+                    continue;
+                }
+                Ok(Some(Frame::ServerLimits(limits))) => {
+                    self.limits = Some(limits);
                     continue;
                 }
                 Ok(Some(frame)) => return Got::Frame(frame),

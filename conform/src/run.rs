@@ -169,7 +169,6 @@ fn placeholder_greeting() -> Greeting {
         limits: confab_protocol::Limits::default(),
         default_room: Str8::empty(),
         prompt: Str16::empty(),
-        ext: Default::default(),
     }
 }
 

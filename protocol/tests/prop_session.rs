@@ -744,6 +744,7 @@ fn server_event() -> BoxedStrategy<Frame> {
         1 => s::pong(),
         1 => s::notice(),
         2 => s::error_frame(),
+        2 => s::server_limits(),
         1 => s::goodbye(),
         3 => s::server_only_frame(),
         2 => s::client_only_frame(),
@@ -766,7 +767,7 @@ proptest! {
     // until the GREETING, then the advertised one; frames not legal in the
     // current state (client-to-server ones, unknown ones) are ignored; after
     // GOODBYE or a fatal ERROR, nothing.
-    // spec: STATE-2, STATE-4, VERSION-1, VERSION-3, VERSION-4, KEEPALIVE-1
+    // spec: STATE-2, STATE-4, VERSION-1, VERSION-3, VERSION-4, KEEPALIVE-1, LIMITS-3
     #[test]
     fn client_session_follows_the_state_machine(frames in vec(server_event(), 0..20)) {
         let mut client = ClientSession::new();
@@ -777,6 +778,7 @@ proptest! {
         prop_assert_eq!(PROTOCOL_VERSION, 1);
         let mut state = ClientState::AwaitGreeting;
         let mut max_frame = GREETING_MAX_FRAME;
+        let mut limits_seen = false;
         prop_assert_eq!(client.max_frame(), 4096);
         for frame in frames {
             let before = state;
@@ -832,8 +834,13 @@ proptest! {
                 (ClientState::AwaitWelcome, Frame::Notice(_) | Frame::ErrorFrame(_)) => {
                     prop_assert_eq!(action, ClientAction::Event(frame.clone()));
                 }
+                // LIMITS: taken once, in AWAIT_WELCOME only.
+                (ClientState::AwaitWelcome, Frame::ServerLimits(l)) if !limits_seen => {
+                    prop_assert_eq!(action, ClientAction::Limits(l.clone()));
+                    limits_seen = true;
+                }
                 (ClientState::AwaitWelcome, _) => prop_assert_eq!(action, ClientAction::Ignored(frame.clone())),
-                (ClientState::Ready, Frame::Greeting(_) | Frame::Welcome(_) | Frame::LoginRejected(_)) => {
+                (ClientState::Ready, Frame::Greeting(_) | Frame::ServerLimits(_) | Frame::Welcome(_) | Frame::LoginRejected(_)) => {
                     prop_assert_eq!(action, ClientAction::Ignored(frame.clone()));
                 }
                 (ClientState::Ready, _) => prop_assert_eq!(action, ClientAction::Event(frame.clone())),

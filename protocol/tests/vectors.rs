@@ -97,7 +97,9 @@ struct ToyServer {
 }
 
 impl ToyServer {
-    fn new(config: &Value) -> (Self, Frame) {
+    /// The server and what it sends at accept: GREETING, then LIMITS
+    /// (`[HANDSHAKE-1]`, `[LIMITS-1]`).
+    fn new(config: &Value) -> (Self, [Frame; 2]) {
         let strings = |key: &str| -> HashSet<String> {
             config[key]
                 .as_array()
@@ -119,7 +121,6 @@ impl ToyServer {
             limits: limits.clone(),
             default_room: Str8::new("lobby").unwrap(),
             prompt: Str16::new("Please send your username.").unwrap(),
-            ext: frame::GreetingExt::default(),
         });
         let server = ToyServer {
             session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts),
@@ -130,7 +131,15 @@ impl ToyServer {
             max_frame: limits.max_frame,
             rooms: HashSet::new(),
         };
-        (server, greeting)
+        // The reference server's default byte budget (section 16).
+        let advertised = Frame::ServerLimits(
+            frame::ServerLimits::new(vec![frame::LimitEntry {
+                id: frame::ServerLimits::QUEUE_BYTES,
+                value: 2 * 1024 * 1024,
+            }])
+            .unwrap(),
+        );
+        (server, [greeting, advertised])
     }
 
     fn login(&mut self, login: frame::Login, out: &mut Vec<Frame>) {
@@ -261,7 +270,7 @@ fn partial_match(expected: &Value, actual: &Value) -> bool {
 }
 
 fn check_conversation(conversation: &Value) -> Result<(), String> {
-    let (mut server, greeting) = ToyServer::new(&conversation["server"]);
+    let (mut server, first) = ToyServer::new(&conversation["server"]);
     let mut buf = BytesMut::new();
     let mut greeted = false;
     for (i, step) in conversation["steps"]
@@ -272,7 +281,7 @@ fn check_conversation(conversation: &Value) -> Result<(), String> {
     {
         let mut sent = Vec::new();
         if !greeted {
-            sent.push(greeting.clone());
+            sent.extend(first.iter().cloned());
             greeted = true;
         }
         sent.extend(server.feed(&hex_bytes(&step["client"]), &mut buf));
@@ -304,7 +313,7 @@ fn every_spec_vector_passes() {
     // spec: FRAMING-1, FRAMING-2, FRAMING-3, FRAMING-4, FRAMING-5, FRAMING-6
     // spec: TYPES-1, TYPES-2, TYPES-4, SEC-2
     // spec: STATE-1, STATE-2, STATE-5, HANDSHAKE-2, HANDSHAKE-3, HANDSHAKE-4, HANDSHAKE-5
-    // spec: HANDSHAKE-7, KEEPALIVE-1, VERSION-3, VERSION-5, ERROR-3
+    // spec: HANDSHAKE-7, KEEPALIVE-1, VERSION-3, VERSION-5, ERROR-3, LIMITS-1, LIMITS-2
     let mut failures = Vec::new();
     let mut counts = [0usize; 3];
     for (file, json) in vector_files() {

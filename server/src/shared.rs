@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use confab_protocol::frame::{Frame, Greeting, GreetingExt};
+use confab_protocol::frame::{Frame, Greeting, LimitEntry, ServerLimits};
 use confab_protocol::names::{normalize_name, user_key};
 use confab_protocol::{Limits, Str16, Str8, PROTOCOL_VERSION};
 
@@ -23,6 +23,9 @@ pub struct Shared {
     pub hub: Hub,
     /// Encoded once; every connection starts with it (`[HANDSHAKE-1]`).
     pub greeting: Bytes,
+    /// The LIMITS frame, encoded once; every connection's second frame
+    /// (`[LIMITS-1]`).
+    pub limits_frame: Bytes,
     pub default_room: String,
     /// Set once the server starts shutting down; every connection waits on it.
     pub closing: crate::closing::Closing,
@@ -164,11 +167,16 @@ impl Shared {
             limits: limits.clone(),
             default_room: Str8::truncated(&default_room),
             prompt: Str16::truncated("Welcome to Confab. Please send your username."),
-            // spec: GREETING-EXT — queue_bytes first in the extension area.
-            ext: GreetingExt {
-                queue_bytes: Some(config.queue_bytes),
-            },
         })
+        .to_bytes();
+        // spec: LIMITS-1, LIMITS-2 — the limits added since 1.0, in their own frame.
+        let limits_frame = Frame::ServerLimits(
+            ServerLimits::new(vec![LimitEntry {
+                id: ServerLimits::QUEUE_BYTES,
+                value: u64::from(config.queue_bytes),
+            }])
+            .map_err(|e| format!("LIMITS: {e}"))?,
+        )
         .to_bytes();
         let reserved = config
             .reserved_names
@@ -186,6 +194,7 @@ impl Shared {
             accounts: Mutex::new(accounts),
             limits,
             greeting,
+            limits_frame,
             default_room,
             reserved,
             next_conn_id: AtomicU64::new(1),

@@ -358,7 +358,7 @@ fn build_inputs(rng: &mut Rng) -> Vec<Input> {
     // Random frames of real types: a plausible header over a random body.
     let types: Vec<u8> = (0x01..=0x04)
         .chain(0x10..=0x18)
-        .chain(0x80..=0x8D)
+        .chain(0x80..=0x8E)
         .chain([0x00, 0x05, 0x1F, 0x7F, 0xA0, 0xFF])
         .collect();
     for i in 0..1_000 {
@@ -687,6 +687,10 @@ async fn slowloris(
     match tokio::time::timeout(PATIENCE, frames.next()).await {
         Ok(Some(Ok(Frame::Greeting(_)))) => {}
         other => panic!("slowloris {kind:?}: expected GREETING, got {other:?}"),
+    }
+    match tokio::time::timeout(PATIENCE, frames.next()).await {
+        Ok(Some(Ok(Frame::ServerLimits(_)))) => {}
+        other => panic!("slowloris {kind:?}: expected LIMITS (LIMITS-1), got {other:?}"),
     }
     admitted.send(()).await.unwrap();
     let login = Frame::Login(Login::guest(Str8::new("sloth").unwrap()))

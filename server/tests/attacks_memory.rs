@@ -261,17 +261,18 @@ async fn non_readers_pipelining_who_hold_at_most_their_byte_budget() {
     drop((users, non_readers));
 }
 
-/// `[GREETING-EXT]`: the byte budget is advertised after the prompt, and
-/// the protocol crate's decoder (the client's) reads it.
-// spec: GREETING-EXT, MEM-2
+/// `[LIMITS-1]`: the byte budget is advertised in the LIMITS frame right
+/// after the GREETING, and the protocol crate's decoder (the client's)
+/// reads it.
+// spec: LIMITS-1, LIMITS-2, MEM-2
 #[tokio::test]
-async fn the_greeting_advertises_the_byte_budget() {
+async fn limits_after_the_greeting_advertise_the_byte_budget() {
     let server = common::TestServer::with(|c| c.queue_bytes = 300_000).await;
-    let (_client, greeting) = Client::connect(server.addr).await;
-    let Frame::Greeting(greeting) = greeting else {
-        panic!("expected GREETING, got {greeting:?}");
-    };
-    assert_eq!(greeting.ext.queue_bytes, Some(300_000));
+    let (client, greeting) = Client::connect(server.addr).await;
+    assert!(matches!(greeting, Frame::Greeting(_)), "{greeting:?}");
+    let limits = client.limits.as_ref().expect("LIMITS after the GREETING");
+    assert_eq!(limits.queue_bytes(), Some(300_000));
+    assert_eq!(limits.entries.len(), 1, "{limits:?}");
     server.finish().await;
 }
 

@@ -73,6 +73,11 @@ async fn login(addr: SocketAddr, name: &str) -> (Rx, Tx) {
         expect(&mut rx, name, "GREETING").await,
         Frame::Greeting(_)
     ));
+    // spec: LIMITS-1 — LIMITS comes right after the GREETING.
+    assert!(matches!(
+        expect(&mut rx, name, "LIMITS").await,
+        Frame::ServerLimits(_)
+    ));
     match expect(&mut rx, name, "WELCOME").await {
         Frame::Welcome(w) if w.username == name => {}
         other => panic!("{name}: expected WELCOME, got {other:?}"),

@@ -327,6 +327,11 @@ impl Peer {
             Frame::Greeting(_) => {}
             other => panic!("{name}: expected GREETING, got {other:?}"),
         }
+        // spec: LIMITS-1 — LIMITS comes right after the GREETING.
+        match recv(&mut peer.rx, name).await {
+            Frame::ServerLimits(_) => {}
+            other => panic!("{name}: expected LIMITS, got {other:?}"),
+        }
         peer
     }
 

@@ -112,9 +112,7 @@ CATALOGUE = [
     (0x80, "GREETING", [("magic", "magic"), ("min_version", "u16"),
                         ("max_version", "u16"), ("flags", "u8"), ("server", "str8"),
                         ("limits", "limits"), ("default_room", "str8"),
-                        ("prompt", "str16"),
-                        # GREETING-EXT (1.1): optional, absent from 1.0 greetings.
-                        ("queue_bytes", "opt_u32")]),
+                        ("prompt", "str16")]),
     (0x81, "WELCOME", [("username", "str8"), ("flags", "u8"), ("server_time", "u64")]),
     (0x82, "LOGIN_REJECTED", [("code", "u16"), ("attempts_left", "u8"),
                               ("message", "str16")]),
@@ -133,7 +131,14 @@ CATALOGUE = [
                            ("flags", "u8")]),
     (0x8C, "MISSED", [("room", "str8"), ("from_seq", "u64"), ("to_seq", "u64")]),
     (0x8D, "NOTICE", [("level", "u8"), ("text", "str16")]),
+    # 1.1, LIMITS-1/LIMITS-2: limits added since 1.0, right after the GREETING.
+    (0x8E, "LIMITS", [("entries", "limit_entries")]),
 ]
+
+# LIMITS-2: the registry of limit ids (section 5.1).  Receivers ignore ids
+# they do not know.
+LIMIT_IDS = {"queue_bytes": 1}
+DEFAULT_QUEUE_BYTES = 2 * 1024 * 1024  # section 16
 BY_NAME = {name: (code, fields) for code, name, fields in CATALOGUE}
 BY_CODE = {code: name for code, name, _ in CATALOGUE}
 
@@ -219,9 +224,6 @@ def encode_field(enc, label, kind, value):
         enc.int(label, kind, value)
     elif kind in ("str8", "str16"):
         enc.string(label, kind, value)
-    elif kind == "opt_u32":
-        if value is not None:
-            enc.int(label, "u32", value)
     elif kind == "magic":
         enc.raw(label, MAGIC if value is None else value)
     elif kind == "limits":
@@ -232,6 +234,11 @@ def encode_field(enc, label, kind, value):
         for i, entry in enumerate(value):
             enc.string("%s[%d].name" % (label, i), "str8", entry["name"])
             enc.int("%s[%d].members" % (label, i), "u32", entry["members"])
+    elif kind == "limit_entries":
+        enc.int(label + ".count", "u16", len(value))
+        for i, entry in enumerate(value):
+            enc.int("%s[%d].id" % (label, i), "u16", entry["id"])
+            enc.int("%s[%d].value" % (label, i), "u64", entry["value"])
     elif kind == "user_entries":
         enc.int(label + ".count", "u16", len(value))
         for i, user in enumerate(value):
@@ -247,9 +254,8 @@ def encode_body(frame, magic=None):
         body = bytes.fromhex(frame["body"])
         return body, ([("body", 0, len(body))] if body else [])
     _code, fields = BY_NAME[name]
-    expected_keys = {"type"} | {f for f, k in fields if k not in ("magic", "opt_u32")}
-    allowed_keys = expected_keys | {f for f, k in fields if k == "opt_u32"}
-    if not expected_keys <= set(frame) <= allowed_keys:
+    expected_keys = {"type"} | {f for f, k in fields if k != "magic"}
+    if set(frame) != expected_keys:
         raise ValueError("%s: keys %s != %s" % (name, sorted(frame), sorted(expected_keys)))
     enc = Enc()
     for fname, kind in fields:
@@ -462,9 +468,7 @@ def _d_greeting(r):
     f["limits"] = lim
     f["default_room"] = r.str8()
     f["prompt"] = r.str16()
-    if r.pos < len(r.data):
-        f["queue_bytes"] = r.u32()  # GREETING-EXT
-    return f
+    return f  # nothing may follow the prompt (FRAMING-3, VERSION-2)
 
 
 def _d_welcome(r):
@@ -578,6 +582,15 @@ def _d_notice(r):
     return f
 
 
+def _d_limits(r):
+    count = r.u16()
+    entries = []
+    for _ in range(count):  # never pre-allocates: SEC-1
+        id_ = r.u16()
+        entries.append({"id": id_, "value": r.u64()})
+    return {"type": "LIMITS", "entries": entries}
+
+
 DECODERS = {
     0x01: _d_ping, 0x02: _d_pong, 0x03: _d_goodbye, 0x04: _d_error,
     0x10: _d_hello, 0x11: _d_login, 0x12: _d_join, 0x13: _d_leave,
@@ -586,7 +599,7 @@ DECODERS = {
     0x80: _d_greeting, 0x81: _d_welcome, 0x82: _d_login_rejected,
     0x83: _d_message, 0x84: _d_ack, 0x85: _d_direct_message, 0x86: _d_joined,
     0x87: _d_left, 0x88: _d_room_list, 0x89: _d_who_list, 0x8A: _d_presence,
-    0x8B: _d_history_end, 0x8C: _d_missed, 0x8D: _d_notice,
+    0x8B: _d_history_end, 0x8C: _d_missed, 0x8D: _d_notice, 0x8E: _d_limits,
 }
 
 
@@ -648,13 +661,16 @@ def UNKNOWN(code, body_hex):
 
 def greeting(flags=0, server="confab", limits=None, default_room="lobby",
              prompt="Welcome to Confab. Please send your username.",
-             min_version=1, max_version=1, queue_bytes=None):
-    f = F("GREETING", min_version=min_version, max_version=max_version, flags=flags,
-          server=server, limits=dict(limits or DEFAULT_LIMITS),
-          default_room=default_room, prompt=prompt)
-    if queue_bytes is not None:
-        f["queue_bytes"] = queue_bytes  # GREETING-EXT (1.1)
-    return f
+             min_version=1, max_version=1):
+    return F("GREETING", min_version=min_version, max_version=max_version, flags=flags,
+             server=server, limits=dict(limits or DEFAULT_LIMITS),
+             default_room=default_room, prompt=prompt)
+
+
+def limits_frame(**values):
+    """LIMITS with the registry's named limits, in id order (LIMITS-2)."""
+    entries = sorted((LIMIT_IDS[name], value) for name, value in values.items())
+    return F("LIMITS", entries=[{"id": i, "value": v} for i, v in entries])
 
 
 def h(data):
@@ -701,6 +717,12 @@ SPEC_EXAMPLE = [
         "002D 57656C636F6D6520746F20436F6E6661622E20506C656173652073656E6420796F757220757365726E616D652E",
     ], {},
         greeting()),
+    ("example-limits", [
+        "8E 0000000C",
+        "0001",
+        "0001 0000000000200000",
+    ], {},
+        limits_frame(queue_bytes=DEFAULT_QUEUE_BYTES)),
     ("example-hello", [
         "10 00000010",
         "434F4E464142 0001 00",
@@ -924,10 +946,18 @@ def build_frames(report):
         "queue_depth": U32_MAX, "ping_interval_ms": U32_MAX, "ping_timeout_ms": U32_MAX,
         "handshake_timeout_ms": U32_MAX, "login_attempts": 255, "history_max": U16_MAX},
         server=S255_ASCII, default_room=S255_CJK))
-    add("greeting-ext-queue-bytes", greeting(queue_bytes=2 * 1024 * 1024))
-    add("greeting-ext-queue-bytes-max", greeting(flags=0x07, queue_bytes=U32_MAX))
     add("greeting-multibyte", greeting(server="\u00e7onfab \u2603", default_room="salle-\u00e0-manger",
                                        prompt="Bienvenue \u2014 votre nom ? \U0001F642"))
+
+    # --- LIMITS (1.1, LIMITS-1, LIMITS-2) ---
+    add("limits-queue-bytes-default", limits_frame(queue_bytes=DEFAULT_QUEUE_BYTES))
+    add("limits-none", F("LIMITS", entries=[]))
+    add("limits-queue-bytes-max", F("LIMITS", entries=[{"id": 1, "value": U64_MAX}]))
+    # Ids this document does not assign are decoded and ignored by receivers.
+    add("limits-unknown-ids", F("LIMITS", entries=[
+        {"id": 1, "value": 300000}, {"id": 2, "value": 7}, {"id": U16_MAX, "value": 0}]))
+    add("limits-64-entries", F("LIMITS", entries=[
+        {"id": i, "value": i * 1000} for i in range(1, 65)]))
 
     # --- WELCOME / LOGIN_REJECTED ---
     add("welcome-guest", F("WELCOME", username="alice", flags=0, server_time=0))
@@ -1043,7 +1073,7 @@ def build_frames(report):
     add("unknown-0f", UNKNOWN(0x0F, ""))
     add("unknown-19-client-range-unassigned", UNKNOWN(0x19, "deadbeef"))
     add("unknown-1f", UNKNOWN(0x1F, "1f"))
-    add("unknown-8e-server-range-unassigned", UNKNOWN(0x8E, "0000000000"))
+    add("unknown-8f-server-range-unassigned", UNKNOWN(0x8F, "0000000000"))
     add("unknown-9f", UNKNOWN(0x9F, ""))
     add("unknown-body-is-not-utf8", UNKNOWN(0xA1, "ffc0ed a080".replace(" ", "")))
 
@@ -1244,11 +1274,19 @@ def build_malformed():
             body_frame(frame_code(base), body + b"\x00"), "MALFORMED_FRAME")
     add("trailing-bytes-list-rooms-4", body_frame(0x14, b"abcd"), "MALFORMED_FRAME")
     add("trailing-bytes-ping-8", body_frame(0x01, bytes(16)), "MALFORMED_FRAME")
-    # GREETING-EXT: only whole extension fields follow the prompt.
+    # VERSION-2: GREETING keeps its 1.0 layout; nothing follows the prompt,
+    # not even a u32 (an earlier 1.1 draft put queue_bytes there; LIMITS-1).
     greeting_body, _ = encode_body(greeting())
-    for extra in (b"\x00", b"\x00\x20\x00", bytes(5)):
-        add("greeting-ext-%d-bytes" % len(extra), body_frame(0x80, greeting_body + extra),
+    for extra in (b"\x00", b"\x00\x20\x00", b"\x00\x20\x00\x00", bytes(5)):
+        add("greeting-trailing-%d-bytes" % len(extra), body_frame(0x80, greeting_body + extra),
             "MALFORMED_FRAME")
+    # LIMITS-2: every entry is whole; the count is bounded by the body (SEC-1).
+    limits_body, _ = encode_body(limits_frame(queue_bytes=DEFAULT_QUEUE_BYTES))
+    add("limits-entry-cut", body_frame(0x8E, limits_body[:-1]), "MALFORMED_FRAME")
+    add("limits-trailing-byte", body_frame(0x8E, limits_body + b"\x00"), "MALFORMED_FRAME")
+    add("limits-count-beyond-body", body_frame(0x8E, b"\xff\xff" + limits_body[2:]),
+        "MALFORMED_FRAME")
+    add("limits-count-only-one-byte", body_frame(0x8E, b"\x00"), "MALFORMED_FRAME")
 
     # --- undefined enumerated values (TYPES-4) ---
     enum_cases = [
@@ -1401,7 +1439,9 @@ class ModelServer:
         self.next_id = 0
         self.limits = dict(DEFAULT_LIMITS, login_attempts=cfg["login_attempts"],
                            max_username=cfg["max_username"])
-        self.out = [greeting(limits=self.limits)]
+        # HANDSHAKE-1, LIMITS-1: GREETING, then LIMITS, before anything is read.
+        self.out = [greeting(limits=self.limits),
+                    limits_frame(queue_bytes=DEFAULT_QUEUE_BYTES)]
 
     def _send(self, frame):
         # Encode and decode every outgoing frame, as a peer would see it.
@@ -1554,6 +1594,8 @@ SERVER = {"login_attempts": 3, "taken": ["bob"], "reserved": ["admin", "server"]
 
 # Expected (partial) frames.
 GREETING_X = {"type": "GREETING", "min_version": 1, "max_version": 1, "default_room": "lobby"}
+# LIMITS-1: right after the GREETING, before anything else.
+LIMITS_X = {"type": "LIMITS", "entries": [{"id": 1, "value": DEFAULT_QUEUE_BYTES}]}
 
 
 def WELCOME_X(name):
@@ -1599,7 +1641,7 @@ def step(client, expect, closed=False):
 
 
 def START():
-    return step(b"", [GREETING_X])
+    return step(b"", [GREETING_X, LIMITS_X])
 
 
 def conv(name, description, steps, server=None):
@@ -1630,7 +1672,7 @@ def build_conversations():
         "example-session",
         "The client side of the section 19 example session (header lengths corrected). "
         "The SEND to the auto-joined lobby is acknowledged; GOODBYE closes without a reply.",
-        [step(b"", [dict(GREETING_X, limits=dict(DEFAULT_LIMITS))]),
+        [step(b"", [dict(GREETING_X, limits=dict(DEFAULT_LIMITS)), LIMITS_X]),
          step(ex["example-hello"], []),
          step(ex["example-login"], LOGGED_IN_X("alice")),
          step(ex["example-send"], [{"type": "ACK", "client_ref": 1}]),
@@ -2155,6 +2197,17 @@ def build_conversations():
          step(c_login("alice"), LOGGED_IN_X("alice")),
          step(header(0x83, 2) + b"\xff\xff", [ERR_X("UNEXPECTED_FRAME", 0x83, False)]),
          step(c(F("PING", nonce=9)), [{"type": "PONG", "nonce": 9}])]))
+
+    C.append(conv(
+        "limits-follow-the-greeting",
+        "At accept the server sends GREETING in its 1.0 layout, then LIMITS (queue_bytes, "
+        "id 1), before it has read a byte; a LIMITS from the client is a server-to-client "
+        "type: UNEXPECTED_FRAME, not fatal, body unexamined. LIMITS-1, LIMITS-3, STATE-6.",
+        [step(b"", [dict(GREETING_X, limits=dict(DEFAULT_LIMITS)), LIMITS_X]),
+         step(HELLO, []),
+         step(c(limits_frame(queue_bytes=1)), [ERR_X("UNEXPECTED_FRAME", 0x8E, False)]),
+         step(header(0x8E, 1) + b"\x00", [ERR_X("UNEXPECTED_FRAME", 0x8E, False)]),
+         step(c_login("alice"), LOGGED_IN_X("alice"))]))
 
     C.append(conv(
         "malformed-send-before-login-is-malformed",

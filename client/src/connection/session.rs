@@ -152,7 +152,9 @@ impl<'a> Session<'a> {
 
     async fn on_frame(&mut self, frame: Frame, framed: &mut Wire) -> Option<Outcome> {
         match self.protocol.handle(frame) {
-            ClientAction::Nothing | ClientAction::Ignored(_) => {}
+            // spec: LIMITS-1 — informational: this client uses no limit of
+            // the registry, so it takes LIMITS and goes on.
+            ClientAction::Nothing | ClientAction::Ignored(_) | ClientAction::Limits(_) => {}
             ClientAction::Reply(reply) => {
                 if let Err(e) = framed.send(reply).await {
                     return Some(Outcome::Lost(format!("connection failed: {e}")));

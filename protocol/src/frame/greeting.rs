@@ -7,13 +7,12 @@
 //! +----------------+------------------+------------------+-----------+----------------+
 //! | limits (45 bytes, see `Limits`)   | default_room: str8           | prompt: str16  |
 //! +-----------------------------------+------------------------------+----------------+
-//! | extension fields (1.1, optional, see `GreetingExt`): queue_bytes: u32            |
-//! +----------------------------------------------------------------------------------+
 //! ```
+//!
+//! The layout is 1.0's and never grows (`[VERSION-2]`): limits added since
+//! are advertised in the LIMITS frame that follows (`[LIMITS-1]`).
 
-use bytes::BufMut;
-
-use crate::wire::{wire_struct, BodyError, Reader, Str16, Str8, WireField};
+use crate::wire::{wire_struct, Str16, Str8};
 
 wire_struct! {
     /// The limits block of the GREETING, in wire order (spec section 16).
@@ -109,50 +108,6 @@ wire_struct! {
         limits: Limits,
         default_room: Str8,
         prompt: Str16,
-        /// The extension area after `prompt` (`[GREETING-EXT]`).
-        #[cfg_attr(feature = "serde", serde(flatten))]
-        ext: GreetingExt,
-    }
-}
-
-/// Limits advertised after `prompt` (spec 1.1, `[GREETING-EXT]`), in wire
-/// order; each present field implies every one before it, and a GREETING
-/// without them is a 1.0 server's, which does not advertise them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct GreetingExt {
-    /// Bytes the server queues for one client before it is a slow consumer
-    /// (`[MEM-2]`).
-    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
-    pub queue_bytes: Option<u32>,
-}
-
-impl WireField for GreetingExt {
-    const MIN_LEN: usize = 0;
-
-    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
-        if body.is_done() {
-            return Ok(GreetingExt::default());
-        }
-        // Only whole known fields: anything else is `[FRAMING-3]`'s malformed.
-        Ok(GreetingExt {
-            queue_bytes: Some(u32::parse(body)?),
-        })
-    }
-
-    fn put(&self, dst: &mut bytes::BytesMut) {
-        if let Some(queue_bytes) = self.queue_bytes {
-            dst.put_u32(queue_bytes);
-        }
-    }
-
-    fn wire_len(&self) -> usize {
-        if self.queue_bytes.is_some() {
-            4
-        } else {
-            0
-        }
     }
 }
 

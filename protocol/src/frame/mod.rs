@@ -9,6 +9,7 @@ mod hello;
 mod history;
 mod join;
 mod leave;
+mod limits;
 mod login;
 mod message;
 mod missed;
@@ -24,11 +25,12 @@ mod who;
 pub use direct::{Direct, DirectAction, DirectMessage};
 pub use error::ErrorFrame;
 pub use goodbye::Goodbye;
-pub use greeting::{Greeting, GreetingExt, Limits, MAX_FRAME_BOUNDS};
+pub use greeting::{Greeting, Limits, MAX_FRAME_BOUNDS};
 pub use hello::Hello;
 pub use history::{Direction, History, HistoryEnd, HistoryKind};
 pub use join::{Join, Joined};
 pub use leave::{Leave, Left};
+pub use limits::{LimitEntry, ServerLimits};
 pub use login::{Login, LoginMode};
 pub use message::{Ack, Message};
 pub use missed::Missed;
@@ -177,6 +179,7 @@ frames! {
     0x8B HISTORY_END "HISTORY_END" HistoryEnd ServerToClient;
     0x8C MISSED "MISSED" Missed ServerToClient;
     0x8D NOTICE "NOTICE" Notice ServerToClient;
+    0x8E LIMITS "LIMITS" ServerLimits ServerToClient;
 }
 
 /// spec: FRAMING-3 — a known body must be consumed exactly.

@@ -3,7 +3,9 @@
 
 use super::{error_frame, PeerClosed};
 use crate::error::{DecodeError, ErrorCode};
-use crate::frame::{Frame, Goodbye, Greeting, Hello, Login, LoginRejected, Pong, Welcome};
+use crate::frame::{
+    Frame, Goodbye, Greeting, Hello, Login, LoginRejected, Pong, ServerLimits, Welcome,
+};
 use crate::wire::Str8;
 use crate::{GREETING_MAX_FRAME, PROTOCOL_VERSION};
 
@@ -23,6 +25,9 @@ pub enum ClientAction {
     Nothing,
     /// The server asks for a username: send `hello()` and `login()` if not yet sent.
     Greeted(Greeting),
+    /// Limits beyond the GREETING's (`[LIMITS-1]`): the LIMITS that follows
+    /// it. A server that sends none (1.0) advertises none of them.
+    Limits(ServerLimits),
     /// Logged in.
     Welcomed(Welcome),
     /// The name was refused; another `login()` may follow while attempts are left.
@@ -46,6 +51,8 @@ pub struct ClientSession {
     state: ClientState,
     version: u16,
     max_frame: u32,
+    /// A LIMITS was taken: any later one is ignored (`[LIMITS-3]`).
+    limits_seen: bool,
 }
 
 impl Default for ClientSession {
@@ -60,6 +67,7 @@ impl ClientSession {
             state: ClientState::AwaitGreeting,
             version: PROTOCOL_VERSION,
             max_frame: GREETING_MAX_FRAME,
+            limits_seen: false,
         }
     }
 
@@ -149,11 +157,17 @@ impl ClientSession {
             (ClientState::AwaitWelcome, Frame::LoginRejected(rejected)) => {
                 ClientAction::Rejected(rejected)
             }
+            // spec: LIMITS-3 — legal once, in AWAIT_WELCOME; elsewhere ignored.
+            (ClientState::AwaitWelcome, Frame::ServerLimits(limits)) if !self.limits_seen => {
+                self.limits_seen = true;
+                ClientAction::Limits(limits)
+            }
             (ClientState::AwaitWelcome, frame @ (Frame::Notice(_) | Frame::ErrorFrame(_))) => {
                 ClientAction::Event(frame)
             }
             (ClientState::Ready, frame) => match frame {
                 Frame::Greeting(_)
+                | Frame::ServerLimits(_)
                 | Frame::Welcome(_)
                 | Frame::LoginRejected(_)
                 | Frame::Unknown(_) => ClientAction::Ignored(frame),

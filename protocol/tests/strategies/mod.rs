@@ -24,10 +24,11 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use confab_protocol::frame::{
-    Ack, Direct, DirectAction, DirectMessage, Direction, ErrorFrame, Goodbye, Greeting,
-    GreetingExt, Hello, History, HistoryEnd, HistoryKind, Join, Joined, Leave, Left, ListRooms,
-    Login, LoginMode, LoginRejected, Message, Missed, Notice, NoticeLevel, Ping, Pong, Presence,
-    PresenceEvent, RoomEntry, RoomList, Send, SendAction, Unknown, Welcome, Who, WhoList,
+    Ack, Direct, DirectAction, DirectMessage, Direction, ErrorFrame, Goodbye, Greeting, Hello,
+    History, HistoryEnd, HistoryKind, Join, Joined, Leave, Left, LimitEntry, ListRooms, Login,
+    LoginMode, LoginRejected, Message, Missed, Notice, NoticeLevel, Ping, Pong, Presence,
+    PresenceEvent, RoomEntry, RoomList, Send, SendAction, ServerLimits, Unknown, Welcome, Who,
+    WhoList,
 };
 use confab_protocol::{ErrorCode, Frame, Limits, List, Str16, Str8};
 use proptest::collection::vec;
@@ -84,6 +85,7 @@ pub const ASSIGNED: &[(u8, &str)] = &[
     (0x8B, "HISTORY_END"),
     (0x8C, "MISSED"),
     (0x8D, "NOTICE"),
+    (0x8E, "LIMITS"),
 ];
 
 /// Whether spec section 5 assigns the type code.
@@ -478,25 +480,9 @@ pub fn limits() -> BoxedStrategy<Limits> {
 }
 
 pub fn greeting_with_versions(versions: BoxedStrategy<(u16, u16)>) -> BoxedStrategy<Frame> {
-    (
-        versions,
-        flags(),
-        str8(),
-        limits(),
-        str8(),
-        str16(),
-        proptest::option::of(any::<u32>()),
-    )
+    (versions, flags(), str8(), limits(), str8(), str16())
         .prop_map(
-            |(
-                (min_version, max_version),
-                flags,
-                server,
-                limits,
-                default_room,
-                prompt,
-                queue_bytes,
-            )| {
+            |((min_version, max_version), flags, server, limits, default_room, prompt)| {
                 Frame::Greeting(Greeting {
                     min_version,
                     max_version,
@@ -505,7 +491,6 @@ pub fn greeting_with_versions(versions: BoxedStrategy<(u16, u16)>) -> BoxedStrat
                     limits,
                     default_room,
                     prompt,
-                    ext: GreetingExt { queue_bytes },
                 })
             },
         )
@@ -677,11 +662,28 @@ pub fn notice() -> BoxedStrategy<Frame> {
         .boxed()
 }
 
+/// LIMITS (`[LIMITS-2]`): known and unknown ids, any value, in any order
+/// and repeated (what a receiver must read), up to more than a server sends.
+pub fn server_limits() -> BoxedStrategy<Frame> {
+    let entry = (u16s(), u64s()).prop_map(|(id, value)| LimitEntry { id, value });
+    prop_oneof![
+        1 => Just(Vec::new()),
+        4 => vec(entry.clone(), 1..8),
+        1 => vec(entry, 60..70),
+    ]
+    .prop_map(|entries| {
+        Frame::ServerLimits(ServerLimits {
+            entries: List::new(entries).expect("few entries"),
+        })
+    })
+    .boxed()
+}
+
 /// A type code no version-1 frame uses and that is not printable ASCII,
-/// with the range edges (0x00, 0x7F, 0x1F, 0x8E, 0x9F, 0xA0, 0xFF) favoured.
+/// with the range edges (0x00, 0x7F, 0x1F, 0x8F, 0x9F, 0xA0, 0xFF) favoured.
 pub fn unknown_code() -> BoxedStrategy<u8> {
     prop_oneof![
-        1 => prop::sample::select(&[0x00u8, 0x05, 0x0F, 0x19, 0x1F, 0x7F, 0x8E, 0x9F, 0xA0, 0xFF][..]),
+        1 => prop::sample::select(&[0x00u8, 0x05, 0x0F, 0x19, 0x1F, 0x7F, 0x8F, 0x9F, 0xA0, 0xFF][..]),
         2 => prop::sample::select(unknown_codes()),
     ]
     .boxed()
@@ -735,6 +737,7 @@ pub fn variants() -> Vec<(&'static str, BoxedStrategy<Frame>)> {
         ("HISTORY_END", history_end()),
         ("MISSED", missed()),
         ("NOTICE", notice()),
+        ("LIMITS", server_limits()),
         ("UNKNOWN", unknown()),
     ]
 }
@@ -801,6 +804,7 @@ pub fn server_only_frame() -> BoxedStrategy<Frame> {
         history_end(),
         missed(),
         notice(),
+        server_limits(),
     ])
     .boxed()
 }

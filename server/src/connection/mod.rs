@@ -140,8 +140,10 @@ pub fn serve<T: Transport>(
         shared.queue_bytes(),
         Arc::clone(&shared.queued),
     ));
-    // spec: HANDSHAKE-1 — the greeting is the first thing queued.
+    // spec: HANDSHAKE-1, LIMITS-1 — the greeting is the first thing queued,
+    // LIMITS the second, before anything is read.
     let _ = outbox.push(shared.greeting.clone());
+    let _ = outbox.push(shared.limits_frame.clone());
     let writer_outbox = Arc::clone(&outbox);
     // spec: LIMIT-4 — an address holding many pending logins gets less time.
     let handshake_deadline = accepted_at + admission.handshake_timeout;

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use confab_protocol::frame::{
     Ack, Direct, Direction, ErrorFrame, Frame, Goodbye, Hello, History, HistoryKind, Join, Leave,
-    ListRooms, Login, LoginMode, LoginRejected, Message, Pong, PresenceEvent, Send, Welcome, Who,
+    ListRooms, Login, LoginMode, LoginRejected, Message, Pong, PresenceEvent, Send, ServerLimits,
+    Welcome, Who,
 };
 use confab_protocol::{ErrorCode, FrameCodec, Str16, Str8};
 use confab_server::Config;
@@ -163,6 +164,10 @@ pub struct Client<S = TcpStream> {
     pub framed: Framed<S, FrameCodec>,
     pub name: String,
     next_ref: u32,
+    /// The LIMITS that followed the GREETING (`[LIMITS-1]`). `recv` and
+    /// `read_to_end*` keep it here rather than return it: like any client,
+    /// a test takes it as information, not as an answer to anything.
+    pub limits: Option<ServerLimits>,
 }
 
 impl Client {
@@ -238,6 +243,7 @@ impl<S: ByteStream> Client<S> {
             framed: Framed::new(stream, FrameCodec::new(CLIENT_MAX_FRAME)),
             name: name.to_string(),
             next_ref: 0,
+            limits: None,
         }
     }
 
@@ -370,7 +376,8 @@ impl<S: ByteStream> Client<S> {
         let _ = self.read_to_end().await;
     }
 
-    /// The next frame must be the GREETING; returns it.
+    /// The next frame must be the GREETING, and the one after it LIMITS
+    /// (`[LIMITS-1]`, kept in `limits`); returns the GREETING.
     pub async fn expect_greeting(&mut self) -> Frame {
         let greeting = self.recv().await;
         assert!(
@@ -378,7 +385,27 @@ impl<S: ByteStream> Client<S> {
             "{}: first frame {greeting:?}",
             self.name
         );
+        if self.limits.is_none() {
+            match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+                Ok(Some(Ok(Frame::ServerLimits(limits)))) => self.limits = Some(limits),
+                other => panic!(
+                    "{}: LIMITS must follow the GREETING, got {other:?}",
+                    self.name
+                ),
+            }
+        }
         greeting
+    }
+
+    /// Keeps a LIMITS in `limits`; gives back any other frame.
+    fn keep_limits(&mut self, frame: Frame) -> Option<Frame> {
+        match frame {
+            Frame::ServerLimits(limits) => {
+                self.limits = Some(limits);
+                None
+            }
+            frame => Some(frame),
+        }
     }
 
     /// Reads the GREETING, then `login_as`.
@@ -463,11 +490,16 @@ impl<S: ByteStream> Client<S> {
 
     /// The next frame; fails the test if none comes in time or the stream ends.
     pub async fn recv(&mut self) -> Frame {
-        match tokio::time::timeout(PATIENCE, self.framed.next()).await {
-            Ok(Some(Ok(frame))) => frame,
-            Ok(Some(Err(e))) => panic!("{}: decode error {e}", self.name),
-            Ok(None) => panic!("{}: connection closed", self.name),
-            Err(_) => panic!("{}: no frame within {PATIENCE:?}", self.name),
+        loop {
+            let frame = match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+                Ok(Some(Ok(frame))) => frame,
+                Ok(Some(Err(e))) => panic!("{}: decode error {e}", self.name),
+                Ok(None) => panic!("{}: connection closed", self.name),
+                Err(_) => panic!("{}: no frame within {PATIENCE:?}", self.name),
+            };
+            if let Some(frame) = self.keep_limits(frame) {
+                return frame;
+            }
         }
     }
 
@@ -537,7 +569,7 @@ impl<S: ByteStream> Client<S> {
         let mut frames = Vec::new();
         loop {
             match tokio::time::timeout_at(deadline, self.framed.next()).await {
-                Ok(Some(Ok(frame))) => frames.push(frame),
+                Ok(Some(Ok(frame))) => frames.extend(self.keep_limits(frame)),
                 Ok(Some(Err(e))) => return (frames, Ending::Broken(e.to_string())),
                 Ok(None) => return (frames, Ending::Eof),
                 Err(_) => return (frames, Ending::Open),
