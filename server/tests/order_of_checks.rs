@@ -127,7 +127,7 @@ fn a_tls_client_hello_on_a_plain_port_is_not_confab_and_logged_so() {
         assert_eq!((answer.frame_type, answer.client_ref), (0, 0));
         assert!(answer.message.contains("TLS"), "{:?}", answer.message);
     });
-    let log = process.log_text();
+    let log = process.log_text_with("NOT_CONFAB");
     assert!(log.contains("NOT_CONFAB"), "{log}");
     assert!(!log.contains("FRAME_TOO_LARGE"), "{log}");
     assert!(!log.contains("exceeds the limit"), "{log}");

@@ -952,6 +952,19 @@ impl ServerProcess {
             .unwrap_or_else(|e| e.into_inner())
             .join("\n")
     }
+
+    /// The log once it holds `needle` (the reader thread appends lines as
+    /// the process writes them), or as it is after `PATIENCE`.
+    pub fn log_text_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            let log = self.log_text();
+            if log.contains(needle) || std::time::Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 impl Drop for ServerProcess {
