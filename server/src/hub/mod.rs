@@ -272,13 +272,26 @@ impl Hub {
         lock(&self.rooms).get(&name_key(&normalized)).cloned()
     }
 
-    /// Applies age retention to the rooms' in-memory history.
-    pub fn forget_before(&self, cutoff: u64) {
-        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
-        for room in rooms {
-            room.forget_before(cutoff);
+    /// Forgets from the in-memory history what a retention pass removed
+    /// (`[HISTORY-5]`): room and direct messages whose `time` is below
+    /// `before_time`, and in each room named in `first_kept_seq` (by name
+    /// key) the messages below that `seq`. A JOIN then replays only what
+    /// HISTORY still returns.
+    pub fn forget(
+        &self,
+        before_time: Option<u64>,
+        first_kept_seq: &std::collections::HashMap<String, u64>,
+    ) {
+        let rooms: Vec<(String, Arc<Room>)> = lock(&self.rooms)
+            .iter()
+            .map(|(key, room)| (key.clone(), Arc::clone(room)))
+            .collect();
+        for (key, room) in rooms {
+            room.forget(before_time, first_kept_seq.get(&key).copied());
         }
-        self.direct.forget_before(cutoff);
+        if let Some(cutoff) = before_time {
+            self.direct.forget_before(cutoff);
+        }
     }
 
     /// Rooms with at least one member and their member counts, sorted by name (`[ROOM-6]`).
