@@ -306,3 +306,65 @@ impl Hub {
         list
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use confab_protocol::frame::{DirectMessage, Direction, Message};
+    use confab_protocol::{Str16, Str8};
+
+    use super::Hub;
+    use crate::store::LoadedRoom;
+
+    fn message(seq: u64, time: u64) -> Message {
+        Message {
+            id: seq,
+            seq,
+            time,
+            flags: Message::HISTORY,
+            room: Str8::truncated("r"),
+            sender: Str8::truncated("alice"),
+            body: Str16::truncated("hi"),
+        }
+    }
+
+    fn kept(hub: &Hub) -> Vec<u64> {
+        let room = hub.room("r").unwrap();
+        let (messages, _) = room.history(Direction::After, 0, 100);
+        messages.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn forget_removes_what_retention_removed_by_age_and_by_count() {
+        // spec: HISTORY-5
+        let hub = Hub::new(10);
+        let recent = (1..=6).map(|seq| message(seq, 100 * seq)).collect();
+        hub.restore_room(
+            LoadedRoom {
+                name: "r".into(),
+                next_seq: 7,
+                recent,
+            },
+            0,
+        );
+        for (id, time) in [(10, 100), (11, 700)] {
+            hub.direct.record(&DirectMessage {
+                id,
+                time,
+                flags: 0,
+                from: Str8::truncated("alice"),
+                to: Str8::truncated("bob"),
+                body: Str16::truncated("psst"),
+            });
+        }
+        hub.forget(Some(250), &HashMap::new());
+        assert_eq!(kept(&hub), [3, 4, 5, 6]);
+        let (direct, _) = hub.direct.read("alice", "bob", 0, Direction::After, 0, 10);
+        assert_eq!(direct.iter().map(|m| m.id).collect::<Vec<_>>(), [11]);
+        hub.forget(None, &HashMap::from([("r".to_string(), 5)]));
+        assert_eq!(kept(&hub), [5, 6]);
+        hub.forget(None, &HashMap::from([("other".to_string(), 100)]));
+        assert_eq!(kept(&hub), [5, 6]);
+    }
+}
