@@ -200,6 +200,11 @@ pub struct Config {
     #[arg(long, default_value_t = 60)]
     pub retention_interval_s: u64,
 
+    /// Tests only: retention passes run when the driver asks (not on the
+    /// interval), at the time it names, and can be held between batches.
+    #[arg(skip)]
+    pub retention_driver: Option<crate::retention::Driver>,
+
     /// Milliseconds the server waits for clients to take their last frames
     /// when it shuts down.
     #[arg(long, default_value_t = 3_000)]

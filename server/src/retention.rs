@@ -1,41 +1,200 @@
-//! Retention: a background pass that deletes stored messages past their age
-//! or past the per-room count. It runs on the store's own reader connection
-//! in a blocking thread, so delivery never waits for it.
+//! Retention: a background pass that deletes messages past their age
+//! (`--retention-days`) or past the per-room count (`--retention-per-room`),
+//! every `--retention-interval-s` seconds.
+//!
+//! With a store, the pass runs on the store's retention connection in a
+//! blocking thread (see `store::prune`), so neither delivery nor logins nor
+//! HISTORY reads wait for it; then the rooms' in-memory history forgets the
+//! same messages, so a JOIN replays only what HISTORY returns (`[HISTORY-5]`).
+//! With `--in-memory` the in-memory history is all there is, and the age
+//! applies to it; the per-room count never removes anything there, since
+//! memory keeps only `--history-max` per room and the count may not be lower.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 use crate::clock::now_millis;
+use crate::hub::lock;
 use crate::shared::Shared;
+use crate::store::prune::{Policy, Pruned, Pruner};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     let config = &shared.config;
-    let max_age = (config.retention_days > 0).then(|| config.retention_days.saturating_mul(DAY_MS));
-    let max_count = (config.retention_per_room > 0).then_some(config.retention_per_room);
-    let Some(store) = &shared.store else {
-        return;
-    };
-    if max_age.is_none() && max_count.is_none() {
+    let max_age_ms =
+        (config.retention_days > 0).then(|| config.retention_days.saturating_mul(DAY_MS));
+    let max_per_room = (config.retention_per_room > 0).then_some(config.retention_per_room);
+    if max_age_ms.is_none() && max_per_room.is_none() {
         return;
     }
+    let mut pruner = match shared.store.as_ref().map(|store| store.pruner()) {
+        None => None,
+        Some(Ok(pruner)) => Some(pruner),
+        Some(Err(e)) => {
+            error!("retention is off: {e}");
+            return;
+        }
+    };
+    let driver = config.retention_driver.clone();
     let mut ticks = tokio::time::interval(Duration::from_secs(config.retention_interval_s.max(1)));
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = ticks.tick() => {}
-        }
-        match store
-            .enforce_retention(now_millis(), max_age, max_count)
-            .await
-        {
+        let (now, answer) = match &driver {
+            Some(driver) => tokio::select! {
+                _ = shutdown.cancelled() => return,
+                (now, answer) = driver.next_request() => (now, Some(answer)),
+            },
+            None => tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticks.tick() => (now_millis(), None),
+            },
+        };
+        let policy = Policy {
+            now,
+            max_age_ms,
+            max_per_room,
+        };
+        let result = pass(&shared, &mut pruner, policy, driver.clone()).await;
+        match &result {
             Ok(0) => {}
             Ok(deleted) => info!("retention: deleted {deleted} stored messages"),
             Err(e) => error!("retention pass failed: {e}"),
         }
+        if let Some(answer) = answer {
+            let _ = answer.send(result);
+        }
+    }
+}
+
+/// One pass: the store first, then the same rules on the in-memory history
+/// (a room made again from the store meanwhile is made from what is left).
+async fn pass(
+    shared: &Shared,
+    pruner: &mut Option<Pruner>,
+    policy: Policy,
+    driver: Option<Driver>,
+) -> Result<usize, String> {
+    let pruned = match pruner.take() {
+        None => Pruned {
+            before_time: policy.max_age_ms.map(|age| policy.now.saturating_sub(age)),
+            ..Pruned::default()
+        },
+        Some(mut own) => {
+            let (own, result) = tokio::task::spawn_blocking(move || {
+                let mut checkpoint = || {
+                    if let Some(driver) = &driver {
+                        driver.checkpoint();
+                    }
+                };
+                let result = own.pass(policy, &mut checkpoint);
+                (own, result)
+            })
+            .await
+            .map_err(|e| format!("retention task failed: {e}"))?;
+            *pruner = Some(own);
+            result?
+        }
+    };
+    shared
+        .hub
+        .forget(pruned.before_time, &pruned.first_kept_seq);
+    Ok(pruned.deleted)
+}
+
+/// A test's hand on retention (`Config::retention_driver`): passes run only
+/// when asked, at the time the test names, and a pass can be held before
+/// each batch of deletions. Not a command-line option.
+#[derive(Clone, Default)]
+pub struct Driver {
+    inner: Arc<DriverInner>,
+}
+
+/// A pass asked for: the time it runs at, and where its count goes.
+type Request = (u64, oneshot::Sender<Result<usize, String>>);
+
+#[derive(Default)]
+struct DriverInner {
+    requests: Mutex<VecDeque<Request>>,
+    requested: Notify,
+    hold: Mutex<bool>,
+    released: Condvar,
+    waiting: AtomicBool,
+    arrived: Notify,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("retention::Driver").finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// Runs one pass as if the clock read `now` (UTC milliseconds) and
+    /// returns how many stored messages it deleted.
+    pub async fn pass_at(&self, now: u64) -> Result<usize, String> {
+        let (answer, answered) = oneshot::channel();
+        lock(&self.inner.requests).push_back((now, answer));
+        self.inner.requested.notify_one();
+        answered
+            .await
+            .map_err(|_| "the server stopped".to_string())?
+    }
+
+    /// Makes passes stop before their next batch until [`Driver::release`].
+    pub fn hold(&self) {
+        *lock(&self.inner.hold) = true;
+    }
+
+    /// Waits until a pass stands held before a batch.
+    pub async fn held(&self) {
+        loop {
+            let arrived = self.inner.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            if self.inner.waiting.load(Ordering::Acquire) {
+                return;
+            }
+            arrived.await;
+        }
+    }
+
+    /// Lets a held pass go on.
+    pub fn release(&self) {
+        *lock(&self.inner.hold) = false;
+        self.inner.released.notify_all();
+    }
+
+    async fn next_request(&self) -> Request {
+        loop {
+            let requested = self.inner.requested.notified();
+            if let Some(request) = lock(&self.inner.requests).pop_front() {
+                return request;
+            }
+            requested.await;
+        }
+    }
+
+    /// Called by the pass (a blocking thread) before each batch.
+    fn checkpoint(&self) {
+        let mut hold = lock(&self.inner.hold);
+        if !*hold {
+            return;
+        }
+        self.inner.waiting.store(true, Ordering::Release);
+        self.inner.arrived.notify_waiters();
+        while *hold {
+            hold = self
+                .inner
+                .released
+                .wait(hold)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        self.inner.waiting.store(false, Ordering::Release);
     }
 }

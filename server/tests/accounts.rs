@@ -168,20 +168,16 @@ async fn wrong_passwords_fail_and_repeated_failures_are_answered_more_slowly() {
         .await;
     assert_eq!(error.frame_type, confab_protocol::frame::code::LOGIN);
     eprintln!("AUTH_FAILED delays: {delays:?}");
-    assert!(
-        delays[0] >= Duration::from_millis(100),
-        "a failure is answered after a delay: {delays:?}"
-    );
-    for pair in delays.windows(2) {
+    // The policy (0.5 s, doubling, bounded) is unit-tested with the login
+    // handler; here only what a busy machine cannot break: no answer comes
+    // before the policy's delay for that many failures.
+    for (failures, delay) in (1..).zip(&delays) {
+        let least = Duration::from_millis(500) * 2u32.pow(failures - 1);
         assert!(
-            pair[1] >= pair[0] + pair[0] / 2,
-            "each repeated failure is answered more slowly: {delays:?}"
+            *delay >= least,
+            "failure {failures} was answered after {delay:?}, before {least:?}: {delays:?}"
         );
     }
-    assert!(
-        delays.iter().all(|d| *d < Duration::from_secs(5)),
-        "the slow-down is bounded: {delays:?}"
-    );
 
     // An unknown account fails the same way (it does not reveal which names exist).
     let unknown = expect_rejected(

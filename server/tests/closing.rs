@@ -47,14 +47,21 @@ async fn a_closing_peer_that_never_reads_is_dropped_after_the_grace() {
     let mut silent = Client::connect_small_buffer(server.addr, 4096).await;
     silent.expect_greeting().await;
     silent.login_as("silent", Hello::NO_AUTO_JOIN).await;
-    silent.join("deep", 0, MESSAGES as u16).await;
-    for _ in 1..REQUESTS {
-        let page = MESSAGES as u16;
-        silent
-            .history(HistoryKind::Room, "deep", Direction::Before, 0, page)
-            .await;
-    }
-    silent.goodbye().await;
+    // Sending waits while the server does not read, so it is bounded: a
+    // server that stopped reading fails the test instead of hanging it.
+    let requests = async {
+        silent.join("deep", 0, MESSAGES as u16).await;
+        for _ in 1..REQUESTS {
+            let page = MESSAGES as u16;
+            silent
+                .history(HistoryKind::Room, "deep", Direction::Before, 0, page)
+                .await;
+        }
+        silent.goodbye().await;
+    };
+    tokio::time::timeout(PATIENCE, requests)
+        .await
+        .expect("the server takes the silent client's requests and GOODBYE");
 
     // While the server still tries to deliver, the connection counts.
     assert!(

@@ -81,6 +81,13 @@ pub async fn login(state: &mut ConnState, login: Login) {
     }
 }
 
+/// How long the answer to the `failures`-th wrong password in a row (on
+/// the connection or from the address, whichever counts more) waits: 0.5 s,
+/// doubling each time, at most 8 s (`[HANDSHAKE-6]`).
+fn failure_delay(failures: u32) -> Duration {
+    AUTH_FAILURE_DELAY * 2u32.pow(failures.clamp(1, 5) - 1)
+}
+
 /// The verdict, after the slow-down of a wrong password.
 async fn judge_and_slow_down(
     state: &mut ConnState,
@@ -99,7 +106,7 @@ async fn judge_and_slow_down(
             state.auth_failures += 1;
             let from_address = state.shared.auth_failed(state.peer.ip());
             let failures = state.auth_failures.max(from_address);
-            let delay = AUTH_FAILURE_DELAY * 2u32.pow(failures.min(5) - 1);
+            let delay = failure_delay(failures);
             warn!(conn = state.id, peer = %state.peer, "failed login for {:?}", login.username.as_str());
             tokio::time::sleep(delay).await;
         }
@@ -318,4 +325,26 @@ async fn register(
     shared.note_registered(&name);
     info!(user = name, "registered");
     Ok(claim)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::failure_delay;
+
+    #[test]
+    fn repeated_failures_wait_longer_up_to_a_bound() {
+        // spec: HANDSHAKE-6
+        let delays: Vec<Duration> = (1..=8).map(failure_delay).collect();
+        assert_eq!(delays[0], Duration::from_millis(500));
+        for (failures, pair) in (1..).zip(delays.windows(2)) {
+            if failures < 5 {
+                assert_eq!(pair[1], pair[0] * 2, "after {failures} failures");
+            } else {
+                assert_eq!(pair[1], pair[0], "bounded after {failures} failures");
+            }
+        }
+        assert_eq!(failure_delay(u32::MAX), Duration::from_secs(8));
+    }
 }

@@ -272,13 +272,26 @@ impl Hub {
         lock(&self.rooms).get(&name_key(&normalized)).cloned()
     }
 
-    /// Applies age retention to the rooms' in-memory history.
-    pub fn forget_before(&self, cutoff: u64) {
-        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
-        for room in rooms {
-            room.forget_before(cutoff);
+    /// Forgets from the in-memory history what a retention pass removed
+    /// (`[HISTORY-5]`): room and direct messages whose `time` is below
+    /// `before_time`, and in each room named in `first_kept_seq` (by name
+    /// key) the messages below that `seq`. A JOIN then replays only what
+    /// HISTORY still returns.
+    pub fn forget(
+        &self,
+        before_time: Option<u64>,
+        first_kept_seq: &std::collections::HashMap<String, u64>,
+    ) {
+        let rooms: Vec<(String, Arc<Room>)> = lock(&self.rooms)
+            .iter()
+            .map(|(key, room)| (key.clone(), Arc::clone(room)))
+            .collect();
+        for (key, room) in rooms {
+            room.forget(before_time, first_kept_seq.get(&key).copied());
         }
-        self.direct.forget_before(cutoff);
+        if let Some(cutoff) = before_time {
+            self.direct.forget_before(cutoff);
+        }
     }
 
     /// Rooms with at least one member and their member counts, sorted by name (`[ROOM-6]`).
@@ -291,5 +304,67 @@ impl Hub {
             .collect();
         list.sort();
         list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use confab_protocol::frame::{DirectMessage, Direction, Message};
+    use confab_protocol::{Str16, Str8};
+
+    use super::Hub;
+    use crate::store::LoadedRoom;
+
+    fn message(seq: u64, time: u64) -> Message {
+        Message {
+            id: seq,
+            seq,
+            time,
+            flags: Message::HISTORY,
+            room: Str8::truncated("r"),
+            sender: Str8::truncated("alice"),
+            body: Str16::truncated("hi"),
+        }
+    }
+
+    fn kept(hub: &Hub) -> Vec<u64> {
+        let room = hub.room("r").unwrap();
+        let (messages, _) = room.history(Direction::After, 0, 100);
+        messages.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn forget_removes_what_retention_removed_by_age_and_by_count() {
+        // spec: HISTORY-5
+        let hub = Hub::new(10);
+        let recent = (1..=6).map(|seq| message(seq, 100 * seq)).collect();
+        hub.restore_room(
+            LoadedRoom {
+                name: "r".into(),
+                next_seq: 7,
+                recent,
+            },
+            0,
+        );
+        for (id, time) in [(10, 100), (11, 700)] {
+            hub.direct.record(&DirectMessage {
+                id,
+                time,
+                flags: 0,
+                from: Str8::truncated("alice"),
+                to: Str8::truncated("bob"),
+                body: Str16::truncated("psst"),
+            });
+        }
+        hub.forget(Some(250), &HashMap::new());
+        assert_eq!(kept(&hub), [3, 4, 5, 6]);
+        let (direct, _) = hub.direct.read("alice", "bob", 0, Direction::After, 0, 10);
+        assert_eq!(direct.iter().map(|m| m.id).collect::<Vec<_>>(), [11]);
+        hub.forget(None, &HashMap::from([("r".to_string(), 5)]));
+        assert_eq!(kept(&hub), [5, 6]);
+        hub.forget(None, &HashMap::from([("other".to_string(), 100)]));
+        assert_eq!(kept(&hub), [5, 6]);
     }
 }

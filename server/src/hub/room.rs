@@ -383,12 +383,16 @@ impl Room {
         (messages, more || older)
     }
 
-    /// Forgets kept messages older than `cutoff` (retention, so a replay
-    /// never shows what the store has deleted).
-    pub fn forget_before(&self, cutoff: u64) {
+    /// Forgets kept messages whose `time` is below `before_time` or whose
+    /// `seq` is below `first_kept_seq`: what retention removed from the
+    /// store, so a replay never shows what HISTORY no longer returns.
+    pub fn forget(&self, before_time: Option<u64>, first_kept_seq: Option<u64>) {
         let mut state = lock(&self.state);
-        while state.history.front().is_some_and(|m| m.time < cutoff) {
-            state.history.pop_front();
-        }
+        let before_time = before_time.unwrap_or(0);
+        let first_kept_seq = first_kept_seq.unwrap_or(0);
+        // Not just a prefix: a clock set back can stamp a newer message earlier.
+        state
+            .history
+            .retain(|m| m.time >= before_time && m.seq >= first_kept_seq);
     }
 }

@@ -3,7 +3,7 @@
 
 pub mod accounts;
 mod fit;
-mod retention;
+pub mod prune;
 pub mod schema;
 mod writer;
 
@@ -61,7 +61,8 @@ pub struct Loaded {
 
 pub struct Store {
     ops: mpsc::Sender<Op>,
-    /// Reads, accounts and retention; the writer thread has its own connection.
+    /// Reads and accounts; the writer thread and retention (`prune`) each
+    /// have their own connection.
     aux: Arc<Mutex<Connection>>,
     pub path: PathBuf,
 }
@@ -82,7 +83,7 @@ pub fn pair_key(a: &str, b: &str) -> String {
     }
 }
 
-fn connect(path: &Path) -> Result<Connection, String> {
+pub(crate) fn connect(path: &Path) -> Result<Connection, String> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
