@@ -191,3 +191,31 @@ async fn registration_with_an_empty_password_creates_no_account() {
     drop(client);
     server.finish().await;
 }
+
+#[tokio::test]
+async fn a_registration_of_a_name_in_use_is_name_taken_whatever_its_password() {
+    // spec: STATE-7, HANDSHAKE-9, HANDSHAKE-5
+    let dir = TempDir::new("register-taken");
+    let server = TestServer::start(TestServer::persistent_config(dir.path())).await;
+    // A guest holds "gil"; an account holder is logged in as "hal".
+    let guest = Client::login(server.addr, "gil").await;
+    let (owner, _) = Client::login_account(server.addr, LoginMode::Register, "hal", "pw").await;
+    let (mut client, _) = Client::connect(server.addr).await;
+    client.hello().await;
+    for (name, password) in [("GIL", ""), ("hal", ""), ("hal", "pw")] {
+        let rejected = client
+            .try_login(LoginMode::Register, name, password)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            rejected.code,
+            ErrorCode::NAME_TAKEN,
+            "{name:?} {password:?}"
+        );
+        if rejected.attempts_left == 0 {
+            break;
+        }
+    }
+    drop((client, guest, owner));
+    server.finish().await;
+}
