@@ -59,13 +59,15 @@ pub async fn login(state: &mut ConnState, login: Login) {
             if state.session.auto_join() {
                 // spec: HANDSHAKE-7
                 let room = Str8::truncated(&state.shared.default_room);
-                super::join::join(
+                // The default room is never let go: it may always be made.
+                let _ = super::join::join(
                     state,
                     Join {
                         room,
                         since_seq: 0,
                         history: 0,
                     },
+                    true,
                 );
             }
         }
