@@ -266,3 +266,13 @@ pub async fn quit(mut conn: Conn) -> Check {
     .await?;
     conn.expect_closed("CLOSE-1").await
 }
+
+/// Skips unless one connection may send `n` requests at once: every request
+/// costs a token (`[FLOW-5]`), and a case that does not check the rate limit
+/// stays within `msg_burst`.
+pub fn require_burst(ctx: &Ctx, n: u32) -> Check {
+    require(
+        ctx.limits().msg_burst >= n,
+        format!("needs msg_burst of at least {n} (requests of one connection at once)"),
+    )
+}

@@ -60,6 +60,7 @@ fn is_error(frame: &Frame, code: ErrorCode, client_ref: u32) -> bool {
 }
 
 async fn answers_in_order(ctx: Arc<Ctx>) -> Check {
+    crate::client::require_burst(&ctx, 14)?;
     let (room, other) = (ctx.room(), ctx.room());
     let (mut a, _) = member(&ctx, &room).await?;
     let history = History {
@@ -216,6 +217,7 @@ async fn frame_checks(ctx: Arc<Ctx>) -> Check {
 }
 
 async fn request_checks(ctx: Arc<Ctx>) -> Check {
+    crate::client::require_burst(&ctx, 18)?;
     let l = ctx.limits();
     let invalid = "not a name";
     let room = ctx.room();

@@ -173,6 +173,7 @@ async fn who_paging(ctx: Arc<Ctx>) -> Check {
 }
 
 async fn coalesced(ctx: Arc<Ctx>) -> Check {
+    crate::client::require_burst(&ctx, 14)?;
     let room = ctx.room();
     let (mut a, _) = member(&ctx, &room).await?;
     let b_name = ctx.user();

@@ -27,6 +27,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 async fn blank_bodies(ctx: Arc<Ctx>) -> Check {
+    crate::client::require_burst(&ctx, 10)?;
     let room = ctx.room();
     let (mut a, _) = member(&ctx, &room).await?;
     let blanks = [
