@@ -71,7 +71,9 @@ async fn refusal_is_an_error(ctx: Arc<Ctx>) -> Check {
                 )?;
                 crate::conn::check_fatal_flag(&e)?;
                 ensure_eq("LIMIT-1", "ERROR frame_type", 0, e.frame_type)?;
-                return conn.expect_closed("STATE-4").await;
+                conn.expect_closed("STATE-4").await?;
+                close_all(open).await;
+                return Ok(());
             }
             Got::Frame(other) => {
                 return Err(fail(
@@ -89,15 +91,24 @@ async fn refusal_is_an_error(ctx: Arc<Ctx>) -> Check {
             }
         }
     }
+    close_all(open).await;
     Err(Stop::Skip(format!(
         "needs a connection limit below {MOST} (confab-server: --max-per-ip)"
     )))
 }
 
+/// Closes `conns` and waits until the server has, so that the next case
+/// (per-address cases run one after another) starts with none of them.
+async fn close_all(conns: Vec<Conn>) {
+    for conn in conns {
+        conn.goodbye_and_wait().await;
+    }
+}
+
 /// The first frame on a fresh connection: `Ok(conn)` after a GREETING, or
 /// `Err(code)` after a refusal, which must be fatal, carry `frame_type` 0
 /// and be the connection's last frame (`[LIMIT-1]`).
-async fn admitted(ctx: &Ctx, clause: &'static str) -> Check<Result<Conn, ErrorCode>> {
+async fn admitted(ctx: &Ctx, clause: &'static str) -> Check<Result<Conn, (ErrorCode, String)>> {
     let mut conn = Conn::open(ctx).await?;
     match conn.next().await {
         Got::Frame(Frame::Greeting(g)) => {
@@ -114,7 +125,7 @@ async fn admitted(ctx: &Ctx, clause: &'static str) -> Check<Result<Conn, ErrorCo
             check_fatal_flag(&e)?;
             ensure_eq(clause, "ERROR frame_type", 0, e.frame_type)?;
             conn.expect_closed("STATE-4").await?;
-            Ok(Err(e.code))
+            Ok(Err((e.code, e.message.to_string())))
         }
         Got::Frame(other) => Err(fail(
             "HANDSHAKE-1",
@@ -249,6 +260,7 @@ async fn pending_logins(ctx: Arc<Ctx>) -> Check {
         }
     }
     if !refused {
+        close_all(held).await;
         return Err(not_met(
             &format!("bound on {MOST} connections logging in from one address"),
             "--max-unauthenticated-per-ip",
@@ -261,13 +273,20 @@ async fn pending_logins(ctx: Arc<Ctx>) -> Check {
     }
     for conn in &mut held {
         conn.expect::<Welcome>("LIMIT-4").await?;
+        // Answered after the LOGIN's handling has ended.
+        conn.barrier("LIMIT-4").await?;
     }
-    match admitted(&ctx, "LIMIT-4").await? {
-        Ok(_) => Ok(()),
-        Err(_) => Err(Stop::Skip(
-            "the refusal was not about connections logging in: it stayed once they had logged in (a bound on all connections of the address, [LIMIT-1])".into(),
-        )),
-    }
+    let outcome = match admitted(&ctx, "LIMIT-4").await? {
+        Ok(conn) => {
+            held.push(conn);
+            Ok(())
+        }
+        Err((_, message)) => Err(Stop::Skip(format!(
+            "the refusal was not about connections logging in: it stayed once they had logged in ({message:?})"
+        ))),
+    };
+    close_all(held).await;
+    outcome
 }
 
 async fn password_checks(ctx: Arc<Ctx>) -> Check {
@@ -288,17 +307,20 @@ async fn password_checks(ctx: Arc<Ctx>) -> Check {
     }
     let mut busy: Option<LoginRejected> = None;
     let mut busy_conn = None;
+    let mut done = Vec::new();
     for mut conn in conns {
         conn.timeout = ctx.timeout + ctx.max_wait;
         match conn
             .next_frame("MEM-1", "WELCOME or LOGIN_REJECTED")
             .await?
         {
-            Frame::Welcome(_) => {}
+            Frame::Welcome(_) => done.push(conn),
             Frame::LoginRejected(r) if r.code == ErrorCode::TRY_AGAIN_LATER => {
                 if busy.is_none() {
                     busy = Some(r);
                     busy_conn = Some(conn);
+                } else {
+                    done.push(conn);
                 }
             }
             other => {
@@ -310,6 +332,7 @@ async fn password_checks(ctx: Arc<Ctx>) -> Check {
             }
         }
     }
+    close_all(done).await;
     let (Some(r), Some(mut conn)) = (busy, busy_conn) else {
         return Err(not_met(
             "TRY_AGAIN_LATER for 6 registrations at once from one address",
@@ -327,18 +350,26 @@ async fn password_checks(ctx: Arc<Ctx>) -> Check {
         conn.quiet("MEM-1", "the connection to stay open after TRY_AGAIN_LATER")
             .await?;
     }
+    conn.goodbye_and_wait().await;
     Ok(())
 }
 
 async fn room_creation(ctx: Arc<Ctx>) -> Check {
     let existing = ctx.room();
-    let (_keeper, _) = member(&ctx, &existing).await?;
+    let keeper = paced_member(&ctx, &existing).await?;
+    let outcome = make_rooms(&ctx, &existing).await;
+    keeper.goodbye_and_wait().await;
+    outcome
+}
+
+async fn make_rooms(ctx: &Ctx, existing: &str) -> Check {
     // Each connection spends at most half its burst (a JOIN and a LEAVE per room).
     let per_conn = (ctx.limits().msg_burst as usize / 4).max(1);
-    let mut conn = ready(&ctx).await?;
+    let mut conn = ready(ctx).await?;
     for made in 0..300 {
         if made > 0 && made % per_conn == 0 {
-            conn = ready(&ctx).await?;
+            let old = std::mem::replace(&mut conn, ready(ctx).await?);
+            old.goodbye_and_wait().await;
         }
         let room = ctx.room();
         conn.send(Join {
@@ -364,7 +395,7 @@ async fn room_creation(ctx: Arc<Ctx>) -> Check {
                 check_fatal_flag(&e)?;
                 ensure_eq("LIMIT-5", "ERROR frame_type", code::JOIN, e.frame_type)?;
                 conn.send(Join {
-                    room: s8(&existing),
+                    room: s8(existing),
                     since_seq: 0,
                     history: 0,
                 })
@@ -432,6 +463,7 @@ async fn per_address_share(ctx: Arc<Ctx>) -> Check {
             .expect::<confab_protocol::frame::Pong>("FLOW-5")
             .await?;
         ensure_eq("FLOW-5", "PONG nonce (PING is free)", 5, pong.nonce)?;
+        conn.goodbye_and_wait().await;
         if limited > 0 {
             return Ok(());
         }
@@ -454,7 +486,7 @@ async fn connect_rate(ctx: Arc<Ctx>) -> Check {
                 .await?;
                 conn.expect_closed("STATE-1").await?;
             }
-            Err(code) => {
+            Err((code, _)) => {
                 return ensure_eq("LIMIT-3", "refusal", ErrorCode::TOO_MANY_CONNECTIONS, code)
             }
         }
@@ -462,5 +494,35 @@ async fn connect_rate(ctx: Arc<Ctx>) -> Check {
     Err(not_met(
         &format!("connect rate: {LOOK} connections opened one after another"),
         "--connect-rate, --connect-burst",
+    ))
+}
+
+/// A fresh guest that joined `room`. Earlier cases may have spent the
+/// address's shared request bucket (`[FLOW-5]`): a JOIN answered
+/// RATE_LIMITED is sent again once the bucket has had a second to refill,
+/// as a client pacing itself would.
+async fn paced_member(ctx: &Ctx, room: &str) -> Check<Conn> {
+    let mut conn = ready(ctx).await?;
+    for _ in 0..5 {
+        conn.send(Join {
+            room: s8(room),
+            since_seq: 0,
+            history: 0,
+        })
+        .await?;
+        match conn.next_frame("ROOM-2", "JOINED").await? {
+            Frame::Joined(_) => {
+                conn.expect::<confab_protocol::frame::HistoryEnd>("ROOM-2")
+                    .await?;
+                return Ok(conn);
+            }
+            Frame::ErrorFrame(e) if e.code == ErrorCode::RATE_LIMITED => {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            other => return Err(fail("ROOM-2", "JOINED", describe(&other))),
+        }
+    }
+    Err(Stop::Skip(
+        "the address's request bucket stayed empty for 5 s".into(),
     ))
 }
