@@ -2,14 +2,14 @@
 //! message. Each step checks the clause that governs it.
 
 use confab_protocol::frame::{
-    Ack, Greeting, Hello, HistoryEnd, HistoryKind, Join, Joined, Login, LoginMode, Message, Send,
-    Welcome,
+    Ack, Greeting, Hello, HistoryEnd, HistoryKind, Join, Joined, Login, LoginMode, LoginRejected,
+    Message, Send, Welcome,
 };
-use confab_protocol::{Frame, Str16, Str8, PROTOCOL_VERSION};
+use confab_protocol::{ErrorCode, Frame, Str16, Str8, PROTOCOL_VERSION};
 
 use crate::conn::{describe, Conn};
 use crate::ctx::Ctx;
-use crate::verdict::{ensure, ensure_eq, fail, require, Check};
+use crate::verdict::{ensure, ensure_eq, fail, require, Check, Stop};
 
 /// Text that fits a `str8` (the runner only builds such text itself).
 pub fn s8(text: &str) -> Str8 {
@@ -144,4 +144,135 @@ pub async fn say(conn: &mut Conn, client_ref: u32, room: &str, body: &str) -> Ch
 pub async fn ready(ctx: &Ctx) -> Check<Conn> {
     let name = ctx.user();
     guest(ctx, &name).await
+}
+
+pub fn account_login(mode: LoginMode, name: &str, password: &str) -> Login {
+    Login {
+        mode,
+        username: s8(name),
+        password: s8(password),
+    }
+}
+
+/// How often a LOGIN refused with `TRY_AGAIN_LATER` is tried again, on a
+/// fresh connection, before the case is skipped.
+const BUSY_RETRIES: u32 = 6;
+
+/// One LOGIN (HELLO sets NO_AUTO_JOIN) on a fresh connection; the
+/// connection and the answer.
+///
+/// All the runner's connections come from one address, which a server may
+/// limit (`[MEM-1]`: pending password checks per address, registrations per
+/// address). A LOGIN_REJECTED `TRY_AGAIN_LATER` is therefore not the answer
+/// a case checks: as MEM-1 says a client should, the runner waits (1 s, then
+/// 2 s, ...) and tries again on a fresh connection; when the server still
+/// refuses, the case is skipped with the setting it needs.
+pub async fn login_answer(
+    ctx: &Ctx,
+    login: Login,
+) -> Check<(Conn, Result<Welcome, LoginRejected>)> {
+    for retry in 0..=BUSY_RETRIES {
+        let (mut conn, _) = Conn::greeted(ctx).await?;
+        conn.send(hello(Hello::NO_AUTO_JOIN)).await?;
+        conn.send(login.clone()).await?;
+        // Servers SHOULD slow down repeated AUTH_FAILED answers (by address,
+        // and every case comes from one): allow for it.
+        conn.timeout = ctx.timeout + ctx.max_wait;
+        let answer = match conn
+            .next_frame("HANDSHAKE-3", "WELCOME or LOGIN_REJECTED")
+            .await?
+        {
+            Frame::Welcome(w) => Ok(w),
+            Frame::LoginRejected(r) if r.code == ErrorCode::TRY_AGAIN_LATER => {
+                if retry < BUSY_RETRIES {
+                    drop(conn);
+                    tokio::time::sleep(std::time::Duration::from_secs(u64::from(retry) + 1)).await;
+                    continue;
+                }
+                return Err(Stop::Skip(format!(
+                    "the server kept answering TRY_AGAIN_LATER ({:?}) to one address: needs more pending password checks or registrations per address (confab-server: --register-burst)",
+                    r.message.as_str()
+                )));
+            }
+            Frame::LoginRejected(r) => Err(r),
+            other => {
+                return Err(fail(
+                    "HANDSHAKE-3",
+                    "WELCOME or LOGIN_REJECTED",
+                    describe(&other),
+                ))
+            }
+        };
+        conn.timeout = ctx.timeout;
+        return Ok((conn, answer));
+    }
+    unreachable!("the loop returns")
+}
+
+/// A LOGIN that must be answered WELCOME (after `TRY_AGAIN_LATER` retries).
+pub async fn welcomed(ctx: &Ctx, clause: &'static str, login: Login) -> Check<(Conn, Welcome)> {
+    let what = format!(
+        "WELCOME for LOGIN mode {:?} {:?}",
+        login.mode,
+        login.username.as_str()
+    );
+    match login_answer(ctx, login).await? {
+        (conn, Ok(welcome)) => Ok((conn, welcome)),
+        (_, Err(r)) => Err(fail(
+            clause,
+            what,
+            format!("LOGIN_REJECTED {} ({:?})", r.code, r.message.as_str()),
+        )),
+    }
+}
+
+/// A LOGIN that must be answered LOGIN_REJECTED `code`.
+pub async fn rejected(
+    ctx: &Ctx,
+    clause: &'static str,
+    login: Login,
+    code: ErrorCode,
+) -> Check<LoginRejected> {
+    let what = format!(
+        "LOGIN_REJECTED {code} for mode {:?} {:?}",
+        login.mode,
+        login.username.as_str()
+    );
+    match login_answer(ctx, login).await?.1 {
+        Err(r) if r.code == code => Ok(r),
+        Err(r) => Err(fail(clause, what, format!("LOGIN_REJECTED {}", r.code))),
+        Ok(w) => Err(fail(
+            clause,
+            what,
+            format!("WELCOME {:?}", w.username.as_str()),
+        )),
+    }
+}
+
+/// Skips unless the server has accounts.
+pub fn require_accounts(ctx: &Ctx) -> Check {
+    require(
+        ctx.has_flag(Greeting::ACCOUNTS),
+        "needs a server with accounts (GREETING flag ACCOUNTS; confab-server without --in-memory)",
+    )
+}
+
+/// Ends a session with GOODBYE and waits for the server to close it, so its name is free.
+pub async fn quit(mut conn: Conn) -> Check {
+    conn.send(confab_protocol::frame::Goodbye {
+        reason: ErrorCode::NORMAL,
+        message: Str16::empty(),
+    })
+    .await?;
+    conn.expect_closed("CLOSE-1").await
+}
+
+/// Skips unless one connection may send `n` requests at once: every request
+/// costs a token (`[FLOW-5]`), and a case that does not check the rate limit
+/// stays within `msg_burst`.
+pub fn require_burst(ctx: &Ctx, n: u32) -> Check {
+    require(
+        ctx.limits().msg_burst >= n,
+        format!("needs msg_burst of at least {n} (requests of one connection at once)"),
+    )
 }

@@ -193,8 +193,9 @@ impl Conn {
                 if [ErrorCode::SERVER_FULL, ErrorCode::TOO_MANY_CONNECTIONS].contains(&e.code) =>
             {
                 Err(crate::verdict::Stop::Skip(format!(
-                    "the server refused a connection ({}): needs a higher connection limit (or a smaller --jobs)",
-                    e.code
+                    "the server refused a connection ({}, {:?}): needs a higher connection limit (or a smaller --jobs)",
+                    e.code,
+                    e.message.as_str()
                 )))
             }
             other => Err(fail("HANDSHAKE-1", "GREETING", describe(&other))),
@@ -221,6 +222,19 @@ impl Conn {
                 format!("a write blocked for {} ms", self.timeout.as_millis()),
             )),
         }
+    }
+
+    /// Says GOODBYE and reads (ignoring what comes) until the server has
+    /// closed: the server is done with the connection when this returns, so
+    /// it no longer counts toward any limit. Nothing is checked.
+    pub async fn goodbye_and_wait(mut self) {
+        let _ = self
+            .send(frame::Goodbye {
+                reason: ErrorCode::NORMAL,
+                message: confab_protocol::Str16::empty(),
+            })
+            .await;
+        while let Got::Frame(_) = self.next().await {}
     }
 
     /// Half-closes the connection: the server reads end of stream.

@@ -1,6 +1,9 @@
 //! Runs every conformance case against the reference server, in process on
-//! 127.0.0.1:0, under three configurations chosen so that each case runs
+//! 127.0.0.1:0, under five configurations chosen so that each case runs
 //! (is not skipped) under at least one of them: nothing may fail anywhere.
+//! Three have the per-address limits off (the runner connects from one
+//! address); the last two turn them on, small, for the cases that look for
+//! them alone.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,8 +32,19 @@ impl Drop for TempDir {
     }
 }
 
-/// Starts `config` on an ephemeral loopback port, runs every case, stops the server.
-async fn conform(config: Config) -> Report {
+/// The runner opens every connection from one address, as no real
+/// population does: per-address limits (not advertised) off.
+fn one_address(config: Config) -> Config {
+    Config {
+        max_per_ip: 0,
+        register_burst: 1_000,
+        ..config
+    }
+}
+
+/// Starts `config` on an ephemeral loopback port, runs the `cases` (all if
+/// empty), stops the server.
+async fn conform(config: Config, cases: &[&str]) -> Report {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
@@ -39,6 +53,7 @@ async fn conform(config: Config) -> Report {
         server: addr.to_string(),
         // Other test binaries share the cores: be patient per read.
         timeout: Duration::from_secs(10),
+        cases: cases.iter().map(|c| c.to_string()).collect(),
         ..Options::default()
     };
     let report = run(&options).await.expect("the runner reaches the server");
@@ -59,8 +74,7 @@ fn in_memory() -> Config {
     }
 }
 
-/// Durable store with accounts; small frames, queue and history; fast pings;
-/// a per-address limit the runner can reach.
+/// Durable store with accounts; small frames, queue and history; fast pings.
 fn tight(dir: &TempDir) -> Config {
     Config {
         in_memory: false,
@@ -78,7 +92,6 @@ fn tight(dir: &TempDir) -> Config {
         ping_interval_ms: 1_000,
         ping_timeout_ms: 1_000,
         handshake_timeout_ms: 5_000,
-        max_per_ip: 200,
         ..Config::default()
     }
 }
@@ -93,19 +106,69 @@ fn accounts_required(dir: &TempDir) -> Config {
     }
 }
 
+/// Accounts and small per-address limits, for the cases that look for them.
+fn per_address(dir: &TempDir) -> Config {
+    Config {
+        in_memory: false,
+        data_dir: dir.0.clone(),
+        max_per_ip: 64,
+        max_unauthenticated_per_ip: 8,
+        connect_rate: 1_000,
+        connect_burst: 100_000,
+        per_ip_share: 2,
+        room_create_rate: 1,
+        room_create_burst: 5,
+        register_burst: 2,
+        register_interval_ms: 600_000,
+        ..Config::default()
+    }
+}
+
+/// The cases that look for per-address limits, but the connect rate.
+const PER_ADDRESS_CASES: &[&str] = &[
+    "limits.refusal-is-an-error",
+    "limits.pending-logins",
+    "limits.password-checks",
+    "limits.room-creation",
+    "limits.per-address-share",
+];
+
+/// A slow connect rate, alone: it would refuse the other cases' connections.
+fn connect_rate() -> Config {
+    Config {
+        max_per_ip: 64,
+        connect_rate: 1,
+        connect_burst: 50,
+        ..Config::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_passes_against_confab_server() {
-    let (tight_dir, required_dir) = (TempDir::new("tight"), TempDir::new("required"));
+    let (tight_dir, required_dir, per_address_dir) = (
+        TempDir::new("tight"),
+        TempDir::new("required"),
+        TempDir::new("per-address"),
+    );
     let reports = [
-        ("in-memory", conform(in_memory()).await),
-        ("tight", conform(tight(&tight_dir)).await),
+        ("in-memory", conform(one_address(in_memory()), &[]).await),
+        ("tight", conform(one_address(tight(&tight_dir)), &[]).await),
         (
             "accounts-required",
-            conform(accounts_required(&required_dir)).await,
+            conform(one_address(accounts_required(&required_dir)), &[]).await,
+        ),
+        (
+            "per-address",
+            conform(per_address(&per_address_dir), PER_ADDRESS_CASES).await,
+        ),
+        (
+            "connect-rate",
+            conform(connect_rate(), &["limits.connect-rate"]).await,
         ),
     ];
 
     let mut ran: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut skips: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut failures = Vec::new();
     for (label, report) in &reports {
         for result in &report.results {
@@ -113,7 +176,11 @@ async fn every_case_passes_against_confab_server() {
             match &result.outcome {
                 Outcome::Pass => entry.push(label),
                 Outcome::Skip(reason) => {
-                    assert!(!reason.is_empty(), "{} skipped without a reason", result.id)
+                    assert!(!reason.is_empty(), "{} skipped without a reason", result.id);
+                    skips
+                        .entry(result.id)
+                        .or_default()
+                        .push(format!("[{label}] {reason}"));
                 }
                 Outcome::Fail {
                     clause,
@@ -134,10 +201,11 @@ async fn every_case_passes_against_confab_server() {
     let never: Vec<_> = ran
         .iter()
         .filter(|(_, labels)| labels.is_empty())
-        .map(|(id, _)| *id)
+        .map(|(id, _)| format!("{id}: {:?}", skips.get(id)))
         .collect();
     assert!(
         never.is_empty(),
-        "cases skipped under every configuration: {never:?}"
+        "cases skipped under every configuration:\n{}",
+        never.join("\n")
     );
 }

@@ -191,3 +191,58 @@ async fn registration_with_an_empty_password_creates_no_account() {
     drop(client);
     server.finish().await;
 }
+
+#[tokio::test]
+async fn a_registration_of_a_name_in_use_is_name_taken_whatever_its_password() {
+    // spec: STATE-7, HANDSHAKE-9, HANDSHAKE-5
+    let dir = TempDir::new("register-taken");
+    let server = TestServer::start(TestServer::persistent_config(dir.path())).await;
+    // A guest holds "gil"; an account holder is logged in as "hal".
+    let guest = Client::login(server.addr, "gil").await;
+    let (owner, _) = Client::login_account(server.addr, LoginMode::Register, "hal", "pw").await;
+    let (mut client, _) = Client::connect(server.addr).await;
+    client.hello().await;
+    for (name, password) in [("GIL", ""), ("hal", ""), ("hal", "pw")] {
+        let rejected = client
+            .try_login(LoginMode::Register, name, password)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            rejected.code,
+            ErrorCode::NAME_TAKEN,
+            "{name:?} {password:?}"
+        );
+        if rejected.attempts_left == 0 {
+            break;
+        }
+    }
+    drop((client, guest, owner));
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn a_join_with_the_largest_since_seq_is_answered_like_any_other() {
+    // spec: ROOM-8, ROOM-7, ROOM-3
+    let server = TestServer::start(TestServer::config()).await;
+    let mut alice = Client::login(server.addr, "alice").await;
+    alice.enter("attic", 0, 0).await;
+    for i in 1..=2 {
+        let sent = alice.say("attic", &format!("m{i}")).await;
+        alice.expect_ack(sent).await;
+    }
+    let mut bob = Client::login(server.addr, "bob").await;
+    for since in [3, u64::MAX - 1, u64::MAX] {
+        bob.join("attic", since, 10).await;
+        assert!(matches!(bob.recv_skipping_presence().await, Frame::Joined(j) if j.next_seq == 3));
+        match bob.recv_skipping_presence().await {
+            Frame::HistoryEnd(end) => assert_eq!((end.count, end.flags), (0, 0), "since {since}"),
+            other => panic!("since {since}: {other:?}"),
+        }
+    }
+    // No MISSED came, and the connection is alive.
+    bob.send(Frame::Ping(confab_protocol::frame::Ping { nonce: 7 }))
+        .await;
+    assert!(matches!(bob.recv_skipping_presence().await, Frame::Pong(p) if p.nonce == 7));
+    drop(alice);
+    server.finish().await;
+}

@@ -11,7 +11,7 @@ use crate::case::Case;
 use crate::client::guest_login;
 use crate::conn::{describe_error, Conn};
 use crate::ctx::Ctx;
-use crate::verdict::{ensure, ensure_eq, Check};
+use crate::verdict::{ensure, ensure_eq, require, Check};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -69,7 +69,55 @@ pub fn cases() -> Vec<Case> {
             "a HELLO too short for the magic is MALFORMED_FRAME",
             short_hello
         ),
+        crate::case!(
+            "detect.tls-client-hello",
+            ["TRANSPORT-4", "VERSION-5", "STATE-6"],
+            "a TLS ClientHello (16 03 ...) is NOT_CONFAB (frame_type 0) saying the port does not speak TLS, not FRAME_TOO_LARGE",
+            tls_client_hello
+        ),
+        crate::case!(
+            "detect.tls-bytes-later",
+            ["TRANSPORT-4", "FRAMING-2"],
+            "after HELLO, 16 03 is a DIRECT header whose length is checked as usual: FRAME_TOO_LARGE",
+            tls_bytes_later
+        ),
     ]
+}
+
+/// The start of a TLS 1.2/1.3 ClientHello record.
+const CLIENT_HELLO: &[u8] = &[
+    0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03, 0x5A, 0x5A, 0x5A, 0x5A,
+];
+
+async fn tls_client_hello(ctx: Arc<Ctx>) -> Check {
+    let (mut conn, _) = Conn::greeted(&ctx).await?;
+    conn.send_raw(CLIENT_HELLO).await?;
+    let error = conn
+        .expect_fatal("TRANSPORT-4", ErrorCode::NOT_CONFAB)
+        .await?;
+    ensure_eq("TRANSPORT-4", "ERROR frame_type", 0, error.frame_type)?;
+    ensure(
+        "TRANSPORT-4",
+        error.message.to_uppercase().contains("TLS"),
+        "a message saying that the port speaks plain Confab, not TLS",
+        describe_error(&error),
+    )
+}
+
+async fn tls_bytes_later(ctx: Arc<Ctx>) -> Check {
+    require(
+        ctx.limits().max_frame < 0x0301_0200,
+        "needs max_frame below 50 MB",
+    )?;
+    let (mut conn, _) = Conn::greeted(&ctx).await?;
+    conn.send(crate::client::hello(
+        confab_protocol::frame::Hello::NO_AUTO_JOIN,
+    ))
+    .await?;
+    conn.send_raw(CLIENT_HELLO).await?;
+    conn.expect_fatal("TRANSPORT-4", ErrorCode::FRAME_TOO_LARGE)
+        .await?;
+    Ok(())
 }
 
 /// Sends `bytes` first on a fresh connection and expects NOT_CONFAB, then the close.

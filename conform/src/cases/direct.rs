@@ -19,7 +19,94 @@ pub fn cases() -> Vec<Case> {
             "DIRECT to a user not logged in, or to oneself, gets NO_SUCH_USER (not fatal)", no_such_user),
         crate::case!("direct.body-rules", ["DM-3"],
             "empty and too long DIRECT bodies get EMPTY_MESSAGE and BODY_TOO_LONG with the client_ref", body_rules),
+        crate::case!("direct.recipient-busy", ["DM-4"],
+            "direct messages piling up for a recipient that does not read get RECIPIENT_BUSY (not fatal, with client_ref); the recipient is not cut off", recipient_busy, exclusive),
     ]
+}
+
+/// Bytes a server's kernel send buffer may hold on loopback before its queue fills.
+const KERNEL_BUFFERS: usize = 4 << 20;
+
+async fn recipient_busy(ctx: Arc<Ctx>) -> Check {
+    let l = ctx.limits();
+    crate::client::require_guests(&ctx)?;
+    let victim_name = ctx.user();
+    let body_len = usize::from(l.max_body)
+        .min(4096)
+        .min((l.max_frame as usize).saturating_sub(7 + victim_name.len()))
+        .max(1);
+    let per_conn = (l.msg_burst as usize / 2)
+        .min(l.byte_burst as usize / 2 / body_len)
+        .clamp(1, 200);
+    let senders = (KERNEL_BUFFERS / body_len + 1024).div_ceil(per_conn);
+    require(senders <= 300, format!("needs 4 MiB of direct messages from at most 300 senders ({senders} needed: a larger msg_burst/byte_burst)"))?;
+    let mut victim = Conn::open_with(&ctx, Some(4096)).await?;
+    victim.greeting().await?;
+    victim
+        .send(crate::client::hello(
+            confab_protocol::frame::Hello::NO_AUTO_JOIN,
+        ))
+        .await?;
+    victim
+        .send(crate::client::guest_login(&victim_name))
+        .await?;
+    victim
+        .expect::<confab_protocol::frame::Welcome>("HANDSHAKE-3")
+        .await?;
+    // The victim reads nothing from now on.
+    let body = "d".repeat(body_len);
+    for _ in 0..senders {
+        let mut s = ready(&ctx).await?;
+        let mut bytes = Vec::new();
+        for r in 0..per_conn {
+            bytes.extend_from_slice(
+                &confab_protocol::Frame::from(direct(r as u32, &victim_name, &body)).to_bytes(),
+            );
+        }
+        s.send_raw(&bytes).await?;
+        let mut busy = false;
+        for r in 0..per_conn {
+            match s.next_frame("DM-4", "ACK or RECIPIENT_BUSY").await? {
+                confab_protocol::Frame::Ack(ack) => {
+                    ensure_eq("DM-4", "ACK client_ref", r as u32, ack.client_ref)?
+                }
+                confab_protocol::Frame::ErrorFrame(e) if e.code == ErrorCode::RECIPIENT_BUSY => {
+                    crate::conn::check_fatal_flag(&e)?;
+                    ensure_eq(
+                        "DM-4",
+                        "RECIPIENT_BUSY (frame_type, client_ref)",
+                        (confab_protocol::frame::code::DIRECT, r as u32),
+                        (e.frame_type, e.client_ref),
+                    )?;
+                    busy = true;
+                }
+                other => {
+                    return Err(crate::verdict::fail(
+                        "DM-4",
+                        "ACK or RECIPIENT_BUSY",
+                        crate::conn::describe(&other),
+                    ))
+                }
+            }
+        }
+        if busy {
+            // The recipient was not cut off: it reads what waits, then a PONG.
+            victim.timeout = ctx.timeout * 2;
+            let frames = victim.barrier("DM-4").await?;
+            return match frames.iter().find(|f| !matches!(f, confab_protocol::Frame::DirectMessage(_))) {
+                None => Ok(()),
+                Some(other) => Err(crate::verdict::fail(
+                    "DM-4",
+                    "only DIRECT_MESSAGE frames, then the PONG (the recipient is never cut off for direct messages)",
+                    crate::conn::describe(other),
+                )),
+            };
+        }
+    }
+    Err(crate::verdict::Stop::Skip(format!(
+        "inconclusive: {} direct messages waited for the recipient without RECIPIENT_BUSY",
+        senders * per_conn
+    )))
 }
 
 pub fn direct(client_ref: u32, to: &str, body: &str) -> Direct {

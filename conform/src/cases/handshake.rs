@@ -20,6 +20,12 @@ pub fn cases() -> Vec<Case> {
             guest_login_ok
         ),
         crate::case!(
+            "handshake.limits-after-greeting",
+            ["LIMITS-1", "LIMITS-2"],
+            "a LIMITS sent after the GREETING (before WELCOME) lists at most 64 ids, increasing, none 0",
+            limits_after_greeting
+        ),
+        crate::case!(
             "handshake.pipelined",
             ["STATE-5"],
             "HELLO and LOGIN sent before the GREETING arrives are processed in order",
@@ -94,6 +100,37 @@ async fn guest_login_ok(ctx: Arc<Ctx>) -> Check {
         "WELCOME flags REGISTERED (guest)",
         0,
         welcome.flags & Welcome::REGISTERED,
+    )
+}
+
+async fn limits_after_greeting(ctx: Arc<Ctx>) -> Check {
+    require_guests(&ctx)?;
+    let (mut conn, _) = Conn::greeted(&ctx).await?;
+    conn.send(hello(Hello::NO_AUTO_JOIN)).await?;
+    conn.send(guest_login(&ctx.user())).await?;
+    // Frames are read in order: a LIMITS is kept aside as it passes, so
+    // once WELCOME is read, a LIMITS sent after the GREETING has been seen.
+    conn.expect::<Welcome>("HANDSHAKE-3").await?;
+    let limits = conn.limits.clone();
+    require(
+        limits.is_some(),
+        "a server that sends LIMITS (a 1.0 server sends none, which LIMITS-1 allows)",
+    )?;
+    let ids: Vec<u16> = limits
+        .iter()
+        .flat_map(|l| l.entries.iter().map(|entry| entry.id))
+        .collect();
+    ensure(
+        "LIMITS-2",
+        ids.len() <= 64,
+        "at most 64 entries",
+        format!("{} entries", ids.len()),
+    )?;
+    ensure(
+        "LIMITS-2",
+        ids.first() != Some(&0) && ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "ids in increasing order, each once, none 0",
+        format!("ids {ids:?}"),
     )
 }
 

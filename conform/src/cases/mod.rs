@@ -1,6 +1,7 @@
 //! The cases, one module per section of spec/PROTOCOL.md.
 
 pub mod accounts;
+pub mod canonical;
 pub mod closing;
 pub mod detect;
 pub mod direct;
@@ -13,10 +14,12 @@ pub mod keepalive;
 pub mod limits;
 pub mod messages;
 pub mod names;
+pub mod order;
 pub mod presence;
 pub mod roomlist;
 pub mod rooms;
 pub mod state;
+pub mod text;
 
 /// A frame with any type and body, for bytes the codec would not produce.
 pub fn raw(frame_type: u8, body: &[u8]) -> Vec<u8> {

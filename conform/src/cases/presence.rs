@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use confab_protocol::frame::{Presence, PresenceEvent, Who, WhoList};
-use confab_protocol::ErrorCode;
+use confab_protocol::{ErrorCode, Frame};
 
 use crate::case::Case;
 use crate::client::{guest, join, member, ready, s8};
-use crate::conn::Conn;
+use crate::conn::{Conn, Got};
 use crate::ctx::Ctx;
 use crate::verdict::{ensure, ensure_eq, require, Check};
 
@@ -43,6 +43,12 @@ pub fn cases() -> Vec<Case> {
             "a member list larger than max_frame comes in WHO_LIST pages flagged MORE",
             who_paging,
             exclusive
+        ),
+        crate::case!(
+            "presence.coalesced",
+            ["PRESENCE-3"],
+            "a member joining and leaving fast: the PRESENCE others see alternates joined/left and ends with the net change",
+            coalesced
         ),
     ]
 }
@@ -164,4 +170,64 @@ async fn who_paging(ctx: Arc<Ctx>) -> Check {
         format!("{pages} page(s)"),
     )?;
     ensure_eq("PRESENCE-1", "members listed", needed, names.len())
+}
+
+async fn coalesced(ctx: Arc<Ctx>) -> Check {
+    crate::client::require_burst(&ctx, 14)?;
+    let room = ctx.room();
+    let (mut a, _) = member(&ctx, &room).await?;
+    let b_name = ctx.user();
+    let mut b = guest(&ctx, &b_name).await?;
+    for _ in 0..6 {
+        join(&mut b, &room, 0, 0).await?;
+        b.send(confab_protocol::frame::Leave { room: s8(&room) })
+            .await?;
+        b.expect::<confab_protocol::frame::Left>("ROOM-5").await?;
+    }
+    // b is out. What a sees of b alternates from "joined" and settles on
+    // "left": a change held back is announced within the coalescing window
+    // (a second on the reference server), so "left" followed by QUIET of
+    // silence is the end; anything else is waited for up to the read timeout.
+    const QUIET: std::time::Duration = std::time::Duration::from_secs(2);
+    let mut events: Vec<PresenceEvent> = Vec::new();
+    loop {
+        let settled = events.last() == Some(&PresenceEvent::Left);
+        let wait = if settled { QUIET } else { a.timeout };
+        let p = match a.next_within(wait).await {
+            Got::Frame(Frame::Presence(p)) => p,
+            Got::TimedOut(_) if settled => break,
+            other => {
+                return Err(crate::conn::fail_got(
+                    "PRESENCE-3",
+                    format!("PRESENCE for {b_name:?} ending with \"left\" (seen {events:?})"),
+                    other,
+                ))
+            }
+        };
+        ensure_eq(
+            "PRESENCE-3",
+            "PRESENCE username",
+            b_name.as_str(),
+            p.username.as_str(),
+        )?;
+        let expected = if events.len() % 2 == 0 {
+            PresenceEvent::Joined
+        } else {
+            PresenceEvent::Left
+        };
+        ensure(
+            "PRESENCE-3",
+            p.event == expected,
+            format!("events alternating from joined, then {expected:?}"),
+            format!("{events:?} then {:?}", p.event),
+        )?;
+        events.push(p.event);
+    }
+    let (_, names) = who(&mut a, &room).await?;
+    ensure(
+        "PRESENCE-3",
+        !names.contains(&b_name),
+        "WHO without the member who left",
+        format!("{names:?}"),
+    )
 }

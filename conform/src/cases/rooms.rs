@@ -39,7 +39,106 @@ pub fn cases() -> Vec<Case> {
             "LEAVE gets LEFT, the others PRESENCE left, and SEND afterwards NOT_IN_ROOM", leave),
         crate::case!("rooms.leave-not-member", ["ROOM-5"],
             "LEAVE of a room the client is not in gets NOT_IN_ROOM (not fatal)", leave_not_member),
+        crate::case!("rooms.join-more-flag", ["ROOM-7", "ROOM-3"],
+            "HISTORY_END MORE after a JOIN is set exactly when the room accepted messages after since_seq that the replay left out", join_more_flag),
+        crate::case!("rooms.since-beyond-newest", ["ROOM-8"],
+            "a JOIN with since_seq at or beyond next_seq: JOINED, no replay, HISTORY_END count 0 without MORE, no MISSED", since_beyond_newest),
+        crate::case!("rooms.empty-room-numbering", ["LIMIT-5", "MSG-4"],
+            "a room that had a message and is left empty keeps its numbering: the next JOIN sees next_seq go on", empty_room_numbering),
     ]
+}
+
+async fn join_more_flag(ctx: Arc<Ctx>) -> Check {
+    let room = ctx.room();
+    let mut c = ready(&ctx).await?;
+    // An empty room: nothing before next_seq.
+    let j = join(&mut c, &room, 0, 0).await?;
+    ensure_eq(
+        "ROOM-7",
+        "MORE after JOIN of an empty room",
+        0,
+        j.end.flags & HistoryEnd::MORE,
+    )?;
+    for n in 1..=3 {
+        say(&mut c, n, &room, "m").await?;
+    }
+    // (since_seq, history) → (replayed seqs, MORE, MISSED follows)
+    let table: [(u64, u16, &[u64], bool); 6] = [
+        (0, 0, &[], true),
+        (3, 0, &[], false),
+        (0, 2, &[2, 3], true),
+        (0, 3, &[1, 2, 3], false),
+        (1, 1, &[3], true),
+        (1, 5, &[2, 3], false),
+    ];
+    let mut r = ready(&ctx).await?;
+    for (since, history, seqs, more) in table {
+        let j = join(&mut r, &room, since, history).await?;
+        let got: Vec<u64> = j.replay.iter().map(|m| m.seq).collect();
+        ensure_eq(
+            "ROOM-2",
+            &format!("replayed seqs for since_seq {since}, history {history}"),
+            seqs.to_vec(),
+            got,
+        )?;
+        ensure_eq(
+            "ROOM-7",
+            &format!("HISTORY_END MORE for since_seq {since}, history {history}"),
+            more,
+            j.end.flags & HistoryEnd::MORE != 0,
+        )?;
+        let after = r.barrier("ROOM-3").await?;
+        let missed = after
+            .iter()
+            .any(|f| matches!(f, confab_protocol::Frame::Missed(_)));
+        ensure_eq(
+            "ROOM-7",
+            &format!("MISSED after since_seq {since}, history {history} (as MORE, since_seq > 0)"),
+            more && since > 0,
+            missed,
+        )?;
+    }
+    Ok(())
+}
+
+async fn since_beyond_newest(ctx: Arc<Ctx>) -> Check {
+    let room = ctx.room();
+    let (mut a, _) = member(&ctx, &room).await?;
+    for n in 1..=2 {
+        say(&mut a, n, &room, "m").await?;
+    }
+    let mut b = ready(&ctx).await?;
+    for since in [3, 1000, u64::MAX] {
+        let j = join(&mut b, &room, since, 10).await?;
+        ensure_eq("ROOM-8", "JOINED next_seq", 3, j.joined.next_seq)?;
+        ensure_eq(
+            "ROOM-8",
+            &format!("(replayed, HISTORY_END count, MORE) for since_seq {since}"),
+            (0, 0, 0),
+            (j.replay.len(), j.end.count, j.end.flags & HistoryEnd::MORE),
+        )?;
+        b.quiet("ROOM-8", "no MISSED").await?;
+    }
+    Ok(())
+}
+
+async fn empty_room_numbering(ctx: Arc<Ctx>) -> Check {
+    let room = ctx.room();
+    let mut a = ready(&ctx).await?;
+    join(&mut a, &room, 0, 0).await?;
+    say(&mut a, 1, &room, "kept").await?;
+    a.send(Leave { room: s8(&room) }).await?;
+    a.expect::<Left>("ROOM-5").await?;
+    // Nobody is in the room now; its numbering goes on.
+    let j = join(&mut a, &room, 0, 1).await?;
+    ensure_eq(
+        "LIMIT-5",
+        "JOINED next_seq of a room left empty after one message",
+        2,
+        j.joined.next_seq,
+    )?;
+    let ack = say(&mut a, 2, &room, "next").await?;
+    ensure_eq("MSG-4", "seq of the next message", 2, ack.seq)
 }
 
 async fn join_new(ctx: Arc<Ctx>) -> Check {
@@ -238,6 +337,31 @@ async fn missed(ctx: Arc<Ctx>) -> Check {
         vec![2, 3],
         got.0.iter().map(|m| m.seq).collect::<Vec<_>>(),
     )
+}
+
+/// DIRECT_MESSAGE frames up to HISTORY_END.
+pub async fn history_answer_direct(
+    conn: &mut Conn,
+    clause: &'static str,
+) -> Check<(Vec<confab_protocol::frame::DirectMessage>, HistoryEnd)> {
+    let mut messages = Vec::new();
+    loop {
+        match conn
+            .next_frame(clause, "DIRECT_MESSAGE or HISTORY_END")
+            .await?
+        {
+            confab_protocol::Frame::DirectMessage(m) => messages.push(m),
+            confab_protocol::Frame::HistoryEnd(end) => return Ok((messages, end)),
+            confab_protocol::Frame::Presence(_) => {}
+            other => {
+                return Err(fail(
+                    clause,
+                    "DIRECT_MESSAGE or HISTORY_END",
+                    crate::conn::describe(&other),
+                ))
+            }
+        }
+    }
 }
 
 /// MESSAGE frames up to HISTORY_END.

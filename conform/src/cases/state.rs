@@ -27,6 +27,12 @@ pub fn cases() -> Vec<Case> {
             hello_twice
         ),
         crate::case!(
+            "state.limits-from-client",
+            ["LIMITS-3", "STATE-6"],
+            "a LIMITS sent by a client gets UNEXPECTED_FRAME (not fatal)",
+            limits_from_client
+        ),
+        crate::case!(
             "state.wrong-direction",
             ["STATE-2"],
             "well-formed server-to-client frames sent by the client get UNEXPECTED_FRAME",
@@ -77,6 +83,17 @@ async fn hello_twice(ctx: Arc<Ctx>) -> Check {
     conn.send(guest_login(&ctx.user())).await?;
     conn.expect::<Welcome>("STATE-2").await?;
     Ok(())
+}
+
+async fn limits_from_client(ctx: Arc<Ctx>) -> Check {
+    let mut conn = ready(&ctx).await?;
+    let limits = confab_protocol::frame::ServerLimits::new(Vec::new())
+        .expect("an empty LIMITS is well-formed");
+    let frame = Frame::from(limits);
+    let frame_type = frame.frame_type();
+    conn.send(frame).await?;
+    unexpected(&mut conn, frame_type).await?;
+    conn.quiet("LIMITS-3", "the connection to stay open").await
 }
 
 async fn wrong_direction(ctx: Arc<Ctx>) -> Check {

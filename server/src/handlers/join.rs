@@ -12,7 +12,11 @@ use crate::clock::now_millis;
 use crate::connection::ConnState;
 use crate::hub::{NoRoom, Room};
 
-pub fn join(state: &mut ConnState, join: Join) {
+/// Joins the room `join` names; false, without an answer, when a stored
+/// room must be loaded first (it was let go after `may_create` was judged):
+/// the caller loads it and calls again. `may_create`: the store does not
+/// hold the room, so it may be made anew.
+pub fn join(state: &mut ConnState, join: Join, may_create: bool) -> bool {
     let limits = &state.shared.limits;
     let name = match normalize_name(&join.room, usize::from(limits.max_room_name)) {
         Ok(name) => name,
@@ -23,14 +27,14 @@ pub fn join(state: &mut ConnState, join: Join) {
                 0,
                 &format!("room name: {e}"),
             );
-            return;
+            return true;
         }
     };
     let already = super::joined_room(state, &name);
     if already.is_none() && state.rooms.len() >= usize::from(limits.max_rooms) {
         let message = format!("you are in {} rooms, the most allowed", state.rooms.len());
         state.reject(ErrorCode::TOO_MANY_ROOMS, code::JOIN, 0, &message);
-        return;
+        return true;
     }
     let history = usize::from(join.history.min(limits.history_max));
     let mut room = already;
@@ -39,8 +43,15 @@ pub fn join(state: &mut ConnState, join: Join) {
     for _ in 0..3 {
         let candidate = match room.take() {
             Some(room) => room,
-            None => match find_or_create(state, &name) {
-                Ok(room) => room,
+            None => match find_or_create(state, &name, may_create) {
+                Ok(Some(room)) => room,
+                Ok(None) => {
+                    tracing::debug!(
+                        conn = state.id,
+                        "room {name:?} was let go during the join: loading it"
+                    );
+                    return false;
+                }
                 Err(refusal) => {
                     let (code, message) = match refusal {
                         NoRoom::ServerFull => (
@@ -53,7 +64,7 @@ pub fn join(state: &mut ConnState, join: Join) {
                         ),
                     };
                     state.reject(code, code::JOIN, 0, message);
-                    return;
+                    return true;
                 }
             },
         };
@@ -61,25 +72,41 @@ pub fn join(state: &mut ConnState, join: Join) {
             if reply.newly_joined {
                 state.rooms.push(candidate);
             }
-            return;
+            return true;
         }
     }
     warn!(
         conn = state.id,
         "room {name:?} kept being let go while joining"
     );
+    true
 }
 
 /// `[LIMIT-5]`: an existing room, or a new one within the server's cap and
 /// the address's creation rate.
-fn find_or_create(state: &ConnState, name: &str) -> Result<Arc<Room>, NoRoom> {
+/// `Ok(None)` when the room is not in memory and may be in the store: it
+/// must be loaded, never made anew (its numbering goes on, `[MSG-3]`).
+fn find_or_create(
+    state: &ConnState,
+    name: &str,
+    may_create: bool,
+) -> Result<Option<Arc<Room>>, NoRoom> {
     let shared = &state.shared;
-    shared
+    let mut unloaded = false;
+    let found = shared
         .hub
         .room_or_create(name, shared.config.max_rooms_total, || {
+            if !may_create {
+                unloaded = true;
+                return false;
+            }
             match (&shared.addresses, &state.admission.address) {
                 (Some(book), Some(address)) => book.take_room(&mut address.lock()),
                 _ => true,
             }
-        })
+        });
+    match found {
+        Err(_) if unloaded => Ok(None),
+        found => found.map(Some),
+    }
 }

@@ -59,13 +59,15 @@ pub async fn login(state: &mut ConnState, login: Login) {
             if state.session.auto_join() {
                 // spec: HANDSHAKE-7
                 let room = Str8::truncated(&state.shared.default_room);
-                super::join::join(
+                // The default room is never let go: it may always be made.
+                let _ = super::join::join(
                     state,
                     Join {
                         room,
                         since_seq: 0,
                         history: 0,
                     },
+                    true,
                 );
             }
         }
@@ -280,24 +282,26 @@ async fn register(
         return Err((ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()));
     };
     let name = member.name.to_string();
-    if login.password.is_empty() {
-        return Err((
-            ErrorCode::AUTH_FAILED,
-            "registration needs a password".into(),
-        ));
-    }
     let exists = || {
         (
             ErrorCode::ACCOUNT_EXISTS,
             format!("{name:?} is registered already: log in"),
         )
     };
-    // Cheap refusals first: no hashing for a name that cannot be had.
-    if shared.is_registered(&name) {
-        return Err(exists());
-    }
+    // Cheap refusals first (no hashing for a name that cannot be had), in
+    // the order of `[STATE-7]`: NAME_TAKEN, then the empty password
+    // (`[HANDSHAKE-9]`), then ACCOUNT_EXISTS.
     if shared.hub.user(&name).is_some() {
         return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
+    }
+    if login.password.is_empty() {
+        return Err((
+            ErrorCode::AUTH_FAILED,
+            "registration needs a password".into(),
+        ));
+    }
+    if shared.is_registered(&name) {
+        return Err(exists());
     }
     let hash = passwords
         .hash_new(state.peer.ip(), login.password.to_string())

@@ -27,8 +27,20 @@ use crate::hub::Room;
 pub async fn dispatch(state: &mut ConnState, request: Request) {
     match request {
         Request::Join(join) => {
-            load_if_stored(state, &join.room).await;
-            join::join(state, join)
+            // spec: LIMIT-5 — a stored room let go between the load and the
+            // join (its last member left meanwhile) is loaded again, never
+            // made anew with its numbering reset.
+            for _ in 0..3 {
+                let may_create = load_if_stored(state, &join.room).await;
+                if join::join(state, join.clone(), may_create) {
+                    return;
+                }
+            }
+            tracing::warn!(
+                conn = state.id,
+                "room {:?} kept being let go while joining",
+                join.room.as_str()
+            );
         }
         Request::Leave(leave) => leave::leave(state, leave),
         Request::ListRooms => rooms::list_rooms(state).await,
@@ -86,26 +98,34 @@ fn let_go_if_idle(state: &ConnState, room: &Arc<Room>) {
 }
 
 /// A stored room that was let go is loaded again before a request names it.
-async fn load_if_stored(state: &ConnState, room: &str) {
+/// True when the room may be made anew: there is no store, or it does not
+/// hold the room.
+async fn load_if_stored(state: &ConnState, room: &str) -> bool {
     let shared = &state.shared;
     let Some(store) = &shared.store else {
-        return;
+        return true;
     };
     let Ok(name) = normalize_name(room, usize::from(shared.limits.max_room_name)) else {
-        return;
+        return true;
     };
     if shared.hub.room(&name).is_some() {
-        return;
+        return false;
     }
     match store
         .load_room(name.clone(), usize::from(shared.limits.history_max))
         .await
     {
-        Ok(Some(loaded)) => shared
-            .hub
-            .restore_room(loaded, shared.config.max_rooms_total),
-        Ok(None) => {}
-        Err(e) => tracing::error!("cannot load room {name:?}: {e}"),
+        Ok(Some(loaded)) => {
+            shared
+                .hub
+                .restore_room(loaded, shared.config.max_rooms_total);
+            false
+        }
+        Ok(None) => true,
+        Err(e) => {
+            tracing::error!("cannot load room {name:?}: {e}");
+            false
+        }
     }
 }
 

@@ -176,7 +176,8 @@ impl Room {
         let _ = member.outbox.push(Frame::HistoryEnd(end).to_bytes());
         if since_seq > 0 {
             let first_sent = replay.first().map_or(state.released_next, |m| m.seq);
-            if first_sent > since_seq + 1 {
+            // spec: ROOM-8 — any since_seq is valid, u64::MAX included.
+            if first_sent > since_seq.saturating_add(1) {
                 let missed = Missed {
                     room: self.name.clone(),
                     from_seq: since_seq + 1,
@@ -197,7 +198,7 @@ impl Room {
     /// Whether messages above `since_seq` exist that are no longer kept.
     fn older_than_kept(&self, state: &RoomState, since_seq: u64) -> bool {
         let oldest_kept = state.history.front().map_or(state.released_next, |m| m.seq);
-        oldest_kept > since_seq + 1
+        oldest_kept > since_seq.saturating_add(1)
     }
 
     /// Removes `member`; false if it was not one (`[ROOM-5]`, `[CLOSE-3]`).
