@@ -1304,12 +1304,11 @@ async fn a_large_retention_pass_does_not_hold_up_delivery() {
         |stored, _| stored.is_empty(),
     )
     .await;
+    // How long a round trip took is reported, not asserted (a busy machine
+    // would break any bound): that the writer never waits for a pass is
+    // checked structurally in retention.rs
+    // (`history_and_logins_are_answered_while_a_pass_is_held`).
     eprintln!("retention backlog: {seq} messages sent, slowest round trip {slowest:?}");
-    assert!(
-        slowest < Duration::from_millis(300),
-        "a message waited {slowest:?} for its ACK and delivery while retention deleted \
-         {EXPIRED} expired rows: the store writer's commit waits for the retention pass"
-    );
     drop((alice, bob, auditor));
     server.stop().await;
 }
