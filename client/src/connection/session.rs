@@ -1,12 +1,9 @@
-//! One connection's session: the handshake, commands turned into frames, and
-//! the orderly quit. Frames from the server become events in `events.rs`.
+//! One connection's session: the handshake and the loop that feeds frames and
+//! commands to their handlers (`events.rs`, `commands.rs`, `sending.rs`).
 
 use std::time::Duration;
 
-use confab_protocol::frame::{
-    Direction, Frame, Greeting, Hello, History, HistoryKind, Join, Leave, ListRooms, Login,
-    LoginMode, Who,
-};
+use confab_protocol::frame::{Frame, Greeting, Hello};
 use confab_protocol::session::{ClientAction, ClientSession};
 use confab_protocol::{CodecError, ErrorCode, FrameCodec, Str8, GREETING_MAX_FRAME};
 use futures_util::{SinkExt, StreamExt};
@@ -14,10 +11,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
+use super::commands::send_join;
 use super::pacer::Pacer;
-use super::{Memory, Options, Outcome, ServerStream, Wire, QUIT_GRACE};
+use super::{Memory, Options, Outcome, ServerStream, Wire};
 use crate::command::Command;
-use crate::event::{Event, Target};
+use crate::event::Event;
 
 pub(super) struct Session<'a> {
     pub(super) options: &'a Options,
@@ -323,126 +321,4 @@ impl<'a> Session<'a> {
         }
         None
     }
-
-    async fn on_command(&mut self, command: Command, framed: &mut Wire) -> Result<(), CodecError> {
-        if let Command::Login { name, account } = &command {
-            if self.awaiting_name {
-                self.awaiting_name = false;
-                self.memory.name = Some(name.clone());
-                self.memory.account = account.clone();
-                return self.send_login(name, framed).await;
-            }
-            self.emit(Event::Error {
-                text: "already logged in".into(),
-            })
-            .await;
-            return Ok(());
-        }
-        if !self.logged_in {
-            self.emit(Event::Error {
-                text: "not logged in yet".into(),
-            })
-            .await;
-            return Ok(());
-        }
-        let frame = match command {
-            Command::Say { room, body } => {
-                self.queue_message(Target::Room(room), body, false).await;
-                return Ok(());
-            }
-            Command::Direct { to, body } => {
-                self.queue_message(Target::User(to), body, false).await;
-                return Ok(());
-            }
-            // spec: ACTION-1 — only to a server that relays actions.
-            Command::Action { .. } | Command::DirectAction { .. } if !self.actions => {
-                self.emit(Event::Error {
-                    text: "this server does not relay /me actions; not sent".into(),
-                })
-                .await;
-                return Ok(());
-            }
-            Command::Action { room, body } => {
-                self.queue_message(Target::Room(room), body, true).await;
-                return Ok(());
-            }
-            Command::DirectAction { to, body } => {
-                self.queue_message(Target::User(to), body, true).await;
-                return Ok(());
-            }
-            Command::Join { room } => {
-                let since = self
-                    .memory
-                    .rooms
-                    .iter()
-                    .find(|(r, _)| *r == room)
-                    .map_or(0, |(_, s)| *s);
-                return send_join(framed, &room, since, self.options.join_history).await;
-            }
-            Command::Leave { room } => Frame::Leave(Leave {
-                room: Str8::truncated(&room),
-            }),
-            Command::ListRooms => Frame::ListRooms(ListRooms {}),
-            Command::Who { room } => Frame::Who(Who {
-                room: Str8::truncated(room.as_deref().unwrap_or("")),
-            }),
-            Command::History { room, count } => Frame::History(History {
-                kind: HistoryKind::Room,
-                target: Str8::truncated(&room),
-                direction: Direction::Before,
-                // spec: HISTORY-1 — each /history pages further back.
-                anchor: self.memory.history_anchor(&room),
-                limit: count,
-            }),
-            Command::Login { .. } | Command::Quit => return Ok(()),
-        };
-        framed.send(frame).await
-    }
-
-    async fn send_login(&mut self, name: &str, framed: &mut Wire) -> Result<(), CodecError> {
-        let login = match &self.memory.account {
-            None => Login::guest(Str8::truncated(name)),
-            Some(account) => Login {
-                mode: if account.register {
-                    LoginMode::Register
-                } else {
-                    LoginMode::Login
-                },
-                username: Str8::truncated(name),
-                password: Str8::truncated(&account.password),
-            },
-        };
-        self.tried_login = true;
-        let login = self.protocol.login(login);
-        framed.send(login).await
-    }
-
-    /// Says GOODBYE and waits (briefly) for the server to close (`[CLOSE-1]`).
-    /// The queue is empty by now.
-    async fn quit(&mut self, framed: &mut Wire) -> Outcome {
-        let goodbye = self.protocol.goodbye("bye");
-        if framed.send(goodbye).await.is_ok() {
-            // The server closes after our GOODBYE; anything it still sends is dropped.
-            let _ = tokio::time::timeout(QUIT_GRACE, async {
-                while let Some(Ok(_)) = framed.next().await {}
-            })
-            .await;
-        }
-        Outcome::Quit
-    }
-}
-
-async fn send_join(
-    framed: &mut Wire,
-    room: &str,
-    since_seq: u64,
-    history: u16,
-) -> Result<(), CodecError> {
-    framed
-        .send(Frame::Join(Join {
-            room: Str8::truncated(room),
-            since_seq,
-            history,
-        }))
-        .await
 }
