@@ -2,6 +2,8 @@
 //! the room list with unread counts and mention marks, switching keys, the
 //! member list, the read marker and the day-change line.
 
+mod tui_support;
+
 use confab_client::command::Command;
 use confab_client::event::Event;
 use confab_client::tui::{render, App, READ_MARKER};
@@ -9,51 +11,11 @@ use confab_protocol::frame::PresenceEvent;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
-use unicode_width::UnicodeWidthStr;
-
-fn row(terminal: &Terminal<TestBackend>, y: u16) -> String {
-    let buffer = terminal.backend().buffer();
-    let mut text = String::new();
-    let mut x = 0;
-    while x < buffer.area.width {
-        let symbol = buffer[(x, y)].symbol();
-        text.push_str(symbol);
-        x += symbol.width().max(1) as u16;
-    }
-    text.trim_end().to_string()
-}
-
-fn screen(terminal: &Terminal<TestBackend>) -> Vec<String> {
-    (0..terminal.backend().buffer().area.height)
-        .map(|y| row(terminal, y))
-        .collect()
-}
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-fn joined(app: &mut App, room: &str, members: u32) {
-    app.on_event(Event::Joined {
-        room: room.into(),
-        members,
-    });
-}
+use tui_support::{enter, joined, key, logged_in_app, now_millis, screen};
 
 /// alice, logged in, in lobby (in view), rust and ops.
 fn three_rooms() -> App {
-    let mut app = App::new(None, false);
-    app.on_event(Event::Connected {
-        addr: "127.0.0.1:7667".into(),
-        server: "confab-server".into(),
-    });
-    app.on_event(Event::LoggedIn {
-        name: "alice".into(),
-    });
-    joined(&mut app, "lobby", 2);
+    let mut app = logged_in_app();
     joined(&mut app, "rust", 3);
     joined(&mut app, "ops", 2);
     app
@@ -74,10 +36,6 @@ fn said(room: &str, sender: &str, body: &str, seq: u64, history: bool) -> Event 
 
 fn alt(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT)
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
 }
 
 fn draw(app: &App, width: u16, height: u16) -> Vec<String> {
@@ -172,13 +130,6 @@ fn alt_digits_alt_arrows_and_ctrl_n_p_switch_buffers() {
             body: "hi".into()
         })
     );
-}
-
-fn enter(app: &mut App, line: &str) -> Option<Command> {
-    for c in line.chars() {
-        app.on_key(key(KeyCode::Char(c)));
-    }
-    app.on_key(key(KeyCode::Enter))
 }
 
 #[test]

@@ -1,41 +1,18 @@
 //! The terminal UI's input handling at the application level: pastes, keys
 //! and the name prompt, fed events as the connection would.
 
+mod tui_support;
+
 use confab_client::command::Command;
 use confab_client::event::Event;
 use confab_client::tui::App;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-fn logged_in_app() -> App {
-    let mut app = App::new(None, false);
-    app.on_event(Event::Connected {
-        addr: "127.0.0.1:7667".into(),
-        server: "confab-server".into(),
-    });
-    app.on_event(Event::LoggedIn {
-        name: "alice".into(),
-    });
-    app.on_event(Event::Joined {
-        room: "lobby".into(),
-        members: 2,
-    });
-    app
-}
+use tui_support::{enter, key, logged_in_app, type_text};
 
 fn say(body: &str) -> Command {
     Command::Say {
         room: "lobby".into(),
         body: body.into(),
-    }
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.on_key(key(KeyCode::Char(c)));
     }
 }
 
@@ -176,11 +153,6 @@ fn at_name_prompt() -> App {
         rejected: None,
     });
     app
-}
-
-fn enter(app: &mut App, line: &str) -> Option<Command> {
-    type_text(app, line);
-    app.on_key(key(KeyCode::Enter))
 }
 
 #[test]

@@ -1,56 +1,14 @@
 //! The terminal UI drawn on ratatui's TestBackend: the input line stays
 //! intact while messages arrive, resizing redraws, long lines wrap.
 
+mod tui_support;
+
 use confab_client::event::Event;
 use confab_client::tui::{render, App};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
-use unicode_width::UnicodeWidthStr;
-
-/// The text of row `y` as a terminal shows it: a wide cluster covers the
-/// cell after it.
-fn row(terminal: &Terminal<TestBackend>, y: u16) -> String {
-    let buffer = terminal.backend().buffer();
-    let mut text = String::new();
-    let mut x = 0;
-    while x < buffer.area.width {
-        let symbol = buffer[(x, y)].symbol();
-        text.push_str(symbol);
-        x += symbol.width().max(1) as u16;
-    }
-    text.trim_end().to_string()
-}
-
-fn screen(terminal: &Terminal<TestBackend>) -> Vec<String> {
-    (0..terminal.backend().buffer().area.height)
-        .map(|y| row(terminal, y))
-        .collect()
-}
-
-fn logged_in_app() -> App {
-    let mut app = App::new(None, false);
-    app.on_event(Event::Connected {
-        addr: "127.0.0.1:7667".into(),
-        server: "confab-server".into(),
-    });
-    app.on_event(Event::LoggedIn {
-        name: "alice".into(),
-    });
-    app.on_event(Event::Joined {
-        room: "lobby".into(),
-        members: 2,
-    });
-    app
-}
-
-/// Now, in the server's time stamps: today's messages show the time only.
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
+use tui_support::{logged_in_app, now_millis, row, screen, type_text};
 
 fn message(sender: &str, body: &str, n: u64) -> Event {
     Event::Message {
@@ -62,12 +20,6 @@ fn message(sender: &str, body: &str, n: u64) -> Event {
         own: false,
         history: false,
         action: false,
-    }
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     }
 }
 

@@ -2,6 +2,8 @@
 //! mentions, Tab completion, /query and /reply, case-insensitive commands,
 //! multi-line messages and underlined URLs.
 
+mod tui_support;
+
 use confab_client::command::Command;
 use confab_client::event::Event;
 use confab_client::tui::{render, App};
@@ -10,20 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Modifier;
 use ratatui::Terminal;
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-fn joined(app: &mut App, room: &str, members: u32) {
-    app.on_event(Event::Joined {
-        room: room.into(),
-        members,
-    });
-}
+use tui_support::{enter, joined, key, now_millis, type_text};
 
 /// alice in lobby (with bob, bernard and carol; in view) and rust.
 fn logged_in() -> App {
@@ -57,21 +46,6 @@ fn said(room: &str, sender: &str, body: &str, seq: u64) -> Event {
         history: false,
         action: false,
     }
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.on_key(key(KeyCode::Char(c)));
-    }
-}
-
-fn enter(app: &mut App, line: &str) -> Option<Command> {
-    type_text(app, line);
-    app.on_key(key(KeyCode::Enter))
 }
 
 fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
