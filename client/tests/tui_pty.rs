@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use confab_server::Config;
 use pty::PtyClient;
-use support::PlainClient;
+use support::bodies_from;
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
@@ -76,11 +76,7 @@ fn burst_line(i: usize) -> String {
 fn a_burst_of_typed_lines_is_all_sent_in_order() {
     let server = Server::start();
     let _runtime = server.runtime.enter();
-    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
-    server
-        .runtime
-        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
-    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    let (mut bob, mut alice) = pty::plain_bob_then_alice(&server.runtime, &server.addr, None);
     alice.wait_for_text("#lobby · 2 here");
     assert!(alice.contents().contains("connected │ no TLS │ #lobby"));
 
@@ -95,10 +91,7 @@ fn a_burst_of_typed_lines_is_all_sent_in_order() {
     alice.write(b"\x03"); // Ctrl-C
     assert_eq!(alice.wait_exit(), Some(0));
     let (_, seen, _) = server.runtime.block_on(bob.finish());
-    let received: Vec<&str> = seen
-        .iter()
-        .filter_map(|l| l.split_once("] alice: ").map(|(_, body)| body))
-        .collect();
+    let received = bodies_from(&seen, "alice");
     let sent: Vec<String> = (0..40).map(burst_line).collect();
     assert_eq!(received, sent, "every line, once, in order");
 }
@@ -107,11 +100,7 @@ fn a_burst_of_typed_lines_is_all_sent_in_order() {
 fn a_bracketed_paste_of_many_lines_is_sent_line_by_line() {
     let server = Server::start();
     let _runtime = server.runtime.enter();
-    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
-    server
-        .runtime
-        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
-    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    let (mut bob, mut alice) = pty::plain_bob_then_alice(&server.runtime, &server.addr, None);
     alice.wait_for("bracketed paste on", |s| {
         s.bracketed_paste() && s.contents().contains("#lobby · 2 here")
     });
@@ -124,10 +113,7 @@ fn a_bracketed_paste_of_many_lines_is_sent_line_by_line() {
     let last = format!("alice: {}", lines[29]);
     server.runtime.block_on(bob.until(|l| l.ends_with(&last)));
     let (_, seen, _) = server.runtime.block_on(bob.finish());
-    let received: Vec<&str> = seen
-        .iter()
-        .filter_map(|l| l.split_once("] alice: ").map(|(_, body)| body))
-        .collect();
+    let received = bodies_from(&seen, "alice");
     assert_eq!(received, lines, "one message per line, in order");
 }
 
@@ -149,11 +135,7 @@ fn the_status_bar_says_the_connection_is_encrypted() {
 fn control_and_alt_chords_edit_and_never_type_letters() {
     let server = Server::start();
     let _runtime = server.runtime.enter();
-    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
-    server
-        .runtime
-        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
-    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    let (mut bob, mut alice) = pty::plain_bob_then_alice(&server.runtime, &server.addr, None);
     alice.wait_for_text("#lobby · 2 here");
     // `ab`, Ctrl-L, Ctrl-K, Ctrl-B, Alt-B (ESC b), Ctrl-R, then `Q` lands at
     // the start; Enter.
@@ -164,10 +146,7 @@ fn control_and_alt_chords_edit_and_never_type_letters() {
         .runtime
         .block_on(bob.until(|l| l.ends_with("alice: yz")));
     let (_, seen, _) = server.runtime.block_on(bob.finish());
-    let received: Vec<&str> = seen
-        .iter()
-        .filter_map(|l| l.split_once("] alice: ").map(|(_, body)| body))
-        .collect();
+    let received = bodies_from(&seen, "alice");
     assert_eq!(received, ["Qab", "yz"]);
 }
 
@@ -175,11 +154,8 @@ fn control_and_alt_chords_edit_and_never_type_letters() {
 fn tab_completes_a_name_and_alt_2_switches_rooms() {
     let server = Server::start();
     let _runtime = server.runtime.enter();
-    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob", "--room", "rust"], "bob");
-    server
-        .runtime
-        .block_on(bob.until(|l| l.starts_with("*** joined rust")));
-    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice", "--room", "rust"]);
+    let (mut bob, mut alice) =
+        pty::plain_bob_then_alice(&server.runtime, &server.addr, Some("rust"));
     // rust is in view (buffer 3), and its members are known.
     alice.wait_for_text("here: alice, bob");
     let screen = alice.wait_for_text("#rust · 2 here");
@@ -217,11 +193,8 @@ fn a_burst_in_one_room_does_not_delay_typing_in_another() {
     };
     let server = Server::start_with(config, None);
     let _runtime = server.runtime.enter();
-    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob", "--room", "rust"], "bob");
-    server
-        .runtime
-        .block_on(bob.until(|l| l.starts_with("*** joined rust")));
-    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice", "--room", "rust"]);
+    let (mut bob, mut alice) =
+        pty::plain_bob_then_alice(&server.runtime, &server.addr, Some("rust"));
     alice.wait_for_text("here: alice, bob");
     alice.write(b"\x1b2");
     alice.wait_for_text("#lobby · 2 here");
@@ -276,11 +249,7 @@ fn me_and_multi_line_messages_reach_plain_mode() {
     // spec: BODY-1, ACTION-1
     let server = Server::start();
     let _runtime = server.runtime.enter();
-    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
-    server
-        .runtime
-        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
-    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    let (mut bob, mut alice) = pty::plain_bob_then_alice(&server.runtime, &server.addr, None);
     alice.wait_for_text("here: alice, bob");
     // An action, then "first", Alt-Enter (ESC CR), "second", Enter.
     alice.write(b"/me waves\r");

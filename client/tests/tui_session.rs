@@ -8,7 +8,7 @@ mod support;
 
 use confab_server::Config;
 use pty::PtyClient;
-use support::PlainClient;
+use support::{bodies_from, PlainClient};
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -76,14 +76,6 @@ impl Drop for Server {
     }
 }
 
-/// The bodies of `name`'s messages among a plain client's output lines.
-fn bodies_from<'a>(seen: &'a [String], name: &str) -> Vec<&'a str> {
-    let marker = format!("] {name}: ");
-    seen.iter()
-        .filter_map(|l| l.split_once(&marker).map(|(_, body)| body))
-        .collect()
-}
-
 #[test]
 fn three_names_refused_at_the_prompt_reconnect_and_ask_again() {
     let server = Server::start(Config::default());
@@ -116,11 +108,7 @@ fn a_paste_far_beyond_the_servers_burst_is_paced_and_all_delivered() {
     };
     let server = Server::start(config);
     let _runtime = server.runtime.enter();
-    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
-    server
-        .runtime
-        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
-    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    let (mut bob, mut alice) = pty::plain_bob_then_alice(&server.runtime, &server.addr, None);
     alice.wait_for("bracketed paste on", |s| {
         s.bracketed_paste() && s.contents().contains("#lobby · 2 here")
     });
@@ -216,11 +204,7 @@ fn an_emoji_sequence_leaves_no_stray_cells_in_a_terminal_that_draws_its_parts() 
     // three emoji (6 columns) where the client counts one cluster (2).
     let server = Server::start(Config::default());
     let _runtime = server.runtime.enter();
-    let mut bob = PlainClient::spawn(&server.addr, &["--name", "bob"], "bob");
-    server
-        .runtime
-        .block_on(bob.until(|l| l.starts_with("*** joined lobby")));
-    let mut alice = PtyClient::spawn(&[&server.addr, "--name", "alice"]);
+    let (mut bob, mut alice) = pty::plain_bob_then_alice(&server.runtime, &server.addr, None);
     alice.wait_for_text("#lobby · 2 here");
     alice.write("👨‍👩‍👧x".as_bytes());
     alice.wait_for_text("x");

@@ -175,3 +175,20 @@ impl Drop for PtyClient {
         let _ = self.child.wait();
     }
 }
+
+/// A plain `bob` in `room` (lobby, the server's default room, when `None`),
+/// and once he is in, `alice` in the terminal UI with the same rooms. Call
+/// it inside `runtime`'s context (`runtime.enter()`): bob's process needs it.
+pub fn plain_bob_then_alice(
+    runtime: &tokio::runtime::Runtime,
+    addr: &str,
+    room: Option<&str>,
+) -> (crate::support::PlainClient, PtyClient) {
+    let rooms: Vec<&str> = room.map_or(Vec::new(), |room| vec!["--room", room]);
+    let mut bob =
+        crate::support::PlainClient::spawn(addr, &[&["--name", "bob"], &rooms[..]].concat(), "bob");
+    let joined = format!("*** joined {}", room.unwrap_or("lobby"));
+    runtime.block_on(bob.until(|l| l.starts_with(&joined)));
+    let alice = PtyClient::spawn(&[&[addr, "--name", "alice"], &rooms[..]].concat());
+    (bob, alice)
+}

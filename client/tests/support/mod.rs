@@ -139,3 +139,11 @@ impl PlainClient {
         (status.code().unwrap_or(-1), self.seen, rest.1)
     }
 }
+
+/// The bodies of `name`'s messages among a plain client's output lines.
+pub fn bodies_from<'a>(seen: &'a [String], name: &str) -> Vec<&'a str> {
+    let marker = format!("] {name}: ");
+    seen.iter()
+        .filter_map(|l| l.split_once(&marker).map(|(_, body)| body))
+        .collect()
+}
