@@ -1,6 +1,8 @@
 //! The cases, one module per section of spec/PROTOCOL.md.
 
 pub mod accounts;
+pub mod address_limits;
+pub mod address_requests;
 pub mod canonical;
 pub mod closing;
 pub mod detect;
