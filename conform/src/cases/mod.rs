@@ -17,6 +17,7 @@ pub mod limits;
 pub mod messages;
 pub mod names;
 pub mod order;
+pub mod order_checks;
 pub mod presence;
 pub mod roomlist;
 pub mod rooms;
