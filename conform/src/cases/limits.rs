@@ -102,7 +102,7 @@ async fn long_answers(ctx: Arc<Ctx>) -> Check {
             limit: 0,
         })
         .await?;
-    let (messages, end) = super::rooms::history_answer(&mut reader, "MEM-2").await?;
+    let (messages, end) = super::rooms_replay::history_answer(&mut reader, "MEM-2").await?;
     ensure_eq(
         "MEM-2",
         "HISTORY answer (messages, count)",

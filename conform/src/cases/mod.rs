@@ -21,6 +21,7 @@ pub mod order_checks;
 pub mod presence;
 pub mod roomlist;
 pub mod rooms;
+pub mod rooms_replay;
 pub mod state;
 pub mod text;
 
