@@ -9,6 +9,7 @@ pub mod detect;
 pub mod direct;
 pub mod errors;
 pub mod flow;
+pub mod flow_costs;
 pub mod framing;
 pub mod handshake;
 pub mod history;
