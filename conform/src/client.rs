@@ -267,6 +267,31 @@ pub async fn quit(mut conn: Conn) -> Check {
     conn.expect_closed("CLOSE-1").await
 }
 
+/// Pipelines `count` SENDs of `body` to `room` (client_refs from 0) in one
+/// write, then reads their ACKs; PRESENCE in between is allowed.
+pub async fn send_batch(
+    conn: &mut Conn,
+    clause: &'static str,
+    room: &str,
+    body: &str,
+    count: usize,
+) -> Check {
+    let mut bytes = Vec::new();
+    for r in 0..count {
+        bytes.extend_from_slice(&Frame::from(send_frame(r as u32, room, body)).to_bytes());
+    }
+    conn.send_raw(&bytes).await?;
+    let mut acks = 0;
+    while acks < count {
+        match conn.next_frame(clause, "ACK").await? {
+            Frame::Ack(_) => acks += 1,
+            Frame::Presence(_) => {}
+            other => return Err(fail(clause, "ACK", describe(&other))),
+        }
+    }
+    Ok(())
+}
+
 /// Skips unless one connection may send `n` requests at once: every request
 /// costs a token (`[FLOW-5]`), and a case that does not check the rate limit
 /// stays within `msg_burst`.

@@ -7,7 +7,7 @@ use confab_protocol::{ErrorCode, Frame};
 
 use super::flow_costs::{every_request_costs, refused_sends_cost};
 use crate::case::Case;
-use crate::client::{join, login_guest, member, ready, send_frame};
+use crate::client::{join, login_guest, member, ready, send_batch, send_frame};
 use crate::conn::{describe, Conn, Got};
 use crate::ctx::Ctx;
 use crate::verdict::{ensure, ensure_eq, fail, require, Check, Stop};
@@ -195,20 +195,8 @@ async fn slow_consumer(ctx: Arc<Ctx>) -> Check {
     for _ in 0..senders {
         let mut s = login_guest(&ctx, &ctx.user(), Hello::NO_AUTO_JOIN).await?;
         join(&mut s, &room, 0, 0).await?;
-        let mut bytes = Vec::new();
-        for r in 0..per_conn {
-            bytes.extend_from_slice(&Frame::from(send_frame(r as u32, &room, &body)).to_bytes());
-        }
-        s.send_raw(&bytes).await?;
-        let mut acks = 0;
-        while acks < per_conn {
-            // Senders are answered however slow the victim is.
-            match s.next_frame("FLOW-3", "ACK").await? {
-                Frame::Ack(_) => acks += 1,
-                Frame::Presence(_) => {}
-                other => return Err(fail("FLOW-3", "ACK", describe(&other))),
-            }
-        }
+        // Senders are answered however slow the victim is.
+        send_batch(&mut s, "FLOW-3", &room, &body, per_conn).await?;
         sent += per_conn;
     }
     let mut received = 0;

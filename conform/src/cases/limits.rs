@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use confab_protocol::frame::{Direction, Hello, History, HistoryKind, Welcome};
-use confab_protocol::Frame;
 
 use crate::case::Case;
-use crate::client::{guest_login, hello, join, member, s8, send_frame};
-use crate::conn::{describe, Conn};
+use crate::client::{guest_login, hello, join, member, s8, send_batch};
+use crate::conn::Conn;
 use crate::ctx::Ctx;
-use crate::verdict::{ensure, ensure_eq, fail, require, Check};
+use crate::verdict::{ensure, ensure_eq, require, Check};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -64,19 +63,7 @@ async fn long_answers(ctx: Arc<Ctx>) -> Check {
     while sent < n {
         let (mut conn, _) = member(&ctx, &room).await?;
         let batch = per_conn.min(n - sent);
-        let mut bytes = Vec::new();
-        for r in 0..batch {
-            bytes.extend_from_slice(&Frame::from(send_frame(r as u32, &room, &body)).to_bytes());
-        }
-        conn.send_raw(&bytes).await?;
-        let mut acks = 0;
-        while acks < batch {
-            match conn.next_frame("MSG-2", "ACK").await? {
-                Frame::Ack(_) => acks += 1,
-                Frame::Presence(_) => {}
-                other => return Err(fail("MSG-2", "ACK", describe(&other))),
-            }
-        }
+        send_batch(&mut conn, "MSG-2", &room, &body, batch).await?;
         sent += batch;
     }
     // A reader with a small receive buffer: the answers back up in the
