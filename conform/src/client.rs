@@ -292,6 +292,17 @@ pub async fn send_batch(
     Ok(())
 }
 
+/// The next frame must be a fatal ERROR `code` about `frame_type`.
+pub async fn fatal_about(
+    conn: &mut Conn,
+    clause: &'static str,
+    code: ErrorCode,
+    frame_type: u8,
+) -> Check {
+    let error = conn.expect_fatal(clause, code).await?;
+    ensure_eq(clause, "ERROR frame_type", frame_type, error.frame_type)
+}
+
 /// Skips unless one connection may send `n` requests at once: every request
 /// costs a token (`[FLOW-5]`), and a case that does not check the rate limit
 /// stays within `msg_burst`.

@@ -8,7 +8,7 @@ use confab_protocol::{ErrorCode, Frame};
 
 use super::raw;
 use crate::case::Case;
-use crate::client::{guest_login, hello, join, ready, send_frame};
+use crate::client::{fatal_about, guest_login, hello, join, ready, send_frame};
 use crate::conn::{describe, Conn};
 use crate::ctx::Ctx;
 use crate::verdict::{ensure, ensure_eq, require, Check};
@@ -97,17 +97,6 @@ async fn max_frame_inclusive(ctx: Arc<Ctx>) -> Check {
             .await?;
     }
     conn.quiet("FRAMING-2", "the connection to stay open").await
-}
-
-/// The next frame must be a fatal ERROR `code` about `frame_type`.
-async fn fatal_about(
-    conn: &mut Conn,
-    clause: &'static str,
-    code: ErrorCode,
-    frame_type: u8,
-) -> Check {
-    let error = conn.expect_fatal(clause, code).await?;
-    ensure_eq(clause, "ERROR frame_type", frame_type, error.frame_type)
 }
 
 /// A ready connection sends `body` as a frame of `frame_type`: a fatal MALFORMED_FRAME about it (`[FRAMING-3]`).
