@@ -2,8 +2,8 @@
 //! message. Each step checks the clause that governs it.
 
 use confab_protocol::frame::{
-    Ack, Greeting, Hello, HistoryEnd, HistoryKind, Join, Joined, Login, LoginMode, LoginRejected,
-    Message, Send, Welcome,
+    Ack, Direction, Greeting, Hello, History, HistoryEnd, HistoryKind, Join, Joined, Login,
+    LoginMode, LoginRejected, Message, Send, Welcome,
 };
 use confab_protocol::{ErrorCode, Frame, Str16, Str8, PROTOCOL_VERSION};
 
@@ -301,6 +301,18 @@ pub async fn fatal_about(
 ) -> Check {
     let error = conn.expect_fatal(clause, code).await?;
     ensure_eq(clause, "ERROR frame_type", frame_type, error.frame_type)
+}
+
+/// A HISTORY request for `room`'s newest messages, as many as the server
+/// answers by default (anchor 0, limit 0).
+pub fn newest_room_history(room: &str) -> History {
+    History {
+        kind: HistoryKind::Room,
+        target: s8(room),
+        direction: Direction::Before,
+        anchor: 0,
+        limit: 0,
+    }
 }
 
 /// Skips unless one connection may send `n` requests at once: every request

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{Direction, Hello, History, HistoryKind, Welcome};
+use confab_protocol::frame::{Hello, Welcome};
 
 use crate::case::Case;
-use crate::client::{guest_login, hello, join, member, s8, send_batch};
+use crate::client::{guest_login, hello, join, member, newest_room_history, send_batch};
 use crate::conn::Conn;
 use crate::ctx::Ctx;
 use crate::verdict::{ensure, ensure_eq, require, Check};
@@ -80,15 +80,7 @@ async fn long_answers(ctx: Arc<Ctx>) -> Check {
         n,
         joining.replay.len(),
     )?;
-    reader
-        .send(History {
-            kind: HistoryKind::Room,
-            target: s8(&room),
-            direction: Direction::Before,
-            anchor: 0,
-            limit: 0,
-        })
-        .await?;
+    reader.send(newest_room_history(&room)).await?;
     let (messages, end) = super::rooms_replay::history_answer(&mut reader, "MEM-2").await?;
     ensure_eq(
         "MEM-2",
