@@ -315,6 +315,16 @@ pub fn newest_room_history(room: &str) -> History {
     }
 }
 
+/// The largest body, at most 4,096 bytes, whose SEND or DIRECT_MESSAGE to
+/// `target` fits the advertised max_frame.
+pub fn largest_body(ctx: &Ctx, target: &str) -> usize {
+    let l = ctx.limits();
+    usize::from(l.max_body)
+        .min(4096)
+        .min((l.max_frame as usize).saturating_sub(7 + target.len()))
+        .max(1)
+}
+
 /// Skips unless one connection may send `n` requests at once: every request
 /// costs a token (`[FLOW-5]`), and a case that does not check the rate limit
 /// stays within `msg_burst`.

@@ -166,10 +166,7 @@ async fn slow_consumer(ctx: Arc<Ctx>) -> Check {
     crate::client::require_guests(&ctx)?;
     let room = ctx.room();
     // The largest body whose SEND fits max_frame.
-    let body_len = usize::from(l.max_body)
-        .min(4096)
-        .min((l.max_frame as usize).saturating_sub(7 + room.len()))
-        .max(1);
+    let body_len = crate::client::largest_body(&ctx, &room);
     let per_conn = (l.msg_burst as usize / 2)
         .min(l.byte_burst as usize / 2 / body_len)
         .min(l.queue_depth as usize / 4)

@@ -47,10 +47,7 @@ async fn long_answers(ctx: Arc<Ctx>) -> Check {
     let l = ctx.limits();
     let room = ctx.room();
     let n = usize::from(l.history_max).min(500);
-    let body_len = usize::from(l.max_body)
-        .min(4096)
-        .min((l.max_frame as usize).saturating_sub(7 + room.len()))
-        .max(1);
+    let body_len = crate::client::largest_body(&ctx, &room);
     let per_conn = (l.msg_burst as usize / 2)
         .min(l.byte_burst as usize / 2 / body_len)
         .clamp(1, 100);
