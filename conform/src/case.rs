@@ -62,6 +62,7 @@ pub fn all() -> Vec<Case> {
         closing::cases(),
         errors::cases(),
         limits::cases(),
+        address_limits::cases(),
     ]
     .into_iter()
     .flatten()

@@ -2,8 +2,8 @@
 //! message. Each step checks the clause that governs it.
 
 use confab_protocol::frame::{
-    Ack, Greeting, Hello, HistoryEnd, HistoryKind, Join, Joined, Login, LoginMode, LoginRejected,
-    Message, Send, Welcome,
+    Ack, Direction, Greeting, Hello, History, HistoryEnd, HistoryKind, Join, Joined, Login,
+    LoginMode, LoginRejected, Message, Send, Welcome,
 };
 use confab_protocol::{ErrorCode, Frame, Str16, Str8, PROTOCOL_VERSION};
 
@@ -265,6 +265,64 @@ pub async fn quit(mut conn: Conn) -> Check {
     })
     .await?;
     conn.expect_closed("CLOSE-1").await
+}
+
+/// Pipelines `count` SENDs of `body` to `room` (client_refs from 0) in one
+/// write, then reads their ACKs; PRESENCE in between is allowed.
+pub async fn send_batch(
+    conn: &mut Conn,
+    clause: &'static str,
+    room: &str,
+    body: &str,
+    count: usize,
+) -> Check {
+    let mut bytes = Vec::new();
+    for r in 0..count {
+        bytes.extend_from_slice(&Frame::from(send_frame(r as u32, room, body)).to_bytes());
+    }
+    conn.send_raw(&bytes).await?;
+    let mut acks = 0;
+    while acks < count {
+        match conn.next_frame(clause, "ACK").await? {
+            Frame::Ack(_) => acks += 1,
+            Frame::Presence(_) => {}
+            other => return Err(fail(clause, "ACK", describe(&other))),
+        }
+    }
+    Ok(())
+}
+
+/// The next frame must be a fatal ERROR `code` about `frame_type`.
+pub async fn fatal_about(
+    conn: &mut Conn,
+    clause: &'static str,
+    code: ErrorCode,
+    frame_type: u8,
+) -> Check {
+    let error = conn.expect_fatal(clause, code).await?;
+    ensure_eq(clause, "ERROR frame_type", frame_type, error.frame_type)
+}
+
+/// A HISTORY request for `room`'s newest messages, as many as the server
+/// answers by default (anchor 0, limit 0).
+pub fn newest_room_history(room: &str) -> History {
+    History {
+        kind: HistoryKind::Room,
+        target: s8(room),
+        direction: Direction::Before,
+        anchor: 0,
+        limit: 0,
+    }
+}
+
+/// The largest body, at most 4,096 bytes, whose SEND or DIRECT_MESSAGE to
+/// `target` fits the advertised max_frame.
+pub fn largest_body(ctx: &Ctx, target: &str) -> usize {
+    let l = ctx.limits();
+    usize::from(l.max_body)
+        .min(4096)
+        .min((l.max_frame as usize).saturating_sub(7 + target.len()))
+        .max(1)
 }
 
 /// Skips unless one connection may send `n` requests at once: every request

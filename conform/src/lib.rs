@@ -8,6 +8,7 @@ pub mod client;
 pub mod conn;
 pub mod coverage;
 pub mod ctx;
+pub mod got;
 pub mod report;
 pub mod run;
 pub mod verdict;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{Goodbye, Greeting, Login, LoginMode, Welcome};
+use confab_protocol::frame::{Greeting, Login, LoginMode, Welcome};
 use confab_protocol::{ErrorCode, Str8};
 
 use crate::case::Case;
@@ -220,16 +220,9 @@ async fn guest_with_password(ctx: Arc<Ctx>) -> Check {
 async fn register_and_login(ctx: Arc<Ctx>) -> Check {
     require_accounts(&ctx)?;
     let name = ctx.user();
-    let mut first =
-        expect_registered(&ctx, login(LoginMode::Register, &name, "correct horse")).await?;
+    let first = expect_registered(&ctx, login(LoginMode::Register, &name, "correct horse")).await?;
     // End the registering session and wait for the server to close it, so the name is free.
-    first
-        .send(Goodbye {
-            reason: ErrorCode::NORMAL,
-            message: confab_protocol::Str16::empty(),
-        })
-        .await?;
-    first.expect_closed("CLOSE-1").await?;
+    crate::client::quit(first).await?;
     expect_code(
         &ctx,
         login(LoginMode::Login, &name, "wrong horse"),
@@ -253,14 +246,8 @@ async fn unknown_account(ctx: Arc<Ctx>) -> Check {
 async fn registered_name_rules(ctx: Arc<Ctx>) -> Check {
     require_accounts(&ctx)?;
     let name = ctx.user();
-    let mut first = expect_registered(&ctx, login(LoginMode::Register, &name, "pw1")).await?;
-    first
-        .send(Goodbye {
-            reason: ErrorCode::NORMAL,
-            message: confab_protocol::Str16::empty(),
-        })
-        .await?;
-    first.expect_closed("CLOSE-1").await?;
+    let first = expect_registered(&ctx, login(LoginMode::Register, &name, "pw1")).await?;
+    crate::client::quit(first).await?;
     let guest = Login {
         mode: LoginMode::Guest,
         username: s8(&name),

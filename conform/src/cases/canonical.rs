@@ -112,7 +112,7 @@ async fn room_names(ctx: Arc<Ctx>) -> Check {
         list.room.as_str(),
     )?;
     b.send(history(HistoryKind::Room, &lower)).await?;
-    let (_, end) = super::rooms::history_answer(&mut b, "NAMES-1").await?;
+    let (_, end) = super::rooms_replay::history_answer(&mut b, "NAMES-1").await?;
     ensure_eq(
         "NAMES-1",
         "HISTORY_END target (HISTORY in lower case)",
@@ -172,7 +172,7 @@ async fn user_names(ctx: Arc<Ctx>) -> Check {
     )?;
     a.send(history(HistoryKind::Direct, &b_canon.to_uppercase()))
         .await?;
-    let (_, end) = super::rooms::history_answer_direct(&mut a, "NAMES-1").await?;
+    let (_, end) = super::rooms_replay::history_answer_direct(&mut a, "NAMES-1").await?;
     ensure_eq(
         "NAMES-1",
         "HISTORY_END target (kind 1 in upper case)",

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{code, Goodbye, Presence, PresenceEvent};
-use confab_protocol::{ErrorCode, Str16};
+use confab_protocol::frame::{code, Presence, PresenceEvent};
+use confab_protocol::ErrorCode;
 
 use super::raw;
 use crate::case::Case;
-use crate::client::member;
+use crate::client::{member, quit};
 use crate::conn::Conn;
 use crate::ctx::Ctx;
 use crate::verdict::{ensure_eq, Check};
@@ -45,12 +45,7 @@ async fn pair(ctx: &Ctx) -> Check<(Conn, Conn, String)> {
 async fn goodbye(ctx: Arc<Ctx>) -> Check {
     let (mut a, mut b, b_name) = pair(&ctx).await?;
     b.quiet("CLOSE-1", "nothing pending before GOODBYE").await?;
-    b.send(Goodbye {
-        reason: ErrorCode::NORMAL,
-        message: Str16::empty(),
-    })
-    .await?;
-    b.expect_closed("CLOSE-1").await?;
+    quit(b).await?;
     departed(&mut a, &b_name).await
 }
 

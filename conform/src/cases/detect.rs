@@ -8,7 +8,7 @@ use confab_protocol::{ErrorCode, Frame, MAGIC};
 
 use super::raw;
 use crate::case::Case;
-use crate::client::guest_login;
+use crate::client::{fatal_about, guest_login};
 use crate::conn::{describe_error, Conn};
 use crate::ctx::Ctx;
 use crate::verdict::{ensure, ensure_eq, require, Check};
@@ -179,13 +179,11 @@ async fn bad_magic(ctx: Arc<Ctx>) -> Check {
 async fn short_hello(ctx: Arc<Ctx>) -> Check {
     let (mut conn, _) = Conn::greeted(&ctx).await?;
     conn.send_raw(&raw(code::HELLO, &MAGIC[..3])).await?;
-    let error = conn
-        .expect_fatal("HANDSHAKE-2", ErrorCode::MALFORMED_FRAME)
-        .await?;
-    ensure_eq(
+    fatal_about(
+        &mut conn,
         "HANDSHAKE-2",
-        "ERROR frame_type",
+        ErrorCode::MALFORMED_FRAME,
         code::HELLO,
-        error.frame_type,
     )
+    .await
 }

@@ -31,10 +31,7 @@ async fn recipient_busy(ctx: Arc<Ctx>) -> Check {
     let l = ctx.limits();
     crate::client::require_guests(&ctx)?;
     let victim_name = ctx.user();
-    let body_len = usize::from(l.max_body)
-        .min(4096)
-        .min((l.max_frame as usize).saturating_sub(7 + victim_name.len()))
-        .max(1);
+    let body_len = crate::client::largest_body(&ctx, &victim_name);
     let per_conn = (l.msg_burst as usize / 2)
         .min(l.byte_burst as usize / 2 / body_len)
         .clamp(1, 200);

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{code, Direction, ErrorFrame, History, HistoryKind, Ping};
+use confab_protocol::frame::{code, ErrorFrame, Ping};
 use confab_protocol::{ErrorCode, Frame, Str16};
 
 use super::raw;
 use crate::case::Case;
-use crate::client::{member, ready, s8, send_frame};
+use crate::client::{member, newest_room_history, ready, s8, send_frame};
 use crate::conn::{check_fatal_flag, describe, Got};
 use crate::ctx::Ctx;
 use crate::verdict::{ensure_eq, fail, Check};
@@ -65,14 +65,7 @@ async fn nothing_after_fatal(ctx: Arc<Ctx>) -> Check {
     b.send_raw(&bytes).await?;
     b.expect_fatal("ERROR-3", ErrorCode::MALFORMED_FRAME)
         .await?;
-    a.send(History {
-        kind: HistoryKind::Room,
-        target: s8(&room),
-        direction: Direction::Before,
-        anchor: 0,
-        limit: 0,
-    })
-    .await?;
+    a.send(newest_room_history(&room)).await?;
     loop {
         match a.next_frame("ERROR-3", "HISTORY_END count 0").await? {
             Frame::Presence(_) => {}

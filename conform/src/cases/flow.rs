@@ -5,8 +5,9 @@ use std::sync::Arc;
 use confab_protocol::frame::{Hello, Message, Ping, Presence};
 use confab_protocol::{ErrorCode, Frame};
 
+use super::flow_costs::{every_request_costs, refused_sends_cost};
 use crate::case::Case;
-use crate::client::{join, login_guest, member, ready, send_frame};
+use crate::client::{join, login_guest, member, ready, send_batch, send_frame};
 use crate::conn::{describe, Conn, Got};
 use crate::ctx::Ctx;
 use crate::verdict::{ensure, ensure_eq, fail, require, Check, Stop};
@@ -28,159 +29,10 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-async fn every_request_costs(ctx: Arc<Ctx>) -> Check {
-    require_beatable_rate(&ctx)?;
-    let burst = ctx.limits().msg_burst;
-    require(burst <= 1000, "needs msg_burst <= 1,000")?;
-    let n = burst + burst.min(10);
-    require_queue_for(&ctx, 2 * n)?;
-    let room = ctx.room();
-    let (mut a, _) = member(&ctx, &room).await?;
-    a.auto_pong = false;
-    let mut bytes = Vec::new();
-    for i in 0..n {
-        bytes.extend_from_slice(
-            &Frame::from(confab_protocol::frame::Who {
-                room: crate::client::s8(&room),
-            })
-            .to_bytes(),
-        );
-        bytes.extend_from_slice(
-            &Frame::from(Ping {
-                nonce: u64::from(i),
-            })
-            .to_bytes(),
-        );
-    }
-    a.send_raw(&bytes).await?;
-    let mut limited = 0;
-    for i in 0..n {
-        match a.next_frame("FLOW-5", "WHO_LIST or RATE_LIMITED").await? {
-            Frame::WhoList(_) => {}
-            Frame::ErrorFrame(e) if e.code == ErrorCode::RATE_LIMITED => {
-                crate::conn::check_fatal_flag(&e)?;
-                ensure_eq(
-                    "FLOW-5",
-                    "RATE_LIMITED (frame_type, client_ref)",
-                    (confab_protocol::frame::code::WHO, 0),
-                    (e.frame_type, e.client_ref),
-                )?;
-                limited += 1;
-            }
-            other => {
-                return Err(fail(
-                    "FLOW-5",
-                    format!("WHO_LIST or RATE_LIMITED for WHO {i}"),
-                    describe(&other),
-                ))
-            }
-        }
-        match a.next_frame("FLOW-5", "PONG").await? {
-            Frame::Pong(p) if p.nonce == u64::from(i) => {}
-            other => {
-                return Err(fail(
-                    "FLOW-5",
-                    format!("PONG {i} (PING is free, answers in order)"),
-                    describe(&other),
-                ))
-            }
-        }
-    }
-    ensure(
-        "FLOW-5",
-        limited > 0,
-        format!("RATE_LIMITED for some of {n} WHOs at once (msg_burst {burst})"),
-        "none",
-    )
-}
-
-async fn refused_sends_cost(ctx: Arc<Ctx>) -> Check {
-    require_beatable_rate(&ctx)?;
-    let burst = ctx.limits().msg_burst;
-    require(burst <= 1000, "needs msg_burst <= 1,000")?;
-    let n = burst + burst.min(10);
-    require_queue_for(&ctx, 3 * burst + 10)?;
-    let (room, nowhere) = (ctx.room(), ctx.room());
-    let (mut a, _) = member(&ctx, &room).await?;
-    let mut bytes = Vec::new();
-    for r in 0..n {
-        bytes.extend_from_slice(&Frame::from(send_frame(r, &nowhere, "x")).to_bytes());
-    }
-    a.send_raw(&bytes).await?;
-    let mut limited = 0;
-    for r in 0..n {
-        let e = a
-            .expect::<confab_protocol::frame::ErrorFrame>("MSG-7")
-            .await?;
-        crate::conn::check_fatal_flag(&e)?;
-        ensure_eq(
-            "MSG-7",
-            "ERROR (frame_type, client_ref) in order",
-            (confab_protocol::frame::code::SEND, r),
-            (e.frame_type, e.client_ref),
-        )?;
-        match e.code {
-            ErrorCode::NOT_IN_ROOM => {}
-            ErrorCode::RATE_LIMITED => limited += 1,
-            _ => {
-                return Err(fail(
-                    "MSG-7",
-                    "NOT_IN_ROOM or RATE_LIMITED",
-                    crate::conn::describe_error(&e),
-                ))
-            }
-        }
-    }
-    ensure(
-        "MSG-7",
-        limited > 0,
-        format!("RATE_LIMITED among {n} refused SENDs at once (msg_burst {burst}): refusals cost tokens"),
-        "none",
-    )?;
-    drop(a);
-    // Flooding: the rejection that cuts the client off is FLOODING itself.
-    let (mut b, _) = member(&ctx, &room).await?;
-    let n = burst * 3 + 10;
-    let mut bytes = Vec::new();
-    for r in 0..n {
-        bytes.extend_from_slice(&Frame::from(send_frame(r, &room, "f")).to_bytes());
-    }
-    b.send_raw(&bytes).await?;
-    for r in 0..n {
-        match b.next().await {
-            Got::Frame(Frame::Ack(ack)) => {
-                ensure_eq("ORDER-1", "ACK client_ref in order", r, ack.client_ref)?
-            }
-            Got::Frame(Frame::ErrorFrame(e)) if e.code == ErrorCode::RATE_LIMITED => {
-                ensure_eq("MSG-7", "RATE_LIMITED client_ref in order", r, e.client_ref)?
-            }
-            Got::Frame(Frame::ErrorFrame(e)) if e.code == ErrorCode::FLOODING => {
-                crate::conn::check_fatal_flag(&e)?;
-                ensure_eq(
-                    "MSG-7",
-                    "FLOODING (frame_type, client_ref)",
-                    (confab_protocol::frame::code::SEND, r),
-                    (e.frame_type, e.client_ref),
-                )?;
-                return b.expect_closed("MSG-7").await;
-            }
-            other => {
-                return Err(crate::conn::fail_got(
-                    "MSG-7",
-                    "ACK, RATE_LIMITED or FLOODING",
-                    other,
-                ))
-            }
-        }
-    }
-    // Disconnecting is a MAY.
-    Ok(())
-}
-
 /// Pipelining `n` requests queues up to `n` answers (and `n` deliveries to
 /// a member) at once; the spec lets a server cut off a client whose queue
 /// holds `queue_depth` frames (`[FLOW-3]`), reading or not.
-fn require_queue_for(ctx: &Ctx, n: u32) -> Check {
+pub(super) fn require_queue_for(ctx: &Ctx, n: u32) -> Check {
     require(
         ctx.limits().queue_depth > 2 * n,
         format!(
@@ -190,7 +42,7 @@ fn require_queue_for(ctx: &Ctx, n: u32) -> Check {
     )
 }
 
-fn require_beatable_rate(ctx: &Ctx) -> Check {
+pub(super) fn require_beatable_rate(ctx: &Ctx) -> Check {
     require(
         ctx.limits().msg_rate <= 1000,
         "needs msg_rate <= 1,000 so a burst outruns the bucket's refill",
@@ -314,10 +166,7 @@ async fn slow_consumer(ctx: Arc<Ctx>) -> Check {
     crate::client::require_guests(&ctx)?;
     let room = ctx.room();
     // The largest body whose SEND fits max_frame.
-    let body_len = usize::from(l.max_body)
-        .min(4096)
-        .min((l.max_frame as usize).saturating_sub(7 + room.len()))
-        .max(1);
+    let body_len = crate::client::largest_body(&ctx, &room);
     let per_conn = (l.msg_burst as usize / 2)
         .min(l.byte_burst as usize / 2 / body_len)
         .min(l.queue_depth as usize / 4)
@@ -343,20 +192,8 @@ async fn slow_consumer(ctx: Arc<Ctx>) -> Check {
     for _ in 0..senders {
         let mut s = login_guest(&ctx, &ctx.user(), Hello::NO_AUTO_JOIN).await?;
         join(&mut s, &room, 0, 0).await?;
-        let mut bytes = Vec::new();
-        for r in 0..per_conn {
-            bytes.extend_from_slice(&Frame::from(send_frame(r as u32, &room, &body)).to_bytes());
-        }
-        s.send_raw(&bytes).await?;
-        let mut acks = 0;
-        while acks < per_conn {
-            // Senders are answered however slow the victim is.
-            match s.next_frame("FLOW-3", "ACK").await? {
-                Frame::Ack(_) => acks += 1,
-                Frame::Presence(_) => {}
-                other => return Err(fail("FLOW-3", "ACK", describe(&other))),
-            }
-        }
+        // Senders are answered however slow the victim is.
+        send_batch(&mut s, "FLOW-3", &room, &body, per_conn).await?;
         sent += per_conn;
     }
     let mut received = 0;

@@ -8,7 +8,7 @@ use confab_protocol::{ErrorCode, Frame};
 
 use super::raw;
 use crate::case::Case;
-use crate::client::{guest_login, hello, join, ready, send_frame};
+use crate::client::{fatal_about, guest_login, hello, join, ready, send_frame};
 use crate::conn::{describe, Conn};
 use crate::ctx::Ctx;
 use crate::verdict::{ensure, ensure_eq, require, Check};
@@ -74,10 +74,7 @@ async fn too_large(ctx: Arc<Ctx>) -> Check {
     header.extend_from_slice(&(max + 1).to_be_bytes());
     // Only the header: the answer must not wait for a body.
     conn.send_raw(&header).await?;
-    let error = conn
-        .expect_fatal("FRAMING-2", ErrorCode::FRAME_TOO_LARGE)
-        .await?;
-    ensure_eq("FRAMING-2", "ERROR frame_type", 0, error.frame_type)
+    fatal_about(&mut conn, "FRAMING-2", ErrorCode::FRAME_TOO_LARGE, 0).await
 }
 
 async fn max_frame_inclusive(ctx: Arc<Ctx>) -> Check {
@@ -102,34 +99,25 @@ async fn max_frame_inclusive(ctx: Arc<Ctx>) -> Check {
     conn.quiet("FRAMING-2", "the connection to stay open").await
 }
 
-async fn trailing_bytes(ctx: Arc<Ctx>) -> Check {
-    let mut conn = ready(&ctx).await?;
-    conn.send_raw(&raw(code::PING, &[0, 0, 0, 0, 0, 0, 0, 1, 0xAA]))
-        .await?;
-    let error = conn
-        .expect_fatal("FRAMING-3", ErrorCode::MALFORMED_FRAME)
-        .await?;
-    ensure_eq(
+/// A ready connection sends `body` as a frame of `frame_type`: a fatal MALFORMED_FRAME about it (`[FRAMING-3]`).
+async fn malformed(ctx: &Ctx, frame_type: u8, body: &[u8]) -> Check {
+    let mut conn = ready(ctx).await?;
+    conn.send_raw(&raw(frame_type, body)).await?;
+    fatal_about(
+        &mut conn,
         "FRAMING-3",
-        "ERROR frame_type",
-        code::PING,
-        error.frame_type,
+        ErrorCode::MALFORMED_FRAME,
+        frame_type,
     )
+    .await
+}
+
+async fn trailing_bytes(ctx: Arc<Ctx>) -> Check {
+    malformed(&ctx, code::PING, &[0, 0, 0, 0, 0, 0, 0, 1, 0xAA]).await
 }
 
 async fn missing_fields(ctx: Arc<Ctx>) -> Check {
-    let mut conn = ready(&ctx).await?;
-    conn.send_raw(&raw(code::JOIN, &[3, b'a', b'b', b'c']))
-        .await?;
-    let error = conn
-        .expect_fatal("FRAMING-3", ErrorCode::MALFORMED_FRAME)
-        .await?;
-    ensure_eq(
-        "FRAMING-3",
-        "ERROR frame_type",
-        code::JOIN,
-        error.frame_type,
-    )
+    malformed(&ctx, code::JOIN, &[3, b'a', b'b', b'c']).await
 }
 
 async fn string_past_end(ctx: Arc<Ctx>) -> Check {
@@ -190,10 +178,7 @@ async fn unknown_skipped(ctx: Arc<Ctx>) -> Check {
 async fn ascii_type_ready(ctx: Arc<Ctx>) -> Check {
     let mut conn = ready(&ctx).await?;
     conn.send_raw(b"G").await?;
-    let error = conn
-        .expect_fatal("FRAMING-4", ErrorCode::NOT_CONFAB)
-        .await?;
-    ensure_eq("FRAMING-4", "ERROR frame_type", 0, error.frame_type)
+    fatal_about(&mut conn, "FRAMING-4", ErrorCode::NOT_CONFAB, 0).await
 }
 
 async fn bad_utf8(ctx: Arc<Ctx>) -> Check {
@@ -204,10 +189,7 @@ async fn bad_utf8(ctx: Arc<Ctx>) -> Check {
     body.extend_from_slice(room.as_bytes());
     body.extend_from_slice(&[0, 2, 0xC0, 0x80]);
     conn.send_raw(&raw(code::SEND, &body)).await?;
-    let error = conn
-        .expect_fatal("TYPES-1", ErrorCode::INVALID_UTF8)
-        .await?;
-    ensure_eq("TYPES-1", "ERROR frame_type", code::SEND, error.frame_type)
+    fatal_about(&mut conn, "TYPES-1", ErrorCode::INVALID_UTF8, code::SEND).await
 }
 
 async fn surrogate_utf8(ctx: Arc<Ctx>) -> Check {
@@ -246,8 +228,11 @@ async fn bad_enum(ctx: Arc<Ctx>) -> Check {
     conn.send(hello(0)).await?;
     conn.send_raw(&raw(code::LOGIN, &[7, 3, b'a', b'b', b'c', 0]))
         .await?;
-    let error = conn
-        .expect_fatal("TYPES-4", ErrorCode::MALFORMED_FRAME)
-        .await?;
-    ensure_eq("TYPES-4", "ERROR frame_type", code::LOGIN, error.frame_type)
+    fatal_about(
+        &mut conn,
+        "TYPES-4",
+        ErrorCode::MALFORMED_FRAME,
+        code::LOGIN,
+    )
+    .await
 }

@@ -6,7 +6,7 @@ use confab_protocol::frame::{code, Hello, LoginRejected, Ping, Pong, Welcome};
 use confab_protocol::{ErrorCode, Frame};
 
 use crate::case::Case;
-use crate::client::{guest_login, hello, joining, require_guests, s8};
+use crate::client::{fatal_about, guest_login, hello, joining, require_guests, s8};
 use crate::conn::{describe, Conn, Got};
 use crate::ctx::Ctx;
 use crate::verdict::{ensure, ensure_eq, fail, require, Check};
@@ -162,15 +162,13 @@ async fn unsupported(ctx: &Ctx, version: u16) -> Check {
         client: s8("confab-conform"),
     })
     .await?;
-    let error = conn
-        .expect_fatal("HANDSHAKE-2", ErrorCode::UNSUPPORTED_VERSION)
-        .await?;
-    ensure_eq(
+    fatal_about(
+        &mut conn,
         "HANDSHAKE-2",
-        "ERROR frame_type",
+        ErrorCode::UNSUPPORTED_VERSION,
         code::HELLO,
-        error.frame_type,
     )
+    .await
 }
 
 async fn version_low(ctx: Arc<Ctx>) -> Check {

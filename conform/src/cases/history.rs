@@ -2,15 +2,13 @@
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{
-    DirectMessage, Direction, Goodbye, History, HistoryEnd, HistoryKind, Message,
-};
-use confab_protocol::{ErrorCode, Frame, Str16};
+use confab_protocol::frame::{DirectMessage, Direction, History, HistoryEnd, HistoryKind, Message};
+use confab_protocol::{ErrorCode, Frame};
 
 use super::direct::tell;
 use super::messages::fill;
 use crate::case::Case;
-use crate::client::{guest, member, ready, s8, say};
+use crate::client::{guest, member, quit, ready, s8, say};
 use crate::conn::{describe, Conn};
 use crate::ctx::Ctx;
 use crate::verdict::{ensure, ensure_eq, fail, require, Check};
@@ -206,12 +204,7 @@ async fn guest_name_reuse(ctx: Arc<Ctx>) -> Check {
     let mut a = guest(&ctx, &a_name).await?;
     let _b = guest(&ctx, &b_name).await?;
     tell(&mut a, 1, &b_name, "for the first holder").await?;
-    a.send(Goodbye {
-        reason: ErrorCode::NORMAL,
-        message: Str16::empty(),
-    })
-    .await?;
-    a.expect_closed("CLOSE-1").await?;
+    quit(a).await?;
     let mut again = guest(&ctx, &a_name).await?;
     let got = dm_ids(&mut again, &b_name).await?;
     ensure_eq(

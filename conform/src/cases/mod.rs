@@ -1,12 +1,15 @@
 //! The cases, one module per section of spec/PROTOCOL.md.
 
 pub mod accounts;
+pub mod address_limits;
+pub mod address_requests;
 pub mod canonical;
 pub mod closing;
 pub mod detect;
 pub mod direct;
 pub mod errors;
 pub mod flow;
+pub mod flow_costs;
 pub mod framing;
 pub mod handshake;
 pub mod history;
@@ -15,9 +18,11 @@ pub mod limits;
 pub mod messages;
 pub mod names;
 pub mod order;
+pub mod order_checks;
 pub mod presence;
 pub mod roomlist;
 pub mod rooms;
+pub mod rooms_replay;
 pub mod state;
 pub mod text;
 
