@@ -8,16 +8,25 @@ use tracing::debug;
 use super::ConnState;
 use crate::ratelimit::Verdict;
 
+/// The `client_ref` and body length of a message (SEND, DIRECT and their
+/// actions, `[ACTION-1]`), which also costs its body bytes; `None` for
+/// any other frame.
+fn message(frame: &Frame) -> Option<(u32, usize)> {
+    match frame {
+        Frame::Send(send) => Some((send.client_ref, send.body.len())),
+        Frame::Direct(direct) => Some((direct.client_ref, direct.body.len())),
+        Frame::SendAction(action) => Some((action.client_ref, action.body.len())),
+        Frame::DirectAction(action) => Some((action.client_ref, action.body.len())),
+        _ => None,
+    }
+}
+
 /// Whether `frame` is a SEND or DIRECT its buckets allow: stored in turn,
 /// its own ACK follows the owed ones, so it need not wait for them. (Its
 /// handler waits before answering it with an ERROR.)
 pub(super) fn answered_later(state: &ConnState, frame: &Frame) -> bool {
-    let body_len = match frame {
-        Frame::Send(send) => send.body.len(),
-        Frame::Direct(direct) => direct.body.len(),
-        Frame::SendAction(action) => action.body.len(),
-        Frame::DirectAction(action) => action.body.len(),
-        _ => return false,
+    let Some((_, body_len)) = message(frame) else {
+        return false;
     };
     let shared = &state.shared;
     let share = shared.config.per_ip_share;
@@ -46,11 +55,7 @@ pub(super) fn pay_for(state: &mut ConnState, frame: &Frame) -> bool {
         // A fatal ERROR ends the connection. A non-fatal one is logged, so
         // it costs a token like a request, to bound the log.
         Frame::ErrorFrame(error) if error.is_fatal() => return true,
-        Frame::Send(send) => (send.client_ref, send.body.len()),
-        Frame::Direct(direct) => (direct.client_ref, direct.body.len()),
-        Frame::SendAction(action) => (action.client_ref, action.body.len()),
-        Frame::DirectAction(action) => (action.client_ref, action.body.len()),
-        _ => (0, 0),
+        _ => message(frame).unwrap_or((0, 0)),
     };
     let shared = &state.shared;
     let share = shared.config.per_ip_share;
