@@ -753,6 +753,11 @@ fn server_event() -> BoxedStrategy<Frame> {
     .boxed()
 }
 
+/// The action hands `frame` to the application, typed.
+fn is_event(action: &ClientAction, frame: &Frame) -> bool {
+    matches!(action, ClientAction::Event(event) if Frame::from(event.clone()) == *frame)
+}
+
 fn is_client_to_server(frame: &Frame) -> bool {
     let code = frame.frame_type();
     (0x10..=0x1F).contains(&code) && s::is_assigned(code)
@@ -832,7 +837,7 @@ proptest! {
                     prop_assert_eq!(action, ClientAction::Rejected(r.clone()));
                 }
                 (ClientState::AwaitWelcome, Frame::Notice(_) | Frame::ErrorFrame(_)) => {
-                    prop_assert_eq!(action, ClientAction::Event(frame.clone()));
+                    prop_assert!(is_event(&action, &frame), "{:?}", action);
                 }
                 // LIMITS: taken once, in AWAIT_WELCOME only.
                 (ClientState::AwaitWelcome, Frame::ServerLimits(l)) if !limits_seen => {
@@ -843,7 +848,7 @@ proptest! {
                 (ClientState::Ready, Frame::Greeting(_) | Frame::ServerLimits(_) | Frame::Welcome(_) | Frame::LoginRejected(_)) => {
                     prop_assert_eq!(action, ClientAction::Ignored(frame.clone()));
                 }
-                (ClientState::Ready, _) => prop_assert_eq!(action, ClientAction::Event(frame.clone())),
+                (ClientState::Ready, _) => prop_assert!(is_event(&action, &frame), "{:?}", action),
             }
             prop_assert_eq!(client.state(), state, "after {} in {:?}", frame.name(), before);
             prop_assert_eq!(client.max_frame(), max_frame);

@@ -4,7 +4,9 @@
 use super::{error_frame, PeerClosed};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
-    Frame, Goodbye, Greeting, Hello, Login, LoginRejected, Pong, ServerLimits, Welcome,
+    Ack, DirectMessage, ErrorFrame, Frame, Goodbye, Greeting, Hello, HistoryEnd, Joined, Left,
+    Login, LoginRejected, Message, Missed, Notice, Pong, Presence, RoomList, ServerLimits, Welcome,
+    WhoList,
 };
 use crate::wire::Str8;
 use crate::{GREETING_MAX_FRAME, PROTOCOL_VERSION};
@@ -34,15 +36,77 @@ pub enum ClientAction {
     Rejected(LoginRejected),
     /// Send this frame (a PONG).
     Reply(Frame),
-    /// A READY-state frame for the application (messages, acks, presence, lists,
-    /// non-fatal errors...).
-    Event(Frame),
+    /// A frame for the application: anything legal in READY, or a NOTICE or
+    /// non-fatal ERROR while the login is judged.
+    Event(Incoming),
     /// Send this frame, then close. The session is now closed.
     CloseWith(Frame),
     /// The server ended the session with GOODBYE or a fatal ERROR.
     PeerClosed(PeerClosed),
     /// A frame not legal now, or unknown: ignored, worth a log line (`[STATE-2]`, `[VERSION-3]`).
     Ignored(Frame),
+}
+
+/// What the server tells the application, the client's mirror of the
+/// server's `Request`: every frame `ClientAction::Event` may carry, typed,
+/// so that the application matches once and never meets a handshake frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Message(Message),
+    Ack(Ack),
+    Direct(DirectMessage),
+    Joined(Joined),
+    Left(Left),
+    RoomList(RoomList),
+    WhoList(WhoList),
+    Presence(Presence),
+    HistoryEnd(HistoryEnd),
+    Missed(Missed),
+    Notice(Notice),
+    /// A non-fatal ERROR: a request was refused, the session goes on (`[ERROR-2]`).
+    Error(ErrorFrame),
+}
+
+impl Incoming {
+    /// The event a frame is, if it is one the application handles; the
+    /// frame back otherwise (handshake, keepalive, closing and
+    /// client-to-server frames, fatal errors, unknown types).
+    fn from_frame(frame: Frame) -> Result<Incoming, Frame> {
+        Ok(match frame {
+            Frame::Message(m) => Incoming::Message(m),
+            Frame::Ack(a) => Incoming::Ack(a),
+            Frame::DirectMessage(d) => Incoming::Direct(d),
+            Frame::Joined(j) => Incoming::Joined(j),
+            Frame::Left(l) => Incoming::Left(l),
+            Frame::RoomList(r) => Incoming::RoomList(r),
+            Frame::WhoList(w) => Incoming::WhoList(w),
+            Frame::Presence(p) => Incoming::Presence(p),
+            Frame::HistoryEnd(h) => Incoming::HistoryEnd(h),
+            Frame::Missed(m) => Incoming::Missed(m),
+            Frame::Notice(n) => Incoming::Notice(n),
+            Frame::ErrorFrame(e) if !e.is_fatal() => Incoming::Error(e),
+            other => return Err(other),
+        })
+    }
+}
+
+impl From<Incoming> for Frame {
+    fn from(incoming: Incoming) -> Frame {
+        match incoming {
+            Incoming::Message(m) => Frame::Message(m),
+            Incoming::Ack(a) => Frame::Ack(a),
+            Incoming::Direct(d) => Frame::DirectMessage(d),
+            Incoming::Joined(j) => Frame::Joined(j),
+            Incoming::Left(l) => Frame::Left(l),
+            Incoming::RoomList(r) => Frame::RoomList(r),
+            Incoming::WhoList(w) => Frame::WhoList(w),
+            Incoming::Presence(p) => Frame::Presence(p),
+            Incoming::HistoryEnd(h) => Frame::HistoryEnd(h),
+            Incoming::Missed(m) => Frame::Missed(m),
+            Incoming::Notice(n) => Frame::Notice(n),
+            Incoming::Error(e) => Frame::ErrorFrame(e),
+        }
+    }
 }
 
 /// One connection's protocol state, client side.
@@ -53,6 +117,11 @@ pub struct ClientSession {
     max_frame: u32,
     /// A LIMITS was taken: any later one is ignored (`[LIMITS-3]`).
     limits_seen: bool,
+    /// The server waits for a LOGIN and none is on its way: a name may be
+    /// sent now (after the GREETING, and after a refusal with attempts left).
+    login_owed: bool,
+    /// A LOGIN was sent on this connection.
+    login_sent: bool,
 }
 
 impl Default for ClientSession {
@@ -68,6 +137,8 @@ impl ClientSession {
             version: PROTOCOL_VERSION,
             max_frame: GREETING_MAX_FRAME,
             limits_seen: false,
+            login_owed: false,
+            login_sent: false,
         }
     }
 
@@ -91,8 +162,23 @@ impl ClientSession {
     }
 
     /// A LOGIN frame.
-    pub fn login(&self, login: Login) -> Frame {
+    pub fn login(&mut self, login: Login) -> Frame {
+        self.login_owed = false;
+        self.login_sent = true;
         Frame::Login(login)
+    }
+
+    /// Whether the server waits for a name that has not been sent: after
+    /// the GREETING until a `login()`, and again after a refusal that
+    /// leaves attempts (`[HANDSHAKE-3]`, `[HANDSHAKE-5]`).
+    pub fn login_owed(&self) -> bool {
+        self.login_owed && self.state == ClientState::AwaitWelcome
+    }
+
+    /// Whether a LOGIN was sent on this connection: a TOO_MANY_ATTEMPTS
+    /// then answers names this client tried.
+    pub fn login_sent(&self) -> bool {
+        self.login_sent
     }
 
     /// GOODBYE for a normal quit (`[CLOSE-1]`).
@@ -145,6 +231,7 @@ impl ClientSession {
                     .max_frame
                     .clamp(GREETING_MAX_FRAME, crate::frame::MAX_FRAME_BOUNDS.1);
                 self.state = ClientState::AwaitWelcome;
+                self.login_owed = true;
                 ClientAction::Greeted(greeting)
             }
             (ClientState::AwaitGreeting, other) => ClientAction::Ignored(other),
@@ -155,6 +242,8 @@ impl ClientSession {
                 ClientAction::Welcomed(welcome)
             }
             (ClientState::AwaitWelcome, Frame::LoginRejected(rejected)) => {
+                // With no attempt left the server closes (TOO_MANY_ATTEMPTS).
+                self.login_owed = rejected.attempts_left > 0;
                 ClientAction::Rejected(rejected)
             }
             // spec: LIMITS-3 — legal once, in AWAIT_WELCOME; elsewhere ignored.
@@ -162,19 +251,16 @@ impl ClientSession {
                 self.limits_seen = true;
                 ClientAction::Limits(limits)
             }
-            (ClientState::AwaitWelcome, frame @ (Frame::Notice(_) | Frame::ErrorFrame(_))) => {
-                ClientAction::Event(frame)
+            (ClientState::AwaitWelcome, Frame::Notice(notice)) => {
+                ClientAction::Event(Incoming::Notice(notice))
             }
-            (ClientState::Ready, frame) => match frame {
-                Frame::Greeting(_)
-                | Frame::ServerLimits(_)
-                | Frame::Welcome(_)
-                | Frame::LoginRejected(_)
-                | Frame::Unknown(_) => ClientAction::Ignored(frame),
-                frame if frame.direction() == Some(crate::frame::Dir::ClientToServer) => {
-                    ClientAction::Ignored(frame)
-                }
-                frame => ClientAction::Event(frame),
+            (ClientState::AwaitWelcome, Frame::ErrorFrame(error)) => {
+                ClientAction::Event(Incoming::Error(error))
+            }
+            // Handshake frames, client-to-server and unknown ones are not events.
+            (ClientState::Ready, frame) => match Incoming::from_frame(frame) {
+                Ok(incoming) => ClientAction::Event(incoming),
+                Err(frame) => ClientAction::Ignored(frame),
             },
             (_, other) => ClientAction::Ignored(other),
         }

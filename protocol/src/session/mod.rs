@@ -5,7 +5,7 @@
 mod client;
 mod server;
 
-pub use client::{ClientAction, ClientSession, ClientState};
+pub use client::{ClientAction, ClientSession, ClientState, Incoming};
 pub use server::{Request, ServerAction, ServerSession, ServerState};
 
 use crate::error::ErrorCode;
