@@ -9,7 +9,7 @@ use clap::Parser;
 use confab_client::command::Account;
 use confab_client::connection::{self, Backoff, Options};
 use confab_client::format::TimeStyle;
-use confab_client::{plain, tui};
+use confab_client::{exit, plain, tui};
 use confab_protocol::DEFAULT_PORT;
 
 /// Confab chat client.
@@ -112,7 +112,7 @@ fn main() -> ExitCode {
             }),
             Err(e) => {
                 eprintln!("confab: {e}");
-                return ExitCode::from(plain::exit::NAME_REFUSED);
+                return ExitCode::from(exit::NAME_REFUSED);
             }
         }
     } else {
@@ -123,7 +123,7 @@ fn main() -> ExitCode {
             Ok(connector) => Some(std::sync::Arc::new(connector)),
             Err(e) => {
                 eprintln!("confab: {e}");
-                return ExitCode::from(plain::exit::UNREACHABLE);
+                return ExitCode::from(exit::UNREACHABLE);
             }
         }
     } else {

@@ -15,24 +15,14 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::process::ExitCode;
 
-use confab_protocol::frame::PresenceEvent;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::command::{self, Command, Input};
 use crate::connection::Handle;
 use crate::event::Event;
+use crate::exit;
 use crate::format::{body_lines, sanitize, timestamp, TimeStyle};
-
-/// Exit codes of the client, documented in `--help`.
-pub mod exit {
-    /// Could not reach the server at all.
-    pub const UNREACHABLE: u8 = 2;
-    /// The name given with --name was refused, or the last name the server
-    /// allowed trying.
-    pub const NAME_REFUSED: u8 = 3;
-    /// The connection ended other than by our goodbye.
-    pub const CONNECTION_LOST: u8 = 1;
-}
+use crate::view::{self, Focus, View};
 
 pub struct PlainOptions {
     pub time: TimeStyle,
@@ -44,16 +34,13 @@ pub struct PlainOptions {
 
 struct State {
     options: PlainOptions,
+    /// What plain mode decides as the terminal UI does.
+    view: View,
+    /// The room lines go to.
     room: Option<String>,
-    awaiting_name: bool,
     stdin_open: bool,
-    ever_connected: bool,
-    /// Connected now (between `Connected` and `Disconnected`).
-    connected: bool,
     /// A room was joined once: lines have somewhere to go.
     joined_once: bool,
-    /// A room the user asked to /join: it becomes current once joined.
-    switch_to: Option<String>,
     /// Input lines read so far.
     line_no: u64,
     /// Messages handed to the connection so far (the connection numbers
@@ -64,27 +51,20 @@ struct State {
     unsettled: VecDeque<(u64, u64)>,
     /// Rooms with a /history answer to come: an empty answer is worth saying.
     history_asked: Vec<String>,
-    /// A name was refused and none accepted yet: if the session ends now,
-    /// it ends over the name (exit 3).
-    name_refused: bool,
 }
 
 pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut state = State {
+        view: View::new(options.preferred_room.clone()),
         options,
         room: None,
-        awaiting_name: false,
         stdin_open: true,
-        ever_connected: false,
         joined_once: false,
-        connected: false,
-        switch_to: None,
         line_no: 0,
         messages: 0,
         unsettled: VecDeque::new(),
         history_asked: Vec::new(),
-        name_refused: false,
     };
     let mut out = std::io::stdout();
     // A command read but not yet taken by the connection (its queue is full).
@@ -95,8 +75,9 @@ pub async fn run(mut handle: Handle, options: PlainOptions) -> ExitCode {
         // so the end of input is seen. While the connection's queue is full
         // no line is read, but events still are: the connection must never
         // wait on us while we wait on it.
-        let want_input =
-            pending.is_none() && state.stdin_open && (state.joined_once || state.awaiting_name);
+        let want_input = pending.is_none()
+            && state.stdin_open
+            && (state.joined_once || state.view.awaiting_name);
         tokio::select! {
             biased;
             event = handle.events.recv() => {
@@ -142,25 +123,23 @@ fn on_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Comman
 }
 
 fn parse_line(state: &mut State, line: &str, out: &mut impl Write) -> Option<Command> {
-    if state.awaiting_name {
-        state.awaiting_name = false;
+    if state.view.awaiting_name {
+        state.view.name_entered();
         return Some(Command::Login {
             name: line.trim().to_string(),
             account: None,
         });
     }
     let room = state.room.clone().unwrap_or_default();
+    let focus = state.room.as_deref().map_or(Focus::Nowhere, Focus::Room);
     match command::parse(line, &room) {
-        Ok(Input::Command(Command::Say { .. })) if state.room.is_none() => {
-            let _ = writeln!(out, "*** error: you are in no room: /join ROOM first");
-            None
-        }
-        Ok(Input::Command(command)) => {
-            if let Command::Join { room } = &command {
-                state.switch_to = Some(room.clone());
+        Ok(Input::Command(command)) => match state.view.aim(command, focus) {
+            Ok(command) => Some(command),
+            Err(view::Nowhere) => {
+                let _ = writeln!(out, "*** error: you are in no room: /join ROOM first");
+                None
             }
-            Some(command)
-        }
+        },
         Ok(Input::Help(text)) => {
             for line in text.lines() {
                 let _ = writeln!(out, "*** {line}");
@@ -185,11 +164,11 @@ async fn on_event(
     let line = match event {
         Event::Connecting { .. } => return None,
         Event::Connected { addr, server } => {
-            state.ever_connected = true;
-            state.connected = true;
+            state.view.connected();
             format!("*** connected to {addr} ({})", sanitize(&server))
         }
         Event::NameRequired { prompt, rejected } => {
+            state.view.name_required(&prompt, rejected.is_some());
             if let Some(reason) = rejected {
                 if state.options.name_given {
                     eprintln!("confab: name refused: {reason}");
@@ -197,31 +176,24 @@ async fn on_event(
                     return Some(ExitCode::from(exit::NAME_REFUSED));
                 }
                 let _ = writeln!(out, "*** name refused: {reason}");
-                state.name_refused = true;
             }
             if prompt.is_empty() {
                 // That was the last attempt: the server closes the connection.
                 return None;
             }
-            state.awaiting_name = true;
             format!("*** {}", sanitize(&prompt))
         }
         Event::LoggedIn { name } => {
-            state.name_refused = false;
+            state.view.logged_in(&name);
             format!("*** logged in as {}", sanitize(&name))
         }
         Event::Joined { room, members } => {
             state.joined_once = true;
             // Lines go to the room asked for with --room or /join, else the first one joined.
-            let wanted = [
-                state.options.preferred_room.as_deref(),
-                state.switch_to.as_deref(),
-            ];
-            if state.room.is_none() || wanted.contains(&Some(room.as_str())) {
+            if state.view.joined(&room, state.room.is_none()) {
                 state.room = Some(room.clone());
-                state.switch_to = None;
             }
-            format!("*** joined {} ({members} here)", sanitize(&room))
+            format!("*** {}", sanitize(&view::joined(&room, members)))
         }
         Event::Left { room } => {
             if state.room.as_deref() == Some(room.as_str()) {
@@ -275,14 +247,7 @@ async fn on_event(
         }
         Event::Presence {
             room, user, event, ..
-        } => {
-            let what = match event {
-                PresenceEvent::Joined => "joined",
-                PresenceEvent::Left => "left",
-                PresenceEvent::Disconnected => "disconnected from",
-            };
-            format!("*** {} {what} {}", sanitize(&user), sanitize(&room))
-        }
+        } => format!("*** {}", sanitize(&view::presence(&user, event, &room))),
         Event::Rooms(rooms) => {
             let list: Vec<String> = rooms
                 .iter()
@@ -356,7 +321,7 @@ async fn on_event(
         }
         Event::Disconnected { reason, retry_in } => {
             // The first loss says why; each failed attempt after it is one short line.
-            let already = !std::mem::replace(&mut state.connected, false);
+            let already = !state.view.disconnected();
             match retry_in {
                 Some(delay) if already => format!(
                     "*** reconnect failed: {}; next try in {:.1}s",
@@ -377,14 +342,7 @@ async fn on_event(
                 return Some(ExitCode::SUCCESS);
             }
             eprintln!("confab: {reason}");
-            let code = if state.name_refused {
-                exit::NAME_REFUSED
-            } else if state.ever_connected {
-                exit::CONNECTION_LOST
-            } else {
-                exit::UNREACHABLE
-            };
-            return Some(ExitCode::from(code));
+            return Some(ExitCode::from(state.view.exit_code(false)));
         }
     };
     print(out, &line)

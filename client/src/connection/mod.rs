@@ -3,12 +3,9 @@
 //! frames, and reconnects with backoff, rejoining its rooms from where it
 //! left off (`JOIN since_seq`, `[ROOM-3]`).
 
-mod commands;
-mod events;
 mod outbox;
 mod pacer;
 mod reconnect;
-mod sending;
 mod session;
 
 use std::time::Duration;

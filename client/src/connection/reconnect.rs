@@ -96,7 +96,7 @@ pub(super) async fn run(
             Ok(stream) => {
                 let mut session = Session::new(&options, &mut memory, &events);
                 let outcome = session.run(stream, &mut commands).await;
-                if session.logged_in {
+                if session.logged_in() {
                     failures = 0;
                 }
                 outcome

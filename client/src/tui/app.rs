@@ -13,6 +13,7 @@ use super::scroll::Scrollback;
 use crate::command::{self, Command, Input};
 use crate::event::Event;
 use crate::format::{sanitize, TimeStyle};
+use crate::view::{Focus, Nowhere, View};
 
 /// Lines moved by the mouse wheel.
 const WHEEL: usize = 3;
@@ -70,15 +71,14 @@ pub struct App {
     /// The connection speaks TLS (`--tls`/`--ca`), shown in the status bar.
     pub encrypted: bool,
     pub server: String,
-    pub name: Option<String>,
-    pub awaiting_name: bool,
+    /// What the terminal UI decides as plain mode does (the name prompt,
+    /// the room a join brings into view, where a message goes); `App`
+    /// reads as it (`app.awaiting_name`).
+    pub(super) view: View,
     /// After `/login NAME` or `/register NAME`: the next line is the password.
     pub awaiting_password: Option<(String, bool)>,
     /// The last login asked for at the prompt, to word its refusal.
     pub(super) attempt: Option<Attempt>,
-    pub(super) preferred_room: Option<String>,
-    /// The room of the last `/join`: it comes into view when joined.
-    pub(super) switch_to: Option<String>,
     pub(super) time_style: TimeStyle,
     /// The member list beside the messages (toggled with F2; only drawn
     /// when the terminal is wide enough).
@@ -113,12 +113,9 @@ impl App {
             encrypted: false,
             queued: 0,
             server: String::new(),
-            name: None,
-            awaiting_name: false,
+            view: View::new(preferred_room),
             awaiting_password: None,
             attempt: None,
-            preferred_room,
-            switch_to: None,
             time_style: if utc {
                 TimeStyle::Utc
             } else {
@@ -173,16 +170,16 @@ impl App {
             }
             Event::Connected { addr, server } => {
                 self.connection = Connection::Connected;
+                self.view.connected();
                 self.system(SystemKind::Info, format!("connected to {addr} ({server})"));
             }
             Event::NameRequired { prompt, rejected } => self.name_required(prompt, rejected),
             Event::LoggedIn { name } => {
-                self.awaiting_name = false;
+                self.view.logged_in(&name);
                 self.system(
                     SystemKind::Info,
                     format!("logged in as {name}; /help lists the commands"),
                 );
-                self.name = Some(name);
             }
             Event::Joined { room, members } => self.on_joined(room, members),
             Event::Left { room } => self.on_left(&room),
@@ -234,6 +231,7 @@ impl App {
             ),
             Event::Disconnected { reason, retry_in } => {
                 self.connection = Connection::Reconnecting;
+                self.view.disconnected();
                 let retry = retry_in.map_or(String::new(), |d| {
                     format!("; reconnecting in {:.1}s", d.as_secs_f32())
                 });
@@ -278,7 +276,7 @@ impl App {
         let line = self.input.take();
         self.recall = None;
         self.buffers.focused_mut().scroll.bottom();
-        if self.awaiting_name || self.awaiting_password.is_some() {
+        if self.view.awaiting_name || self.awaiting_password.is_some() {
             return self.submit_at_prompt(line);
         }
         if !line.trim().is_empty() && self.sent.last() != Some(&line) {
@@ -289,18 +287,12 @@ impl App {
         }
         let focused = self.buffers.focused();
         let (kind, target) = (focused.kind, focused.name.clone());
+        let focus = match kind {
+            Kind::Room => Focus::Room(&target),
+            Kind::Direct => Focus::Direct(&target),
+            Kind::Status => Focus::Nowhere,
+        };
         match command::parse(&line, if kind == Kind::Room { &target } else { "" }) {
-            // A message or an action goes where the buffer in view is.
-            Ok(Input::Command(Command::Say { body, .. })) => match kind {
-                Kind::Room => Some(Command::Say { room: target, body }),
-                Kind::Direct => Some(Command::Direct { to: target, body }),
-                Kind::Status => self.not_here(),
-            },
-            Ok(Input::Command(Command::Action { body, .. })) => match kind {
-                Kind::Room => Some(Command::Action { room: target, body }),
-                Kind::Direct => Some(Command::DirectAction { to: target, body }),
-                Kind::Status => self.not_here(),
-            },
             Ok(Input::Command(Command::Leave { room })) if room.is_empty() => {
                 // `/leave` in a conversation closes it; the status buffer stays.
                 if kind == Kind::Direct {
@@ -311,17 +303,20 @@ impl App {
                 }
                 None
             }
-            Ok(Input::Command(command)) => {
-                if let Command::Join { room } = &command {
-                    if let Some(index) = self.buffers.find(Kind::Room, room) {
-                        // Already in it: just bring it into view.
-                        self.buffers.focus(index);
-                        return None;
-                    }
-                    self.switch_to = Some(room.clone());
+            Ok(Input::Command(Command::Join { room }))
+                if self.buffers.find(Kind::Room, &room).is_some() =>
+            {
+                // Already in it: just bring it into view.
+                if let Some(index) = self.buffers.find(Kind::Room, &room) {
+                    self.buffers.focus(index);
                 }
-                Some(command)
+                None
             }
+            // A message or an action goes where the buffer in view is.
+            Ok(Input::Command(command)) => match self.view.aim(command, focus) {
+                Ok(command) => Some(command),
+                Err(Nowhere) => self.not_here(),
+            },
             Ok(Input::Help(text)) => {
                 let help = text.lines().chain(super::commands::HELP.lines());
                 for line in help.chain(super::keys::HELP.lines()) {
@@ -343,5 +338,13 @@ impl App {
             "this is the status buffer: switch to a room (Alt-2) or /join ROOM",
         );
         None
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = View;
+
+    fn deref(&self) -> &View {
+        &self.view
     }
 }

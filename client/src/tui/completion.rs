@@ -26,7 +26,7 @@ pub struct Completion {
 impl App {
     /// Tab: completes, or offers the next candidate.
     pub(super) fn complete(&mut self) {
-        if self.awaiting_name || self.awaiting_password.is_some() {
+        if self.view.awaiting_name || self.awaiting_password.is_some() {
             return;
         }
         let mut completion = match self.completion.take() {
@@ -89,7 +89,7 @@ impl App {
     /// Members of the room in view, then of the user's other rooms and
     /// conversations; never the user.
     fn member_names(&self) -> Vec<String> {
-        let me = self.name.as_deref().unwrap_or_default().to_lowercase();
+        let me = self.view.name().unwrap_or_default().to_lowercase();
         let focused = self.buffers.focused();
         let mut names: Vec<String> = focused.members.names().map(str::to_string).collect();
         if focused.kind == Kind::Direct {

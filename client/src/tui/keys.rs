@@ -87,7 +87,7 @@ impl App {
             KeyCode::Enter
                 if (alt || key.modifiers.contains(KeyModifiers::SHIFT))
                     && self.awaiting_password.is_none()
-                    && !self.awaiting_name =>
+                    && !self.view.awaiting_name =>
             {
                 input.insert_newline()
             }

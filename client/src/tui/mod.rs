@@ -37,7 +37,7 @@ use tokio::sync::mpsc;
 
 use crate::command::Command;
 use crate::connection::Handle;
-use crate::plain::exit;
+use crate::exit;
 
 /// Leaves raw mode and the alternate screen when dropped.
 struct TerminalGuard;

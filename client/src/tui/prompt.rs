@@ -29,7 +29,7 @@ pub struct Attempt {
 impl App {
     /// `Event::NameRequired`: the server asks for a name, first or again.
     pub(super) fn name_required(&mut self, prompt: String, rejected: Option<String>) {
-        self.awaiting_name = true;
+        self.view.name_required(&prompt, rejected.is_some());
         self.awaiting_password = None;
         let Some(reason) = rejected else {
             self.system(SystemKind::Info, format!("{prompt} — {CHOICES}"));
@@ -123,7 +123,7 @@ impl App {
     }
 
     fn login(&mut self, name: String, account: Option<Account>) -> Command {
-        self.awaiting_name = false;
+        self.view.name_entered();
         self.attempt = Some(Attempt {
             name: name.clone(),
             register: account.as_ref().map(|a| a.register),

@@ -321,7 +321,7 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, new_below: usize, act
             ));
         }
     }
-    if let Some(name) = &app.name {
+    if let Some(name) = app.view.name() {
         spans.push(Span::styled(format!("│ {name} "), bar));
     }
     spans.push(Span::styled(format!("│ {} │ /help ", app.server), bar));
@@ -331,7 +331,7 @@ fn render_status(frame: &mut Frame, area: Rect, app: &App, new_below: usize, act
 fn render_input(frame: &mut Frame, area: Rect, app: &App) {
     let prompt = if app.awaiting_password.is_some() {
         "password> "
-    } else if app.awaiting_name {
+    } else if app.view.awaiting_name {
         "name> "
     } else {
         "> "

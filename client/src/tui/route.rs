@@ -10,6 +10,7 @@ use super::buffers::Kind;
 use crate::command::Command;
 use crate::event::Event;
 use crate::format::{sanitize, TimeStyle};
+use crate::view;
 
 /// Names listed when a room is first joined.
 const MEMBERS_SHOWN: usize = 30;
@@ -65,7 +66,7 @@ impl App {
         action: bool,
     ) {
         let (time, day) = self.stamp(millis);
-        let me = self.name.clone().unwrap_or_default();
+        let me = self.view.name().unwrap_or_default().to_string();
         let highlight =
             !own && (self.buffers.at(index).kind == Kind::Direct || mentions(body, &me));
         let buffer = self.buffers.at(index);
@@ -108,29 +109,14 @@ impl App {
         self.requests.push(Command::Who {
             room: Some(room.clone()),
         });
-        let same = |wanted: &Option<String>| {
-            wanted
-                .as_deref()
-                .is_some_and(|w| w.eq_ignore_ascii_case(&room))
-        };
         // `/join` (or --room) brings the room into view; so does the first
         // room of the session.
         let first = self.buffers.iter().filter(|b| b.kind == Kind::Room).count() == 1
             && self.buffers.focused().kind == Kind::Status;
-        if first || same(&self.switch_to) || same(&self.preferred_room) {
-            if same(&self.switch_to) {
-                self.switch_to = None;
-            }
-            if same(&self.preferred_room) {
-                self.preferred_room = None;
-            }
+        if self.view.joined(&room, first) {
             self.buffers.focus(index);
         }
-        self.system_in(
-            index,
-            SystemKind::Presence,
-            format!("joined {room} ({members} here)"),
-        );
+        self.system_in(index, SystemKind::Presence, view::joined(&room, members));
     }
 
     pub(super) fn on_left(&mut self, room: &str) {
@@ -155,7 +141,7 @@ impl App {
             } => {
                 let index = self.buffers.get(Kind::Room, &room);
                 let focused = self.buffers.is_focused(index);
-                let me = self.name.clone().unwrap_or_default();
+                let me = self.view.name().unwrap_or_default();
                 let mention = !own && mentions(&body, &me);
                 let buffer = self.buffers.at(index);
                 let unread = buffer.unread;
@@ -200,21 +186,12 @@ impl App {
     pub(super) fn on_presence(&mut self, room: &str, user: &str, event: PresenceEvent) {
         let index = self.buffers.get(Kind::Room, room);
         let members = &mut self.buffers.at(index).members;
-        let what = match event {
-            PresenceEvent::Joined => {
-                members.joined(user);
-                "joined"
-            }
-            PresenceEvent::Left => {
-                members.left(user);
-                "left"
-            }
-            PresenceEvent::Disconnected => {
-                members.left(user);
-                "disconnected from"
-            }
-        };
-        self.system_in(index, SystemKind::Presence, format!("{user} {what} {room}"));
+        match event {
+            PresenceEvent::Joined => members.joined(user),
+            PresenceEvent::Left | PresenceEvent::Disconnected => members.left(user),
+        }
+        let text = view::presence(user, event, room);
+        self.system_in(index, SystemKind::Presence, text);
     }
 
     pub(super) fn on_who(&mut self, room: String, users: Vec<String>) {

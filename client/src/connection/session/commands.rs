@@ -6,9 +6,9 @@ use confab_protocol::frame::{
 use confab_protocol::{CodecError, Str8};
 use futures_util::{SinkExt, StreamExt};
 
-use super::session::Session;
-use super::{Outcome, Wire, QUIT_GRACE};
+use super::Session;
 use crate::command::Command;
+use crate::connection::{Outcome, Wire, QUIT_GRACE};
 use crate::event::{Event, Target};
 
 impl Session<'_> {
@@ -18,8 +18,7 @@ impl Session<'_> {
         framed: &mut Wire,
     ) -> Result<(), CodecError> {
         if let Command::Login { name, account } = &command {
-            if self.awaiting_name {
-                self.awaiting_name = false;
+            if self.protocol.login_owed() {
                 self.memory.name = Some(name.clone());
                 self.memory.account = account.clone();
                 return self.send_login(name, framed).await;
@@ -108,7 +107,6 @@ impl Session<'_> {
                 password: Str8::truncated(&account.password),
             },
         };
-        self.tried_login = true;
         let login = self.protocol.login(login);
         framed.send(login).await
     }

@@ -1,26 +1,32 @@
-//! Frames from the server, judged by the session state machine, turned into
-//! events for the user interface.
+//! What the server tells the application (the protocol session's typed
+//! `Incoming`), turned into events for the user interface, with what the
+//! connection itself does about them (acknowledged messages, rejoins,
+//! missed messages fetched, rate limits).
 
-use confab_protocol::frame::{code, Direction, Frame, History, HistoryKind};
+use confab_protocol::frame::{
+    code, DirectMessage, Direction, Frame, History, HistoryEnd, HistoryKind, Message, RoomList,
+    WhoList,
+};
+use confab_protocol::session::Incoming;
 use confab_protocol::ErrorCode;
 use futures_util::SinkExt;
 use tokio::time::{Duration, Instant};
 
-use super::outbox::same_room;
-use super::session::Session;
-use super::Wire;
+use super::Session;
+use crate::connection::outbox::same_room;
+use crate::connection::Wire;
 use crate::event::{Event, Target};
 
 /// The least pause after a RATE_LIMITED before anything is sent again.
 const RATE_LIMITED_PAUSE: Duration = Duration::from_millis(250);
 
 impl Session<'_> {
-    pub(super) async fn on_event(&mut self, frame: Frame, framed: &mut Wire) {
+    pub(super) async fn on_incoming(&mut self, incoming: Incoming, framed: &mut Wire) {
         let me = self.memory.name.clone().unwrap_or_default();
-        let event = match frame {
-            Frame::Message(m) => {
+        let event = match incoming {
+            Incoming::Message(m) => {
                 self.memory.saw(&m.room, m.seq);
-                let replayed = m.flags & confab_protocol::frame::Message::HISTORY != 0;
+                let replayed = m.flags & Message::HISTORY != 0;
                 if replayed {
                     self.memory.fetched(&m.room, m.seq);
                 }
@@ -49,11 +55,11 @@ impl Session<'_> {
                     time: m.time,
                     seq: m.seq,
                     own: m.sender.as_str() == me,
-                    history: m.flags & confab_protocol::frame::Message::HISTORY != 0,
-                    action: m.flags & confab_protocol::frame::Message::ACTION != 0,
+                    history: replayed,
+                    action: m.flags & Message::ACTION != 0,
                 }
             }
-            Frame::Ack(ack) => {
+            Incoming::Ack(ack) => {
                 let Some(queued) = self.memory.outbox.answered(ack.client_ref) else {
                     return;
                 };
@@ -83,16 +89,16 @@ impl Session<'_> {
                     },
                 }
             }
-            Frame::DirectMessage(dm) => Event::Direct {
+            Incoming::Direct(dm) => Event::Direct {
                 own: dm.from.as_str() == me,
                 from: dm.from.to_string(),
                 to: dm.to.to_string(),
                 body: dm.body.to_string(),
                 time: dm.time,
-                history: dm.flags & confab_protocol::frame::DirectMessage::HISTORY != 0,
-                action: dm.flags & confab_protocol::frame::DirectMessage::ACTION != 0,
+                history: dm.flags & DirectMessage::HISTORY != 0,
+                action: dm.flags & DirectMessage::ACTION != 0,
             },
-            Frame::Joined(joined) => {
+            Incoming::Joined(joined) => {
                 let room = joined.room.to_string();
                 let before = joined.next_seq.saturating_sub(1);
                 let rejoining = self.is_rejoining(&room);
@@ -108,7 +114,7 @@ impl Session<'_> {
                     members: joined.members,
                 }
             }
-            Frame::Left(left) => {
+            Incoming::Left(left) => {
                 self.memory.rooms.retain(|(r, _)| r != left.room.as_str());
                 self.memory
                     .oldest_fetched
@@ -117,32 +123,24 @@ impl Session<'_> {
                     room: left.room.to_string(),
                 }
             }
-            Frame::RoomList(list) => {
-                self.rooms_page
-                    .extend(list.rooms.iter().map(|r| (r.name.to_string(), r.members)));
-                if list.flags & confab_protocol::frame::RoomList::MORE != 0 {
-                    return;
-                }
-                Event::Rooms(std::mem::take(&mut self.rooms_page))
-            }
-            Frame::WhoList(list) => {
-                self.who_page
-                    .extend(list.users.iter().map(|u| u.to_string()));
-                if list.flags & confab_protocol::frame::WhoList::MORE != 0 {
-                    return;
-                }
-                Event::Who {
+            Incoming::RoomList(list) => match self.pages.rooms(&list) {
+                Some(rooms) => Event::Rooms(rooms),
+                None => return,
+            },
+            Incoming::WhoList(list) => match self.pages.who(&list) {
+                Some(users) => Event::Who {
                     room: list.room.to_string(),
-                    users: std::mem::take(&mut self.who_page),
-                }
-            }
-            Frame::Presence(p) => Event::Presence {
+                    users,
+                },
+                None => return,
+            },
+            Incoming::Presence(p) => Event::Presence {
                 room: p.room.to_string(),
                 user: p.username.to_string(),
                 event: p.event,
                 time: p.time,
             },
-            Frame::HistoryEnd(end) => {
+            Incoming::HistoryEnd(end) => {
                 if let Some(i) = self
                     .rejoining
                     .iter()
@@ -155,10 +153,10 @@ impl Session<'_> {
                 Event::HistoryEnd {
                     target: end.target.to_string(),
                     count: end.count,
-                    more: end.flags & confab_protocol::frame::HistoryEnd::MORE != 0,
+                    more: end.flags & HistoryEnd::MORE != 0,
                 }
             }
-            Frame::Missed(missed) => {
+            Incoming::Missed(missed) => {
                 // spec: HISTORY-3 — fetch what the server says we missed.
                 let span = missed.to_seq.saturating_sub(missed.from_seq) + 1;
                 let request = Frame::History(History {
@@ -175,10 +173,10 @@ impl Session<'_> {
                     to: missed.to_seq,
                 }
             }
-            Frame::Notice(notice) => Event::Notice {
+            Incoming::Notice(notice) => Event::Notice {
                 text: notice.text.to_string(),
             },
-            Frame::ErrorFrame(error) => {
+            Incoming::Error(error) => {
                 let text = format!("{} ({})", error.message, error.code);
                 if error.client_ref != 0 && error.code == ErrorCode::RATE_LIMITED {
                     // Our pacing was ahead of the server's buckets: start again
@@ -210,7 +208,6 @@ impl Session<'_> {
                 }
                 Event::Error { text }
             }
-            _ => return,
         };
         self.emit(event).await;
     }
@@ -227,5 +224,28 @@ impl Session<'_> {
         if self.memory.finishing {
             self.memory.drain_deadline = Some(Instant::now() + self.options.drain_timeout);
         }
+    }
+}
+
+/// Lists the server answers over several frames (`MORE`), gathered until
+/// the last one.
+#[derive(Default)]
+pub(super) struct Pages {
+    rooms: Vec<(String, u32)>,
+    who: Vec<String>,
+}
+
+impl Pages {
+    /// The whole room list once `list` is its last page.
+    fn rooms(&mut self, list: &RoomList) -> Option<Vec<(String, u32)>> {
+        let page = list.rooms.iter().map(|r| (r.name.to_string(), r.members));
+        self.rooms.extend(page);
+        (list.flags & RoomList::MORE == 0).then(|| std::mem::take(&mut self.rooms))
+    }
+
+    /// The whole member list once `list` is its last page.
+    fn who(&mut self, list: &WhoList) -> Option<Vec<String>> {
+        self.who.extend(list.users.iter().map(|u| u.to_string()));
+        (list.flags & WhoList::MORE == 0).then(|| std::mem::take(&mut self.who))
     }
 }

@@ -1,45 +1,49 @@
-//! One connection's session: the handshake and the loop that feeds frames and
-//! commands to their handlers (`events.rs`, `commands.rs`, `sending.rs`).
+//! One connection's session: the loop that feeds frames and commands to
+//! their handlers. The handlers live in the submodules, which alone see the
+//! session's fields: the handshake (`handshake.rs`), the server's events
+//! (`events.rs`), the user's commands (`commands.rs`) and the send queue
+//! (`sending.rs`).
+
+mod commands;
+mod events;
+mod handshake;
+mod sending;
 
 use std::time::Duration;
 
-use confab_protocol::frame::{Frame, Greeting, Hello};
-use confab_protocol::session::{ClientAction, ClientSession};
-use confab_protocol::{CodecError, ErrorCode, FrameCodec, Str8, GREETING_MAX_FRAME};
+use confab_protocol::frame::Hello;
+use confab_protocol::session::{ClientSession, ClientState};
+use confab_protocol::{CodecError, FrameCodec, Str8, GREETING_MAX_FRAME};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
-use super::commands::send_join;
 use super::pacer::Pacer;
-use super::{Memory, Options, Outcome, ServerStream, Wire};
+use super::{Memory, Options, Outcome, ServerStream};
 use crate::command::Command;
 use crate::event::Event;
 
 pub(super) struct Session<'a> {
-    pub(super) options: &'a Options,
-    pub(super) memory: &'a mut Memory,
-    pub(super) events: &'a mpsc::Sender<Event>,
-    pub(super) protocol: ClientSession,
-    pub(super) next_ref: u32,
+    options: &'a Options,
+    memory: &'a mut Memory,
+    events: &'a mpsc::Sender<Event>,
+    /// The handshake's state, and whether a name is owed (`login_owed`).
+    protocol: ClientSession,
+    next_ref: u32,
     /// Paces messages under the server's rate limits, from its GREETING on.
-    pub(super) pacer: Option<Pacer>,
+    pacer: Option<Pacer>,
     /// After a RATE_LIMITED: nothing is sent before this instant.
-    pub(super) paused_until: Option<Instant>,
+    paused_until: Option<Instant>,
     /// Rooms rejoined on this connection whose replay has not ended yet.
-    pub(super) rejoining: Vec<String>,
-    pub(super) logged_in: bool,
-    pub(super) awaiting_name: bool,
-    /// A LOGIN was sent on this connection: a TOO_MANY_ATTEMPTS is about
-    /// names we tried, and worth a fresh connection (never a loop).
-    pub(super) tried_login: bool,
+    rejoining: Vec<String>,
+    logged_in: bool,
     /// Silence after which the server is presumed gone (`[KEEPALIVE-3]`).
-    pub(super) silence_limit: Duration,
-    pub(super) rooms_page: Vec<(String, u32)>,
-    pub(super) who_page: Vec<String>,
+    silence_limit: Duration,
+    /// Lists answered over several frames, gathered until the last.
+    pages: events::Pages,
     /// The server relays actions (GREETING flag `ACTIONS`, `[ACTION-1]`).
-    pub(super) actions: bool,
+    actions: bool,
 }
 
 impl<'a> Session<'a> {
@@ -58,16 +62,18 @@ impl<'a> Session<'a> {
             paused_until: None,
             rejoining: Vec::new(),
             logged_in: false,
-            awaiting_name: false,
-            tried_login: false,
             silence_limit: Duration::from_secs(60),
-            rooms_page: Vec::new(),
-            who_page: Vec::new(),
+            pages: events::Pages::default(),
             actions: false,
         }
     }
 
-    pub(super) async fn emit(&self, event: Event) {
+    /// Whether this connection got as far as WELCOME.
+    pub(super) fn logged_in(&self) -> bool {
+        self.logged_in
+    }
+
+    async fn emit(&self, event: Event) {
         let _ = self.events.send(event).await;
     }
 
@@ -115,7 +121,7 @@ impl<'a> Session<'a> {
                         None => return Outcome::Lost("the server closed the connection".into()),
                         Some(Err(CodecError::Decode(e))) => {
                             // Garbage before any greeting is what a TLS server looks like to a plain client.
-                            let greeted = self.protocol.state() != confab_protocol::session::ClientState::AwaitGreeting;
+                            let greeted = self.protocol.state() != ClientState::AwaitGreeting;
                             let hint = if self.options.tls.is_none() && !greeted {
                                 " (if the server uses TLS, connect with --tls)"
                             } else {
@@ -146,179 +152,5 @@ impl<'a> Session<'a> {
                 }
             }
         }
-    }
-
-    async fn on_frame(&mut self, frame: Frame, framed: &mut Wire) -> Option<Outcome> {
-        match self.protocol.handle(frame) {
-            // spec: LIMITS-1 — informational: this client uses no limit of
-            // the registry, so it takes LIMITS and goes on.
-            ClientAction::Nothing | ClientAction::Ignored(_) | ClientAction::Limits(_) => {}
-            ClientAction::Reply(reply) => {
-                if let Err(e) = framed.send(reply).await {
-                    return Some(Outcome::Lost(format!("connection failed: {e}")));
-                }
-            }
-            ClientAction::Greeted(greeting) => {
-                self.actions = greeting.flags & Greeting::ACTIONS != 0;
-                framed.codec_mut().set_max_frame(self.protocol.max_frame());
-                let limits = &greeting.limits;
-                self.pacer = Some(Pacer::new(limits));
-                self.memory.max_body = Some(usize::from(limits.max_body));
-                // spec: KEEPALIVE-3 — a live server pings within the interval
-                // and waits the timeout for our answer; past both, with a
-                // margin for the network, it is gone.
-                self.silence_limit = Duration::from_millis(
-                    u64::from(limits.ping_interval_ms) + u64::from(limits.ping_timeout_ms),
-                ) + Duration::from_secs(1);
-                if self.memory.rooms.is_empty() {
-                    let mut rooms = vec![greeting.default_room.to_string()];
-                    for room in &self.memory.extra_rooms {
-                        if !rooms.contains(room) {
-                            rooms.push(room.clone());
-                        }
-                    }
-                    self.memory.rooms = rooms.into_iter().map(|r| (r, 0)).collect();
-                }
-                self.emit(Event::Connected {
-                    addr: self.options.addr.clone(),
-                    server: greeting.server.to_string(),
-                })
-                .await;
-                match self.memory.name.clone() {
-                    Some(name) => {
-                        if let Err(e) = self.send_login(&name, framed).await {
-                            return Some(Outcome::Lost(format!("connection failed: {e}")));
-                        }
-                    }
-                    None => {
-                        self.awaiting_name = true;
-                        // After TOO_MANY_ATTEMPTS: why the last name was refused.
-                        let rejected = self.memory.refused.take().map(|reason| {
-                            format!(
-                                "{reason} (that was the last attempt the server allowed; \
-                                 connected again, {} more)",
-                                greeting.limits.login_attempts
-                            )
-                        });
-                        self.emit(Event::NameRequired {
-                            prompt: greeting.prompt.to_string(),
-                            rejected,
-                        })
-                        .await;
-                    }
-                }
-            }
-            ClientAction::Welcomed(welcome) => {
-                self.logged_in = true;
-                // Registered once: every later connection logs in.
-                if let Some(account) = &mut self.memory.account {
-                    account.register = false;
-                }
-                self.memory.logged_in_once = true;
-                self.memory.name = Some(welcome.username.to_string());
-                self.emit(Event::LoggedIn {
-                    name: welcome.username.to_string(),
-                })
-                .await;
-                let rooms = self.memory.rooms.clone();
-                // Messages in doubt from the last connection: a room's replay
-                // settles them; any other goes again.
-                let replayed: Vec<String> = rooms
-                    .iter()
-                    .filter(|(room, last_seq)| {
-                        *last_seq > 0 || self.memory.outbox.uncertain_in(room)
-                    })
-                    .map(|(room, _)| room.clone())
-                    .collect();
-                self.memory.outbox.resend_unless_in(&replayed);
-                for (room, last_seq) in rooms {
-                    let history = if replayed.contains(&room) {
-                        self.rejoining.push(room.clone());
-                        u16::MAX
-                    } else {
-                        self.options.join_history
-                    };
-                    if let Err(e) = send_join(framed, &room, last_seq, history).await {
-                        return Some(Outcome::Lost(format!("connection failed: {e}")));
-                    }
-                }
-            }
-            ClientAction::Rejected(rejected) => {
-                self.memory.name = None;
-                self.memory.account = None;
-                self.awaiting_name = true;
-                let what = if rejected.code == ErrorCode::AUTH_FAILED {
-                    "Try again"
-                } else {
-                    "Choose another name"
-                };
-                let left = rejected.attempts_left;
-                if left == 0 && self.options.prompt_again {
-                    // The server closes the connection now (TOO_MANY_ATTEMPTS):
-                    // the prompt waits for the next connection.
-                    self.awaiting_name = false;
-                    self.memory.refused = Some(crate::format::sanitize(&rejected.message));
-                    return None;
-                }
-                let attempts = if left == 1 { "attempt" } else { "attempts" };
-                // The count goes with the prompt: a client that will not ask
-                // again (plain mode with --name) shows only the reason. With
-                // no attempt left there is no prompt (empty): the server
-                // closes the connection (TOO_MANY_ATTEMPTS).
-                let prompt = if left == 0 {
-                    String::new()
-                } else {
-                    format!("{what} ({left} {attempts} left)")
-                };
-                self.emit(Event::NameRequired {
-                    prompt,
-                    rejected: Some(crate::format::sanitize(&rejected.message)),
-                })
-                .await;
-            }
-            ClientAction::Event(frame) => self.on_event(frame, framed).await,
-            ClientAction::CloseWith(last) => {
-                let _ = framed.send(last).await;
-                return Some(Outcome::Fatal(
-                    "the server speaks an unsupported protocol version".into(),
-                ));
-            }
-            ClientAction::PeerClosed(closed) => {
-                let reason = format!(
-                    "{}: {}",
-                    closed.reason,
-                    crate::format::sanitize(&closed.message)
-                );
-                if closed.reason == ErrorCode::HANDSHAKE_TIMEOUT && self.options.prompt_again {
-                    // A person at the prompt may take longer than the server
-                    // waits: nothing is lost, the next name connects again.
-                    self.memory.name = None;
-                    self.memory.account = None;
-                    return Some(Outcome::PromptIdle {
-                        reason: "no name was entered within the server's time limit".into(),
-                        asked: self.awaiting_name,
-                    });
-                }
-                if closed.reason == ErrorCode::TOO_MANY_ATTEMPTS
-                    && self.options.prompt_again
-                    && self.tried_login
-                {
-                    self.memory.name = None;
-                    self.memory.account = None;
-                    self.memory.refused.get_or_insert(reason);
-                    return Some(Outcome::PromptAgain);
-                }
-                return Some(match closed.reason {
-                    ErrorCode::TOO_MANY_ATTEMPTS
-                    | ErrorCode::UNSUPPORTED_VERSION
-                    | ErrorCode::NOT_CONFAB
-                    | ErrorCode::MALFORMED_FRAME
-                    | ErrorCode::INVALID_UTF8
-                    | ErrorCode::FRAME_TOO_LARGE => Outcome::Fatal(reason),
-                    _ => Outcome::Lost(reason),
-                });
-            }
-        }
-        None
     }
 }

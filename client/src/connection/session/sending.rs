@@ -6,9 +6,9 @@ use confab_protocol::{CodecError, Str16, Str8};
 use futures_util::SinkExt;
 use tokio::time::Instant;
 
-use super::outbox::State;
-use super::session::Session;
-use super::Wire;
+use super::Session;
+use crate::connection::outbox::State;
+use crate::connection::Wire;
 use crate::event::{Event, Target};
 
 /// Most messages sent and not yet answered, whatever the burst allows: a
