@@ -142,7 +142,7 @@ impl App {
                 let index = self.buffers.get(Kind::Room, &room);
                 let focused = self.buffers.is_focused(index);
                 let me = self.view.name().unwrap_or_default();
-                let mention = !own && mentions(&body, &me);
+                let mention = !own && mentions(&body, me);
                 let buffer = self.buffers.at(index);
                 let unread = buffer.unread;
                 buffer.room_message(seq, !own, history, focused);

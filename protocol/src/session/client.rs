@@ -68,11 +68,11 @@ pub enum Incoming {
 }
 
 impl Incoming {
-    /// The event a frame is, if it is one the application handles; the
-    /// frame back otherwise (handshake, keepalive, closing and
-    /// client-to-server frames, fatal errors, unknown types).
-    fn from_frame(frame: Frame) -> Result<Incoming, Frame> {
-        Ok(match frame {
+    /// A READY frame as the application gets it: an event, or ignored when
+    /// it is none (handshake, client-to-server and unknown frames; PING,
+    /// PONG, GOODBYE and fatal errors are judged before).
+    fn judge(frame: Frame) -> ClientAction {
+        ClientAction::Event(match frame {
             Frame::Message(m) => Incoming::Message(m),
             Frame::Ack(a) => Incoming::Ack(a),
             Frame::DirectMessage(d) => Incoming::Direct(d),
@@ -85,7 +85,7 @@ impl Incoming {
             Frame::Missed(m) => Incoming::Missed(m),
             Frame::Notice(n) => Incoming::Notice(n),
             Frame::ErrorFrame(e) if !e.is_fatal() => Incoming::Error(e),
-            other => return Err(other),
+            other => return ClientAction::Ignored(other),
         })
     }
 }
@@ -258,10 +258,7 @@ impl ClientSession {
                 ClientAction::Event(Incoming::Error(error))
             }
             // Handshake frames, client-to-server and unknown ones are not events.
-            (ClientState::Ready, frame) => match Incoming::from_frame(frame) {
-                Ok(incoming) => ClientAction::Event(incoming),
-                Err(frame) => ClientAction::Ignored(frame),
-            },
+            (ClientState::Ready, frame) => Incoming::judge(frame),
             (_, other) => ClientAction::Ignored(other),
         }
     }

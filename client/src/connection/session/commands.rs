@@ -46,7 +46,9 @@ impl Session<'_> {
                 return Ok(());
             }
             // spec: ACTION-1 — only to a server that relays actions.
-            Command::Action { .. } | Command::DirectAction { .. } if !self.actions => {
+            Command::Action { .. } | Command::DirectAction { .. }
+                if !self.sending.relays_actions() =>
+            {
                 self.emit(Event::Error {
                     text: "this server does not relay /me actions; not sent".into(),
                 })

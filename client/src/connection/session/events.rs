@@ -10,15 +10,12 @@ use confab_protocol::frame::{
 use confab_protocol::session::Incoming;
 use confab_protocol::ErrorCode;
 use futures_util::SinkExt;
-use tokio::time::{Duration, Instant};
+use tokio::time::Instant;
 
 use super::Session;
 use crate::connection::outbox::same_room;
 use crate::connection::Wire;
 use crate::event::{Event, Target};
-
-/// The least pause after a RATE_LIMITED before anything is sent again.
-const RATE_LIMITED_PAUSE: Duration = Duration::from_millis(250);
 
 impl Session<'_> {
     pub(super) async fn on_incoming(&mut self, incoming: Incoming, framed: &mut Wire) {
@@ -182,10 +179,7 @@ impl Session<'_> {
                     // Our pacing was ahead of the server's buckets: start again
                     // from empty ones, and send this message again.
                     if self.memory.outbox.retry(error.client_ref) {
-                        if let Some(pacer) = &mut self.pacer {
-                            pacer.empty();
-                        }
-                        self.paused_until = Some(Instant::now() + RATE_LIMITED_PAUSE);
+                        self.sending.rate_limited();
                         return;
                     }
                 }

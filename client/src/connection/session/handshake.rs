@@ -4,14 +4,13 @@
 
 use std::time::Duration;
 
-use confab_protocol::frame::{Frame, Greeting};
+use confab_protocol::frame::Frame;
 use confab_protocol::session::ClientAction;
 use confab_protocol::ErrorCode;
 use futures_util::SinkExt;
 
 use super::commands::send_join;
 use super::Session;
-use crate::connection::pacer::Pacer;
 use crate::connection::{Outcome, Wire};
 use crate::event::Event;
 
@@ -29,10 +28,9 @@ impl Session<'_> {
                 }
             }
             ClientAction::Greeted(greeting) => {
-                self.actions = greeting.flags & Greeting::ACTIONS != 0;
+                self.sending.greeted(&greeting);
                 framed.codec_mut().set_max_frame(self.protocol.max_frame());
                 let limits = &greeting.limits;
-                self.pacer = Some(Pacer::new(limits));
                 self.memory.max_body = Some(usize::from(limits.max_body));
                 // spec: KEEPALIVE-3 — a live server pings within the interval
                 // and waits the timeout for our answer; past both, with a

@@ -19,7 +19,6 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
-use super::pacer::Pacer;
 use super::{Memory, Options, Outcome, ServerStream};
 use crate::command::Command;
 use crate::event::Event;
@@ -30,11 +29,8 @@ pub(super) struct Session<'a> {
     events: &'a mpsc::Sender<Event>,
     /// The handshake's state, and whether a name is owed (`login_owed`).
     protocol: ClientSession,
-    next_ref: u32,
-    /// Paces messages under the server's rate limits, from its GREETING on.
-    pacer: Option<Pacer>,
-    /// After a RATE_LIMITED: nothing is sent before this instant.
-    paused_until: Option<Instant>,
+    /// Numbering, pacing and pauses of the messages sent.
+    sending: sending::Sending,
     /// Rooms rejoined on this connection whose replay has not ended yet.
     rejoining: Vec<String>,
     logged_in: bool,
@@ -42,8 +38,6 @@ pub(super) struct Session<'a> {
     silence_limit: Duration,
     /// Lists answered over several frames, gathered until the last.
     pages: events::Pages,
-    /// The server relays actions (GREETING flag `ACTIONS`, `[ACTION-1]`).
-    actions: bool,
 }
 
 impl<'a> Session<'a> {
@@ -57,14 +51,11 @@ impl<'a> Session<'a> {
             memory,
             events,
             protocol: ClientSession::new(),
-            next_ref: 0,
-            pacer: None,
-            paused_until: None,
+            sending: sending::Sending::default(),
             rejoining: Vec::new(),
             logged_in: false,
             silence_limit: Duration::from_secs(60),
             pages: events::Pages::default(),
-            actions: false,
         }
     }
 
