@@ -303,20 +303,20 @@ impl App {
                 }
                 None
             }
-            Ok(Input::Command(Command::Join { room }))
-                if self.buffers.find(Kind::Room, &room).is_some() =>
-            {
-                // Already in it: just bring it into view.
-                if let Some(index) = self.buffers.find(Kind::Room, &room) {
-                    self.buffers.focus(index);
+            Ok(Input::Command(command)) => {
+                if let Command::Join { room } = &command {
+                    if let Some(index) = self.buffers.find(Kind::Room, room) {
+                        // Already in it: just bring it into view.
+                        self.buffers.focus(index);
+                        return None;
+                    }
                 }
-                None
+                // A message or an action goes where the buffer in view is.
+                match self.view.aim(command, focus) {
+                    Ok(command) => Some(command),
+                    Err(Nowhere) => self.not_here(),
+                }
             }
-            // A message or an action goes where the buffer in view is.
-            Ok(Input::Command(command)) => match self.view.aim(command, focus) {
-                Ok(command) => Some(command),
-                Err(Nowhere) => self.not_here(),
-            },
             Ok(Input::Help(text)) => {
                 let help = text.lines().chain(super::commands::HELP.lines());
                 for line in help.chain(super::keys::HELP.lines()) {
