@@ -119,30 +119,34 @@ impl View {
     /// A parsed command, sent where the user looks: a message or an action
     /// goes to the room or conversation in view, or nowhere.
     pub fn aim(&mut self, command: Command, focus: Focus<'_>) -> Result<Command, Nowhere> {
-        Ok(match (command, focus) {
-            (Command::Say { .. } | Command::Action { .. }, Focus::Nowhere) => return Err(Nowhere),
-            (Command::Say { body, .. }, Focus::Room(room)) => Command::Say {
-                room: room.to_string(),
-                body,
-            },
-            (Command::Say { body, .. }, Focus::Direct(to)) => Command::Direct {
-                to: to.to_string(),
-                body,
-            },
-            (Command::Action { body, .. }, Focus::Room(room)) => Command::Action {
-                room: room.to_string(),
-                body,
-            },
-            (Command::Action { body, .. }, Focus::Direct(to)) => Command::DirectAction {
-                to: to.to_string(),
-                body,
-            },
-            (command, _) => {
-                if let Command::Join { room } = &command {
+        let (body, action) = match command {
+            Command::Say { body, .. } => (body, false),
+            Command::Action { body, .. } => (body, true),
+            other => {
+                if let Command::Join { room } = &other {
                     self.join_asked(room);
                 }
-                command
+                return Ok(other);
             }
+        };
+        Ok(match (focus, action) {
+            (Focus::Nowhere, _) => return Err(Nowhere),
+            (Focus::Room(room), false) => Command::Say {
+                room: room.into(),
+                body,
+            },
+            (Focus::Room(room), true) => Command::Action {
+                room: room.into(),
+                body,
+            },
+            (Focus::Direct(to), false) => Command::Direct {
+                to: to.into(),
+                body,
+            },
+            (Focus::Direct(to), true) => Command::DirectAction {
+                to: to.into(),
+                body,
+            },
         })
     }
 
