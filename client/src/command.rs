@@ -38,6 +38,12 @@ pub enum Command {
     Who {
         room: Option<String>,
     },
+    /// The terminal UI's own request for a joined room's member list. Unlike
+    /// `/who` it is dropped, not refused, while disconnected: the next JOINED
+    /// asks again.
+    Members {
+        room: String,
+    },
     History {
         room: String,
         count: u16,

@@ -156,8 +156,8 @@ fn join_brings_the_room_into_view() {
 fn the_member_list_agrees_with_the_status_bar_and_follows_presence() {
     let mut app = three_rooms();
     // The UI asks for each joined room's members itself, and does not print the answer.
-    assert!(app.requests.contains(&Command::Who {
-        room: Some("lobby".into())
+    assert!(app.requests.contains(&Command::Members {
+        room: "lobby".into()
     }));
     app.on_event(Event::Who {
         room: "lobby".into(),

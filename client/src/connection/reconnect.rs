@@ -17,14 +17,23 @@ async fn offline_command(command: Command, memory: &mut Memory, events: &mpsc::S
         Command::Direct { to, body } => memory.enqueue(Target::User(to), body, false),
         Command::Action { room, body } => memory.enqueue(Target::Room(room), body, true),
         Command::DirectAction { to, body } => memory.enqueue(Target::User(to), body, true),
-        _ => Some(Event::Error {
-            text: "not connected; reconnecting (messages are queued, commands are not)".into(),
-        }),
+        other => refusal_while_offline(&other),
     };
     if let Some(event) = event {
         let _ = events.send(event).await;
     }
     memory.report_queue(events);
+}
+
+/// Messages are queued while disconnected; other commands are refused, except
+/// the UI's own member-list request, which the next JOINED repeats anyway.
+fn refusal_while_offline(command: &Command) -> Option<Event> {
+    match command {
+        Command::Members { .. } => None,
+        _ => Some(Event::Error {
+            text: "not connected; reconnecting (messages are queued, commands are not)".into(),
+        }),
+    }
 }
 
 /// After `Outcome::PromptIdle`: waits for the user's next name (or quit).
@@ -196,4 +205,22 @@ async fn open(options: &Options) -> Result<Box<dyn ServerStream>, String> {
         .await
         .map_err(|e| crate::tls::explain(&e))?;
     Ok(Box::new(tls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_uis_member_request_is_dropped_offline_but_a_users_who_is_refused() {
+        let members = Command::Members {
+            room: "lobby".into(),
+        };
+        assert!(refusal_while_offline(&members).is_none());
+        let who = Command::Who { room: None };
+        assert!(matches!(
+            refusal_while_offline(&who),
+            Some(Event::Error { text }) if text.contains("commands are not")
+        ));
+    }
 }

@@ -106,9 +106,7 @@ impl App {
         // and the names from a new WHO (presence only adjusts them).
         self.buffers.at(index).joined(members);
         self.quiet_who.push(room.to_lowercase());
-        self.requests.push(Command::Who {
-            room: Some(room.clone()),
-        });
+        self.requests.push(Command::Members { room: room.clone() });
         // `/join` (or --room) brings the room into view; so does the first
         // room of the session.
         let first = self.buffers.iter().filter(|b| b.kind == Kind::Room).count() == 1

@@ -79,6 +79,9 @@ impl Session<'_> {
             Command::Who { room } => Frame::Who(Who {
                 room: Str8::truncated(room.as_deref().unwrap_or("")),
             }),
+            Command::Members { room } => Frame::Who(Who {
+                room: Str8::truncated(&room),
+            }),
             Command::History { room, count } => Frame::History(History {
                 kind: HistoryKind::Room,
                 target: Str8::truncated(&room),
