@@ -1,6 +1,7 @@
-//! The fan-out workload: N clients in one room, each sending M messages of P
-//! bytes, windowed by acknowledgements or paced to a total rate; every
-//! delivery is verified and its latency recorded.
+//! The fan-out workload: R rooms of N members (one room for `fanout`, many
+//! small ones for `rooms`), each member sending M messages of P bytes to its
+//! room, windowed by acknowledgements or paced to a total rate; every
+//! delivery is verified against its room and its latency recorded.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -18,7 +19,9 @@ use crate::verify::{Faults, Receiver};
 
 #[derive(Debug, Clone)]
 pub struct Workload {
-    pub clients: usize,
+    pub rooms: usize,
+    /// Members of each room; clients `r*members .. (r+1)*members` are room `r`.
+    pub members: usize,
     pub messages: u32,
     pub size: usize,
     /// Unacknowledged messages per client.
@@ -30,9 +33,23 @@ pub struct Workload {
     pub progress: bool,
 }
 
+impl Workload {
+    pub fn clients(&self) -> usize {
+        self.rooms * self.members
+    }
+
+    /// The clients of `index`'s room.
+    fn room_of(&self, index: usize) -> std::ops::Range<usize> {
+        let first = index / self.members * self.members;
+        first..first + self.members
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub target: &'static str,
+    pub rooms: usize,
+    pub members: usize,
     pub clients: usize,
     pub messages_per_client: u32,
     pub size: usize,
@@ -85,10 +102,11 @@ pub async fn run(
     workload: &Workload,
     server_pid: Option<u32>,
 ) -> Result<Report, String> {
-    let n = workload.clients;
+    let n = workload.clients();
     let deadline = Instant::now() + workload.timeout;
     let barrier = Arc::new(Barrier::new(n + 1));
-    let expected = (n as u64) * (n as u64 - 1) * u64::from(workload.messages);
+    let per_room = workload.members as u64;
+    let expected = workload.rooms as u64 * per_room * (per_room - 1) * u64::from(workload.messages);
     let bar = if workload.progress {
         let bar = ProgressBar::new(expected);
         bar.set_style(
@@ -97,7 +115,12 @@ pub async fn run(
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        bar.set_prefix(format!("{} N={n}", target.name()));
+        bar.set_prefix(format!(
+            "{} R={} N={}",
+            target.name(),
+            workload.rooms,
+            workload.members
+        ));
         bar
     } else {
         ProgressBar::hidden()
@@ -117,9 +140,10 @@ pub async fn run(
                 .acquire_owned()
                 .await
                 .map_err(|e| e.to_string())?;
+            let room = conn::room_name(index / workload.members);
             let connected = tokio::time::timeout_at(
                 deadline.into(),
-                conn::connect(target, server, index, local_ip(server, index), true),
+                conn::connect(target, server, index, local_ip(server, index), Some(&room)),
             )
             .await;
             drop(permit);
@@ -182,6 +206,8 @@ pub async fn run(
     };
     Ok(Report {
         target: target.name(),
+        rooms: workload.rooms,
+        members: workload.members,
         clients: n,
         messages_per_client: workload.messages,
         size: workload.size,
@@ -212,7 +238,7 @@ async fn client(
     deadline: Instant,
     bar: ProgressBar,
 ) -> ClientResult {
-    let n = workload.clients;
+    let n = workload.clients();
     let window = Arc::new(Semaphore::new(workload.window.max(1)));
     let sender_window = Arc::clone(&window);
     let (messages, size, rate) = (workload.messages, workload.size, workload.rate);
@@ -239,7 +265,7 @@ async fn client(
             }
         }
     });
-    let mut receiver = Receiver::new(index, n);
+    let mut receiver = Receiver::new(index, workload.room_of(index));
     let mut histogram = Histogram::<u64>::new(3).expect("valid precision");
     let mut acks = 0u32;
     let mut unreported = 0u64;
