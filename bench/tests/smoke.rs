@@ -50,19 +50,25 @@ async fn start_relay() -> (Child, String) {
     (relay, addr)
 }
 
-/// Runs `confab-bench ARGS --json --timeout 30`; its reports, checked clean
-/// and complete (`expected` deliveries each).
-async fn bench(args: &[&str], expected: u64) -> Vec<serde_json::Value> {
+/// Runs `confab-bench MODE LAYOUT` against an in-process server and the
+/// relay, one run each; their reports, checked clean and complete
+/// (`expected` deliveries each), Confab's first.
+async fn bench(mode: &str, layout: &[&str], expected: u64) -> Vec<serde_json::Value> {
+    let shutdown = CancellationToken::new();
+    let server = start_server(&shutdown).await;
+    let (_relay, floor) = start_relay().await;
     let output = tokio::time::timeout(
         BOUND,
         Command::new(env!("CARGO_BIN_EXE_confab-bench"))
-            .args(args)
+            .args([mode, "--server", &server, "--floor", &floor])
+            .args(layout)
             .args(["--json", "--timeout", "30"])
             .output(),
     )
     .await
     .expect("bounded run")
     .unwrap();
+    shutdown.cancel();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -73,7 +79,9 @@ async fn bench(args: &[&str], expected: u64) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    for report in &reports {
+    assert_eq!(reports.len(), 2, "{stdout}");
+    for (report, target) in reports.iter().zip(["confab", "floor"]) {
+        assert_eq!(report["target"], target);
         assert_eq!(report["expected"], expected);
         assert_eq!(report["deliveries"], expected, "{report}");
         for fault in [
@@ -91,36 +99,17 @@ async fn bench(args: &[&str], expected: u64) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn fanout_smoke_run_delivers_everything_exactly_once() {
-    let shutdown = CancellationToken::new();
-    let server = start_server(&shutdown).await;
-    let (_relay, floor) = start_relay().await;
-    let args = ["fanout", "--server", &server, "--floor", &floor];
-    let reports = bench(
-        &[&args[..], &["-n", "20", "-m", "30"]].concat(),
-        20 * 19 * 30,
-    )
-    .await;
-    assert_eq!(reports.len(), 2);
-    assert_eq!(reports[0]["target"], "confab");
-    assert_eq!(reports[1]["target"], "floor");
-    shutdown.cancel();
+    bench("fanout", &["-n", "20", "-m", "30"], 20 * 19 * 30).await;
 }
 
 #[tokio::test]
 async fn rooms_smoke_run_checks_every_room_on_confab_and_the_floor() {
-    let shutdown = CancellationToken::new();
-    let server = start_server(&shutdown).await;
-    let (_relay, floor) = start_relay().await;
-    let args = ["rooms", "--server", &server, "--floor", &floor];
     let layout = ["-r", "3", "-n", "3", "-m", "20"];
-    let reports = bench(&[&args[..], &layout].concat(), 3 * 3 * 2 * 20).await;
-    assert_eq!(reports.len(), 2);
-    for (report, target) in reports.iter().zip(["confab", "floor"]) {
-        assert_eq!(report["target"], target);
+    for report in bench("rooms", &layout, 3 * 3 * 2 * 20).await {
         assert_eq!(report["rooms"], 3);
+        assert_eq!(report["members"], 3);
         assert_eq!(report["clients"], 9);
     }
-    shutdown.cancel();
 }
 
 type RelayClient = Framed<TcpStream, LengthDelimitedCodec>;
