@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use tokio::sync::{Barrier, Semaphore};
+use tokio::sync::{watch, Barrier, Semaphore};
 
 use crate::conn::{self, Incoming, Target};
 use crate::payload;
@@ -127,7 +127,8 @@ pub async fn run(
     } else {
         ProgressBar::hidden()
     };
-    let epoch = Arc::new(std::sync::OnceLock::<Instant>::new());
+    // The start, sent once everybody is in: logins are not part of the run.
+    let (go, start_rx) = watch::channel(None::<Instant>);
     let mut tasks = Vec::with_capacity(n);
     // Connect in waves so the listener's backlog is not the limit.
     let connect_permits = Arc::new(Semaphore::new(256));
@@ -135,7 +136,7 @@ pub async fn run(
         let workload = workload.clone();
         let barrier = Arc::clone(&barrier);
         let bar = bar.clone();
-        let epoch = Arc::clone(&epoch);
+        let mut start_rx = start_rx.clone();
         let connect_permits = Arc::clone(&connect_permits);
         tasks.push(tokio::spawn(async move {
             let permit = connect_permits
@@ -161,16 +162,19 @@ pub async fn run(
                 }
             };
             barrier.wait().await;
-            let start = *epoch.get().expect("set before the barrier is released");
+            let start = match start_rx.wait_for(Option::is_some).await {
+                Ok(start) => start.expect("waited for"),
+                Err(_) => return Err(format!("client {index}: the run was called off")),
+            };
             Ok(client(index, sink, stream, &workload, start, deadline, bar).await)
         }));
     }
-    let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
-    let bench_before = procstat::sample(None);
-    epoch.set(Instant::now()).expect("set once");
     // All logged in (or failed): go.
     barrier.wait().await;
-    let start = *epoch.get().expect("set");
+    let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
+    let bench_before = procstat::sample(None);
+    let start = Instant::now();
+    go.send_replace(Some(start));
     let mut results = Vec::with_capacity(n);
     let mut errors = Vec::new();
     for task in tasks {
