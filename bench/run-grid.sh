@@ -6,6 +6,7 @@
 #   QUICK=1 bash bench/run-grid.sh    # one repetition, smaller N
 #   ROOMS=1 bash bench/run-grid.sh    # also many small rooms: 1,000 rooms of 10
 #   ROOMS=only bash bench/run-grid.sh # only the rooms section
+#   (ROOMS_R, ROOMS_N, ROOMS_M: the layout and messages; ROOMS_RATE: a paced total messages/s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,11 +69,13 @@ done
 if [ -n "${ROOMS:-}" ]; then
     # Many small rooms: R rooms of N, every member sending; 10,000 clients fit the fd limit.
     r=${ROOMS_R:-1000} rn=${ROOMS_N:-10} rm=${ROOMS_M:-50}
+    paced=()
+    [ -n "${ROOMS_RATE:-}" ] && paced=(--rate "$ROOMS_RATE")
     for rep in $(seq "$reps"); do
         echo "== rooms R=$r N=$rn M=$rm, repetition $rep (in-memory, floor, durable)"
         "$bench_bin" rooms --server "$memory_addr" --server-pid "$memory_pid" --floor "$relay_addr" --floor-pid "$relay_pid" \
-            -r "$r" -n "$rn" -m "$rm" --timeout 300 --json | tee -a "$out"
-        "$bench_bin" rooms --server "$durable_addr" --server-pid "$durable_pid" -r "$r" -n "$rn" -m "$rm" --timeout 300 --json \
+            -r "$r" -n "$rn" -m "$rm" ${paced[@]+"${paced[@]}"} --timeout 300 --json | tee -a "$out"
+        "$bench_bin" rooms --server "$durable_addr" --server-pid "$durable_pid" -r "$r" -n "$rn" -m "$rm" ${paced[@]+"${paced[@]}"} --timeout 300 --json \
             | sed 's/"target":"confab"/"target":"confab-durable"/' | tee -a "$out"
     done
 fi
