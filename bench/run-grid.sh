@@ -4,6 +4,9 @@
 # bench/results/<date>.jsonl and a readable log to stdout.
 #   bash bench/run-grid.sh            # full grid (a few minutes)
 #   QUICK=1 bash bench/run-grid.sh    # one repetition, smaller N
+#   ROOMS=1 bash bench/run-grid.sh    # also many small rooms: 1,000 rooms of 10
+#   ROOMS=only bash bench/run-grid.sh # only the rooms section
+#   (ROOMS_R, ROOMS_N, ROOMS_M: the layout and messages; ROOMS_RATE: a paced total messages/s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +54,7 @@ done
 reps=${REPS:-3}
 grid=(10 100 1000)
 [ -n "${QUICK:-}" ] && { reps=1; grid=(10 100); }
+[ "${ROOMS:-}" = only ] && grid=()
 for n in "${grid[@]}"; do
     # About a million deliveries per run, whatever N.
     m=$(( 1000000 / (n * (n - 1)) + 1 ))
@@ -62,6 +66,20 @@ for n in "${grid[@]}"; do
     "$bench_bin" fanout --server "$durable_addr" --server-pid "$durable_pid" -n "$n" -m "$m" --repeat 1 --timeout 120 --json \
         | sed 's/"target":"confab"/"target":"confab-durable"/' | tee -a "$out"
 done
+if [ -n "${ROOMS:-}" ]; then
+    # Many small rooms: R rooms of N, every member sending; 10,000 clients fit the fd limit.
+    r=${ROOMS_R:-1000} rn=${ROOMS_N:-10} rm=${ROOMS_M:-50}
+    paced=()
+    [ -n "${ROOMS_RATE:-}" ] && paced=(--rate "$ROOMS_RATE")
+    for rep in $(seq "$reps"); do
+        echo "== rooms R=$r N=$rn M=$rm, repetition $rep (in-memory, floor, durable)"
+        "$bench_bin" rooms --server "$memory_addr" --server-pid "$memory_pid" --floor "$relay_addr" --floor-pid "$relay_pid" \
+            -r "$r" -n "$rn" -m "$rm" ${paced[@]+"${paced[@]}"} --timeout 300 --json | tee -a "$out"
+        "$bench_bin" rooms --server "$durable_addr" --server-pid "$durable_pid" -r "$r" -n "$rn" -m "$rm" ${paced[@]+"${paced[@]}"} --timeout 300 --json \
+            | sed 's/"target":"confab"/"target":"confab-durable"/' | tee -a "$out"
+    done
+fi
+[ "${ROOMS:-}" = only ] && { echo "results in $out"; exit 0; }
 echo "== idle connections"
 "$bench_bin" idle --server "$memory_addr" --server-pid "$memory_pid" -n "${IDLE:-19000}" --active 5 --timeout 120 --json | tee -a "$out"
 echo "results in $out"

@@ -12,8 +12,10 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
-/// The room every benchmark client joins.
-pub const ROOM: &str = "bench";
+/// The name of benchmark room `room`: one room per group of members.
+pub fn room_name(room: usize) -> String {
+    format!("bench{room}")
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -37,7 +39,8 @@ pub enum Incoming {
 }
 
 pub enum Sink {
-    Confab(SplitSink<Framed<TcpStream, FrameCodec>, Frame>),
+    /// Sends to the room joined at login.
+    Confab(SplitSink<Framed<TcpStream, FrameCodec>, Frame>, Str8),
     Floor(SplitSink<Framed<TcpStream, LengthDelimitedCodec>, Bytes>),
 }
 
@@ -54,13 +57,14 @@ fn floor_codec() -> LengthDelimitedCodec {
 }
 
 /// Connects from `local_ip` (to spread source addresses) and, for Confab,
-/// logs in as `bench{index}` and joins the benchmark room.
+/// logs in as `bench{index}` and joins `room` (none: stays idle in no room).
+/// The relay is told the room in the first frame, as its wire wants.
 pub async fn connect(
     target: Target,
     server: SocketAddr,
     index: usize,
     local_ip: Option<IpAddr>,
-    join: bool,
+    room: Option<&str>,
 ) -> io::Result<(Sink, Stream)> {
     let socket = if server.is_ipv4() {
         TcpSocket::new_v4()?
@@ -75,7 +79,9 @@ pub async fn connect(
     match target {
         Target::Floor => {
             let mut framed = Framed::new(stream, floor_codec());
-            // Wait until the relay has registered us (its READY frame).
+            let room = Bytes::copy_from_slice(room.unwrap_or_default().as_bytes());
+            framed.send(room).await?;
+            // Wait until the relay has registered us in the room (its READY frame).
             match framed.next().await {
                 Some(Ok(payload)) if payload[..] == crate::relay::READY[4..] => {}
                 Some(Ok(_)) => return Err(io::Error::other("relay: unexpected first frame")),
@@ -88,6 +94,7 @@ pub async fn connect(
         Target::Confab => {
             let mut framed = Framed::new(stream, FrameCodec::new(1 << 20));
             let name = Str8::truncated(&format!("bench{index}"));
+            let room = room.map(Str8::truncated);
             framed
                 .send(Frame::Hello(Hello {
                     version: confab_protocol::PROTOCOL_VERSION,
@@ -100,10 +107,11 @@ pub async fn connect(
                 .send(Frame::Login(Login::guest(name)))
                 .await
                 .map_err(io::Error::other)?;
-            if join {
+            let join = room.is_some();
+            if let Some(room) = &room {
                 framed
                     .send(Frame::Join(Join {
-                        room: Str8::truncated(ROOM),
+                        room: room.clone(),
                         since_seq: 0,
                         history: 0,
                     }))
@@ -130,7 +138,8 @@ pub async fn connect(
                 }
             }
             let (sink, stream) = framed.split();
-            Ok((Sink::Confab(sink), Stream::Confab(stream)))
+            let room = room.unwrap_or_else(|| Str8::truncated(""));
+            Ok((Sink::Confab(sink, room), Stream::Confab(stream)))
         }
     }
 }
@@ -138,10 +147,10 @@ pub async fn connect(
 impl Sink {
     pub async fn send(&mut self, client_ref: u32, body: &str) -> io::Result<()> {
         match self {
-            Sink::Confab(sink) => sink
+            Sink::Confab(sink, room) => sink
                 .send(Frame::Send(Send {
                     client_ref,
-                    room: Str8::truncated(ROOM),
+                    room: room.clone(),
                     body: Str16::truncated(body),
                 }))
                 .await

@@ -1,6 +1,7 @@
-//! The fan-out workload: N clients in one room, each sending M messages of P
-//! bytes, windowed by acknowledgements or paced to a total rate; every
-//! delivery is verified and its latency recorded.
+//! The fan-out workload: R rooms of N members (one room for `fanout`, many
+//! small ones for `rooms`), each member sending M messages of P bytes to its
+//! room, windowed by acknowledgements or paced to a total rate; every
+//! delivery is verified against its room and its latency recorded.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use tokio::sync::{Barrier, Semaphore};
+use tokio::sync::{watch, Barrier, Semaphore};
 
 use crate::conn::{self, Incoming, Target};
 use crate::payload;
@@ -18,7 +19,9 @@ use crate::verify::{Faults, Receiver};
 
 #[derive(Debug, Clone)]
 pub struct Workload {
-    pub clients: usize,
+    pub rooms: usize,
+    /// Members of each room; clients `r*members .. (r+1)*members` are room `r`.
+    pub members: usize,
     pub messages: u32,
     pub size: usize,
     /// Unacknowledged messages per client.
@@ -30,9 +33,23 @@ pub struct Workload {
     pub progress: bool,
 }
 
+impl Workload {
+    pub fn clients(&self) -> usize {
+        self.rooms * self.members
+    }
+
+    /// The clients of `index`'s room.
+    fn room_of(&self, index: usize) -> std::ops::Range<usize> {
+        let first = index / self.members * self.members;
+        first..first + self.members
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub target: &'static str,
+    pub rooms: usize,
+    pub members: usize,
     pub clients: usize,
     pub messages_per_client: u32,
     pub size: usize,
@@ -61,7 +78,9 @@ impl Report {
 
 struct ClientResult {
     receiver: Receiver,
-    histogram: Histogram<u64>,
+    /// Latency in µs (what the report shows), u32 counts: a client's
+    /// histogram stays about 50 KB, which 10,000 clients of `rooms` can afford.
+    histogram: Histogram<u32>,
     timed_out: bool,
 }
 
@@ -85,10 +104,11 @@ pub async fn run(
     workload: &Workload,
     server_pid: Option<u32>,
 ) -> Result<Report, String> {
-    let n = workload.clients;
+    let n = workload.clients();
     let deadline = Instant::now() + workload.timeout;
     let barrier = Arc::new(Barrier::new(n + 1));
-    let expected = (n as u64) * (n as u64 - 1) * u64::from(workload.messages);
+    let per_room = workload.members as u64;
+    let expected = workload.rooms as u64 * per_room * (per_room - 1) * u64::from(workload.messages);
     let bar = if workload.progress {
         let bar = ProgressBar::new(expected);
         bar.set_style(
@@ -97,12 +117,18 @@ pub async fn run(
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        bar.set_prefix(format!("{} N={n}", target.name()));
+        bar.set_prefix(format!(
+            "{} R={} N={}",
+            target.name(),
+            workload.rooms,
+            workload.members
+        ));
         bar
     } else {
         ProgressBar::hidden()
     };
-    let epoch = Arc::new(std::sync::OnceLock::<Instant>::new());
+    // The start, sent once everybody is in: logins are not part of the run.
+    let (go, start_rx) = watch::channel(None::<Instant>);
     let mut tasks = Vec::with_capacity(n);
     // Connect in waves so the listener's backlog is not the limit.
     let connect_permits = Arc::new(Semaphore::new(256));
@@ -110,16 +136,17 @@ pub async fn run(
         let workload = workload.clone();
         let barrier = Arc::clone(&barrier);
         let bar = bar.clone();
-        let epoch = Arc::clone(&epoch);
+        let mut start_rx = start_rx.clone();
         let connect_permits = Arc::clone(&connect_permits);
         tasks.push(tokio::spawn(async move {
             let permit = connect_permits
                 .acquire_owned()
                 .await
                 .map_err(|e| e.to_string())?;
+            let room = conn::room_name(index / workload.members);
             let connected = tokio::time::timeout_at(
                 deadline.into(),
-                conn::connect(target, server, index, local_ip(server, index), true),
+                conn::connect(target, server, index, local_ip(server, index), Some(&room)),
             )
             .await;
             drop(permit);
@@ -135,16 +162,19 @@ pub async fn run(
                 }
             };
             barrier.wait().await;
-            let start = *epoch.get().expect("set before the barrier is released");
+            let start = match start_rx.wait_for(Option::is_some).await {
+                Ok(start) => start.expect("waited for"),
+                Err(_) => return Err(format!("client {index}: the run was called off")),
+            };
             Ok(client(index, sink, stream, &workload, start, deadline, bar).await)
         }));
     }
-    let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
-    let bench_before = procstat::sample(None);
-    epoch.set(Instant::now()).expect("set once");
     // All logged in (or failed): go.
     barrier.wait().await;
-    let start = *epoch.get().expect("set");
+    let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
+    let bench_before = procstat::sample(None);
+    let start = Instant::now();
+    go.send_replace(Some(start));
     let mut results = Vec::with_capacity(n);
     let mut errors = Vec::new();
     for task in tasks {
@@ -166,7 +196,8 @@ pub async fn run(
     let server_after = server_pid.and_then(|pid| procstat::sample(Some(pid)));
     let bench_after = procstat::sample(None);
 
-    let mut histogram = Histogram::<u64>::new(3).expect("valid precision");
+    // A bucket of a bounded run stays far below u32::MAX deliveries.
+    let mut histogram = Histogram::<u32>::new(3).expect("valid precision");
     let mut faults = Faults::default();
     let mut deliveries = 0;
     let mut timed_out = false;
@@ -176,12 +207,14 @@ pub async fn run(
         deliveries += result.receiver.delivered;
         timed_out |= result.timed_out;
     }
-    let us = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    let us = |q: f64| histogram.value_at_quantile(q) as f64;
     let cores = |before: Option<procstat::Sample>, after: Option<procstat::Sample>| {
         Some((after?.cpu_seconds - before?.cpu_seconds) / elapsed)
     };
     Ok(Report {
         target: target.name(),
+        rooms: workload.rooms,
+        members: workload.members,
         clients: n,
         messages_per_client: workload.messages,
         size: workload.size,
@@ -194,7 +227,7 @@ pub async fn run(
         p50_us: us(0.5),
         p99_us: us(0.99),
         p999_us: us(0.999),
-        max_us: histogram.max() as f64 / 1000.0,
+        max_us: histogram.max() as f64,
         faults,
         timed_out,
         server_cpu_cores: cores(server_before, server_after),
@@ -212,7 +245,7 @@ async fn client(
     deadline: Instant,
     bar: ProgressBar,
 ) -> ClientResult {
-    let n = workload.clients;
+    let n = workload.clients();
     let window = Arc::new(Semaphore::new(workload.window.max(1)));
     let sender_window = Arc::clone(&window);
     let (messages, size, rate) = (workload.messages, workload.size, workload.rate);
@@ -239,8 +272,8 @@ async fn client(
             }
         }
     });
-    let mut receiver = Receiver::new(index, n);
-    let mut histogram = Histogram::<u64>::new(3).expect("valid precision");
+    let mut receiver = Receiver::new(index, workload.room_of(index));
+    let mut histogram = Histogram::<u32>::new(3).expect("valid precision");
     let mut acks = 0u32;
     let mut unreported = 0u64;
     let mut timed_out = false;
@@ -259,7 +292,7 @@ async fn client(
                     continue;
                 };
                 let now_ns = start.elapsed().as_nanos() as u64;
-                let _ = histogram.record(now_ns.saturating_sub(sent_ns).max(1));
+                let _ = histogram.record((now_ns.saturating_sub(sent_ns) / 1000).max(1));
                 receiver.record(sender, seq);
                 unreported += 1;
                 if unreported == 1024 {

@@ -58,7 +58,7 @@ pub async fn run(
                     server,
                     1_000_000 + index,
                     local_ip(server, index),
-                    false,
+                    None,
                 ),
             )
             .await
@@ -92,7 +92,8 @@ pub async fn run(
 
     let active_report = if active >= 2 {
         let workload = Workload {
-            clients: active,
+            rooms: 1,
+            members: active,
             messages: 200,
             size: 100,
             window: 32,

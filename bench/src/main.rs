@@ -27,45 +27,62 @@ struct Args {
     mode: Mode,
 }
 
+/// What `fanout` and `rooms` share: the targets, the messages, the pacing.
+#[derive(Debug, clap::Args)]
+struct Load {
+    /// The confab-server to measure (start it with high --msg-rate/--msg-burst/--byte-rate/--byte-burst).
+    #[arg(long, default_value = "127.0.0.1:7667")]
+    server: SocketAddr,
+    /// A bare relay (`confab-bench relay`) to run the same workload against, for the ratio.
+    #[arg(long)]
+    floor: Option<SocketAddr>,
+    /// Messages each client sends.
+    #[arg(long, short = 'm', default_value_t = 100)]
+    messages: u32,
+    /// Message body size in bytes.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// Unacknowledged messages per client.
+    #[arg(long, default_value_t = 16)]
+    window: usize,
+    /// Fixed total message rate (messages/s) instead of as fast as possible.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Runs of each target (figures per run; the summary shows median and range).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// PID of the confab-server, to sample its CPU and memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// PID of the relay, likewise.
+    #[arg(long)]
+    floor_pid: Option<u32>,
+    /// Give up on a run after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// One JSON line per run on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum Mode {
     /// N clients in one room each send M messages; deliveries/s, latency, exact delivery check.
     Fanout {
-        /// The confab-server to measure (start it with high --msg-rate/--msg-burst/--byte-rate/--byte-burst).
-        #[arg(long, default_value = "127.0.0.1:7667")]
-        server: SocketAddr,
-        /// A bare relay (`confab-bench relay`) to run the same workload against, for the ratio.
-        #[arg(long)]
-        floor: Option<SocketAddr>,
         #[arg(long, short = 'n', default_value_t = 100)]
         clients: usize,
-        /// Messages each client sends.
-        #[arg(long, short = 'm', default_value_t = 100)]
-        messages: u32,
-        /// Message body size in bytes.
-        #[arg(long, default_value_t = 100)]
-        size: usize,
-        /// Unacknowledged messages per client.
-        #[arg(long, default_value_t = 16)]
-        window: usize,
-        /// Fixed total message rate (messages/s) instead of as fast as possible.
-        #[arg(long)]
-        rate: Option<f64>,
-        /// Runs of each target (figures per run; the summary shows median and range).
-        #[arg(long, default_value_t = 1)]
-        repeat: usize,
-        /// PID of the confab-server, to sample its CPU and memory.
-        #[arg(long)]
-        server_pid: Option<u32>,
-        /// PID of the relay, likewise.
-        #[arg(long)]
-        floor_pid: Option<u32>,
-        /// Give up on a run after this many seconds.
-        #[arg(long, default_value_t = 120)]
-        timeout: u64,
-        /// One JSON line per run on stdout instead of the table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        load: Load,
+    },
+    /// R rooms of N members, every member sending M messages to its room; checked per room.
+    Rooms {
+        #[arg(long, short = 'r', default_value_t = 1000)]
+        rooms: usize,
+        /// Members of each room.
+        #[arg(long, short = 'n', default_value_t = 10)]
+        members: usize,
+        #[command(flatten)]
+        load: Load,
     },
     /// K clients log in and stay idle: memory per connection and login rate.
     Idle {
@@ -139,55 +156,12 @@ async fn run(mode: Mode) -> Result<bool, String> {
                 .map_err(|e| e.to_string())?;
             Ok(true)
         }
-        Mode::Fanout {
-            server,
-            floor,
-            clients,
-            messages,
-            size,
-            window,
-            rate,
-            repeat,
-            server_pid,
-            floor_pid,
-            timeout,
-            json,
-        } => {
-            loopback_only(&server)?;
-            if let Some(floor) = &floor {
-                loopback_only(floor)?;
-            }
-            if clients < 2 {
-                return Err("fan-out needs at least 2 clients".into());
-            }
-            let _ = rlimit::increase_nofile_limit(u64::MAX);
-            let workload = Workload {
-                clients,
-                messages,
-                size,
-                window,
-                rate,
-                timeout: Duration::from_secs(timeout),
-                progress: !json,
-            };
-            let mut confab_runs = Vec::new();
-            let mut floor_runs = Vec::new();
-            // Alternate targets so drift on a shared machine hits both alike.
-            for _ in 0..repeat.max(1) {
-                let report = fanout::run(Target::Confab, server, &workload, server_pid).await?;
-                emit(&report, json);
-                confab_runs.push(report);
-                if let Some(floor) = floor {
-                    let report = fanout::run(Target::Floor, floor, &workload, floor_pid).await?;
-                    emit(&report, json);
-                    floor_runs.push(report);
-                }
-            }
-            if !json {
-                summary(&confab_runs, &floor_runs);
-            }
-            Ok(confab_runs.iter().chain(&floor_runs).all(Report::passed))
-        }
+        Mode::Fanout { clients, load } => compare(1, clients, load).await,
+        Mode::Rooms {
+            rooms,
+            members,
+            load,
+        } => compare(rooms, members, load).await,
         Mode::Idle {
             server,
             clients,
@@ -218,6 +192,45 @@ async fn run(mode: Mode) -> Result<bool, String> {
     }
 }
 
+/// Runs `rooms` rooms of `members` against Confab and, if given, the floor,
+/// alternating so that drift on a shared machine hits both alike.
+async fn compare(rooms: usize, members: usize, load: Load) -> Result<bool, String> {
+    loopback_only(&load.server)?;
+    if let Some(floor) = &load.floor {
+        loopback_only(floor)?;
+    }
+    if members < 2 || rooms < 1 {
+        return Err("a room needs at least 2 members, and a run at least 1 room".into());
+    }
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let workload = Workload {
+        rooms,
+        members,
+        messages: load.messages,
+        size: load.size,
+        window: load.window,
+        rate: load.rate,
+        timeout: Duration::from_secs(load.timeout),
+        progress: !load.json,
+    };
+    let mut confab_runs = Vec::new();
+    let mut floor_runs = Vec::new();
+    for _ in 0..load.repeat.max(1) {
+        let report = fanout::run(Target::Confab, load.server, &workload, load.server_pid).await?;
+        emit(&report, load.json);
+        confab_runs.push(report);
+        if let Some(floor) = load.floor {
+            let report = fanout::run(Target::Floor, floor, &workload, load.floor_pid).await?;
+            emit(&report, load.json);
+            floor_runs.push(report);
+        }
+    }
+    if !load.json {
+        summary(&confab_runs, &floor_runs);
+    }
+    Ok(confab_runs.iter().chain(&floor_runs).all(Report::passed))
+}
+
 fn emit(report: &Report, json: bool) {
     if json {
         if let Ok(line) = serde_json::to_string(report) {
@@ -232,9 +245,10 @@ fn emit(report: &Report, json: bool) {
         .server_peak_rss_mb
         .map_or("-".into(), |m| format!("{m:.1}"));
     println!(
-        "{:<7} N={:<5} M={:<5} P={:<4} {:>12.0} deliveries/s  p50 {:>8.0}us  p99 {:>8.0}us  p99.9 {:>8.0}us  max {:>8.0}us  {:.2}s  server cpu {cpu} cores, peak rss {rss} MB, bench cpu {:.2} cores  {}",
+        "{:<7} R={:<4} N={:<5} M={:<5} P={:<4} {:>12.0} deliveries/s  p50 {:>8.0}us  p99 {:>8.0}us  p99.9 {:>8.0}us  max {:>8.0}us  {:.2}s  server cpu {cpu} cores, peak rss {rss} MB, bench cpu {:.2} cores  {}",
         report.target,
-        report.clients,
+        report.rooms,
+        report.members,
         report.messages_per_client,
         report.size,
         report.deliveries_per_sec,

@@ -2,8 +2,19 @@
 //! frame is encoded once and shared, queued on a bounded queue per client and
 //! written in batches; the sender gets an empty frame as its acknowledgement.
 //! Confab's figures are reported as a ratio to this, measured in the same run.
+//!
+//! Wire, every frame a big-endian u32 length and that many bytes:
+//! - client → relay, first frame: the name of the room to join (any bytes;
+//!   one name for everybody gives the single room of `fanout`);
+//! - relay → client: `R` once the client is a member, so that nobody sends
+//!   before everyone is in;
+//! - client → relay, every later frame: relayed as is to the room's other
+//!   members, and answered with an empty frame (the acknowledgement).
+//!
+//! The room is looked up once, at registration; relaying a frame locks only
+//! that room's member list, as Confab's fan-out locks only its room.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,30 +56,44 @@ impl Queue {
     }
 }
 
-type Clients = Arc<Mutex<Vec<(u64, Arc<Queue>)>>>;
+/// One room's members.
+type Members = Arc<Mutex<Vec<(u64, Arc<Queue>)>>>;
+/// Rooms by name; a room lives as long as the relay (a benchmark's lifetime).
+type Rooms = Arc<Mutex<HashMap<Bytes, Members>>>;
 
 pub async fn serve(listener: TcpListener, depth: usize) -> io::Result<()> {
-    let clients: Clients = Arc::new(Mutex::new(Vec::new()));
+    let rooms: Rooms = Arc::default();
     let ids = AtomicU64::new(0);
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
         let id = ids.fetch_add(1, Ordering::Relaxed);
-        let queue = Arc::new(Queue {
-            frames: Mutex::new((VecDeque::new(), false)),
-            ready: Notify::new(),
-        });
-        clients
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((id, Arc::clone(&queue)));
-        // Registered: tell the client, so that nobody sends before everyone is in.
-        queue.push(Bytes::from_static(READY), depth);
-        tokio::spawn(connection(stream, id, queue, Arc::clone(&clients), depth));
+        tokio::spawn(connection(stream, id, Arc::clone(&rooms), depth));
     }
 }
 
-async fn connection(stream: TcpStream, id: u64, queue: Arc<Queue>, clients: Clients, depth: usize) {
+/// Makes the client a member of room `name` and tells it so.
+fn register(rooms: &Rooms, name: Bytes, id: u64, queue: &Arc<Queue>, depth: usize) -> Members {
+    let members = Arc::clone(
+        rooms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(name)
+            .or_default(),
+    );
+    members
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((id, Arc::clone(queue)));
+    queue.push(Bytes::from_static(READY), depth);
+    members
+}
+
+async fn connection(stream: TcpStream, id: u64, rooms: Rooms, depth: usize) {
+    let queue = Arc::new(Queue {
+        frames: Mutex::new((VecDeque::new(), false)),
+        ready: Notify::new(),
+    });
     let (mut reader, mut writer) = stream.into_split();
     let writer_queue = Arc::clone(&queue);
     let write_task = tokio::spawn(async move {
@@ -99,6 +124,7 @@ async fn connection(stream: TcpStream, id: u64, queue: Arc<Queue>, clients: Clie
     });
     let ack = Bytes::from_static(&[0, 0, 0, 0]);
     let mut buf = BytesMut::with_capacity(8192);
+    let mut room: Option<Members> = None;
     'read: loop {
         match reader.read_buf(&mut buf).await {
             Ok(0) | Err(_) => break,
@@ -114,6 +140,10 @@ async fn connection(stream: TcpStream, id: u64, queue: Arc<Queue>, clients: Clie
                 break;
             }
             let frame = buf.split_to(4 + len).freeze();
+            let Some(clients) = &room else {
+                room = Some(register(&rooms, frame.slice(4..), id, &queue, depth));
+                continue;
+            };
             let members = clients.lock().unwrap_or_else(|e| e.into_inner());
             for (other, target) in members.iter() {
                 if *other != id {
@@ -124,10 +154,12 @@ async fn connection(stream: TcpStream, id: u64, queue: Arc<Queue>, clients: Clie
             queue.push(ack.clone(), depth);
         }
     }
-    clients
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|(other, _)| *other != id);
+    if let Some(members) = room {
+        members
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(other, _)| *other != id);
+    }
     queue.frames.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
     queue.ready.notify_one();
     let _ = write_task.await;

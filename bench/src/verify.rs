@@ -1,9 +1,11 @@
 //! Exactly-once, in-order, no-echo delivery accounting for one receiver.
 //!
-//! Each receiver expects from every other sender the sequence 0, 1, 2, … M-1
-//! in order. Anything else is counted: a repeat or a step back is a
+//! Each receiver expects from every other sender of its room the sequence
+//! 0, 1, 2, … M-1 in order, and nothing from outside its room. Anything else is counted: a repeat or a step back is a
 //! duplicate/reorder, a step forward skips messages (lost unless they come
 //! later, which is then a reorder), a message from itself is an echo.
+
+use std::ops::Range;
 
 use serde::Serialize;
 
@@ -14,6 +16,7 @@ pub struct Faults {
     pub duplicated_or_reordered: u64,
     pub skipped_ahead: u64,
     pub echoed: u64,
+    /// From a sender outside the receiver's room (another room's, or nobody's).
     pub unknown_sender: u64,
 }
 
@@ -35,17 +38,21 @@ impl Faults {
 #[derive(Debug, Clone)]
 pub struct Receiver {
     me: usize,
-    /// Next expected sequence per sender.
+    /// The first sender of the receiver's room; senders are numbered globally.
+    first: usize,
+    /// Next expected sequence per sender of the room.
     next: Vec<u32>,
     pub delivered: u64,
     faults: Faults,
 }
 
 impl Receiver {
-    pub fn new(me: usize, senders: usize) -> Self {
+    /// A receiver whose room is the senders `room` (`me` among them).
+    pub fn new(me: usize, room: Range<usize>) -> Self {
         Receiver {
             me,
-            next: vec![0; senders],
+            first: room.start,
+            next: vec![0; room.len()],
             delivered: 0,
             faults: Faults::default(),
         }
@@ -57,7 +64,8 @@ impl Receiver {
             self.faults.echoed += 1;
             return;
         }
-        let Some(next) = self.next.get_mut(sender) else {
+        let slot = sender.checked_sub(self.first);
+        let Some(next) = slot.and_then(|slot| self.next.get_mut(slot)) else {
             self.faults.unknown_sender += 1;
             return;
         };
@@ -78,7 +86,7 @@ impl Receiver {
         self.next
             .iter()
             .enumerate()
-            .all(|(s, n)| s == self.me || *n >= per_sender)
+            .all(|(s, n)| self.first + s == self.me || *n >= per_sender)
     }
 
     /// Final accounting: messages that never arrived in order are lost
@@ -96,7 +104,7 @@ mod tests {
     use super::*;
 
     fn run(me: usize, senders: usize, per_sender: u32, deliveries: &[(usize, u32)]) -> Faults {
-        let mut receiver = Receiver::new(me, senders);
+        let mut receiver = Receiver::new(me, 0..senders);
         for &(sender, seq) in deliveries {
             receiver.record(sender, seq);
         }
@@ -107,7 +115,7 @@ mod tests {
     fn a_perfect_stream_is_clean() {
         let deliveries = [(1, 0), (2, 0), (1, 1), (2, 1)];
         assert!(run(0, 3, 2, &deliveries).is_clean());
-        let mut receiver = Receiver::new(0, 3);
+        let mut receiver = Receiver::new(0, 0..3);
         for &(s, q) in &deliveries {
             receiver.record(s, q);
         }
@@ -139,6 +147,20 @@ mod tests {
     #[test]
     fn an_echo_is_counted() {
         let faults = run(0, 2, 1, &[(0, 0), (1, 0)]);
+        assert_eq!(faults.echoed, 1);
+        assert_eq!(faults.lost, 0);
+    }
+
+    #[test]
+    fn another_rooms_sender_is_counted_and_the_room_is_checked_alone() {
+        // Room of senders 3, 4, 5 seen by 4; sender 2 and 6 are in other rooms.
+        let mut receiver = Receiver::new(4, 3..6);
+        for (sender, seq) in [(3, 0), (2, 0), (5, 0), (6, 0), (4, 0)] {
+            receiver.record(sender, seq);
+        }
+        assert!(receiver.complete(1));
+        let faults = receiver.finish(1);
+        assert_eq!(faults.unknown_sender, 2);
         assert_eq!(faults.echoed, 1);
         assert_eq!(faults.lost, 0);
     }
