@@ -6,10 +6,12 @@
 //! +-----------+-------------+-----------------+------------------+----------------+
 //! ```
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
+use nom::number::complete::be_u16;
+use nom::Parser;
 
 use crate::error::ErrorCode;
-use crate::wire::{wire_struct, BodyError, Reader, Str16, WireField};
+use crate::wire::{wire_struct, PResult, Str16, WireField};
 
 wire_struct! {
     /// An error report. `frame_type` and `client_ref` say what caused it (0 if nothing).
@@ -39,8 +41,8 @@ impl ErrorFrame {
 
 impl WireField for ErrorCode {
     const MIN_LEN: usize = 2;
-    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
-        u16::parse(body).map(ErrorCode)
+    fn parse<'a>(input: &'a [u8], _body: &Bytes) -> PResult<'a, Self> {
+        be_u16.map(ErrorCode).parse(input)
     }
 
     fn put(&self, dst: &mut BytesMut) {
