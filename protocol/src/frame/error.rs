@@ -7,11 +7,10 @@
 //! ```
 
 use bytes::{Bytes, BytesMut};
-use nom::number::complete::be_u16;
 use nom::Parser;
 
 use crate::error::ErrorCode;
-use crate::wire::{wire_struct, PResult, Str16, WireField};
+use crate::wire::{field, wire_struct, PResult, Str16, WireField};
 
 wire_struct! {
     /// An error report. `frame_type` and `client_ref` say what caused it (0 if nothing).
@@ -41,8 +40,8 @@ impl ErrorFrame {
 
 impl WireField for ErrorCode {
     const MIN_LEN: usize = 2;
-    fn parse<'a>(input: &'a [u8], _body: &Bytes) -> PResult<'a, Self> {
-        be_u16.map(ErrorCode).parse(input)
+    fn parse<'a>(input: &'a [u8], body: &Bytes) -> PResult<'a, Self> {
+        field::<u16>(body).map(ErrorCode).parse(input)
     }
 
     fn put(&self, dst: &mut BytesMut) {

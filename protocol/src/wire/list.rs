@@ -2,7 +2,6 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::multi::count;
-use nom::number::complete::be_u16;
 use nom::Parser;
 use std::ops::Deref;
 
@@ -41,7 +40,7 @@ impl<T> Deref for List<T> {
 impl<T: WireField> WireField for List<T> {
     const MIN_LEN: usize = 2;
     fn parse<'a>(input: &'a [u8], body: &Bytes) -> PResult<'a, Self> {
-        let (input, len) = be_u16(input)?;
+        let (input, len) = u16::parse(input, body)?;
         let len = usize::from(len);
         // spec: SEC-1 — a count that the bytes left cannot hold, at the
         // entry's smallest encoding, is malformed before anything is reserved.

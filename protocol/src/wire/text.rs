@@ -7,12 +7,10 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
-use nom::bytes::complete::take;
 use nom::combinator::map_res;
-use nom::number::complete::{be_u16, be_u8};
 use nom::Parser;
 
-use super::{BodyError, PResult, WireField};
+use super::{bytes, BodyError, PResult, WireField};
 use crate::error::LengthError;
 
 /// Validated UTF-8 text of at most `MAX` bytes. The prefix is a `u8` when
@@ -110,7 +108,7 @@ impl<const MAX: usize> Text<MAX> {
 
     /// Long text, sharing the body's buffer.
     fn parse_shared<'a>(input: &'a [u8], body: &Bytes, len: usize) -> PResult<'a, Self> {
-        map_res(take(len), |raw: &[u8]| {
+        map_res(bytes(len), |raw: &[u8]| {
             match ByteString::try_from(body.slice_ref(raw)) {
                 Ok(text) => Ok(Text(Repr::Shared(text))),
                 Err(_) => Err(BodyError::InvalidUtf8),
@@ -122,7 +120,7 @@ impl<const MAX: usize> Text<MAX> {
     /// Short text, kept inline.
     #[inline]
     fn parse_inline(input: &[u8], len: usize) -> PResult<'_, Self> {
-        let (rest, text) = take(len).parse(input)?;
+        let (rest, text) = bytes(len).parse(input)?;
         // The inline copy reads whole words from the input when there are enough.
         let (buf, ascii) = match input.first_chunk() {
             Some(window) => inline_buf_from_window(window, len),
@@ -179,9 +177,9 @@ impl<const MAX: usize> WireField for Text<MAX> {
     #[inline]
     fn parse<'a>(input: &'a [u8], body: &Bytes) -> PResult<'a, Self> {
         let (input, len) = if Self::PREFIX == 1 {
-            be_u8.map(usize::from).parse(input)?
+            u8::parse(input, body).map(|(rest, len)| (rest, usize::from(len)))?
         } else {
-            be_u16.map(usize::from).parse(input)?
+            u16::parse(input, body).map(|(rest, len)| (rest, usize::from(len)))?
         };
         if len > INLINE {
             Self::parse_shared(input, body, len)
