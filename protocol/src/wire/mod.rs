@@ -69,8 +69,8 @@ pub(crate) fn field<'a, 'b, T: WireField>(
 }
 
 /// The next `N` bytes as an array: the integer fields' parser. nom's
-/// `be_u64` and friends assemble a number byte by byte, which took a quarter
-/// of a MESSAGE's decoding instructions; one unaligned load does the same.
+/// `be_u64` and friends assemble a number byte by byte, which made a MESSAGE
+/// cost 30% more instructions to decode (BENCHMARKS.md); one load does it.
 #[inline(always)]
 pub(crate) fn array<const N: usize>(input: &[u8]) -> PResult<'_, [u8; N]> {
     match input.split_first_chunk::<N>() {
