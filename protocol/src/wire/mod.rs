@@ -27,7 +27,8 @@ pub(crate) enum BodyError {
 }
 
 impl<I> ParseError<I> for BodyError {
-    // nom's complete-mode number and `take` parsers fail only for lack of input.
+    // The combinators used here fail on their own only for lack of input;
+    // every other verdict comes through `FromExternalError`.
     fn from_error_kind(_input: I, _kind: ErrorKind) -> Self {
         BodyError::Truncated
     }
@@ -82,7 +83,7 @@ pub(crate) fn array<const N: usize>(input: &[u8]) -> PResult<'_, [u8; N]> {
 /// The next `len` bytes; like nom's `take`, which costs more instructions
 /// for the same split.
 #[inline(always)]
-pub(crate) fn bytes<'a>(len: usize) -> impl Fn(&'a [u8]) -> PResult<'a, &'a [u8]> {
+pub(crate) fn take_bytes<'a>(len: usize) -> impl Fn(&'a [u8]) -> PResult<'a, &'a [u8]> {
     move |input: &'a [u8]| match input.split_at_checked(len) {
         Some((bytes, rest)) => Ok((rest, bytes)),
         None => Err(nom::Err::Error(BodyError::Truncated)),
@@ -124,7 +125,7 @@ impl WireField for Magic {
     fn parse<'a>(input: &'a [u8], _body: &Bytes) -> PResult<'a, Self> {
         // spec: HANDSHAKE-2 — too short is malformed, wrong bytes are not Confab.
         // (`tag` would not tell the two apart.)
-        nom::combinator::map_res(bytes(MAGIC.len()), |magic: &[u8]| {
+        nom::combinator::map_res(take_bytes(MAGIC.len()), |magic: &[u8]| {
             if magic == MAGIC {
                 Ok(Magic)
             } else {

@@ -10,7 +10,7 @@ use std::ops::Deref;
 use nom::combinator::map_res;
 use nom::Parser;
 
-use super::{bytes, BodyError, PResult, WireField};
+use super::{take_bytes, BodyError, PResult, WireField};
 use crate::error::LengthError;
 
 /// Validated UTF-8 text of at most `MAX` bytes. The prefix is a `u8` when
@@ -108,7 +108,7 @@ impl<const MAX: usize> Text<MAX> {
 
     /// Long text, sharing the body's buffer.
     fn parse_shared<'a>(input: &'a [u8], body: &Bytes, len: usize) -> PResult<'a, Self> {
-        map_res(bytes(len), |raw: &[u8]| {
+        map_res(take_bytes(len), |raw: &[u8]| {
             match ByteString::try_from(body.slice_ref(raw)) {
                 Ok(text) => Ok(Text(Repr::Shared(text))),
                 Err(_) => Err(BodyError::InvalidUtf8),
@@ -120,7 +120,7 @@ impl<const MAX: usize> Text<MAX> {
     /// Short text, kept inline.
     #[inline]
     fn parse_inline(input: &[u8], len: usize) -> PResult<'_, Self> {
-        let (rest, text) = bytes(len).parse(input)?;
+        let (rest, text) = take_bytes(len).parse(input)?;
         // The inline copy reads whole words from the input when there are enough.
         let (buf, ascii) = match input.first_chunk() {
             Some(window) => inline_buf_from_window(window, len),
