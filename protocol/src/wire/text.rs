@@ -10,7 +10,7 @@ use std::ops::Deref;
 use nom::combinator::map_res;
 use nom::Parser;
 
-use super::{take_bytes, BodyError, PResult, WireField};
+use super::{field, take_bytes, BodyError, PResult, WireField};
 use crate::error::LengthError;
 
 /// Validated UTF-8 text of at most `MAX` bytes. The prefix is a `u8` when
@@ -177,9 +177,9 @@ impl<const MAX: usize> WireField for Text<MAX> {
     #[inline]
     fn parse<'a>(input: &'a [u8], body: &Bytes) -> PResult<'a, Self> {
         let (input, len) = if Self::PREFIX == 1 {
-            u8::parse(input, body).map(|(rest, len)| (rest, usize::from(len)))?
+            field::<u8>(body).map(usize::from).parse(input)?
         } else {
-            u16::parse(input, body).map(|(rest, len)| (rest, usize::from(len)))?
+            field::<u16>(body).map(usize::from).parse(input)?
         };
         if len > INLINE {
             Self::parse_shared(input, body, len)
