@@ -6,10 +6,11 @@
 //! +-----------+-------------+-----------------+------------------+----------------+
 //! ```
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
+use nom::Parser;
 
 use crate::error::ErrorCode;
-use crate::wire::{wire_struct, BodyError, Reader, Str16, WireField};
+use crate::wire::{field, wire_struct, PResult, Str16, WireField};
 
 wire_struct! {
     /// An error report. `frame_type` and `client_ref` say what caused it (0 if nothing).
@@ -39,8 +40,8 @@ impl ErrorFrame {
 
 impl WireField for ErrorCode {
     const MIN_LEN: usize = 2;
-    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
-        u16::parse(body).map(ErrorCode)
+    fn parse<'a>(input: &'a [u8], body: &Bytes) -> PResult<'a, Self> {
+        field::<u16>(body).map(ErrorCode).parse(input)
     }
 
     fn put(&self, dst: &mut BytesMut) {

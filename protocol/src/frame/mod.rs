@@ -47,7 +47,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use nom::number::streaming::{be_u32, be_u8};
 
 use crate::error::{DecodeError, Malformation};
-use crate::wire::{BodyError, Reader, WireField};
+use crate::wire::{BodyError, WireField};
 
 /// Bytes in a frame header: type (`u8`) and body length (`u32`) (`[FRAMING-1]`).
 pub const HEADER_LEN: usize = 5;
@@ -184,23 +184,18 @@ frames! {
 
 /// spec: FRAMING-3 — a known body must be consumed exactly.
 fn parse_whole<T: WireField>(frame_type: u8, body: Bytes) -> Result<T, DecodeError> {
-    let mut body = Reader::new(body);
-    match T::parse(&mut body) {
-        Ok(value) if body.is_done() => Ok(value),
-        Ok(_) => Err(DecodeError::Malformed {
-            frame_type,
-            reason: Malformation::TrailingBytes,
+    let malformed = |reason| DecodeError::Malformed { frame_type, reason };
+    match T::parse(&body, &body) {
+        Ok(([], value)) => Ok(value),
+        Ok(_) => Err(malformed(Malformation::TrailingBytes)),
+        // Complete-mode parsers never ask for more; a body that ends early is truncated.
+        Err(nom::Err::Incomplete(_)) => Err(malformed(Malformation::Truncated)),
+        Err(nom::Err::Error(error) | nom::Err::Failure(error)) => Err(match error {
+            BodyError::Truncated => malformed(Malformation::Truncated),
+            BodyError::BadEnumValue => malformed(Malformation::BadEnumValue),
+            BodyError::InvalidUtf8 => DecodeError::InvalidUtf8 { frame_type },
+            BodyError::BadMagic => DecodeError::BadMagic { frame_type },
         }),
-        Err(BodyError::Truncated) => Err(DecodeError::Malformed {
-            frame_type,
-            reason: Malformation::Truncated,
-        }),
-        Err(BodyError::BadEnumValue) => Err(DecodeError::Malformed {
-            frame_type,
-            reason: Malformation::BadEnumValue,
-        }),
-        Err(BodyError::InvalidUtf8) => Err(DecodeError::InvalidUtf8 { frame_type }),
-        Err(BodyError::BadMagic) => Err(DecodeError::BadMagic { frame_type }),
     }
 }
 

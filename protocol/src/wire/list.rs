@@ -1,9 +1,11 @@
 //! A `u16` count followed by that many entries (ROOM_LIST, WHO_LIST).
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+use nom::multi::count;
+use nom::Parser;
 use std::ops::Deref;
 
-use super::{BodyError, Reader, WireField};
+use super::{field, BodyError, PResult, WireField};
 use crate::error::LengthError;
 
 /// Up to 65,535 entries behind a `u16` count.
@@ -37,18 +39,15 @@ impl<T> Deref for List<T> {
 
 impl<T: WireField> WireField for List<T> {
     const MIN_LEN: usize = 2;
-    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
-        let count = usize::from(u16::parse(body)?);
+    fn parse<'a>(input: &'a [u8], body: &Bytes) -> PResult<'a, Self> {
+        let (input, len) = u16::parse(input, body)?;
+        let len = usize::from(len);
         // spec: SEC-1 — a count that the bytes left cannot hold, at the
         // entry's smallest encoding, is malformed before anything is reserved.
-        if count * T::MIN_LEN.max(1) > body.rest().len() {
-            return Err(BodyError::Truncated);
+        if len * T::MIN_LEN.max(1) > input.len() {
+            return Err(nom::Err::Error(BodyError::Truncated));
         }
-        let mut items = Vec::with_capacity(count);
-        for _ in 0..count {
-            items.push(T::parse(body)?);
-        }
-        Ok(List(items))
+        count(field::<T>(body), len).map(List).parse(input)
     }
 
     fn put(&self, dst: &mut BytesMut) {

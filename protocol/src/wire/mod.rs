@@ -1,12 +1,15 @@
 //! Primitive wire types (spec section 3) and the `WireField` trait every
 //! frame body is assembled from.
 //!
-//! A body is read only once the framing layer has buffered all of it, so
-//! running out of bytes here is `MALFORMED_FRAME` (`[TYPES-2]`), never
-//! "incomplete". Fields are read front to back through a `Reader` that owns
-//! the body, so that long strings can share its buffer without copying.
+//! Fields are nom parsers in *complete* mode over the body slice: the framing
+//! layer has buffered the whole body, so running out of bytes here is
+//! `MALFORMED_FRAME` (`[TYPES-2]`), never "incomplete". Every parser is also
+//! handed the body's `Bytes`, so that long strings share its buffer instead
+//! of being copied.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+use nom::error::{ErrorKind, FromExternalError, ParseError};
+use nom::Parser;
 
 mod list;
 mod text;
@@ -23,77 +26,77 @@ pub(crate) enum BodyError {
     BadMagic,
 }
 
-/// The unread rest of a complete body.
-pub(crate) struct Reader {
-    body: Bytes,
-    at: usize,
-}
-
-impl Reader {
-    pub(crate) fn new(body: Bytes) -> Self {
-        Reader { body, at: 0 }
+impl<I> ParseError<I> for BodyError {
+    // The combinators used here fail on their own only for lack of input;
+    // every other verdict comes through `FromExternalError`.
+    fn from_error_kind(_input: I, _kind: ErrorKind) -> Self {
+        BodyError::Truncated
     }
 
-    #[inline]
-    fn rest(&self) -> &[u8] {
-        self.body.get(self.at..).unwrap_or_default()
-    }
-
-    /// Whether every byte was read (`[FRAMING-3]`).
-    pub(crate) fn is_done(&self) -> bool {
-        self.rest().is_empty()
-    }
-
-    #[inline]
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let bytes = *self.rest().first_chunk::<N>()?;
-        self.at += N;
-        Some(bytes)
-    }
-
-    /// The next `len` bytes as a slice of the body's buffer. Text that ends
-    /// the body (a MESSAGE's) takes the buffer over rather than paying for
-    /// a reference of its own.
-    #[inline]
-    fn shared(&mut self, len: usize) -> Option<Bytes> {
-        let end = self.at + len;
-        if end > self.body.len() {
-            return None;
-        }
-        let bytes = if end == self.body.len() {
-            let mut tail = std::mem::take(&mut self.body);
-            tail.advance(self.at);
-            self.at = 0;
-            tail
-        } else {
-            let bytes = self.body.slice(self.at..end);
-            self.at = end;
-            bytes
-        };
-        Some(bytes)
+    fn append(_input: I, _kind: ErrorKind, other: Self) -> Self {
+        other
     }
 }
+
+/// `map_res` and friends pass a field's own verdict through unchanged.
+impl<I> FromExternalError<I, BodyError> for BodyError {
+    fn from_external_error(_input: I, _kind: ErrorKind, error: BodyError) -> Self {
+        error
+    }
+}
+
+/// What a field parser returns: the rest of the body and the field.
+pub(crate) type PResult<'a, T> = nom::IResult<&'a [u8], T, BodyError>;
 
 /// A value that has a fixed place in a frame body.
 pub(crate) trait WireField: Sized {
     /// The fewest bytes any value of the type encodes to.
     const MIN_LEN: usize;
+    /// Parses the field at the front of `input`, a slice of `body`.
     #[doc(hidden)]
-    fn parse(body: &mut Reader) -> Result<Self, BodyError>;
+    fn parse<'a>(input: &'a [u8], body: &Bytes) -> PResult<'a, Self>;
     /// Appends the encoded field.
     fn put(&self, dst: &mut BytesMut);
     /// Exactly the number of bytes `put` appends.
     fn wire_len(&self) -> usize;
 }
 
+/// `T::parse` as a nom parser, for use in combinators.
+#[inline(always)]
+pub(crate) fn field<'a, 'b, T: WireField>(
+    body: &'b Bytes,
+) -> impl Parser<&'a [u8], Output = T, Error = BodyError> + 'b {
+    move |input: &'a [u8]| T::parse(input, body)
+}
+
+/// The next `N` bytes as an array: the integer fields' parser. nom's
+/// `be_u64` and friends assemble a number byte by byte, which made a MESSAGE
+/// cost 30% more instructions to decode (BENCHMARKS.md); one load does it.
+#[inline(always)]
+pub(crate) fn array<const N: usize>(input: &[u8]) -> PResult<'_, [u8; N]> {
+    match input.split_first_chunk::<N>() {
+        Some((bytes, rest)) => Ok((rest, *bytes)),
+        None => Err(nom::Err::Error(BodyError::Truncated)),
+    }
+}
+
+/// The next `len` bytes; like nom's `take`, which costs more instructions
+/// for the same split.
+#[inline(always)]
+pub(crate) fn take_bytes<'a>(len: usize) -> impl Fn(&'a [u8]) -> PResult<'a, &'a [u8]> {
+    move |input: &'a [u8]| match input.split_at_checked(len) {
+        Some((bytes, rest)) => Ok((rest, bytes)),
+        None => Err(nom::Err::Error(BodyError::Truncated)),
+    }
+}
+
 macro_rules! int_field {
     ($ty:ty, $put:ident) => {
         impl WireField for $ty {
             const MIN_LEN: usize = std::mem::size_of::<$ty>();
-            #[inline]
-            fn parse(body: &mut Reader) -> Result<Self, BodyError> {
-                let bytes = body.array().ok_or(BodyError::Truncated)?;
-                Ok(<$ty>::from_be_bytes(bytes))
+            #[inline(always)]
+            fn parse<'a>(input: &'a [u8], _body: &Bytes) -> PResult<'a, Self> {
+                array.map(<$ty>::from_be_bytes).parse(input)
             }
             fn put(&self, dst: &mut BytesMut) {
                 dst.$put(*self);
@@ -119,13 +122,17 @@ pub(crate) struct Magic;
 
 impl WireField for Magic {
     const MIN_LEN: usize = MAGIC.len();
-    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
+    fn parse<'a>(input: &'a [u8], _body: &Bytes) -> PResult<'a, Self> {
         // spec: HANDSHAKE-2 — too short is malformed, wrong bytes are not Confab.
-        match body.array::<{ MAGIC.len() }>() {
-            Some(magic) if magic == *MAGIC => Ok(Magic),
-            Some(_) => Err(BodyError::BadMagic),
-            None => Err(BodyError::Truncated),
-        }
+        // (`tag` would not tell the two apart.)
+        nom::combinator::map_res(take_bytes(MAGIC.len()), |magic: &[u8]| {
+            if magic == MAGIC {
+                Ok(Magic)
+            } else {
+                Err(BodyError::BadMagic)
+            }
+        })
+        .parse(input)
     }
 
     fn put(&self, dst: &mut BytesMut) {
@@ -155,9 +162,13 @@ macro_rules! wire_enum {
 
         impl $crate::wire::WireField for $name {
             const MIN_LEN: usize = 1;
-            fn parse(body: &mut $crate::wire::Reader) -> Result<Self, $crate::wire::BodyError> {
-                let raw = <u8 as $crate::wire::WireField>::parse(body)?;
-                $name::try_from(raw).map_err(|_| $crate::wire::BodyError::BadEnumValue)
+            fn parse<'a>(input: &'a [u8], body: &bytes::Bytes) -> $crate::wire::PResult<'a, Self> {
+                nom::Parser::parse(
+                    &mut nom::combinator::map_res($crate::wire::field::<u8>(body), |raw| {
+                        $name::try_from(raw).map_err(|_| $crate::wire::BodyError::BadEnumValue)
+                    }),
+                    input,
+                )
             }
             fn put(&self, dst: &mut bytes::BytesMut) {
                 bytes::BufMut::put_u8(dst, *self as u8);
@@ -180,10 +191,13 @@ pub(crate) use wire_enum;
 /// Declares a frame body struct whose fields are encoded in declaration
 /// order, optionally after the magic.
 macro_rules! wire_struct {
+    // The first parser of the sequence: the magic, or one that reads nothing.
     (@magic_parse magic, $body:ident) => {
-        <$crate::wire::Magic as $crate::wire::WireField>::parse($body)?;
+        $crate::wire::field::<$crate::wire::Magic>($body)
     };
-    (@magic_parse, $body:ident) => {};
+    (@magic_parse, $body:ident) => {
+        nom::combinator::success($crate::wire::Magic)
+    };
     (@magic_put magic, $dst:ident) => {
         $crate::wire::WireField::put(&$crate::wire::Magic, $dst);
     };
@@ -200,11 +214,20 @@ macro_rules! wire_struct {
         impl $crate::wire::WireField for $name {
             const MIN_LEN: usize = $crate::wire::wire_struct!(@magic_len $($magic)?)
                 $(+ <$ty as $crate::wire::WireField>::MIN_LEN)*;
+            #[inline]
             #[allow(unused_variables)]
-            fn parse(body: &mut $crate::wire::Reader) -> Result<Self, $crate::wire::BodyError> {
-                $crate::wire::wire_struct!(@magic_parse $($magic)?, body);
-                // Struct fields are evaluated in the order written: wire order.
-                Ok($name { $($field: <$ty as $crate::wire::WireField>::parse(body)?),* })
+            fn parse<'a>(input: &'a [u8], body: &bytes::Bytes) -> $crate::wire::PResult<'a, Self> {
+                // A tuple of parsers runs them in wire order.
+                nom::Parser::parse(
+                    &mut nom::Parser::map(
+                        (
+                            $crate::wire::wire_struct!(@magic_parse $($magic)?, body),
+                            $($crate::wire::field::<$ty>(body),)*
+                        ),
+                        |(_, $($field,)*)| $name { $($field),* },
+                    ),
+                    input,
+                )
             }
             #[allow(unused_variables)]
             fn put(&self, dst: &mut bytes::BytesMut) {
@@ -224,10 +247,18 @@ pub(crate) use wire_struct;
 mod tests {
     use super::*;
 
+    /// `T` and the bytes left after it.
+    fn parse_some<T: WireField>(body: &Bytes) -> Result<(T, usize), BodyError> {
+        match T::parse(body, body) {
+            Ok((rest, value)) => Ok((value, rest.len())),
+            Err(nom::Err::Error(error) | nom::Err::Failure(error)) => Err(error),
+            Err(nom::Err::Incomplete(_)) => panic!("complete parsers never ask for more"),
+        }
+    }
+
     fn parse_all<T: WireField>(bytes: &[u8]) -> Result<T, BodyError> {
-        let mut body = Reader::new(Bytes::copy_from_slice(bytes));
-        let value = T::parse(&mut body)?;
-        assert!(body.is_done(), "left-over bytes");
+        let (value, left) = parse_some(&Bytes::copy_from_slice(bytes))?;
+        assert_eq!(left, 0, "left-over bytes");
         Ok(value)
     }
 
@@ -271,28 +302,28 @@ mod tests {
                     let mut wire = BytesMut::new();
                     text.put(&mut wire);
                     wire.put_bytes(7, trailer);
-                    let mut body = Reader::new(wire.freeze());
-                    assert_eq!(Str8::parse(&mut body).unwrap(), text);
-                    assert_eq!(body.rest().len(), trailer);
+                    let (parsed, left) = parse_some::<Str8>(&wire.freeze()).unwrap();
+                    assert_eq!(parsed, text);
+                    assert_eq!(left, trailer);
                 }
             }
         }
     }
 
     #[test]
-    fn long_text_shares_the_body_and_the_last_one_takes_it() {
+    fn long_text_shares_the_body() {
         let mut wire = BytesMut::new();
         Str8::new(&"x".repeat(30)).unwrap().put(&mut wire);
         Str8::new(&"y".repeat(30)).unwrap().put(&mut wire);
         let whole = wire.freeze();
         let range = whole.as_ptr_range();
-        let mut body = Reader::new(whole.clone());
-        for _ in 0..2 {
-            let text = Str8::parse(&mut body).unwrap().to_bytes();
-            assert!(range.contains(&text.as_ptr()));
+        let (rest, texts) = (field::<Str8>(&whole), field::<Str8>(&whole))
+            .parse(&whole)
+            .unwrap();
+        assert!(rest.is_empty());
+        for text in [texts.0, texts.1] {
+            assert!(range.contains(&text.to_bytes().as_ptr()));
         }
-        assert!(body.is_done());
-        assert!(body.body.is_empty(), "the last text took the buffer over");
     }
 
     #[test]
@@ -300,8 +331,10 @@ mod tests {
         // spec: TYPES-1
         let mut wire = vec![2, 0xC0, 0x80];
         wire.extend_from_slice(&[0; 30]);
-        let mut body = Reader::new(Bytes::from(wire));
-        assert_eq!(Str8::parse(&mut body), Err(BodyError::InvalidUtf8));
+        assert_eq!(
+            parse_some::<Str8>(&Bytes::from(wire)).map(|(text, _)| text),
+            Err(BodyError::InvalidUtf8)
+        );
     }
 
     #[test]

@@ -7,7 +7,10 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
-use super::{BodyError, Reader, WireField};
+use nom::combinator::map_res;
+use nom::Parser;
+
+use super::{field, take_bytes, BodyError, PResult, WireField};
 use crate::error::LengthError;
 
 /// Validated UTF-8 text of at most `MAX` bytes. The prefix is a `u8` when
@@ -104,12 +107,30 @@ impl<const MAX: usize> Text<MAX> {
     }
 
     /// Long text, sharing the body's buffer.
-    fn parse_shared(body: &mut Reader, len: usize) -> Result<Self, BodyError> {
-        let bytes = body.shared(len).ok_or(BodyError::Truncated)?;
-        match ByteString::try_from(bytes) {
-            Ok(text) => Ok(Text(Repr::Shared(text))),
-            Err(_) => Err(BodyError::InvalidUtf8),
+    fn parse_shared<'a>(input: &'a [u8], body: &Bytes, len: usize) -> PResult<'a, Self> {
+        map_res(take_bytes(len), |raw: &[u8]| {
+            match ByteString::try_from(body.slice_ref(raw)) {
+                Ok(text) => Ok(Text(Repr::Shared(text))),
+                Err(_) => Err(BodyError::InvalidUtf8),
+            }
+        })
+        .parse(input)
+    }
+
+    /// Short text, kept inline.
+    #[inline]
+    fn parse_inline(input: &[u8], len: usize) -> PResult<'_, Self> {
+        let (rest, text) = take_bytes(len).parse(input)?;
+        // The inline copy reads whole words from the input when there are enough.
+        let (buf, ascii) = match input.first_chunk() {
+            Some(window) => inline_buf_from_window(window, len),
+            None => (inline_buf(text), text.is_ascii()),
+        };
+        // Names and rooms are mostly ASCII, which skips the full check.
+        if !ascii && std::str::from_utf8(text).is_err() {
+            return Err(nom::Err::Error(BodyError::InvalidUtf8));
         }
+        Ok((rest, Text(Repr::Inline(buf))))
     }
 
     fn check_len(len: usize) -> Result<(), LengthError> {
@@ -154,29 +175,17 @@ fn inline_buf_from_window(window: &[u8; INLINE + 1], len: usize) -> ([u8; INLINE
 impl<const MAX: usize> WireField for Text<MAX> {
     const MIN_LEN: usize = Self::PREFIX;
     #[inline]
-    fn parse(body: &mut Reader) -> Result<Self, BodyError> {
-        let len = if Self::PREFIX == 1 {
-            usize::from(u8::parse(body)?)
+    fn parse<'a>(input: &'a [u8], body: &Bytes) -> PResult<'a, Self> {
+        let (input, len) = if Self::PREFIX == 1 {
+            field::<u8>(body).map(usize::from).parse(input)?
         } else {
-            usize::from(u16::parse(body)?)
+            field::<u16>(body).map(usize::from).parse(input)?
         };
         if len > INLINE {
-            return Self::parse_shared(body, len);
+            Self::parse_shared(input, body, len)
+        } else {
+            Self::parse_inline(input, len)
         }
-        let rest = body.rest();
-        let Some(text) = rest.get(..len) else {
-            return Err(BodyError::Truncated);
-        };
-        let (buf, ascii) = match rest.first_chunk() {
-            Some(window) => inline_buf_from_window(window, len),
-            None => (inline_buf(text), text.is_ascii()),
-        };
-        // Names and rooms are mostly ASCII, which skips the full check.
-        if !ascii && std::str::from_utf8(text).is_err() {
-            return Err(BodyError::InvalidUtf8);
-        }
-        body.at += len;
-        Ok(Text(Repr::Inline(buf)))
     }
 
     #[inline]
