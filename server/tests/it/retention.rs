@@ -221,7 +221,7 @@ async fn history_and_logins_are_answered_while_a_pass_is_held() {
 // A measurement, not a check (ignored by default): login, HISTORY and
 // SEND-to-ACK latency while a retention pass deletes 200,000 stored
 // messages, against the same figures with no pass running. Run it with
-// `cargo test -p confab-server --test retention -- --ignored --nocapture`;
+// `cargo test -p confab-server --test it retention:: -- --ignored --nocapture`;
 // the figures are in BENCHMARKS.md.
 // ---------------------------------------------------------------------------
 
