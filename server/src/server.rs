@@ -288,7 +288,7 @@ mod tests {
     async fn a_taken_address_is_named_with_the_os_error_and_a_hint() {
         let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = holder.local_addr().unwrap();
-        let error = bind(addr).await.err().expect("the address is taken");
+        let error = bind(addr).await.expect_err("the address is taken");
         let StartError::Listen {
             addr: named,
             source,
@@ -311,7 +311,7 @@ mod tests {
     async fn an_address_not_on_this_host_is_refused_by_name() {
         // TEST-NET-1 (RFC 5737): never an address of this host.
         let addr: SocketAddr = "192.0.2.1:7667".parse().unwrap();
-        let error = bind(addr).await.err().expect("not an address of this host");
+        let error = bind(addr).await.expect_err("not an address of this host");
         assert!(matches!(&error, StartError::Listen { addr: named, .. } if *named == addr));
         assert!(
             error

@@ -1,4 +1,4 @@
-//! 6. Connection exhaustion: refused, and recovered from.
+//! Attack 6, connection exhaustion: refused, and recovered from.
 
 use std::net::{IpAddr, Ipv4Addr};
 

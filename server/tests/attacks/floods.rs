@@ -1,4 +1,4 @@
-//! 5. Floods: rate-limited, then disconnected, while nobody else notices.
+//! Attack 5, floods: rate-limited, then disconnected, while nobody else notices.
 
 use std::net::SocketAddr;
 use std::time::Duration;

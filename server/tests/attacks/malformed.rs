@@ -1,5 +1,5 @@
-//! 1. Malformed and hostile input: thousands of inputs, each on a connection
-//! of its own, each answered as the spec says.
+//! Attack 1, malformed and hostile input: thousands of inputs, each on a
+//! connection of its own, each answered as the spec says.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,5 +1,5 @@
-//! 3. Half-open connections, closed by keepalive; 4. clients that never
-//! read, cut off as slow consumers.
+//! Attacks 3 and 4: half-open connections, closed by keepalive, and
+//! clients that never read, cut off as slow consumers.
 
 use std::time::Duration;
 

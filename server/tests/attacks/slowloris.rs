@@ -1,4 +1,4 @@
-//! 2. Slowloris: connections that dawdle before logging in.
+//! Attack 2, slowloris: connections that dawdle before logging in.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
