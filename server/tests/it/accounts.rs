@@ -144,9 +144,9 @@ async fn wrong_passwords_fail_and_repeated_failures_are_answered_more_slowly() {
         .await;
 
     // Each wrong password is answered AUTH_FAILED, counting down the
-    // attempts left. How long each answer waits (the throttle's policy) is
-    // unit-tested with the login handler and the address book, on their own
-    // state rather than on this machine's clock.
+    // attempts left. How long each answer waits is the throttle's policy,
+    // unit-tested on its own state rather than on this machine's clock:
+    // `failure_delay` in the login handler, the per-address count in `Shared`.
     let (mut client, _) = connect(&server).await;
     let mut messages = Vec::new();
     for (attempt, wrong) in ["guess-1", "guess-2", "guess-3"].iter().enumerate() {
