@@ -19,7 +19,10 @@ struct Server {
     runtime: Runtime,
     addr: String,
     config: Config,
-    running: Option<(CancellationToken, JoinHandle<Result<(), String>>)>,
+    running: Option<(
+        CancellationToken,
+        JoinHandle<Result<(), confab_server::StartError>>,
+    )>,
 }
 
 impl Server {

@@ -318,7 +318,7 @@ impl Config {
     /// `[LIMIT-9]`: every message the server relays or replays must fit
     /// its own `max_frame`, or a client would have to treat it as fatal.
     /// Checked at start-up; the error names the flags to change.
-    pub fn check_frames_fit(&self) -> Result<(), String> {
+    pub fn check_frames_fit(&self) -> Result<(), FramesDoNotFit> {
         let limits = self.limits();
         if confab_protocol::fit::frames_fit(&limits) {
             return Ok(());
@@ -330,12 +330,14 @@ impl Config {
         } else {
             ("DIRECT_MESSAGE", direct)
         };
-        Err(format!(
-            "--max-frame {} is too small for --max-body {}, --max-username {} and \
-             --max-room-name {}: a {frame} body can be {size} bytes (spec LIMIT-9); \
-             raise --max-frame to at least {size} or lower the others",
-            self.max_frame, self.max_body, self.max_username, self.max_room_name
-        ))
+        Err(FramesDoNotFit {
+            max_frame: self.max_frame,
+            max_body: self.max_body,
+            max_username: self.max_username,
+            max_room_name: self.max_room_name,
+            frame,
+            size,
+        })
     }
 
     /// `[DM-4]`: frames count as well as bytes, since the outbound queue is
@@ -353,4 +355,23 @@ impl Config {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.shutdown_grace_ms)
     }
+}
+
+/// `[LIMIT-9]`: the settings let a relayed or replayed message outgrow
+/// `--max-frame`; the text names the flags to change.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "--max-frame {max_frame} is too small for --max-body {max_body}, --max-username \
+     {max_username} and --max-room-name {max_room_name}: a {frame} body can be {size} \
+     bytes (spec LIMIT-9); raise --max-frame to at least {size} or lower the others"
+)]
+pub struct FramesDoNotFit {
+    pub max_frame: u32,
+    pub max_body: u16,
+    pub max_username: u8,
+    pub max_room_name: u8,
+    /// The frame that does not fit: MESSAGE or DIRECT_MESSAGE.
+    pub frame: &'static str,
+    /// The body size that frame can reach.
+    pub size: u32,
 }

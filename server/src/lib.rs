@@ -19,5 +19,5 @@ pub mod tls;
 pub mod transport;
 
 pub use config::Config;
-pub use server::{bind, run};
+pub use server::{bind, run, StartError};
 pub use transport::{Listener, Transport};

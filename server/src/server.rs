@@ -2,6 +2,7 @@
 //! graceful shutdown (`[CLOSE-2]`).
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,23 @@ use crate::config::Config;
 use crate::connection;
 use crate::refusals::RefusalLog;
 use crate::shared::{Refusal, Shared};
+use crate::tls::TlsError;
 use crate::transport::{Listener, Transport};
+
+/// Why the server could not start: the file, address or setting at fault,
+/// with the OS's or the library's own error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("--tls-cert and --tls-key go together")]
+    TlsHalfConfigured,
+    #[error("cannot listen on {addr}: {source}{}", listen_hint(source.kind()))]
+    Listen { addr: SocketAddr, source: io::Error },
+    /// The configuration's checks and the store, as `Shared::new` words them.
+    #[error("{0}")]
+    Setup(String),
+}
 
 /// How long a refused newcomer gets to take its ERROR frame.
 const REFUSAL_TIMEOUT: Duration = Duration::from_millis(1_000);
@@ -27,15 +44,15 @@ pub async fn run<L: Listener>(
     mut listener: L,
     config: Config,
     shutdown: CancellationToken,
-) -> Result<(), String> {
+) -> Result<(), StartError> {
     let grace = config.shutdown_grace();
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
         (None, None) => None,
-        _ => return Err("--tls-cert and --tls-key go together".into()),
+        _ => return Err(StartError::TlsHalfConfigured),
     };
     let config = fit_descriptors(config);
-    let shared = Arc::new(Shared::new(config)?);
+    let shared = Arc::new(Shared::new(config).map_err(StartError::Setup)?);
     let mut refusals = RefusalLog::default();
     let tracker = TaskTracker::new();
     if let Some(store) = &shared.store {
@@ -221,19 +238,21 @@ async fn refuse<T: Transport>(stream: T, refusal: Refusal) {
     .await;
 }
 
-/// Binds a real TCP listener, with a message a person can act on when the
-/// address is taken.
-pub async fn bind(addr: std::net::SocketAddr) -> io::Result<tokio::net::TcpListener> {
-    listen(addr).map_err(|e| {
-        let hint = match e.kind() {
-            io::ErrorKind::AddrInUse => {
-                " (is another confab-server running? choose another with --listen)"
-            }
-            io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges)",
-            _ => "",
-        };
-        io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}{hint}"))
-    })
+/// Binds a real TCP listener; the error names the address and the OS's
+/// reason, with a hint a person can act on when there is one.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, StartError> {
+    listen(addr).map_err(|source| StartError::Listen { addr, source })
+}
+
+/// What to do about a listen error, when there is something to say.
+fn listen_hint(kind: io::ErrorKind) -> &'static str {
+    match kind {
+        io::ErrorKind::AddrInUse => {
+            " (is another confab-server running? choose another with --listen)"
+        }
+        io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges)",
+        _ => "",
+    }
 }
 
 /// Completed connections the kernel may hold before we accept them. A burst
@@ -242,7 +261,7 @@ pub async fn bind(addr: std::net::SocketAddr) -> io::Result<tokio::net::TcpListe
 /// this at `net.core.somaxconn`.
 const LISTEN_BACKLOG: u32 = 8192;
 
-fn listen(addr: std::net::SocketAddr) -> io::Result<tokio::net::TcpListener> {
+fn listen(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -263,5 +282,56 @@ mod tests {
         assert_eq!(connections_for(1_024, 10_000), 896);
         assert_eq!(connections_for(1_048_576, 10_000), 10_000);
         assert_eq!(connections_for(64, 10_000), 1, "never none");
+    }
+
+    #[tokio::test]
+    async fn a_taken_address_is_named_with_the_os_error_and_a_hint() {
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = holder.local_addr().unwrap();
+        let error = bind(addr).await.expect_err("the address is taken");
+        let StartError::Listen {
+            addr: named,
+            source,
+        } = &error
+        else {
+            panic!("{error:?}");
+        };
+        assert_eq!((*named, source.kind()), (addr, io::ErrorKind::AddrInUse));
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot listen on {addr}: {source}{}",
+                listen_hint(source.kind())
+            )
+        );
+        assert!(error.to_string().contains("choose another with --listen"));
+    }
+
+    #[tokio::test]
+    async fn an_address_not_on_this_host_is_refused_by_name() {
+        // TEST-NET-1 (RFC 5737): never an address of this host.
+        let addr: SocketAddr = "192.0.2.1:7667".parse().unwrap();
+        let error = bind(addr).await.expect_err("not an address of this host");
+        assert!(matches!(&error, StartError::Listen { addr: named, .. } if *named == addr));
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot listen on 192.0.2.1:7667: ")
+                && error.to_string().contains("os error"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn half_a_tls_configuration_is_refused() {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let config = Config {
+            tls_cert: Some("cert.pem".into()),
+            ..Config::default()
+        };
+        let error = run(listener, config, CancellationToken::new())
+            .await
+            .expect_err("a certificate without a key");
+        assert!(matches!(error, StartError::TlsHalfConfigured), "{error:?}");
     }
 }

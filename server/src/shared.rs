@@ -102,7 +102,7 @@ impl Shared {
     pub fn new(config: Config) -> Result<Self, String> {
         let limits = config.limits();
         limits.validate()?;
-        config.check_frames_fit()?;
+        config.check_frames_fit().map_err(|e| e.to_string())?;
         if config.in_memory && config.require_account {
             return Err("--require-account needs accounts, which --in-memory turns off".into());
         }
@@ -308,5 +308,43 @@ impl Shared {
 
     pub fn active_connections(&self) -> usize {
         self.active.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+
+    fn address(n: u32) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(0x0A00_0000 | n))
+    }
+
+    /// The login throttle's own state, which the delay of each answer is
+    /// computed from (`handlers::login::failure_delay`): no clock involved.
+    #[test]
+    fn wrong_passwords_count_per_address_until_one_succeeds() {
+        // spec: HANDSHAKE-6, AUTH-1
+        let shared = Shared::new(Config::default()).unwrap();
+        let (guesser, owner) = (address(1), address(2));
+        let counts: Vec<u32> = (0..3).map(|_| shared.auth_failed(guesser)).collect();
+        assert_eq!(counts, [1, 2, 3], "each failure from one address counts");
+        // Never for the name: the account's owner elsewhere starts afresh.
+        assert_eq!(shared.auth_failed(owner), 1);
+        shared.auth_succeeded(guesser);
+        assert_eq!(shared.auth_failed(guesser), 1, "a success clears the count");
+        assert_eq!(shared.auth_failed(owner), 2, "only for its own address");
+    }
+
+    #[test]
+    fn the_failure_table_is_bounded() {
+        let shared = Shared::new(Config::default()).unwrap();
+        for n in 0..65_536 {
+            shared.auth_failed(address(n));
+        }
+        // Full: the old offenders are forgotten (this one had failed once).
+        assert_eq!(shared.auth_failed(address(1)), 1);
+        assert_eq!(lock(&shared.auth_failures).len(), 1);
     }
 }

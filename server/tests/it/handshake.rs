@@ -1,0 +1,529 @@
+//! The handshake over real loopback TCP: GREETING, HELLO, LOGIN and the
+//! rules around them (spec sections 6 and 7).
+
+use crate::common;
+
+use std::time::{Duration, Instant};
+
+use common::{expect_presence, raw_frame, wire, Client, TestServer};
+use confab_protocol::frame::{
+    code, Frame, Greeting, Hello, Join, Login, LoginMode, Ping, PresenceEvent, Send, Welcome,
+};
+use confab_protocol::{ErrorCode, Str16, Str8, GREETING_MAX_FRAME};
+use futures_util::StreamExt;
+
+fn hello(flags: u8) -> Frame {
+    Frame::Hello(Hello {
+        version: 1,
+        flags,
+        client: Str8::new("handshake-test").unwrap(),
+    })
+}
+
+fn guest(name: &str) -> Frame {
+    Frame::Login(Login::guest(Str8::new(name).unwrap()))
+}
+
+/// Reads one LOGIN_REJECTED and checks its code and attempts_left.
+async fn expect_rejected(client: &mut Client, code: ErrorCode, attempts_left: u8) {
+    match client.recv().await {
+        Frame::LoginRejected(rejected) => {
+            assert_eq!(
+                (rejected.code, rejected.attempts_left),
+                (code, attempts_left),
+                "{rejected:?}"
+            );
+            assert!(!rejected.message.is_empty(), "a rejection explains itself");
+        }
+        other => panic!("expected LOGIN_REJECTED {code:?}, got {other:?}"),
+    }
+}
+
+async fn expect_welcome(client: &mut Client) -> Welcome {
+    match client.recv().await {
+        Frame::Welcome(welcome) => {
+            client.name = welcome.username.to_string();
+            welcome
+        }
+        other => panic!("expected WELCOME, got {other:?}"),
+    }
+}
+
+fn unusual_limits(c: &mut confab_server::Config) {
+    c.max_frame = 70_000;
+    c.max_username = 20;
+    c.max_room_name = 40;
+    c.max_body = 2_000;
+    c.max_rooms = 7;
+    c.msg_rate = 5;
+    c.msg_burst = 9;
+    c.byte_rate = 10_000;
+    c.byte_burst = 20_000;
+    c.queue_depth = 100;
+    c.ping_interval_ms = 20_000;
+    c.ping_timeout_ms = 9_000;
+    c.handshake_timeout_ms = 8_000;
+    c.login_attempts = 4;
+    c.history_max = 50;
+    c.default_room = "Plaza".into();
+}
+
+#[tokio::test]
+async fn greeting_arrives_first_and_unprompted_with_the_configured_limits() {
+    // spec: HANDSHAKE-1, TRANSPORT-1
+    let server = TestServer::with(unusual_limits).await;
+    let expected = {
+        let mut config = TestServer::config();
+        unusual_limits(&mut config);
+        config.limits()
+    };
+
+    let started = Instant::now();
+    let mut client = Client::connect_raw(server.addr).await;
+    // A client enforces 4,096 bytes until it has the GREETING.
+    client.framed.codec_mut().set_max_frame(GREETING_MAX_FRAME);
+    // Nothing is sent: the server speaks first.
+    let frame = client.recv().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "GREETING took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        frame.body_len() <= 4096,
+        "GREETING body is {} bytes",
+        frame.body_len()
+    );
+    let Frame::Greeting(greeting) = frame else {
+        panic!("first frame {frame:?}");
+    };
+    assert_eq!((greeting.min_version, greeting.max_version), (1, 1));
+    // spec: ACTION-1
+    assert_eq!(
+        greeting.flags,
+        Greeting::ACTIONS,
+        "no accounts, no persistence; actions relayed"
+    );
+    assert!(!greeting.server.is_empty());
+    assert_eq!(greeting.limits, expected);
+    assert_eq!(greeting.default_room, "Plaza");
+    assert!(!greeting.prompt.is_empty());
+    client
+        .framed
+        .codec_mut()
+        .set_max_frame(greeting.limits.max_frame);
+
+    // The advertised default room is the one the auto-join uses.
+    client.hello().await;
+    client.send_login("ann").await;
+    expect_welcome(&mut client).await;
+    client.expect_joined("Plaza").await;
+    drop(client);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn hello_and_login_may_be_pipelined_before_the_greeting() {
+    // spec: STATE-5, HANDSHAKE-3, HANDSHAKE-7, ROOM-2
+    let server = TestServer::with(|_| {}).await;
+    let mut client = Client::connect_raw(server.addr).await;
+    let mut bytes = wire(&hello(0));
+    bytes.extend(wire(&guest("pipe")));
+    client.write_raw(&bytes).await;
+
+    assert!(matches!(client.recv().await, Frame::Greeting(_)));
+    let welcome = expect_welcome(&mut client).await;
+    assert_eq!(welcome.username, "pipe");
+    assert_eq!(welcome.flags, 0, "a guest is not REGISTERED");
+    assert!(
+        welcome.server_time > 1_700_000_000_000,
+        "server_time is UTC ms"
+    );
+    let (next_seq, replay) = client.expect_joined("lobby").await;
+    assert_eq!(next_seq, 1);
+    assert!(replay.is_empty());
+
+    // A rejected first LOGIN and a retry may be pipelined too; they are
+    // processed in order.
+    let mut second = Client::connect_raw(server.addr).await;
+    let mut bytes = wire(&hello(0));
+    bytes.extend(wire(&guest("PIPE")));
+    bytes.extend(wire(&guest("pipe2")));
+    second.write_raw(&bytes).await;
+    assert!(matches!(second.recv().await, Frame::Greeting(_)));
+    expect_rejected(&mut second, ErrorCode::NAME_TAKEN, 2).await;
+    assert_eq!(expect_welcome(&mut second).await.username, "pipe2");
+    second.expect_joined("lobby").await;
+    drop((client, second));
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn a_taken_name_is_refused_case_insensitively_and_a_retry_succeeds() {
+    // spec: HANDSHAKE-5, HANDSHAKE-3, SEC-3
+    let server = TestServer::with(|_| {}).await;
+    let alice = Client::login(server.addr, "alice").await;
+    let emile = Client::login(server.addr, "\u{00C9}mile").await;
+    assert_eq!(emile.name, "\u{00C9}mile");
+
+    let (mut client, _) = Client::connect(server.addr).await;
+    client.hello().await;
+    client.send(guest("ALICE")).await;
+    expect_rejected(&mut client, ErrorCode::NAME_TAKEN, 2).await;
+    // Same name once normalised to NFC and lower-cased: E + combining acute.
+    client.send(guest("e\u{0301}MILE")).await;
+    expect_rejected(&mut client, ErrorCode::NAME_TAKEN, 1).await;
+    // A free name on the last attempt is accepted, normalised.
+    client.send(guest("Zoe\u{0308}")).await;
+    let welcome = expect_welcome(&mut client).await;
+    assert_eq!(welcome.username, "Zo\u{00EB}");
+    client.expect_joined("lobby").await;
+    drop((client, alice, emile));
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn invalid_names_are_refused_with_decreasing_attempts() {
+    // spec: HANDSHAKE-5, HANDSHAKE-3, SEC-4
+    let server = TestServer::with(|c| c.login_attempts = 9).await;
+    let (mut client, greeting) = Client::connect(server.addr).await;
+    let Frame::Greeting(greeting) = greeting else {
+        unreachable!()
+    };
+    assert_eq!(greeting.limits.login_attempts, 9);
+    assert_eq!(greeting.limits.max_username, 32);
+    client.hello().await;
+    let too_long = "a".repeat(33);
+    let too_long_wide = "\u{00E9}".repeat(17); // 34 bytes, 17 characters
+    let invalid = [
+        "two words",
+        "bell\u{0007}",
+        "evil\u{202E}txt",
+        too_long.as_str(),
+        too_long_wide.as_str(),
+        "",
+        "#channel",
+        "zero\u{200B}width",
+    ];
+    for (i, name) in invalid.iter().enumerate() {
+        client.send(guest(name)).await;
+        expect_rejected(&mut client, ErrorCode::NAME_INVALID, 8 - i as u8).await;
+    }
+    // Exactly max_username bytes is fine.
+    let longest = "\u{00E9}".repeat(16);
+    client.send(guest(&longest)).await;
+    assert_eq!(expect_welcome(&mut client).await.username, longest.as_str());
+    client.expect_joined("lobby").await;
+    drop(client);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn reserved_names_are_refused_case_insensitively() {
+    // spec: HANDSHAKE-5
+    let server = TestServer::with(|_| {}).await;
+    let (mut client, _) = Client::connect(server.addr).await;
+    client.hello().await;
+    client.send(guest("admin")).await;
+    expect_rejected(&mut client, ErrorCode::NAME_RESERVED, 2).await;
+    client.send(guest("SeRvEr")).await;
+    expect_rejected(&mut client, ErrorCode::NAME_RESERVED, 1).await;
+    client.send(guest("administrator")).await;
+    assert_eq!(expect_welcome(&mut client).await.username, "administrator");
+    drop(client);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn the_last_rejected_login_ends_with_too_many_attempts_and_a_close() {
+    // spec: HANDSHAKE-4, ERROR-3, STATE-4
+    let server = TestServer::with(|_| {}).await;
+    let (mut client, _) = Client::connect(server.addr).await;
+    client.hello().await;
+    // Three bad names and, pipelined behind them, a good one that must not
+    // be processed after the fatal error.
+    let mut bytes = Vec::new();
+    for name in ["admin", "a b", "ADMIN", "latecomer"] {
+        bytes.extend(wire(&guest(name)));
+    }
+    client.write_raw(&bytes).await;
+    expect_rejected(&mut client, ErrorCode::NAME_RESERVED, 2).await;
+    expect_rejected(&mut client, ErrorCode::NAME_INVALID, 1).await;
+    expect_rejected(&mut client, ErrorCode::NAME_RESERVED, 0).await;
+    let error = client
+        .expect_fatal_then_close(ErrorCode::TOO_MANY_ATTEMPTS)
+        .await;
+    assert_eq!(error.frame_type, code::LOGIN);
+    assert_eq!(error.client_ref, 0);
+
+    // "latecomer" was never logged in: the name is free.
+    drop(client);
+    let latecomer = Client::login(server.addr, "latecomer").await;
+    assert_eq!(latecomer.name, "latecomer");
+    drop(latecomer);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn account_logins_are_unavailable_on_a_guest_only_server() {
+    // spec: HANDSHAKE-6
+    let server = TestServer::with(|c| c.login_attempts = 4).await;
+    let (mut client, greeting) = Client::connect(server.addr).await;
+    let Frame::Greeting(greeting) = greeting else {
+        unreachable!()
+    };
+    assert_eq!(
+        greeting.flags & confab_protocol::frame::Greeting::ACCOUNTS,
+        0
+    );
+    client.hello().await;
+    for (mode, password, code) in [
+        (LoginMode::Login, "secret", ErrorCode::ACCOUNTS_UNAVAILABLE),
+        (
+            LoginMode::Register,
+            "secret",
+            ErrorCode::ACCOUNTS_UNAVAILABLE,
+        ),
+        (LoginMode::Guest, "secret", ErrorCode::AUTH_FAILED),
+    ] {
+        client
+            .send(Frame::Login(Login {
+                mode,
+                username: Str8::new("carol").unwrap(),
+                password: Str8::new(password).unwrap(),
+            }))
+            .await;
+        let left = match client.recv().await {
+            Frame::LoginRejected(r) => {
+                assert_eq!(r.code, code, "mode {mode:?}");
+                r.attempts_left
+            }
+            other => panic!("expected LOGIN_REJECTED, got {other:?}"),
+        };
+        assert!(left >= 1);
+    }
+    client.send(guest("carol")).await;
+    assert_eq!(expect_welcome(&mut client).await.username, "carol");
+    drop(client);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn an_unsupported_version_or_bad_hello_is_fatal() {
+    // spec: HANDSHAKE-2, VERSION-1
+    let server = TestServer::with(|_| {}).await;
+    for version in [0u16, 2, 0xFFFF] {
+        let (mut client, _) = Client::connect(server.addr).await;
+        client
+            .send(Frame::Hello(Hello {
+                version,
+                flags: 0,
+                client: Str8::new("future").unwrap(),
+            }))
+            .await;
+        let error = client
+            .expect_fatal_then_close(ErrorCode::UNSUPPORTED_VERSION)
+            .await;
+        assert_eq!(error.frame_type, code::HELLO, "version {version}");
+    }
+
+    // Wrong magic: not a Confab peer.
+    let (mut client, _) = Client::connect(server.addr).await;
+    let mut body = b"CONFAX".to_vec();
+    body.extend_from_slice(&[0, 1, 0, 0]);
+    client.write_raw(&raw_frame(code::HELLO, &body)).await;
+    let error = client.expect_fatal_then_close(ErrorCode::NOT_CONFAB).await;
+    assert_eq!(error.frame_type, code::HELLO);
+
+    // A HELLO too short to hold the magic is malformed.
+    let (mut client, _) = Client::connect(server.addr).await;
+    client.write_raw(&raw_frame(code::HELLO, b"CON")).await;
+    let error = client
+        .expect_fatal_then_close(ErrorCode::MALFORMED_FRAME)
+        .await;
+    assert_eq!(error.frame_type, code::HELLO);
+
+    drop(client);
+    let ok = Client::login(server.addr, "afterwards").await;
+    drop(ok);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn the_handshake_times_out_however_the_client_dawdles() {
+    // spec: HANDSHAKE-8, SEC-7, KEEPALIVE-1
+    let server = TestServer::with(|c| c.handshake_timeout_ms = 1_000).await;
+    let started = Instant::now();
+
+    // Sends nothing at all.
+    let silent = async {
+        let (mut client, _) = Client::connect(server.addr).await;
+        let error = client
+            .expect_fatal_then_close(ErrorCode::HANDSHAKE_TIMEOUT)
+            .await;
+        assert_eq!((error.frame_type, error.client_ref), (0, 0));
+        started.elapsed()
+    };
+    // Sends HELLO, then nothing.
+    let after_hello = async {
+        let (mut client, _) = Client::connect(server.addr).await;
+        client.hello().await;
+        client
+            .expect_fatal_then_close(ErrorCode::HANDSHAKE_TIMEOUT)
+            .await;
+        started.elapsed()
+    };
+    // Sends HELLO, then keeps the connection busy with PINGs but never logs in.
+    let pinger = async {
+        let (mut client, _) = Client::connect(server.addr).await;
+        client.hello().await;
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut pongs = 0u64;
+        let mut nonce = 0u64;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    nonce += 1;
+                    let ping = wire(&Frame::Ping(Ping { nonce }));
+                    // The server may have closed already.
+                    let _ = client.try_write_raw(&ping).await;
+                }
+                frame = tokio::time::timeout(common::PATIENCE, client.framed.next()) => {
+                    match frame.expect("the handshake timeout comes") {
+                        Some(Ok(Frame::Pong(pong))) => {
+                            pongs += 1;
+                            assert_eq!(pong.nonce, pongs, "PONG echoes the nonce");
+                        }
+                        Some(Ok(Frame::ErrorFrame(error))) => {
+                            assert_eq!(error.code, ErrorCode::HANDSHAKE_TIMEOUT);
+                            assert!(error.is_fatal());
+                            break;
+                        }
+                        other => panic!("pinger: unexpected {other:?}"),
+                    }
+                }
+            }
+        }
+        assert!(pongs >= 2, "PINGs in AWAIT_LOGIN are answered ({pongs})");
+        let rest = client.expect_closed().await;
+        assert!(rest.is_empty(), "nothing follows the fatal ERROR: {rest:?}");
+        started.elapsed()
+    };
+    // Logs in in time: unaffected.
+    let prompt = Client::login(server.addr, "prompt");
+    let (a, b, c, mut prompt) = tokio::join!(silent, after_hello, pinger, prompt);
+    for elapsed in [a, b, c] {
+        assert!(
+            elapsed >= Duration::from_millis(950) && elapsed < Duration::from_secs(4),
+            "closed after {elapsed:?}, want about 1 s"
+        );
+    }
+    // Well past the handshake timeout, the logged-in client still works.
+    prompt.list_rooms().await;
+    assert!(matches!(prompt.recv().await, Frame::RoomList(_)));
+    drop(prompt);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn no_auto_join_skips_the_default_room() {
+    // spec: HANDSHAKE-7, ROOM-6, PRESENCE-1
+    let server = TestServer::with(|_| {}).await;
+    let mut alice = Client::login(server.addr, "alice").await;
+    let mut hermit = Client::login_flags(server.addr, "hermit", Hello::NO_AUTO_JOIN).await;
+    // Had the server auto-joined, JOINED would come before the ROOM_LIST.
+    hermit.list_rooms().await;
+    match hermit.recv().await {
+        Frame::RoomList(list) => {
+            let rooms: Vec<(String, u32)> = list
+                .rooms
+                .iter()
+                .map(|r| (r.name.to_string(), r.members))
+                .collect();
+            assert_eq!(rooms, [("lobby".to_string(), 1)]);
+        }
+        other => panic!("hermit expected ROOM_LIST, got {other:?}"),
+    }
+    // alice saw no PRESENCE for hermit: her next frame answers her request.
+    alice.who("lobby").await;
+    match alice.recv().await {
+        Frame::WhoList(who) => assert_eq!(
+            who.users.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            ["alice"]
+        ),
+        other => panic!("alice expected WHO_LIST, got {other:?}"),
+    }
+    // Joining explicitly still works.
+    hermit.join("lobby", 0, 0).await;
+    let (_, replay) = hermit.expect_joined("lobby").await;
+    assert!(replay.is_empty());
+    expect_presence(&mut alice, PresenceEvent::Joined, "lobby", "hermit").await;
+    drop((alice, hermit));
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn undefined_hello_flag_bits_are_ignored() {
+    // spec: TYPES-3, HANDSHAKE-7
+    let server = TestServer::with(|_| {}).await;
+    let (mut client, _) = Client::connect(server.addr).await;
+    client.send(hello(0xFE)).await;
+    client.send(guest("flags")).await;
+    expect_welcome(&mut client).await;
+    client.expect_joined("lobby").await;
+    drop(client);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn requests_before_login_are_unexpected_but_not_fatal() {
+    // spec: STATE-2, STATE-3, KEEPALIVE-1
+    let server = TestServer::with(|_| {}).await;
+    let mut alice = Client::login(server.addr, "alice").await;
+    let (mut client, _) = Client::connect(server.addr).await;
+    client.hello().await;
+    client
+        .send(Frame::Send(Send {
+            client_ref: 77,
+            room: Str8::new("lobby").unwrap(),
+            body: Str16::new("sneaky").unwrap(),
+        }))
+        .await;
+    let error = client.expect_error(ErrorCode::UNEXPECTED_FRAME).await;
+    assert_eq!((error.frame_type, error.client_ref), (code::SEND, 77));
+    client
+        .send(Frame::Join(Join {
+            room: Str8::new("side").unwrap(),
+            since_seq: 0,
+            history: 0,
+        }))
+        .await;
+    let error = client.expect_error(ErrorCode::UNEXPECTED_FRAME).await;
+    assert_eq!((error.frame_type, error.client_ref), (code::JOIN, 0));
+    // A server-to-client frame from the client: wrong direction.
+    client
+        .send(Frame::Welcome(Welcome {
+            username: Str8::new("alice").unwrap(),
+            flags: 0,
+            server_time: 0,
+        }))
+        .await;
+    let error = client.expect_error(ErrorCode::UNEXPECTED_FRAME).await;
+    assert_eq!(error.frame_type, code::WELCOME);
+    // HELLO again is not legal either.
+    client.send(hello(0)).await;
+    let error = client.expect_error(ErrorCode::UNEXPECTED_FRAME).await;
+    assert_eq!(error.frame_type, code::HELLO);
+    // Still usable: PING is answered, and none of that cost a login attempt.
+    client.send(Frame::Ping(Ping { nonce: 9 })).await;
+    assert!(matches!(client.recv().await, Frame::Pong(p) if p.nonce == 9));
+    client.send(guest("bob")).await;
+    expect_welcome(&mut client).await;
+    client.expect_joined("lobby").await;
+
+    // The early SEND was never delivered: alice's next message is bob's real one.
+    expect_presence(&mut alice, PresenceEvent::Joined, "lobby", "bob").await;
+    common::chat_works(&mut client, &mut alice, "lobby", "legit").await;
+    drop((alice, client));
+    server.finish().await;
+}
