@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use confab_protocol::Limits;
 use tokio::time::Instant;
 
-use crate::hub::lock;
 use crate::ratelimit::{Bucket, SharedBuckets};
+use crate::sync::lock;
 
 /// Per-address rates, from the configuration.
 #[derive(Debug, Clone)]

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tracing::{debug, error};
 
-use crate::hub::lock;
 use crate::store::accounts;
+use crate::sync::lock;
 
 /// Jobs (queued or running) one address may have at once: a guesser with
 /// many connections takes no more of the pool than one honest user.

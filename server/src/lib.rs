@@ -9,15 +9,19 @@ pub mod connection;
 pub mod handlers;
 pub mod hashing;
 pub mod hub;
+pub mod log;
 pub mod ratelimit;
 pub mod refusals;
-pub mod retention;
+pub mod retention_schedule;
 pub mod server;
 pub mod shared;
 pub mod store;
+pub(crate) mod sync;
 pub mod tls;
 pub mod transport;
 
 pub use config::Config;
+/// The retention schedule under its former name (`retention::Driver`).
+pub use retention_schedule as retention;
 pub use server::{bind, run, StartError};
 pub use transport::{Listener, Transport};

@@ -14,7 +14,8 @@ use confab_protocol::{Limits, Str16, Str8, PROTOCOL_VERSION};
 
 use crate::addresses::{Address, AddressBook, AddressRules};
 use crate::config::Config;
-use crate::hub::{lock, Hub};
+use crate::hub::Hub;
+use crate::sync::lock;
 
 #[derive(Debug)]
 pub struct Shared {
@@ -29,8 +30,10 @@ pub struct Shared {
     pub default_room: String,
     /// Set once the server starts shutting down; every connection waits on it.
     pub closing: crate::closing::Closing,
-    /// The durable store; `None` with `--in-memory`.
+    /// The durable store (accounts); `None` with `--in-memory`.
     pub store: Option<crate::store::Store>,
+    /// Where messages go before delivery, and where HISTORY reads them.
+    pub log: crate::log::Log,
     /// Hashes and checks passwords on a few threads (`[MEM-1]`); `None`
     /// without accounts.
     pub passwords: Option<crate::hashing::HashPool>,
@@ -128,9 +131,10 @@ impl Shared {
             (None, HashSet::new())
         } else {
             let (store, loaded) =
-                crate::store::Store::open(&config.data_dir, usize::from(limits.history_max))?;
+                crate::store::Store::open(&config.data_dir, usize::from(limits.history_max))
+                    .map_err(|e| e.to_string())?;
             // spec: LIMIT-9 — stored messages are replayed too.
-            let needed = store.largest_stored_frame()?;
+            let needed = store.largest_stored_frame().map_err(|e| e.to_string())?;
             if needed > u64::from(limits.max_frame) {
                 return Err(format!(
                     "--max-frame {} is too small for the messages stored in {}: replaying \
@@ -144,6 +148,12 @@ impl Shared {
             let accounts = loaded.account_keys.iter().map(|k| user_key(k)).collect();
             hub.restore(loaded, &config.default_room);
             (Some(store), accounts)
+        };
+        let log = match &store {
+            Some(store) => crate::log::Log::Sqlite(store.log()),
+            None => {
+                crate::log::Log::Memory(crate::log::MemoryLog::new(usize::from(limits.history_max)))
+            }
         };
         let passwords = match &store {
             Some(_) => Some(crate::hashing::HashPool::start(config.hash_pool())?),
@@ -187,6 +197,7 @@ impl Shared {
             hub,
             closing: crate::closing::Closing::default(),
             store,
+            log,
             passwords,
             queued: crate::connection::outbox::GlobalQueue::new(
                 usize::try_from(config.queue_bytes_total).unwrap_or(usize::MAX),

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{code, Ack, Direct, DirectMessage, Frame};
+use confab_protocol::frame::{code, Direct, DirectMessage, Frame};
 use confab_protocol::ErrorCode;
 
 use crate::clock::now_millis;
 use crate::connection::ConnState;
-use crate::store::Op;
+use crate::hub::DirectDelivery;
+use crate::log::{Appended, Entry, MessageLog, Notify};
 use tracing::debug;
 
 pub async fn direct(state: &mut ConnState, direct: Direct) {
@@ -72,45 +73,40 @@ pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, fl
             return;
         }
     };
-    let hub_shared = Arc::clone(&shared);
-    let stored = message.clone();
-    let unacked = Arc::clone(&state.unacked);
-    let release = move || {
-        // spec: DM-1 — to the recipient only, then the ACK to the sender.
-        let _ = recipient.outbox.push(wire);
-        let ack = Ack {
-            client_ref,
-            id: stored.id,
-            seq: 0,
-            time: stored.time,
-        };
-        let _ = me.outbox.push(Frame::Ack(ack).to_bytes());
-        hub_shared.hub.direct.record(&stored);
+    let slot = match shared.log.reserve().await {
+        Ok(slot) => slot,
+        Err(e) => {
+            tracing::error!(conn = state.id, "cannot append to the message log: {e}");
+            state
+                .reject_in_order(
+                    ErrorCode::STORAGE_FAILURE,
+                    frame_type,
+                    client_ref,
+                    "message store unavailable",
+                )
+                .await;
+            return;
+        }
     };
-    match &shared.store {
-        Some(store) => match store.reserve().await {
-            Some(permit) => {
-                // spec: ORDER-1 — owed until the release queues the ACK.
-                unacked.owe();
-                permit.send(Op::Direct {
-                    message,
-                    release: Box::new(move || {
-                        release();
-                        unacked.paid();
-                    }),
-                })
-            }
-            None => {
-                state
-                    .reject_in_order(
-                        ErrorCode::STORAGE_FAILURE,
-                        frame_type,
-                        client_ref,
-                        "message store unavailable",
-                    )
-                    .await
-            }
-        },
-        None => release(),
+    let unacked = slot.defers().then(|| {
+        // spec: ORDER-1 — owed until the delivery queues the ACK.
+        state.unacked.owe();
+        Arc::clone(&state.unacked)
+    });
+    let delivery = DirectDelivery {
+        sender: me,
+        recipient,
+        wire,
+        client_ref,
+        unacked,
+    };
+    let (id, time) = (message.id, message.time);
+    // Delivered once durable: at once, or when the log says so (`[MSG-2]`).
+    let mut delivery = Some(delivery);
+    let later = || Arc::new(delivery.take().expect("asked for once")) as Notify;
+    if slot.append(Entry::Direct(message), later) == Appended::Now {
+        if let Some(delivery) = delivery {
+            delivery.deliver(id, time);
+        }
     }
 }

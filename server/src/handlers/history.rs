@@ -1,5 +1,5 @@
-//! HISTORY (`[HISTORY-1]`, `[HISTORY-2]`): from the store when there is one,
-//! else from the rooms' in-memory history.
+//! HISTORY (`[HISTORY-1]`, `[HISTORY-2]`): from the message log, or for a
+//! room of the in-memory log from the room's replay buffer.
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use confab_protocol::{ErrorCode, Str8};
 use tracing::error;
 
 use crate::connection::ConnState;
+use crate::log::{ConversationKey, MessageLog, StoreError};
 
 pub async fn history(state: &mut ConnState, request: History) {
     let max = state.shared.limits.history_max;
@@ -20,7 +21,7 @@ pub async fn history(state: &mut ConnState, request: History) {
     let shared = Arc::clone(&state.shared);
     // spec: NAMES-1 — HISTORY_END names the room or user as the server does.
     let target;
-    let frames: Result<(Vec<Frame>, bool), String> = match request.kind {
+    let frames: Result<(Vec<Frame>, bool), StoreError> = match request.kind {
         HistoryKind::Room => {
             let Some(room) = super::joined_room(state, &request.target) else {
                 state.reject(
@@ -32,18 +33,16 @@ pub async fn history(state: &mut ConnState, request: History) {
                 return;
             };
             target = room.name.clone();
-            match &shared.store {
-                Some(store) => store
-                    .room_history(&room.name, request.direction, request.anchor, limit)
-                    .await
-                    .map(|(messages, more)| {
-                        (messages.into_iter().map(Frame::Message).collect(), more)
-                    }),
-                None => {
-                    let (messages, more) = room.history(request.direction, request.anchor, limit);
-                    Ok((messages.into_iter().map(Frame::Message).collect(), more))
-                }
-            }
+            shared
+                .log
+                .room_history(&room.name, request.direction, request.anchor, limit)
+                .await
+                .map(|page| {
+                    // The in-memory log: the room's replay buffer is its history.
+                    let (messages, more) = page
+                        .unwrap_or_else(|| room.history(request.direction, request.anchor, limit));
+                    (messages.into_iter().map(Frame::Message).collect(), more)
+                })
         }
         HistoryKind::Direct => {
             target = canonical_user(&shared, &request.target).await;
@@ -52,38 +51,22 @@ pub async fn history(state: &mut ConnState, request: History) {
                 .member()
                 .history_floor
                 .load(std::sync::atomic::Ordering::Relaxed);
-            match &shared.store {
-                Some(store) => store
-                    .direct_history(
-                        &me,
-                        &request.target,
-                        floor,
-                        request.direction,
-                        request.anchor,
-                        limit,
-                    )
-                    .await
-                    .map(|(messages, more)| {
-                        (
-                            messages.into_iter().map(Frame::DirectMessage).collect(),
-                            more,
-                        )
-                    }),
-                None => {
-                    let (messages, more) = shared.hub.direct.read(
-                        &me,
-                        &request.target,
-                        floor,
-                        request.direction,
-                        request.anchor,
-                        limit,
-                    );
-                    Ok((
+            shared
+                .log
+                .direct_history(
+                    ConversationKey::new(&me, &request.target),
+                    floor,
+                    request.direction,
+                    request.anchor,
+                    limit,
+                )
+                .await
+                .map(|(messages, more)| {
+                    (
                         messages.into_iter().map(Frame::DirectMessage).collect(),
                         more,
-                    ))
-                }
-            }
+                    )
+                })
         }
     };
     let (frames, more) = match frames {

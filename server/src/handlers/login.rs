@@ -255,7 +255,7 @@ async fn check_password(
     let Some(account) = store
         .account(name_key(name).to_string())
         .await
-        .map_err(unavailable)?
+        .map_err(|e| unavailable(e.to_string()))?
     else {
         return Err(wrong());
     };
@@ -316,7 +316,7 @@ async fn register(
     let stored = store
         .insert_account(key, name.clone(), hash, now_millis(), history_floor)
         .await
-        .map_err(unavailable)?;
+        .map_err(|e| unavailable(e.to_string()))?;
     if !stored {
         return Err(exists());
     }

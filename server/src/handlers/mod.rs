@@ -22,6 +22,7 @@ use confab_protocol::ErrorCode;
 use crate::clock::now_millis;
 use crate::connection::ConnState;
 use crate::hub::Room;
+use crate::log::MessageLog;
 
 /// Handles a READY request; requests are answered in the order they came.
 pub async fn dispatch(state: &mut ConnState, request: Request) {
@@ -93,7 +94,7 @@ pub fn disconnect(state: &mut ConnState) {
 fn let_go_if_idle(state: &ConnState, room: &Arc<Room>) {
     let shared = &state.shared;
     if room.name.as_str() != shared.default_room {
-        shared.hub.let_go_if_idle(room, shared.store.is_some());
+        shared.hub.let_go_if_idle(room, shared.log.is_persistent());
     }
 }
 
@@ -102,16 +103,17 @@ fn let_go_if_idle(state: &ConnState, room: &Arc<Room>) {
 /// hold the room.
 async fn load_if_stored(state: &ConnState, room: &str) -> bool {
     let shared = &state.shared;
-    let Some(store) = &shared.store else {
+    if !shared.log.is_persistent() {
         return true;
-    };
+    }
     let Ok(name) = normalize_name(room, usize::from(shared.limits.max_room_name)) else {
         return true;
     };
     if shared.hub.room(&name).is_some() {
         return false;
     }
-    match store
+    match shared
+        .log
         .load_room(name.clone(), usize::from(shared.limits.history_max))
         .await
     {

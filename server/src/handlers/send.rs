@@ -7,6 +7,7 @@ use confab_protocol::ErrorCode;
 
 use crate::clock::now_millis;
 use crate::connection::ConnState;
+use crate::log::MessageLog;
 
 pub async fn send(state: &mut ConnState, send: Send) {
     send_as(state, send, code::SEND, 0).await;
@@ -33,27 +34,25 @@ pub async fn send_as(state: &mut ConnState, send: Send, frame_type: u8, flags: u
         return;
     };
     let shared = Arc::clone(&state.shared);
-    // With a store, wait for room in its queue first: a busy disk slows this
-    // sender, never the others, and nothing is assigned that cannot be stored.
-    let durable = match &shared.store {
-        Some(store) => match store.reserve().await {
-            Some(permit) => Some(permit),
-            None => {
-                state
-                    .reject_in_order(
-                        ErrorCode::STORAGE_FAILURE,
-                        frame_type,
-                        client_ref,
-                        "message store unavailable",
-                    )
-                    .await;
-                return;
-            }
-        },
-        None => None,
+    // Wait for room in the log first: a busy disk slows this sender, never
+    // the others, and nothing is assigned that cannot be stored.
+    let slot = match shared.log.reserve().await {
+        Ok(slot) => slot,
+        Err(e) => {
+            tracing::error!(conn = state.id, "cannot append to the message log: {e}");
+            state
+                .reject_in_order(
+                    ErrorCode::STORAGE_FAILURE,
+                    frame_type,
+                    client_ref,
+                    "message store unavailable",
+                )
+                .await;
+            return;
+        }
     };
     let hub = &shared.hub;
-    // The ACK goes out when the message is released (after storing, `[MSG-2]`).
+    // The ACK goes out when the message is released (once durable, `[MSG-2]`).
     let published = room.publish(
         state.member(),
         client_ref,
@@ -61,7 +60,8 @@ pub async fn send_as(state: &mut ConnState, send: Send, frame_type: u8, flags: u
         flags,
         now_millis(),
         || hub.next_message_id(),
-        durable.map(|permit| (permit, &state.unacked)),
+        slot,
+        &state.unacked,
     );
     if !published {
         state

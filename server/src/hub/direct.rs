@@ -1,79 +1,47 @@
-//! Recent direct messages per pair of users, for HISTORY kind 1 (`[HISTORY-2]`).
+//! Delivering a direct message once the log has it (`[DM-1]`, `[MSG-2]`).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::Arc;
 
-use confab_protocol::frame::{DirectMessage, Direction};
-use confab_protocol::names::name_key;
+use bytes::Bytes;
+use confab_protocol::frame::{Ack, Frame};
 
-use super::lock;
+use super::Member;
+use crate::connection::acks::Unacked;
+use crate::log::{Entry, OnDurable};
 
+/// What is left to do for a direct message once it is durable.
 #[derive(Debug)]
-pub struct DirectHistory {
-    pairs: Mutex<HashMap<(String, String), VecDeque<DirectMessage>>>,
-    keep: usize,
+pub struct DirectDelivery {
+    pub sender: Arc<Member>,
+    pub recipient: Arc<Member>,
+    /// The encoded DIRECT_MESSAGE, counted against the recipient's budget (`[DM-4]`).
+    pub wire: Bytes,
+    pub client_ref: u32,
+    /// The sender's owed ACKs, when the message waits for the log (`[ORDER-1]`).
+    pub unacked: Option<Arc<Unacked>>,
 }
 
-fn pair_key(a: &str, b: &str) -> (String, String) {
-    let (a, b) = (name_key(a), name_key(b));
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
-    }
-}
-
-impl DirectHistory {
-    pub fn new(keep: usize) -> Self {
-        DirectHistory {
-            pairs: Mutex::new(HashMap::new()),
-            keep: keep.max(1),
-        }
-    }
-
-    /// Keeps a copy of a delivered direct message, flagged as history.
-    pub fn record(&self, message: &DirectMessage) {
-        let mut stored = message.clone();
-        stored.flags |= DirectMessage::HISTORY;
-        // Its own buffer, not a share of the sender's read buffer (see Room::publish).
-        stored.body = confab_protocol::Str16::truncated(&message.body);
-        let mut pairs = lock(&self.pairs);
-        let log = pairs
-            .entry(pair_key(&message.from, &message.to))
-            .or_default();
-        if log.len() >= self.keep {
-            log.pop_front();
-        }
-        log.push_back(stored);
-    }
-
-    /// Forgets messages older than `cutoff`, and conversations left empty.
-    pub fn forget_before(&self, cutoff: u64) {
-        let mut pairs = lock(&self.pairs);
-        for log in pairs.values_mut() {
-            while log.front().is_some_and(|m| m.time < cutoff) {
-                log.pop_front();
-            }
-        }
-        pairs.retain(|_, log| !log.is_empty());
-    }
-
-    /// Up to `limit` messages between `a` and `b` on one side of the id
-    /// `anchor`, ascending, and whether more exist there.
-    pub fn read(
-        &self,
-        a: &str,
-        b: &str,
-        floor: u64,
-        direction: Direction,
-        anchor: u64,
-        limit: usize,
-    ) -> (Vec<DirectMessage>, bool) {
-        let pairs = lock(&self.pairs);
-        let Some(log) = pairs.get(&pair_key(a, b)) else {
-            return (Vec::new(), false);
+impl DirectDelivery {
+    /// To the recipient only, then the ACK to the sender (`[DM-1]`).
+    pub fn deliver(&self, id: u64, time: u64) {
+        let _ = self.recipient.outbox.push(self.wire.clone());
+        let ack = Ack {
+            client_ref: self.client_ref,
+            id,
+            seq: 0,
+            time,
         };
-        let visible = log.iter().filter(|m| m.id >= floor);
-        super::page(visible, |m| m.id, direction, anchor, limit)
+        let _ = self.sender.outbox.push(Frame::Ack(ack).to_bytes());
+        if let Some(unacked) = &self.unacked {
+            unacked.paid();
+        }
+    }
+}
+
+impl OnDurable for DirectDelivery {
+    fn durable(&self, entry: &Entry) {
+        if let Entry::Direct(message) = entry {
+            self.deliver(message.id, message.time);
+        }
     }
 }

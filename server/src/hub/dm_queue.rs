@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
-use super::lock;
+use crate::sync::lock;
 
 /// The bounds, from the configuration.
 #[derive(Debug, Clone, Copy)]

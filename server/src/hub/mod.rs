@@ -1,4 +1,6 @@
-//! Shared state of the server: who is logged in and which rooms exist.
+//! Shared state of the server: who is logged in and which rooms exist, and
+//! delivery once the message log has a message (`crate::log`): the hub
+//! numbers and fans out, the log stores, and neither reaches into the other.
 //!
 //! Every lock here is a plain mutex held for a few pushes onto outboxes and
 //! never across an await or an I/O call, so no connection can block another.
@@ -8,17 +10,18 @@ pub mod dm_queue;
 mod presence;
 mod room;
 
-pub use direct::DirectHistory;
+pub use direct::DirectDelivery;
 pub use room::{JoinReply, Room};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use confab_protocol::names::{name_key, normalize_name, user_key};
 use confab_protocol::Str8;
 
 use crate::connection::outbox::Outbox;
+use crate::sync::lock;
 
 /// Why a JOIN cannot have a new room (`[LIMIT-5]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,46 +45,12 @@ pub struct Member {
     pub history_floor: std::sync::atomic::AtomicU64,
 }
 
-/// One page of kept history, oldest first: up to `limit` entries whose
-/// `key` (seq or id) lies on one side of `anchor` (anchor 0 before: from the
-/// newest), and whether more are kept on that side (`[HISTORY-1]`).
-pub(crate) fn page<'a, T: Clone + 'a>(
-    kept: impl Iterator<Item = &'a T>,
-    key: impl Fn(&T) -> u64,
-    direction: confab_protocol::frame::Direction,
-    anchor: u64,
-    limit: usize,
-) -> (Vec<T>, bool) {
-    use confab_protocol::frame::Direction;
-    match direction {
-        Direction::Before => {
-            let below: Vec<&T> = kept.filter(|m| anchor == 0 || key(m) < anchor).collect();
-            let skip = below.len().saturating_sub(limit);
-            (
-                below[skip..].iter().map(|m| (*m).clone()).collect(),
-                skip > 0,
-            )
-        }
-        Direction::After => {
-            let above: Vec<&T> = kept.filter(|m| key(m) > anchor).collect();
-            let more = above.len() > limit;
-            (above.into_iter().take(limit).cloned().collect(), more)
-        }
-    }
-}
-
-/// Locks a mutex whose data stays consistent even if a holder panicked.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 #[derive(Debug)]
 pub struct Hub {
     users: Mutex<HashMap<String, Arc<Member>>>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     next_id: AtomicU64,
     history_keep: usize,
-    pub direct: DirectHistory,
     /// Direct messages waiting to be written to each recipient (`[DM-4]`).
     pub dm_queues: dm_queue::DmQueues,
     /// Empty rooms kept in memory for their history, oldest first (`[LIMIT-5]`).
@@ -102,7 +71,6 @@ impl Hub {
             rooms: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             history_keep,
-            direct: DirectHistory::new(history_keep),
             dm_queues: dm_queue::DmQueues::default(),
             idle: Mutex::new(IdleRooms {
                 rooms: std::collections::VecDeque::new(),
@@ -205,7 +173,7 @@ impl Hub {
     }
 
     /// A room as the store has it, made again after it was let go.
-    pub fn restore_room(&self, loaded: crate::store::LoadedRoom, max_rooms: usize) {
+    pub fn restore_room(&self, loaded: crate::log::LoadedRoom, max_rooms: usize) {
         let mut rooms = lock(&self.rooms);
         if max_rooms > 0 && rooms.len() >= max_rooms {
             return;
@@ -272,8 +240,8 @@ impl Hub {
         lock(&self.rooms).get(&name_key(&normalized)).cloned()
     }
 
-    /// Forgets from the in-memory history what a retention pass removed
-    /// (`[HISTORY-5]`): room and direct messages whose `time` is below
+    /// Forgets from the rooms' replay buffers what a retention pass removed
+    /// from the message log (`[HISTORY-5]`): messages whose `time` is below
     /// `before_time`, and in each room named in `first_kept_seq` (by name
     /// key) the messages below that `seq`. A JOIN then replays only what
     /// HISTORY still returns.
@@ -288,9 +256,6 @@ impl Hub {
             .collect();
         for (key, room) in rooms {
             room.forget(before_time, first_kept_seq.get(&key).copied());
-        }
-        if let Some(cutoff) = before_time {
-            self.direct.forget_before(cutoff);
         }
     }
 
@@ -308,63 +273,4 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use confab_protocol::frame::{DirectMessage, Direction, Message};
-    use confab_protocol::{Str16, Str8};
-
-    use super::Hub;
-    use crate::store::LoadedRoom;
-
-    fn message(seq: u64, time: u64) -> Message {
-        Message {
-            id: seq,
-            seq,
-            time,
-            flags: Message::HISTORY,
-            room: Str8::truncated("r"),
-            sender: Str8::truncated("alice"),
-            body: Str16::truncated("hi"),
-        }
-    }
-
-    fn kept(hub: &Hub) -> Vec<u64> {
-        let room = hub.room("r").unwrap();
-        let (messages, _) = room.history(Direction::After, 0, 100);
-        messages.iter().map(|m| m.seq).collect()
-    }
-
-    #[test]
-    fn forget_removes_what_retention_removed_by_age_and_by_count() {
-        // spec: HISTORY-5
-        let hub = Hub::new(10);
-        let recent = (1..=6).map(|seq| message(seq, 100 * seq)).collect();
-        hub.restore_room(
-            LoadedRoom {
-                name: "r".into(),
-                next_seq: 7,
-                recent,
-            },
-            0,
-        );
-        for (id, time) in [(10, 100), (11, 700)] {
-            hub.direct.record(&DirectMessage {
-                id,
-                time,
-                flags: 0,
-                from: Str8::truncated("alice"),
-                to: Str8::truncated("bob"),
-                body: Str16::truncated("psst"),
-            });
-        }
-        hub.forget(Some(250), &HashMap::new());
-        assert_eq!(kept(&hub), [3, 4, 5, 6]);
-        let (direct, _) = hub.direct.read("alice", "bob", 0, Direction::After, 0, 10);
-        assert_eq!(direct.iter().map(|m| m.id).collect::<Vec<_>>(), [11]);
-        hub.forget(None, &HashMap::from([("r".to_string(), 5)]));
-        assert_eq!(kept(&hub), [5, 6]);
-        hub.forget(None, &HashMap::from([("other".to_string(), 100)]));
-        assert_eq!(kept(&hub), [5, 6]);
-    }
-}
+mod tests;

@@ -16,8 +16,10 @@ use confab_protocol::frame::{
 use confab_protocol::Str8;
 
 use super::presence::{self, Decision, PresenceGate};
-use super::{lock, Member};
+use super::Member;
 use crate::connection::acks::Unacked;
+use crate::log::{Appended, Entry, Notify, OnDurable, Slot};
+use crate::sync::lock;
 
 #[derive(Debug)]
 pub struct Room {
@@ -35,7 +37,10 @@ struct RoomState {
     released_next: u64,
     /// Published messages waiting for the store, in `seq` order.
     pending: VecDeque<Pending>,
-    /// The latest released messages, oldest first, with the HISTORY flag set.
+    /// The latest released messages, oldest first, with the HISTORY flag
+    /// set: what a JOIN replays. With the in-memory log it is the room's
+    /// whole history; with a persistent log, the newest of what the log
+    /// holds, trimmed by the same retention (`[HISTORY-5]`).
     history: VecDeque<Message>,
     keep: usize,
     /// Coalesces the PRESENCE of members that come and go fast (`[PRESENCE-3]`).
@@ -265,10 +270,12 @@ impl Room {
         again
     }
 
-    /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`).
-    /// With `durable` (a store permit and the sender's owed ACKs) it goes to
-    /// the store and is released after the commit; without, it is released
-    /// at once. False when the sender is no member.
+    /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`)
+    /// and appends it to the message log in `slot`, under the room's lock so
+    /// the log sees each room's messages in `seq` order. It is delivered and
+    /// acknowledged once durable: at once, or when the log says so (the
+    /// sender's `unacked` owes the ACK meanwhile). False when the sender is
+    /// no member.
     // `flags` (the ACTION bit, `[ACTION-1]`) makes eight; a struct for one call site would not help.
     #[allow(clippy::too_many_arguments)]
     pub fn publish(
@@ -279,10 +286,8 @@ impl Room {
         flags: u8,
         now: u64,
         next_id: impl FnOnce() -> u64,
-        durable: Option<(
-            tokio::sync::mpsc::Permit<'_, crate::store::Op>,
-            &Arc<Unacked>,
-        )>,
+        slot: Slot<'_>,
+        unacked: &Arc<Unacked>,
     ) -> bool {
         let mut state = lock(&self.state);
         if !state.members.iter().any(|m| m.conn_id == sender.conn_id) {
@@ -301,32 +306,26 @@ impl Room {
             // history keeps messages long, so it gets a buffer of its own.
             body: confab_protocol::Str16::truncated(&body),
         };
-        let (durable, unacked) = match durable {
-            Some((permit, unacked)) => {
-                // spec: ORDER-1 — owed until the release queues the ACK.
-                unacked.owe();
-                (Some(permit), Some(Arc::clone(unacked)))
-            }
-            None => (None, None),
-        };
+        let unacked = slot.defers().then(|| {
+            // spec: ORDER-1 — owed until the release queues the ACK.
+            unacked.owe();
+            Arc::clone(unacked)
+        });
         state.pending.push_back(Pending {
             message: message.clone(),
             sender: Arc::clone(sender),
             client_ref,
             unacked,
         });
-        match durable {
-            // Queued under the lock, so the store sees each room's messages in `seq` order.
-            Some(permit) => permit.send(crate::store::Op::Room {
-                room: Arc::clone(self),
-                message,
-            }),
-            None => self.release_locked(&mut state, seq),
+        let notify = || Arc::clone(self) as Notify;
+        match slot.append(Entry::Room(message), notify) {
+            Appended::Now => self.release_locked(&mut state, seq),
+            Appended::Later => {}
         }
         true
     }
 
-    /// Delivers every pending message up to `seq`, now stored (`[MSG-2]`).
+    /// Delivers every pending message up to `seq`, now durable (`[MSG-2]`).
     pub fn release(&self, seq: u64) {
         let mut state = lock(&self.state);
         self.release_locked(&mut state, seq);
@@ -378,7 +377,7 @@ impl Room {
     pub fn history(&self, direction: Direction, anchor: u64, limit: usize) -> (Vec<Message>, bool) {
         let state = lock(&self.state);
         let (messages, more) =
-            super::page(state.history.iter(), |m| m.seq, direction, anchor, limit);
+            crate::log::page(state.history.iter(), |m| m.seq, direction, anchor, limit);
         // Before the oldest kept message there may be older ones, no longer kept.
         let older = direction == Direction::Before && messages.first().is_some_and(|m| m.seq > 1);
         (messages, more || older)
@@ -395,5 +394,15 @@ impl Room {
         state
             .history
             .retain(|m| m.time >= before_time && m.seq >= first_kept_seq);
+    }
+}
+
+/// The log tells a room when its messages are durable: they are then
+/// delivered, in `seq` order (`[MSG-2]`).
+impl OnDurable for Room {
+    fn durable(&self, entry: &Entry) {
+        if let Entry::Room(message) = entry {
+            self.release(message.seq);
+        }
     }
 }

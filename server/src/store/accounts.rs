@@ -102,18 +102,16 @@ pub fn insert(
     hash: &str,
     now: u64,
     history_floor: u64,
-) -> Result<bool, String> {
-    let inserted = conn
-        .execute(
-            "INSERT OR IGNORE INTO accounts (name_key, name, hash, created, history_floor)
+) -> rusqlite::Result<bool> {
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO accounts (name_key, name, hash, created, history_floor)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![key, name, hash, now as i64, history_floor as i64],
-        )
-        .map_err(|e| e.to_string())?;
+        params![key, name, hash, now as i64, history_floor as i64],
+    )?;
     Ok(inserted == 1)
 }
 
-pub fn lookup(conn: &Connection, key: &str) -> Result<Option<Account>, String> {
+pub fn lookup(conn: &Connection, key: &str) -> rusqlite::Result<Option<Account>> {
     conn.query_row(
         "SELECT hash, history_floor FROM accounts WHERE name_key = ?1",
         [key],
@@ -125,7 +123,6 @@ pub fn lookup(conn: &Connection, key: &str) -> Result<Option<Account>, String> {
         },
     )
     .optional()
-    .map_err(|e| e.to_string())
 }
 
 /// Every registered name key, to tell guests from account holders without a query.
@@ -136,14 +133,13 @@ pub fn all_keys(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 }
 
 /// The spelling the account was registered with (`[NAMES-1]`).
-pub fn stored_name(conn: &Connection, key: &str) -> Result<Option<String>, String> {
+pub fn stored_name(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT name FROM accounts WHERE name_key = ?1",
         [key],
         |row| row.get(0),
     )
     .optional()
-    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -3,18 +3,21 @@
 
 use confab_protocol::fit::{DIRECT_MESSAGE_OVERHEAD, MESSAGE_OVERHEAD};
 
-use super::Store;
-use crate::hub::lock;
+use super::{Store, StoreError};
+use crate::sync::lock;
 
 impl Store {
     /// The largest MESSAGE or DIRECT_MESSAGE body a stored message needs.
     /// A full scan, done once at start-up.
-    pub fn largest_stored_frame(&self) -> Result<u64, String> {
+    pub fn largest_stored_frame(&self) -> Result<u64, StoreError> {
         let conn = lock(&self.aux);
-        let largest = |sql: &str| -> Result<u64, String> {
+        let largest = |sql: &str| -> Result<u64, StoreError> {
             conn.query_row(sql, [], |row| row.get::<_, Option<i64>>(0))
                 .map(|n| n.unwrap_or(0).max(0) as u64)
-                .map_err(|e| format!("cannot measure the stored messages: {e}"))
+                .map_err(|source| StoreError::Read {
+                    path: self.path.clone(),
+                    source,
+                })
         };
         let rooms = largest(&format!(
             "SELECT MAX({MESSAGE_OVERHEAD} + LENGTH(CAST(room AS BLOB))

@@ -1,11 +1,20 @@
 //! Durable history and accounts in an embedded SQLite database (bundled
 //! library, WAL mode, synchronous commits) in the server's data directory.
+//! [`SqliteLog`] is this store seen as the server's
+//! [message log](crate::log::MessageLog).
 
 pub mod accounts;
+mod error;
 mod fit;
+mod log;
 pub mod prune;
 pub mod schema;
 mod writer;
+
+pub use error::{SchemaError, StoreError};
+pub use log::SqliteLog;
+// Where it was before the message log had a module of its own.
+pub use crate::log::LoadedRoom;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,42 +25,20 @@ use confab_protocol::{Str16, Str8};
 use rusqlite::{params, Connection, OpenFlags};
 use tokio::sync::mpsc;
 
-use crate::hub::{lock, Room};
+use crate::log::{ConversationKey, Entry, Notify};
+use crate::sync::lock;
 
 /// Messages waiting for the writer; a sender waits for room in it.
 const QUEUE: usize = 65_536;
 
-/// A message to store, and what to do once it is stored.
-pub enum Op {
-    Room {
-        room: Arc<Room>,
-        message: Message,
-    },
-    Direct {
-        message: DirectMessage,
-        release: Box<dyn FnOnce() + Send>,
-    },
-}
-
-impl Op {
-    /// Delivery and acknowledgement, after the commit.
-    fn release(self) {
-        match self {
-            Op::Room { room, message } => room.release(message.seq),
-            Op::Direct { release, .. } => release(),
-        }
-    }
-}
-
-/// A room as found on disk at start-up.
-pub struct LoadedRoom {
-    pub name: String,
-    pub next_seq: u64,
-    /// The latest messages, oldest first, flagged as history.
-    pub recent: Vec<Message>,
+/// A message to store, and whom to tell once it is stored.
+pub struct Op {
+    pub(crate) entry: Entry,
+    pub(crate) notify: Notify,
 }
 
 /// What the server needs from disk to resume.
+#[derive(Debug)]
 pub struct Loaded {
     /// Ids keep increasing across restarts (`[MSG-3]`).
     pub next_id: u64,
@@ -73,29 +60,20 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Both parties of a direct conversation, in a stable order.
-pub fn pair_key(a: &str, b: &str) -> String {
-    let (a, b) = (name_key(a), name_key(b));
-    if a <= b {
-        format!("{a}\n{b}")
-    } else {
-        format!("{b}\n{a}")
-    }
-}
-
-pub(crate) fn connect(path: &Path) -> Result<Connection, String> {
+/// Opens `path` read-write (creating it), in WAL mode with synchronous commits.
+pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    .map_err(|source| StoreError::open(path, source))?;
     // WAL lets readers run beside the writer; FULL makes each commit durable.
     conn.pragma_update(None, "journal_mode", "WAL")
         .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
         .and_then(|()| conn.busy_timeout(std::time::Duration::from_secs(5)))
-        .map_err(|e| format!("cannot use {}: {e}", path.display()))?;
+        .map_err(|source| StoreError::open(path, source))?;
     Ok(conn)
 }
 
@@ -108,12 +86,11 @@ fn read_page<T>(
     direction: Direction,
     limit: usize,
     row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> Result<(Vec<T>, bool), String> {
-    let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+) -> rusqlite::Result<(Vec<T>, bool)> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut rows: Vec<T> = stmt
-        .query_map(params, row)
-        .and_then(|rows| rows.collect())
-        .map_err(|e| e.to_string())?;
+        .query_map(params, row)?
+        .collect::<rusqlite::Result<_>>()?;
     let more = rows.len() > limit;
     rows.truncate(limit);
     if direction == Direction::Before {
@@ -150,27 +127,37 @@ impl Store {
     /// Opens (creating if needed) the database in `dir`, migrates it, loads
     /// what the server resumes from and starts the writer thread. Every
     /// failure is a message for the operator, not a panic.
-    pub fn open(dir: &Path, keep: usize) -> Result<(Store, Loaded), String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    pub fn open(dir: &Path, keep: usize) -> Result<(Store, Loaded), StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDirectory {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = dir.join("confab.sqlite3");
         let mut writer_conn = connect(&path)?;
-        schema::migrate(&mut writer_conn)?;
+        schema::migrate(&mut writer_conn).map_err(|source| StoreError::Schema {
+            path: path.clone(),
+            source,
+        })?;
         // A quick check finds a corrupt file now rather than at the first write.
         let check: String = writer_conn
             .query_row("PRAGMA quick_check", [], |row| row.get(0))
-            .map_err(|e| format!("{} is not a usable database: {e}", path.display()))?;
+            .map_err(|source| StoreError::NotADatabase {
+                path: path.clone(),
+                source,
+            })?;
         if check != "ok" {
-            return Err(format!("{} is corrupt: {check}", path.display()));
+            return Err(StoreError::Corrupt { path, check });
         }
         let aux = connect(&path)?;
-        let loaded =
-            load(&aux, keep).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let loaded = load(&aux, keep).map_err(|source| StoreError::Read {
+            path: path.clone(),
+            source,
+        })?;
         let (ops, receiver) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("confab-store".into())
             .spawn(move || writer::run(writer_conn, receiver))
-            .map_err(|e| format!("cannot start the store writer: {e}"))?;
+            .map_err(StoreError::Thread)?;
         Ok((
             Store {
                 ops,
@@ -183,35 +170,33 @@ impl Store {
 
     /// Waits for room in the writer's queue; the message is then assigned its
     /// id and sequence number and queued with `permit.send`.
-    pub async fn reserve(&self) -> Option<mpsc::Permit<'_, Op>> {
-        self.ops.reserve().await.ok()
+    async fn reserve(&self) -> Result<mpsc::Permit<'_, Op>, StoreError> {
+        self.ops.reserve().await.map_err(|_| StoreError::Closed)
     }
 
     async fn with_aux<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Connection) -> Result<T, String> + Send + 'static,
-    ) -> Result<T, String> {
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let aux = Arc::clone(&self.aux);
-        tokio::task::spawn_blocking(move || work(&lock(&aux)))
-            .await
-            .map_err(|e| format!("store task failed: {e}"))?
+        Ok(tokio::task::spawn_blocking(move || work(&lock(&aux))).await??)
     }
 
     /// A room as stored (its next `seq` and latest `keep` messages), to make
     /// it again after it was let go; `None` if it never had a message.
-    pub async fn load_room(&self, name: String, keep: usize) -> Result<Option<LoadedRoom>, String> {
-        self.with_aux(move |conn| load_room(conn, &name, keep).map_err(|e| e.to_string()))
+    async fn load_room(&self, name: String, keep: usize) -> Result<Option<LoadedRoom>, StoreError> {
+        self.with_aux(move |conn| load_room(conn, &name, keep))
             .await
     }
 
     /// Up to `limit` stored messages of a room on one side of `anchor` (`[HISTORY-1]`).
-    pub async fn room_history(
+    async fn room_history(
         &self,
         room: &str,
         direction: Direction,
         anchor: u64,
         limit: usize,
-    ) -> Result<(Vec<Message>, bool), String> {
+    ) -> Result<(Vec<Message>, bool), StoreError> {
         let key = name_key(room);
         self.with_aux(move |conn| {
             let sql = match direction {
@@ -236,17 +221,15 @@ impl Store {
         .await
     }
 
-    /// Direct messages between `a` and `b` on one side of the id `anchor` (`[HISTORY-2]`).
-    pub async fn direct_history(
+    /// Direct messages of one conversation on one side of the id `anchor` (`[HISTORY-2]`).
+    async fn direct_history(
         &self,
-        a: &str,
-        b: &str,
+        conversation: ConversationKey,
         floor: u64,
         direction: Direction,
         anchor: u64,
         limit: usize,
-    ) -> Result<(Vec<DirectMessage>, bool), String> {
-        let pair = pair_key(a, b);
+    ) -> Result<(Vec<DirectMessage>, bool), StoreError> {
         self.with_aux(move |conn| {
             let sql = match direction {
                 Direction::Before => {
@@ -261,7 +244,12 @@ impl Store {
             read_page(
                 conn,
                 sql,
-                params![pair, anchor as i64, limit as i64 + 1, floor as i64],
+                params![
+                    conversation.as_str(),
+                    anchor as i64,
+                    limit as i64 + 1,
+                    floor as i64
+                ],
                 direction,
                 limit,
                 direct_from_row,
@@ -279,18 +267,18 @@ impl Store {
         hash: String,
         now: u64,
         history_floor: u64,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, StoreError> {
         self.with_aux(move |conn| accounts::insert(conn, &key, &name, &hash, now, history_floor))
             .await
     }
 
-    pub async fn account(&self, key: String) -> Result<Option<accounts::Account>, String> {
+    pub async fn account(&self, key: String) -> Result<Option<accounts::Account>, StoreError> {
         self.with_aux(move |conn| accounts::lookup(conn, &key))
             .await
     }
 
     /// The registered spelling of the account `key`, if there is one.
-    pub async fn account_name(&self, key: String) -> Result<Option<String>, String> {
+    pub async fn account_name(&self, key: String) -> Result<Option<String>, StoreError> {
         self.with_aux(move |conn| accounts::stored_name(conn, &key))
             .await
     }

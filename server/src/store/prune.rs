@@ -2,7 +2,7 @@
 //! numbering the deleted rows carried is saved apart (`[MSG-3]`, `[MSG-4]`).
 //!
 //! A pass runs on a connection of its own (a [`Pruner`], owned by the
-//! retention loop), so logins and HISTORY reads on the store's read
+//! SQLite message log), so logins and HISTORY reads on the store's read
 //! connection never wait for it, and it holds no lock while it pauses. In WAL
 //! mode readers run beside it; writes take turns with the group-commit
 //! writer, which is why each batch is its own short transaction followed by
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection};
 
-use super::Store;
+use super::StoreError;
 
 /// Rows deleted per retention statement.
 const RETENTION_BATCH: i64 = 2_000;
@@ -27,7 +27,7 @@ pub struct Policy {
     pub max_per_room: Option<u64>,
 }
 
-/// What a pass removed, as rules: the in-memory history forgets the same
+/// What a pass removed, as rules: the rooms' replay buffers forget the same
 /// messages (one answer to "what is this room's history", `[HISTORY-5]`).
 #[derive(Debug, Default)]
 pub struct Pruned {
@@ -49,23 +49,25 @@ impl std::fmt::Debug for Pruner {
     }
 }
 
-impl Store {
+impl Pruner {
     /// A connection for retention passes, apart from the read connection.
-    pub fn pruner(&self) -> Result<Pruner, String> {
+    pub fn open(path: &std::path::Path) -> Result<Pruner, StoreError> {
         Ok(Pruner {
-            conn: super::connect(&self.path)?,
+            conn: super::connect(path)?,
         })
     }
-}
 
-impl Pruner {
     /// Deletes what `policy` lets go. Blocking: run it on a blocking thread.
     /// `checkpoint` is called before each batch (a test holds the pass there).
-    pub fn pass(&mut self, policy: Policy, checkpoint: &mut dyn FnMut()) -> Result<Pruned, String> {
+    pub fn pass(
+        &mut self,
+        policy: Policy,
+        checkpoint: &mut dyn FnMut(),
+    ) -> Result<Pruned, StoreError> {
         let conn = &self.conn;
         // Before anything goes, make sure the numbering it carried is
         // remembered apart from it (`[MSG-3]`, `[MSG-4]`).
-        remember_numbering(conn).map_err(|e| e.to_string())?;
+        remember_numbering(conn)?;
         let mut pruned = Pruned::default();
         if let Some(age) = policy.max_age_ms {
             let cutoff = policy.now.saturating_sub(age);
@@ -102,8 +104,7 @@ impl Pruner {
                         Ok((row.get(0)?, row.get::<_, i64>(1)? as u64))
                     })?
                     .collect()
-                })
-                .map_err(|e| e.to_string())?;
+                })?;
         }
         Ok(pruned)
     }
@@ -152,14 +153,12 @@ fn delete_in_batches(
     sql: &str,
     bound: i64,
     checkpoint: &mut dyn FnMut(),
-) -> Result<usize, String> {
+) -> rusqlite::Result<usize> {
     let mut total = 0;
     loop {
         checkpoint();
         let started = Instant::now();
-        let deleted = conn
-            .execute(sql, params![bound, RETENTION_BATCH])
-            .map_err(|e| e.to_string())?;
+        let deleted = conn.execute(sql, params![bound, RETENTION_BATCH])?;
         total += deleted;
         if (deleted as i64) < RETENTION_BATCH {
             return Ok(total);

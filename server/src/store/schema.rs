@@ -4,6 +4,8 @@
 
 use rusqlite::Connection;
 
+use super::SchemaError;
+
 /// Migration `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     // 1: room messages and accounts.
@@ -59,19 +61,20 @@ const MIGRATIONS: &[&str] = &[
 pub const CURRENT: u32 = MIGRATIONS.len() as u32;
 
 /// Brings the database up to [`CURRENT`]; refuses a database from a newer server.
-pub fn migrate(conn: &mut Connection) -> Result<u32, String> {
+pub fn migrate(conn: &mut Connection) -> Result<u32, SchemaError> {
     migrate_to(conn, CURRENT)
 }
 
 /// Migrates up to `target` (tests build old databases with it).
-pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, String> {
+pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, SchemaError> {
     let version: u32 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(|e| format!("cannot read the schema version: {e}"))?;
+        .map_err(SchemaError::Version)?;
     if version > CURRENT {
-        return Err(format!(
-            "the database has schema version {version}, newer than this server's {CURRENT}; use a newer confab-server"
-        ));
+        return Err(SchemaError::Newer {
+            found: version,
+            current: CURRENT,
+        });
     }
     for (index, sql) in MIGRATIONS
         .iter()
@@ -80,11 +83,15 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, String> {
         .skip(version as usize)
     {
         let next = index as u32 + 1;
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        let failed = |source| SchemaError::Migration {
+            version: next,
+            source,
+        };
+        let tx = conn.transaction().map_err(failed)?;
         tx.execute_batch(sql)
             .and_then(|()| tx.pragma_update(None, "user_version", next))
             .and_then(|()| tx.commit())
-            .map_err(|e| format!("migration to schema version {next} failed: {e}"))?;
+            .map_err(failed)?;
     }
     Ok(target.max(version))
 }

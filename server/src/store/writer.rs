@@ -1,7 +1,8 @@
 //! The group-commit writer: one thread owns the write connection, takes every
 //! queued message at once, writes them in one transaction with a synchronous
-//! commit, and only then releases them for delivery and acknowledgement
-//! (`[MSG-2]`): whatever was acknowledged survives a crash or power cut.
+//! commit, and only then tells each message's [`OnDurable`](crate::log::OnDurable),
+//! in the order they came, which delivers and acknowledges it (`[MSG-2]`):
+//! whatever was acknowledged survives a crash or power cut.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use tokio::sync::mpsc;
 use tracing::{error, warn};
 
 use super::Op;
+use crate::log::{ConversationKey, Entry};
 use confab_protocol::frame::{DirectMessage, Message};
 use confab_protocol::names::name_key;
 
@@ -37,8 +39,9 @@ pub fn run(conn: Connection, mut ops: mpsc::Receiver<Op>) {
             std::thread::sleep(delay);
             delay = (delay * 2).min(Duration::from_secs(5));
         }
-        for op in batch.drain(..) {
-            op.release();
+        // Told in the order the messages came (`[MSG-4]`, `[MSG-5]`).
+        for Op { entry, notify } in batch.drain(..) {
+            notify.durable(&entry);
         }
     }
     warn!("message store writer stopped");
@@ -58,8 +61,8 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
             "INSERT INTO direct_messages (id, pair_key, sender, recipient, time, body, flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for op in batch {
-            match op {
-                Op::Room { message, .. } => {
+            match &op.entry {
+                Entry::Room(message) => {
                     let entry = next_seqs
                         .entry(name_key(&message.room))
                         .or_insert((message.room.as_str(), 0));
@@ -76,11 +79,11 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
                         i64::from(message.flags & Message::ACTION),
                     ])?;
                 }
-                Op::Direct { message, .. } => {
+                Entry::Direct(message) => {
                     next_id = next_id.max(message.id + 1);
                     direct_insert.execute(params![
                         message.id as i64,
-                        super::pair_key(&message.from, &message.to),
+                        ConversationKey::new(&message.from, &message.to).as_str(),
                         message.from.as_str(),
                         message.to.as_str(),
                         message.time as i64,

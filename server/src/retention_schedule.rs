@@ -1,14 +1,14 @@
-//! Retention: a background pass that deletes messages past their age
-//! (`--retention-days`) or past the per-room count (`--retention-per-room`),
-//! every `--retention-interval-s` seconds.
+//! The retention schedule: a background pass that deletes messages past
+//! their age (`--retention-days`) or past the per-room count
+//! (`--retention-per-room`), every `--retention-interval-s` seconds, or
+//! when a test's [`Driver`] asks.
 //!
-//! With a store, the pass runs on the store's retention connection in a
-//! blocking thread (see `store::prune`), so neither delivery nor logins nor
-//! HISTORY reads wait for it; then the rooms' in-memory history forgets the
-//! same messages, so a JOIN replays only what HISTORY returns (`[HISTORY-5]`).
-//! With `--in-memory` the in-memory history is all there is, and the age
-//! applies to it; the per-room count never removes anything there, since
-//! memory keeps only `--history-max` per room and the count may not be lower.
+//! The pass is the message log's ([`MessageLog::apply_retention`]): the
+//! SQLite log deletes on a connection of its own in a blocking thread (see
+//! `store::prune`), so neither delivery nor logins nor HISTORY reads wait
+//! for it; the in-memory log forgets direct messages past the age. Then the
+//! rooms' replay buffers forget the same messages, so a JOIN replays only
+//! what HISTORY returns (`[HISTORY-5]`).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,9 +20,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 use crate::clock::now_millis;
-use crate::hub::lock;
+use crate::log::{MessageLog, Policy};
 use crate::shared::Shared;
-use crate::store::prune::{Policy, Pruned, Pruner};
+use crate::sync::lock;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -34,14 +34,6 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     if max_age_ms.is_none() && max_per_room.is_none() {
         return;
     }
-    let mut pruner = match shared.store.as_ref().map(|store| store.pruner()) {
-        None => None,
-        Some(Ok(pruner)) => Some(pruner),
-        Some(Err(e)) => {
-            error!("retention is off: {e}");
-            return;
-        }
-    };
     let driver = config.retention_driver.clone();
     let mut ticks = tokio::time::interval(Duration::from_secs(config.retention_interval_s.max(1)));
     loop {
@@ -60,7 +52,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
             max_age_ms,
             max_per_room,
         };
-        let result = pass(&shared, &mut pruner, policy, driver.clone()).await;
+        let result = pass(&shared, policy, driver.clone()).await;
         match &result {
             Ok(0) => {}
             Ok(deleted) => info!("retention: deleted {deleted} stored messages"),
@@ -72,35 +64,20 @@ pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
     }
 }
 
-/// One pass: the store first, then the same rules on the in-memory history
-/// (a room made again from the store meanwhile is made from what is left).
-async fn pass(
-    shared: &Shared,
-    pruner: &mut Option<Pruner>,
-    policy: Policy,
-    driver: Option<Driver>,
-) -> Result<usize, String> {
-    let pruned = match pruner.take() {
-        None => Pruned {
-            before_time: policy.max_age_ms.map(|age| policy.now.saturating_sub(age)),
-            ..Pruned::default()
-        },
-        Some(mut own) => {
-            let (own, result) = tokio::task::spawn_blocking(move || {
-                let mut checkpoint = || {
-                    if let Some(driver) = &driver {
-                        driver.checkpoint();
-                    }
-                };
-                let result = own.pass(policy, &mut checkpoint);
-                (own, result)
-            })
-            .await
-            .map_err(|e| format!("retention task failed: {e}"))?;
-            *pruner = Some(own);
-            result?
+/// One pass: the log first, then the same rules on the rooms' replay
+/// buffers (a room made again from the log meanwhile is made from what is
+/// left).
+async fn pass(shared: &Shared, policy: Policy, driver: Option<Driver>) -> Result<usize, String> {
+    let checkpoint = Box::new(move || {
+        if let Some(driver) = &driver {
+            driver.checkpoint();
         }
-    };
+    });
+    let pruned = shared
+        .log
+        .apply_retention(policy, checkpoint)
+        .await
+        .map_err(|e| e.to_string())?;
     shared
         .hub
         .forget(pruned.before_time, &pruned.first_kept_seq);
@@ -130,7 +107,8 @@ struct DriverInner {
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("retention::Driver").finish_non_exhaustive()
+        f.debug_struct("retention_schedule::Driver")
+            .finish_non_exhaustive()
     }
 }
 
