@@ -224,6 +224,13 @@ impl ServerSession {
                 unknown.frame_type,
                 "unknown frame type; frame skipped",
             )),
+            // spec: MOD-1 — without MODERATION its frames are unknown, even
+            // when handed over already parsed.
+            known if !self.knows(known.frame_type()) => ServerAction::Reply(error_frame(
+                ErrorCode::UNKNOWN_FRAME_TYPE,
+                known.frame_type(),
+                "unknown frame type; frame skipped",
+            )),
             Frame::Login(login) if !ready => ServerAction::Login(login),
             Frame::Join(join) if ready => ServerAction::Request(Request::Join(join)),
             Frame::Leave(leave) if ready => ServerAction::Request(Request::Leave(leave)),
