@@ -213,3 +213,46 @@ mod tests {
         assert!(!all.matches("192.0.2.1".parse().unwrap()));
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use crate::frame::{Frame, ModAction, ModerationEvent, Role, RoomInfo};
+    use crate::wire::{Str16, Str8};
+
+    #[test]
+    fn the_largest_event_and_room_info_fit_the_smallest_max_frame() {
+        // spec: MOD-18
+        let name = Str8::new(&"n".repeat(255)).unwrap();
+        let text = Str16::new(&"t".repeat(MOD_TEXT_MAX)).unwrap();
+        let event = Frame::ModerationEvent(ModerationEvent {
+            id: u64::MAX,
+            time: u64::MAX,
+            action: ModAction::Ban,
+            room: name.clone(),
+            actor: name.clone(),
+            target: name.clone(),
+            expires: u64::MAX,
+            reason: text.clone(),
+        });
+        assert_eq!(event.body_len(), 8 + 8 + 1 + 3 * 256 + 8 + 2 + MOD_TEXT_MAX);
+        let info = Frame::RoomInfo(RoomInfo {
+            room: name.clone(),
+            modes: 0xFF,
+            member_limit: u32::MAX,
+            role: Role::ServerOperator,
+            founder: name.clone(),
+            changed_by: name.clone(),
+            topic_by: name,
+            topic_at: u64::MAX,
+            topic: text,
+        });
+        assert_eq!(
+            info.body_len(),
+            256 + 1 + 4 + 1 + 3 * 256 + 8 + 2 + MOD_TEXT_MAX
+        );
+        for frame in [event, info] {
+            assert!(frame.body_len() <= crate::GREETING_MAX_FRAME as usize);
+        }
+    }
+}
