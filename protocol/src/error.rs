@@ -63,6 +63,7 @@ error_codes! {
     25 ACCOUNT_EXISTS       false "Registration of a name that is already registered";
     26 ACCOUNTS_UNAVAILABLE false "The server has no accounts";
     27 TRY_AGAIN_LATER      false "The server cannot check or register a password now (busy, or too many registrations from the address)";
+    28 ACCOUNT_BANNED       false "The name is banned from the server (LOGIN_REJECTED only)";
     30 ROOM_INVALID         false "The room name breaks the naming rules or length";
     31 NO_SUCH_ROOM         false "The room does not exist";
     32 NOT_IN_ROOM          false "The request needs membership of the room";
@@ -72,6 +73,13 @@ error_codes! {
     36 BODY_TOO_LONG        false "The body exceeds max_body";
     37 RATE_LIMITED         false "The message exceeded the rate limit and was not delivered";
     38 STORAGE_FAILURE      false "The server could not store the message; it was not delivered";
+    39 NOT_PERMITTED        false "The request needs a role the requester lacks; the message names it";
+    40 BANNED               false "JOIN refused: a ban of the room matches the user";
+    41 INVITE_ONLY          false "JOIN refused: the room is invite-only and the user is not invited";
+    42 ROOM_FULL            false "JOIN refused: the room has reached its member limit";
+    43 CANNOT_SPEAK         false "Muted, or the room is moderated and the sender not voiced; not delivered";
+    44 INVALID_TARGET       false "The target does not fit the action, or there is nothing to remove";
+    45 TEXT_TOO_LONG        false "A topic or reason above 390 bytes";
     48 ROOM_LIMIT           false "The server has as many rooms as it allows; the room was not made";
     49 RECIPIENT_BUSY       false "Too many direct messages wait unread for the recipient; not delivered";
     50 SLOW_CONSUMER        true  "The client's outbound queue overflowed";
@@ -80,6 +88,8 @@ error_codes! {
     53 TOO_MANY_CONNECTIONS true  "Too many connections from the client's address";
     54 SERVER_SHUTDOWN      true  "The server is shutting down";
     55 INTERNAL_ERROR       true  "The server failed; the client may reconnect";
+    56 ADDRESS_BANNED       true  "The client's address is banned from the server";
+    57 REMOVED              true  "A server operator disconnected the client";
 }
 
 impl ErrorCode {

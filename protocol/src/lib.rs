@@ -6,7 +6,8 @@
 //! - [`codec::FrameCodec`]: a `tokio_util` codec over them;
 //! - [`session`]: sans-IO state machines for both ends of a connection;
 //! - [`fit`]: the largest frame a server's limits let it send;
-//! - [`names`]: username and room-name rules shared by server and client.
+//! - [`names`]: username and room-name rules shared by server and client;
+//! - [`moderation`]: address patterns and text limits of moderation (spec section 21).
 
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod codec;
 pub mod error;
 pub mod fit;
 pub mod frame;
+pub mod moderation;
 pub mod names;
 pub mod session;
 mod wire;

@@ -15,6 +15,9 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+mod toy_moderation;
+use toy_moderation::Moderation;
+
 const DEFAULT_MAX_FRAME: u32 = 65_536;
 
 fn vector_files() -> Vec<(String, Value)> {
@@ -94,6 +97,10 @@ struct ToyServer {
     max_frame: u32,
     /// Rooms joined (keys).
     rooms: HashSet<String>,
+    /// The logged-in name.
+    name: String,
+    /// Section 21, when the configuration turns it on (`[MOD-1]`).
+    moderation: Option<Moderation>,
 }
 
 impl ToyServer {
@@ -113,23 +120,31 @@ impl ToyServer {
         if let Some(n) = config["max_username"].as_u64() {
             limits.max_username = n as u8;
         }
+        let moderation = Moderation::from_config(config);
         let greeting = Frame::Greeting(frame::Greeting {
             min_version: PROTOCOL_VERSION,
             max_version: PROTOCOL_VERSION,
-            flags: 0,
+            flags: if moderation.is_some() {
+                frame::Greeting::MODERATION
+            } else {
+                0
+            },
             server: Str8::new("confab").unwrap(),
             limits: limits.clone(),
             default_room: Str8::new("lobby").unwrap(),
             prompt: Str16::new("Please send your username.").unwrap(),
         });
         let server = ToyServer {
-            session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts),
+            session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts)
+                .with_moderation(moderation.is_some()),
             taken: strings("taken"),
             reserved: strings("reserved"),
             max_username: usize::from(limits.max_username),
             closed: false,
             max_frame: limits.max_frame,
             rooms: HashSet::new(),
+            name: String::new(),
+            moderation,
         };
         // The reference server's default byte budget (section 16).
         let advertised = Frame::ServerLimits(
@@ -160,6 +175,7 @@ impl ToyServer {
             Ok(name) => {
                 self.taken.insert(user_key(&name));
                 out.extend(self.session.accept_login(Str8::new(&name).unwrap(), 0, 0));
+                self.name = name;
                 if self.session.auto_join() {
                     self.rooms.insert("lobby".to_string());
                     let room = Str8::new("lobby").unwrap();
@@ -168,6 +184,7 @@ impl ToyServer {
                         next_seq: 1,
                         members: 1,
                     }));
+                    out.extend(self.room_info(&room));
                     out.push(Frame::HistoryEnd(HistoryEnd {
                         kind: HistoryKind::Room,
                         target: room,
@@ -190,6 +207,11 @@ impl ToyServer {
         }
     }
 
+    /// `[MOD-6]`: ROOM_INFO after JOINED, on a MODERATION server.
+    fn room_info(&self, room: &Str8) -> Option<Frame> {
+        self.moderation.as_ref()?.room_info(room, &self.name)
+    }
+
     fn feed(&mut self, bytes: &[u8], buf: &mut BytesMut) -> Vec<Frame> {
         let mut out = Vec::new();
         buf.extend_from_slice(bytes);
@@ -204,6 +226,9 @@ impl ToyServer {
                     break;
                 }
             };
+            if let (Frame::Hello(hello), Some(moderation)) = (&frame, &mut self.moderation) {
+                moderation.hello_flag = hello.flags & frame::Hello::MODERATION != 0;
+            }
             match self.session.handle(frame) {
                 ServerAction::Nothing | ServerAction::PeerError(_) => {}
                 ServerAction::Reply(frame) => out.push(frame),
@@ -241,18 +266,41 @@ impl ToyServer {
                 })),
                 // Fresh rooms only: nothing to replay (`[ROOM-2]`, `[STATE-8]`).
                 ServerAction::Request(Request::Join(join)) => {
+                    let refusal = self.moderation.as_ref().and_then(|m| {
+                        let member = self.rooms.contains(&name_key(&join.room));
+                        (!member)
+                            .then(|| m.join_refusal(&join.room, &self.name))
+                            .flatten()
+                    });
+                    if let Some(refusal) = refusal {
+                        out.push(refusal);
+                        continue;
+                    }
                     self.rooms.insert(name_key(&join.room));
                     out.push(Frame::Joined(Joined {
                         room: join.room.clone(),
                         next_seq: 1,
                         members: 1,
                     }));
+                    out.extend(self.room_info(&join.room));
                     out.push(Frame::HistoryEnd(HistoryEnd {
                         kind: HistoryKind::Room,
                         target: join.room,
                         count: 0,
                         flags: 0,
                     }));
+                }
+                ServerAction::Request(Request::Moderate(request)) => {
+                    let moderation = self
+                        .moderation
+                        .as_mut()
+                        .expect("parsed only with MODERATION");
+                    out.push(moderation.moderate(
+                        request,
+                        &self.name,
+                        self.max_username,
+                        &self.rooms,
+                    ));
                 }
                 ServerAction::Request(request) => panic!("unmodelled request: {request:?}"),
             }

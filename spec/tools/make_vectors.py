@@ -22,6 +22,7 @@ The output is deterministic (sorted keys, 2-space indent, ASCII-only JSON).
 """
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -63,6 +64,7 @@ ERRORS = {
     "ACCOUNT_EXISTS": 25,
     "ACCOUNTS_UNAVAILABLE": 26,
     "TRY_AGAIN_LATER": 27,
+    "ACCOUNT_BANNED": 28,
     "ROOM_INVALID": 30,
     "NO_SUCH_ROOM": 31,
     "NOT_IN_ROOM": 32,
@@ -72,6 +74,13 @@ ERRORS = {
     "BODY_TOO_LONG": 36,
     "RATE_LIMITED": 37,
     "STORAGE_FAILURE": 38,
+    "NOT_PERMITTED": 39,
+    "BANNED": 40,
+    "INVITE_ONLY": 41,
+    "ROOM_FULL": 42,
+    "CANNOT_SPEAK": 43,
+    "INVALID_TARGET": 44,
+    "TEXT_TOO_LONG": 45,
     "ROOM_LIMIT": 48,
     "RECIPIENT_BUSY": 49,
     "SLOW_CONSUMER": 50,
@@ -80,6 +89,8 @@ ERRORS = {
     "TOO_MANY_CONNECTIONS": 53,
     "SERVER_SHUTDOWN": 54,
     "INTERNAL_ERROR": 55,
+    "ADDRESS_BANNED": 56,
+    "REMOVED": 57,
 }
 FATAL = 1  # ERROR flags bit 0
 
@@ -88,6 +99,21 @@ FATAL = 1  # ERROR flags bit 0
 # written out by hand, frame by frame, so that a slip in this table is caught
 # by the round trip.)
 # ---------------------------------------------------------------------------
+
+# MOD-12: the fields of MODERATION_EVENT, also those of an AUDIT_ENTRIES entry.
+MOD_EVENT_FIELDS = [("id", "u64"), ("time", "u64"), ("action", "u8"), ("room", "str8"),
+                    ("actor", "str8"), ("target", "str8"), ("expires", "u64"),
+                    ("reason", "str16")]
+ROOM_INFO_ENTRY_FIELDS = [("name", "str8"), ("members", "u32"), ("modes", "u8"),
+                          ("topic", "str16")]
+# Section 21: the values of MODERATE/MODERATION_EVENT "action" and ROOM_INFO "role".
+MOD_ACTIONS = {"KICK": 1, "BAN": 2, "UNBAN": 3, "MUTE": 4, "UNMUTE": 5, "INVITE": 6,
+               "OP": 7, "DEOP": 8, "VOICE": 9, "DEVOICE": 10, "DISCONNECT": 16,
+               "SERVER_BAN": 17, "SERVER_UNBAN": 18, "ANNOUNCE": 19, "SETTINGS": 32}
+ROLES = {"none": 0, "voiced": 1, "operator": 2, "founder": 3, "server_operator": 4}
+GREETING_MODERATION = 0x10  # GREETING flags bit 4
+HELLO_MODERATION = 0x02  # HELLO flags bit 1
+MODERATION_CODES = (0x1C, 0x1D, 0x1E, 0x8F, 0x90, 0x91, 0x92)
 
 CATALOGUE = [
     (0x01, "PING", [("nonce", "u64")]),
@@ -109,6 +135,12 @@ CATALOGUE = [
     # 1.1, ACTION-1: the layouts of SEND and DIRECT, for actions.
     (0x1A, "SEND_ACTION", [("client_ref", "u32"), ("room", "str8"), ("body", "str16")]),
     (0x1B, "DIRECT_ACTION", [("client_ref", "u32"), ("to", "str8"), ("body", "str16")]),
+    # 1.2, section 21: moderation, only with GREETING flag MODERATION (MOD-1).
+    (0x1C, "MODERATE", [("action", "u8"), ("room", "str8"), ("target", "str8"),
+                        ("duration_ms", "u64"), ("reason", "str16")]),
+    (0x1D, "ROOM_SETTINGS", [("room", "str8"), ("change", "u8"), ("modes", "u8"),
+                             ("member_limit", "u32"), ("topic", "str16")]),
+    (0x1E, "AUDIT", [("room", "str8"), ("before", "u64"), ("limit", "u16")]),
     (0x80, "GREETING", [("magic", "magic"), ("min_version", "u16"),
                         ("max_version", "u16"), ("flags", "u8"), ("server", "str8"),
                         ("limits", "limits"), ("default_room", "str8"),
@@ -133,6 +165,12 @@ CATALOGUE = [
     (0x8D, "NOTICE", [("level", "u8"), ("text", "str16")]),
     # 1.1, LIMITS-1/LIMITS-2: limits added since 1.0, right after the GREETING.
     (0x8E, "LIMITS", [("entries", "limit_entries")]),
+    (0x8F, "ROOM_INFO", [("room", "str8"), ("modes", "u8"), ("member_limit", "u32"),
+                         ("role", "u8"), ("founder", "str8"), ("changed_by", "str8"),
+                         ("topic_by", "str8"), ("topic_at", "u64"), ("topic", "str16")]),
+    (0x90, "MODERATION_EVENT", [(f, k) for f, k in MOD_EVENT_FIELDS]),
+    (0x91, "AUDIT_ENTRIES", [("flags", "u8"), ("room", "str8"), ("entries", "mod_events")]),
+    (0x92, "ROOM_LIST_INFO", [("flags", "u8"), ("rooms", "room_info_entries")]),
 ]
 
 # LIMITS-2: the registry of limit ids (section 5.1).  Receivers ignore ids
@@ -243,6 +281,13 @@ def encode_field(enc, label, kind, value):
         enc.int(label + ".count", "u16", len(value))
         for i, user in enumerate(value):
             enc.string("%s[%d]" % (label, i), "str8", user)
+    elif kind in ("mod_events", "room_info_entries"):
+        entry_fields = MOD_EVENT_FIELDS if kind == "mod_events" else ROOM_INFO_ENTRY_FIELDS
+        enc.int(label + ".count", "u16", len(value))
+        for i, entry in enumerate(value):
+            assert set(entry) == {f for f, _ in entry_fields}, entry
+            for fname, k in entry_fields:
+                encode_field(enc, "%s[%d].%s" % (label, i, fname), k, entry[fname])
     else:
         raise AssertionError(kind)
 
@@ -591,6 +636,88 @@ def _d_limits(r):
     return {"type": "LIMITS", "entries": entries}
 
 
+def _d_moderate(r):
+    f = {"type": "MODERATE"}
+    f["action"] = r.enum(tuple(MOD_ACTIONS.values()))
+    f["room"] = r.str8()
+    f["target"] = r.str8()
+    f["duration_ms"] = r.u64()
+    f["reason"] = r.str16()
+    return f
+
+
+def _d_room_settings(r):
+    f = {"type": "ROOM_SETTINGS"}
+    f["room"] = r.str8()
+    f["change"] = r.u8()
+    f["modes"] = r.u8()
+    f["member_limit"] = r.u32()
+    f["topic"] = r.str16()
+    return f
+
+
+def _d_audit(r):
+    f = {"type": "AUDIT"}
+    f["room"] = r.str8()
+    f["before"] = r.u64()
+    f["limit"] = r.u16()
+    return f
+
+
+def _d_room_info(r):
+    f = {"type": "ROOM_INFO"}
+    f["room"] = r.str8()
+    f["modes"] = r.u8()
+    f["member_limit"] = r.u32()
+    f["role"] = r.enum(tuple(ROLES.values()))
+    f["founder"] = r.str8()
+    f["changed_by"] = r.str8()
+    f["topic_by"] = r.str8()
+    f["topic_at"] = r.u64()
+    f["topic"] = r.str16()
+    return f
+
+
+def _mod_event_fields(r):
+    e = {}
+    e["id"] = r.u64()
+    e["time"] = r.u64()
+    e["action"] = r.enum(tuple(MOD_ACTIONS.values()))
+    e["room"] = r.str8()
+    e["actor"] = r.str8()
+    e["target"] = r.str8()
+    e["expires"] = r.u64()
+    e["reason"] = r.str16()
+    return e
+
+
+def _d_moderation_event(r):
+    f = {"type": "MODERATION_EVENT"}
+    f.update(_mod_event_fields(r))
+    return f
+
+
+def _d_audit_entries(r):
+    f = {"type": "AUDIT_ENTRIES", "flags": r.u8(), "room": r.str8()}
+    count = r.u16()
+    f["entries"] = [_mod_event_fields(r) for _ in range(count)]  # SEC-1: no pre-allocation
+    return f
+
+
+def _d_room_list_info(r):
+    f = {"type": "ROOM_LIST_INFO", "flags": r.u8()}
+    count = r.u16()
+    rooms = []
+    for _ in range(count):
+        e = {"name": r.str8()}
+        e["members"] = r.u32()
+        e["modes"] = r.u8()
+        e["topic"] = r.str16()
+        rooms.append(e)
+    f["rooms"] = rooms
+    return f
+
+
 DECODERS = {
     0x01: _d_ping, 0x02: _d_pong, 0x03: _d_goodbye, 0x04: _d_error,
     0x10: _d_hello, 0x11: _d_login, 0x12: _d_join, 0x13: _d_leave,
@@ -600,6 +727,8 @@ DECODERS = {
     0x83: _d_message, 0x84: _d_ack, 0x85: _d_direct_message, 0x86: _d_joined,
     0x87: _d_left, 0x88: _d_room_list, 0x89: _d_who_list, 0x8A: _d_presence,
     0x8B: _d_history_end, 0x8C: _d_missed, 0x8D: _d_notice, 0x8E: _d_limits,
+    0x1C: _d_moderate, 0x1D: _d_room_settings, 0x1E: _d_audit, 0x8F: _d_room_info,
+    0x90: _d_moderation_event, 0x91: _d_audit_entries, 0x92: _d_room_list_info,
 }
 
 
@@ -1064,6 +1193,67 @@ def build_frames(report):
         F("DIRECT_MESSAGE", id=2, time=TIME_2026_11_25, flags=0, **{"from": "f" * 32},
           to="t" * 32, body="b" * 3971))
 
+    # --- moderation (1.2, section 21) ---
+    A = MOD_ACTIONS
+    add("moderate-kick-with-reason",
+        F("MODERATE", action=A["KICK"], room="lobby", target="bob", duration_ms=0,
+          reason="spam"))
+    add("moderate-ban-address-pattern-one-day",
+        F("MODERATE", action=A["BAN"], room="den", target="@203.0.113.0/24",
+          duration_ms=86400000, reason="raid from this network"))
+    add("moderate-mute-ten-minutes",
+        F("MODERATE", action=A["MUTE"], room="den", target="carol", duration_ms=600000,
+          reason="calm down"))
+    add("moderate-op-no-reason",
+        F("MODERATE", action=A["OP"], room="den", target="dave", duration_ms=0, reason=""))
+    add("moderate-server-ban-ipv6",
+        F("MODERATE", action=A["SERVER_BAN"], room="", target="@2001:db8::/32",
+          duration_ms=0, reason="abuse"))
+    add("moderate-announce",
+        F("MODERATE", action=A["ANNOUNCE"], room="", target="", duration_ms=0,
+          reason="Restart at 04:00 UTC."))
+    add("moderate-reason-390-bytes",
+        F("MODERATE", action=A["DISCONNECT"], room="", target="eve", duration_ms=0,
+          reason="\u00e9" * 195))
+    add("room-settings-topic",
+        F("ROOM_SETTINGS", room="den", change=1, modes=0, member_limit=0,
+          topic="Rust and \u2615"))
+    add("room-settings-invite-only-moderated-limit-50",
+        F("ROOM_SETTINGS", room="den", change=6, modes=3, member_limit=50, topic=""))
+    add("room-settings-query", F("ROOM_SETTINGS", room="den", change=0, modes=0,
+                                 member_limit=0, topic=""))
+    add("audit-room-newest", F("AUDIT", room="den", before=0, limit=50))
+    add("audit-server-before-id", F("AUDIT", room="", before=1234, limit=0))
+    add("room-info-after-join",
+        F("ROOM_INFO", room="den", modes=1, member_limit=50, role=ROLES["founder"],
+          founder="alice", changed_by="", topic_by="alice", topic_at=TIME_2026_11_25,
+          topic="Rust and \u2615"))
+    add("room-info-change-no-topic",
+        F("ROOM_INFO", room="lobby", modes=2, member_limit=0, role=ROLES["none"], founder="",
+          changed_by="root", topic_by="", topic_at=0, topic=""))
+    add("moderation-event-kick",
+        F("MODERATION_EVENT", id=7, time=TIME_2026_11_25, action=A["KICK"], room="lobby",
+          actor="alice", target="bob", expires=0, reason="spam"))
+    add("moderation-event-ban-expires",
+        F("MODERATION_EVENT", id=8, time=TIME_2026_11_25, action=A["BAN"], room="den",
+          actor="alice", target="@203.0.113.0/24", expires=TIME_2026_11_25 + 86400000,
+          reason="raid"))
+    add("moderation-event-settings",
+        F("MODERATION_EVENT", id=9, time=TIME_2026_11_25, action=A["SETTINGS"], room="den",
+          actor="alice", target="", expires=0, reason="invite-only on"))
+    add("audit-entries-empty-last", F("AUDIT_ENTRIES", flags=0, room="den", entries=[]))
+    add("audit-entries-two-more-older",
+        F("AUDIT_ENTRIES", flags=3, room="", entries=[
+            {"id": 3, "time": TIME_2026_11_25, "action": A["OP"], "room": "den",
+             "actor": "root", "target": "alice", "expires": 0, "reason": ""},
+            {"id": 5, "time": TIME_2026_11_25 + 1000, "action": A["DISCONNECT"], "room": "",
+             "actor": "root", "target": "eve", "expires": 0, "reason": "spam"}]))
+    add("room-list-info-two-rooms",
+        F("ROOM_LIST_INFO", flags=0, rooms=[
+            {"name": "lobby", "members": 12, "modes": 0, "topic": ""},
+            {"name": "den", "members": 3, "modes": 3, "topic": "Rust and \u2615"}]))
+    add("room-list-info-empty-more", F("ROOM_LIST_INFO", flags=1, rooms=[]))
+
     # --- unknown frame types (FRAMING-5) ---
     add("unknown-a0-3-byte-body", UNKNOWN(0xA0, "010203"))
     add("unknown-00-empty-body", UNKNOWN(0x00, ""))
@@ -1073,7 +1263,7 @@ def build_frames(report):
     add("unknown-0f", UNKNOWN(0x0F, ""))
     add("unknown-19-client-range-unassigned", UNKNOWN(0x19, "deadbeef"))
     add("unknown-1f", UNKNOWN(0x1F, "1f"))
-    add("unknown-8f-server-range-unassigned", UNKNOWN(0x8F, "0000000000"))
+    add("unknown-93-server-range-unassigned", UNKNOWN(0x93, "0000000000"))
     add("unknown-9f", UNKNOWN(0x9F, ""))
     add("unknown-body-is-not-utf8", UNKNOWN(0xA1, "ffc0ed a080".replace(" ", "")))
 
@@ -1128,6 +1318,19 @@ TRUNCATION_BASES = [
     F("HISTORY_END", kind=0, target="lobby", count=0, flags=0),
     F("MISSED", room="lobby", from_seq=9, to_seq=15),
     F("NOTICE", level=1, text="careful"),
+    F("MODERATE", action=2, room="den", target="@192.0.2.0/24", duration_ms=60000,
+      reason="raid"),
+    F("ROOM_SETTINGS", room="den", change=1, modes=0, member_limit=0, topic="hello"),
+    F("AUDIT", room="den", before=9, limit=20),
+    F("ROOM_INFO", room="den", modes=1, member_limit=5, role=3, founder="alice",
+      changed_by="bo", topic_by="alice", topic_at=EXAMPLE_TIME, topic="hi"),
+    F("MODERATION_EVENT", id=1, time=EXAMPLE_TIME, action=1, room="lobby", actor="alice",
+      target="bob", expires=0, reason="spam"),
+    F("AUDIT_ENTRIES", flags=2, room="den", entries=[
+        {"id": 1, "time": EXAMPLE_TIME, "action": 4, "room": "den", "actor": "alice",
+         "target": "bob", "expires": EXAMPLE_TIME, "reason": "no"}]),
+    F("ROOM_LIST_INFO", flags=0, rooms=[{"name": "den", "members": 2, "modes": 1,
+                                         "topic": "hi"}]),
 ]
 
 INVALID_UTF8_PATTERNS = [
@@ -1164,6 +1367,14 @@ def string_paths(frame):
             for i in range(len(frame[fname])):
                 yield ("%s[%d]" % (fname, i), "str8",
                        (lambda f, v, fname=fname, i=i: f[fname].__setitem__(i, v)))
+        elif kind in ("mod_events", "room_info_entries"):
+            entry_fields = MOD_EVENT_FIELDS if kind == "mod_events" else ROOM_INFO_ENTRY_FIELDS
+            for i in range(len(frame[fname])):
+                for ef, ek in entry_fields:
+                    if ek in ("str8", "str16"):
+                        yield ("%s[%d].%s" % (fname, i, ef), ek,
+                               (lambda f, v, fname=fname, i=i, ef=ef:
+                                f[fname][i].__setitem__(ef, v)))
 
 
 def copy_frame(frame):
@@ -1301,6 +1512,24 @@ def build_malformed():
         ("presence-event-255", F("PRESENCE", event=255, room="lobby", username="alice", time=1)),
         ("notice-level-2", F("NOTICE", level=2, text="hi")),
         ("notice-level-255", F("NOTICE", level=255, text="hi")),
+        # 1.2, section 21: action values 0, 11-15, 20-31 and 33-255 are undefined.
+        ("moderate-action-0", F("MODERATE", action=0, room="den", target="bob",
+                                duration_ms=0, reason="")),
+        ("moderate-action-11", F("MODERATE", action=11, room="den", target="bob",
+                                 duration_ms=0, reason="")),
+        ("moderate-action-20", F("MODERATE", action=20, room="", target="bob",
+                                 duration_ms=0, reason="")),
+        ("moderate-action-255", F("MODERATE", action=255, room="den", target="bob",
+                                  duration_ms=0, reason="")),
+        ("moderation-event-action-33", F("MODERATION_EVENT", id=1, time=1, action=33,
+                                         room="den", actor="a", target="b", expires=0,
+                                         reason="")),
+        ("room-info-role-5", F("ROOM_INFO", room="den", modes=0, member_limit=0, role=5,
+                               founder="", changed_by="", topic_by="", topic_at=0,
+                               topic="")),
+        ("audit-entries-entry-action-0", F("AUDIT_ENTRIES", flags=0, room="den", entries=[
+            {"id": 1, "time": 1, "action": 0, "room": "den", "actor": "a", "target": "b",
+             "expires": 0, "reason": ""}])),
     ]
     for name, frame in enum_cases:
         add("enum-" + name, encode_frame(frame), "MALFORMED_FRAME")
@@ -1439,8 +1668,17 @@ class ModelServer:
         self.next_id = 0
         self.limits = dict(DEFAULT_LIMITS, login_attempts=cfg["login_attempts"],
                            max_username=cfg["max_username"])
+        # MOD-1: section 21 only on a server that sets MODERATION.
+        self.mod = cfg.get("moderation")
+        self.hello_mod = False
+        self.name = None
+        self.next_audit_id = 0
+        if self.mod is not None:
+            self.members = {user_key(r): {user_key(m) for m in ms}
+                            for r, ms in self.mod.get("members", {}).items()}
         # HANDSHAKE-1, LIMITS-1: GREETING, then LIMITS, before anything is read.
-        self.out = [greeting(limits=self.limits),
+        flags = GREETING_MODERATION if self.mod is not None else 0
+        self.out = [greeting(limits=self.limits, flags=flags),
                     limits_frame(queue_bytes=DEFAULT_QUEUE_BYTES)]
 
     def _send(self, frame):
@@ -1462,6 +1700,8 @@ class ModelServer:
         GOODBYE and ERROR; afterwards never those of server-to-client types."""
         if self.state == "AWAIT_HELLO":
             return ftype in (0x10, 0x03, 0x04)
+        if ftype in MODERATION_CODES and self.mod is None:  # MOD-1: unknown here
+            return False
         return ftype in DECODERS and ftype < 0x80
 
     def feed(self, data):
@@ -1510,7 +1750,11 @@ class ModelServer:
                 self._error("UNSUPPORTED_VERSION", frame_type=code)
                 return
             self.no_auto_join = bool(f["flags"] & 1)
+            self.hello_mod = bool(f["flags"] & HELLO_MODERATION)  # MOD-2
             self.state = "AWAIT_LOGIN"
+            return
+        if code in MODERATION_CODES and self.mod is None:  # MOD-1, VERSION-3
+            self._error("UNKNOWN_FRAME_TYPE", frame_type=code)
             return
         if t == "UNPARSED":  # STATE-6: a server-to-client type, body unexamined
             self._error("UNEXPECTED_FRAME", frame_type=code)
@@ -1542,18 +1786,63 @@ class ModelServer:
             return
         if self.state == "READY" and t == "JOIN":  # fresh rooms only: nothing to replay
             room = f["room"]
+            if (self.mod is not None and room not in self.rooms
+                    and user_key(self.name) in {user_key(b) for b in
+                                                self.mod.get("bans", {}).get(user_key(room), [])}
+                    and not self._is_operator()):
+                self._error("BANNED", frame_type=code, fatal=False)  # MOD-7
+                return
             seq = self.rooms.setdefault(room, 0)
             if seq and f["history"]:
                 raise NotImplementedError("model server keeps no messages to replay")
             self._send(F("JOINED", room=room, next_seq=seq + 1, members=1))
+            self._room_info(room)
             more = 1 if seq + 1 > f["since_seq"] + 1 else 0  # ROOM-7
             self._send(F("HISTORY_END", kind=0, target=room, count=0, flags=more))
+            return
+        if self.state == "READY" and t == "MODERATE":
+            self._moderate(f, code)
             return
         if self.state == "READY" and t not in ("HELLO", "LOGIN") and BY_NAME[t][0] < 0x80:
             raise NotImplementedError("model server does not implement READY frame " + t)
         # STATE-2
         ref = f["client_ref"] if t in ("SEND", "DIRECT") else 0
         self._error("UNEXPECTED_FRAME", frame_type=code, client_ref=ref)
+
+    def _is_operator(self):
+        return user_key(self.name) in {user_key(o) for o in self.mod.get("operators", [])}
+
+    def _room_info(self, room):
+        """MOD-6: ROOM_INFO right after JOINED, to clients that set HELLO MODERATION."""
+        if self.mod is None or not self.hello_mod:
+            return
+        role = ROLES["server_operator"] if self._is_operator() else ROLES["none"]
+        self._send(F("ROOM_INFO", room=room, modes=0, member_limit=0, role=role, founder="",
+                     changed_by="", topic_by="", topic_at=0, topic=""))
+
+    def _moderate(self, f, code):
+        """MOD-20 for KICK, on rooms whose members the configuration lists."""
+        if f["action"] != MOD_ACTIONS["KICK"]:
+            raise NotImplementedError("model server moderates with KICK only")
+        reason = f["reason"].encode("utf-8") if isinstance(f["reason"], str) else f["reason"]
+        target = unicodedata.normalize("NFC", f["target"])
+        room = user_key(f["room"])
+        if len(reason) > 390:
+            self._error("TEXT_TOO_LONG", frame_type=code, fatal=False)
+        elif not name_is_valid(target, self.limits["max_username"]):
+            self._error("INVALID_TARGET", frame_type=code, fatal=False)
+        elif room not in self.members and f["room"] not in self.rooms:
+            self._error("NO_SUCH_ROOM", frame_type=code, fatal=False)
+        elif not self._is_operator():
+            self._error("NOT_PERMITTED", frame_type=code, fatal=False)
+        elif user_key(target) not in self.members.get(room, set()):
+            self._error("NO_SUCH_USER", frame_type=code, fatal=False)
+        else:
+            self.members[room].discard(user_key(target))
+            self.next_audit_id += 1
+            self._send(F("MODERATION_EVENT", id=self.next_audit_id, time=TIME_2026_11_25,
+                         action=f["action"], room=f["room"], actor=self.name, target=target,
+                         expires=0, reason=f["reason"]))
 
     def _login(self, f):
         nfc = unicodedata.normalize("NFC", f["username"])
@@ -1572,10 +1861,12 @@ class ModelServer:
         if reject is None:
             self._send(F("WELCOME", username=nfc, flags=0, server_time=TIME_2026_11_25))
             self.state = "READY"
+            self.name = nfc
             if not self.no_auto_join:
                 room = "lobby"
                 self.rooms[room] = 0
                 self._send(F("JOINED", room=room, next_seq=1, members=1))
+                self._room_info(room)
                 self._send(F("HISTORY_END", kind=0, target=room, count=0, flags=0))
             return
         self.attempts_left -= 1
@@ -2261,6 +2552,84 @@ def build_conversations():
          step(split_src[2:8], []),
          step(split_src[8:len(HELLO) + 9], []),
          step(split_src[len(HELLO) + 9:], LOGGED_IN_X("alice"))]))
+
+    # --- moderation (1.2, section 21) ---
+    def moderate(action, room, target, reason="", duration_ms=0):
+        return c(F("MODERATE", action=MOD_ACTIONS[action], room=room, target=target,
+                   duration_ms=duration_ms, reason=reason))
+
+    def mod_err(name, frame_type=0x1C):
+        return ERR_X(name, frame_type, False)
+
+    MOD_HELLO = c_hello(flags=HELLO_MODERATION)
+    MOD_START = step(b"", [dict(GREETING_X, flags=GREETING_MODERATION), LIMITS_X])
+
+    def room_info_x(room, role):
+        return {"type": "ROOM_INFO", "room": room, "role": role, "modes": 0,
+                "member_limit": 0, "topic": "", "changed_by": ""}
+
+    def mod_logged_in_x(name, role):
+        return [WELCOME_X(name), AUTO_JOIN_X[0], room_info_x("lobby", role), AUTO_JOIN_X[1]]
+
+    short_settings = encode_frame(F("ROOM_SETTINGS", room="den", change=1, modes=0,
+                                    member_limit=0, topic="hi"))
+    short_settings = header(0x1D, len(short_settings) - 6) + short_settings[5:-1]
+    C.append(conv(
+        "moderation-frames-are-unknown-without-the-flag",
+        "MOD-1: a server whose GREETING does not set MODERATION (bit 4) treats the frames of "
+        "section 21 as unknown: MODERATE, a ROOM_SETTINGS with a short body (not examined) "
+        "and a ROOM_INFO from the client are each answered UNKNOWN_FRAME_TYPE, not fatal. "
+        "VERSION-3, STATE-6 row 6.",
+        [START(),
+         step(HELLO, []),
+         step(c_login("alice"), LOGGED_IN_X("alice")),
+         step(moderate("KICK", "lobby", "bob", "spam"), [mod_err("UNKNOWN_FRAME_TYPE")]),
+         step(short_settings, [mod_err("UNKNOWN_FRAME_TYPE", 0x1D)]),
+         step(c(F("ROOM_INFO", room="lobby", modes=0, member_limit=0, role=0, founder="",
+                  changed_by="", topic_by="", topic_at=0, topic="")),
+              [mod_err("UNKNOWN_FRAME_TYPE", 0x8F)])]))
+
+    MOD_SERVER = dict(SERVER, moderation={
+        "operators": ["root"],
+        "members": {"lobby": ["bob"], "den": ["dave"]},
+        "bans": {"den": ["carol"]},
+    })
+    C.append(conv(
+        "moderation-kick-by-a-server-operator",
+        "Server operator 'root' (named in the server's configuration) on a MODERATION server, "
+        "HELLO flag MODERATION (bit 1): the auto-join's answer holds ROOM_INFO (role 4, server "
+        "operator) after JOINED (MOD-6). MODERATE KICK of 'bob' from lobby with reason 'spam' "
+        "is answered by the MODERATION_EVENT that announces it: audit entry id 1, actor 'root', "
+        "target 'bob', expires 0 (MOD-12). Kicking 'bob' again finds no such member: "
+        "NO_SUCH_USER (MOD-20 check 5). MOD-3, MOD-11.",
+        [MOD_START,
+         step(MOD_HELLO, []),
+         step(c_login("root"), mod_logged_in_x("root", ROLES["server_operator"])),
+         step(moderate("KICK", "lobby", "bob", "spam"),
+              [{"type": "MODERATION_EVENT", "id": 1, "action": MOD_ACTIONS["KICK"],
+                "room": "lobby", "actor": "root", "target": "bob", "expires": 0,
+                "reason": "spam"}]),
+         step(moderate("KICK", "lobby", "bob", "again"), [mod_err("NO_SUCH_USER")])],
+        server=MOD_SERVER))
+
+    C.append(conv(
+        "moderation-ban-refused-on-join-and-actions-refused-to-a-member",
+        "'carol' is banned from 'den'. Her JOIN of 'den', and of 'DEN' (room names compare "
+        "case-insensitively), is refused BANNED, not fatal (MOD-7); lobby is joined as usual, "
+        "with ROOM_INFO role 0. As a plain member her MODERATE KICK of 'dave' in den is "
+        "NOT_PERMITTED (MOD-4), but the request's own content is checked first (MOD-20): a "
+        "reason of 391 bytes is TEXT_TOO_LONG and a KICK target '@dave' (not a username, "
+        "MOD-10) is INVALID_TARGET; a room nobody is in is NO_SUCH_ROOM.",
+        [MOD_START,
+         step(MOD_HELLO, []),
+         step(c_login("carol"), mod_logged_in_x("carol", ROLES["none"])),
+         step(c(F("JOIN", room="den", since_seq=0, history=0)), [ERR_X("BANNED", 0x12, False)]),
+         step(c(F("JOIN", room="DEN", since_seq=0, history=0)), [ERR_X("BANNED", 0x12, False)]),
+         step(moderate("KICK", "den", "dave", "x" * 391), [mod_err("TEXT_TOO_LONG")]),
+         step(moderate("KICK", "den", "@dave"), [mod_err("INVALID_TARGET")]),
+         step(moderate("KICK", "nowhere", "dave"), [mod_err("NO_SUCH_ROOM")]),
+         step(moderate("KICK", "den", "dave", "bye"), [mod_err("NOT_PERMITTED")])],
+        server=MOD_SERVER))
 
     # Replay every conversation against the model server.
     names = set()

@@ -120,6 +120,8 @@ impl Greeting {
     pub const PERSISTENT: u8 = 0x04;
     /// Flag bit 3: the server accepts SEND_ACTION and DIRECT_ACTION (`[ACTION-1]`).
     pub const ACTIONS: u8 = 0x08;
+    /// Flag bit 4 (1.2): the server implements moderation, spec section 21 (`[MOD-1]`).
+    pub const MODERATION: u8 = 0x10;
 
     /// Whether the server speaks `version`.
     pub fn supports(&self, version: u16) -> bool {

@@ -16,4 +16,7 @@ wire_struct! {
 impl Hello {
     /// Flag bit 0: do not join the default room after login (`[HANDSHAKE-7]`).
     pub const NO_AUTO_JOIN: u8 = 0x01;
+    /// Flag bit 1 (1.2): the client understands the server-to-client frames
+    /// of moderation, spec section 21 (`[MOD-2]`).
+    pub const MODERATION: u8 = 0x02;
 }

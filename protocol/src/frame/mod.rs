@@ -1,6 +1,8 @@
 //! Frames: the catalogue of spec section 5, declared once in `frames!`, with
 //! the header check and the encoders (spec section 4).
 
+mod audit;
+mod audit_entries;
 mod direct;
 mod error;
 mod goodbye;
@@ -13,15 +15,22 @@ mod limits;
 mod login;
 mod message;
 mod missed;
+mod moderate;
+mod moderation_event;
 mod notice;
 mod ping;
 mod presence;
+mod room_info;
+mod room_list_info;
+mod room_settings;
 mod rooms;
 mod send;
 mod unknown;
 mod welcome;
 mod who;
 
+pub use audit::Audit;
+pub use audit_entries::AuditEntries;
 pub use direct::{Direct, DirectAction, DirectMessage};
 pub use error::ErrorFrame;
 pub use goodbye::Goodbye;
@@ -34,9 +43,14 @@ pub use limits::{LimitEntry, ServerLimits};
 pub use login::{Login, LoginMode};
 pub use message::{Ack, Message};
 pub use missed::Missed;
+pub use moderate::{ModAction, Moderate};
+pub use moderation_event::ModerationEvent;
 pub use notice::{Notice, NoticeLevel};
 pub use ping::{Ping, Pong};
 pub use presence::{Presence, PresenceEvent};
+pub use room_info::{Role, RoomInfo};
+pub use room_list_info::{RoomInfoEntry, RoomListInfo};
+pub use room_settings::{modes, RoomSettings};
 pub use rooms::{ListRooms, RoomEntry, RoomList};
 pub use send::{Send, SendAction};
 pub use unknown::Unknown;
@@ -165,6 +179,9 @@ frames! {
     0x18 HISTORY "HISTORY" History ClientToServer;
     0x1A SEND_ACTION "SEND_ACTION" SendAction ClientToServer;
     0x1B DIRECT_ACTION "DIRECT_ACTION" DirectAction ClientToServer;
+    0x1C MODERATE "MODERATE" Moderate ClientToServer;
+    0x1D ROOM_SETTINGS "ROOM_SETTINGS" RoomSettings ClientToServer;
+    0x1E AUDIT "AUDIT" Audit ClientToServer;
     0x80 GREETING "GREETING" Greeting ServerToClient;
     0x81 WELCOME "WELCOME" Welcome ServerToClient;
     0x82 LOGIN_REJECTED "LOGIN_REJECTED" LoginRejected ServerToClient;
@@ -180,6 +197,16 @@ frames! {
     0x8C MISSED "MISSED" Missed ServerToClient;
     0x8D NOTICE "NOTICE" Notice ServerToClient;
     0x8E LIMITS "LIMITS" ServerLimits ServerToClient;
+    0x8F ROOM_INFO "ROOM_INFO" RoomInfo ServerToClient;
+    0x90 MODERATION_EVENT "MODERATION_EVENT" ModerationEvent ServerToClient;
+    0x91 AUDIT_ENTRIES "AUDIT_ENTRIES" AuditEntries ServerToClient;
+    0x92 ROOM_LIST_INFO "ROOM_LIST_INFO" RoomListInfo ServerToClient;
+}
+
+/// Whether a type code is one of the moderation frames of spec section 21,
+/// known only on a connection whose server set `MODERATION` (`[MOD-1]`).
+pub fn is_moderation(frame_type: u8) -> bool {
+    matches!(frame_type, code::MODERATE..=code::AUDIT | code::ROOM_INFO..=code::ROOM_LIST_INFO)
 }
 
 /// spec: FRAMING-3 — a known body must be consumed exactly.

@@ -4,9 +4,9 @@
 use super::{error_frame, PeerClosed};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
-    Ack, DirectMessage, ErrorFrame, Frame, Goodbye, Greeting, Hello, HistoryEnd, Joined, Left,
-    Login, LoginRejected, Message, Missed, Notice, Pong, Presence, RoomList, ServerLimits, Welcome,
-    WhoList,
+    Ack, AuditEntries, DirectMessage, ErrorFrame, Frame, Goodbye, Greeting, Hello, HistoryEnd,
+    Joined, Left, Login, LoginRejected, Message, Missed, ModerationEvent, Notice, Pong, Presence,
+    RoomInfo, RoomList, RoomListInfo, ServerLimits, Welcome, WhoList,
 };
 use crate::wire::Str8;
 use crate::{GREETING_MAX_FRAME, PROTOCOL_VERSION};
@@ -65,6 +65,14 @@ pub enum Incoming {
     Notice(Notice),
     /// A non-fatal ERROR: a request was refused, the session goes on (`[ERROR-2]`).
     Error(ErrorFrame),
+    /// A room's settings (`[MOD-6]`); from a `MODERATION` server only.
+    RoomInfo(RoomInfo),
+    /// A moderation action announced (`[MOD-12]`).
+    Moderation(ModerationEvent),
+    /// A frame of an AUDIT answer (`[MOD-16]`).
+    AuditEntries(AuditEntries),
+    /// A page of LIST_ROOMS with topics (`[MOD-17]`).
+    RoomListInfo(RoomListInfo),
 }
 
 impl Incoming {
@@ -85,6 +93,10 @@ impl Incoming {
             Frame::Missed(m) => Incoming::Missed(m),
             Frame::Notice(n) => Incoming::Notice(n),
             Frame::ErrorFrame(e) if !e.is_fatal() => Incoming::Error(e),
+            Frame::RoomInfo(r) => Incoming::RoomInfo(r),
+            Frame::ModerationEvent(m) => Incoming::Moderation(m),
+            Frame::AuditEntries(a) => Incoming::AuditEntries(a),
+            Frame::RoomListInfo(r) => Incoming::RoomListInfo(r),
             other => return ClientAction::Ignored(other),
         })
     }
@@ -105,6 +117,10 @@ impl From<Incoming> for Frame {
             Incoming::Missed(m) => Frame::Missed(m),
             Incoming::Notice(n) => Frame::Notice(n),
             Incoming::Error(e) => Frame::ErrorFrame(e),
+            Incoming::RoomInfo(r) => Frame::RoomInfo(r),
+            Incoming::Moderation(m) => Frame::ModerationEvent(m),
+            Incoming::AuditEntries(a) => Frame::AuditEntries(a),
+            Incoming::RoomListInfo(r) => Frame::RoomListInfo(r),
         }
     }
 }

@@ -6,8 +6,8 @@ use bytes::BytesMut;
 use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE, NOT_CONFAB_TLS_MESSAGE};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
-    self, code, direction_of, Dir, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login,
-    LoginRejected, Pong, Send, Welcome, Who,
+    self, code, direction_of, Audit, Dir, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave,
+    Login, LoginRejected, Moderate, Pong, RoomSettings, Send, Welcome, Who,
 };
 use crate::wire::{Str16, Str8};
 
@@ -34,6 +34,12 @@ pub enum Request {
     DirectAction(crate::frame::DirectAction),
     Who(Who),
     History(History),
+    /// A moderation action (`[MOD-20]`); only on a server that set `MODERATION`.
+    Moderate(Moderate),
+    /// Sets or asks for room settings (`[MOD-5]`); only with `MODERATION`.
+    RoomSettings(RoomSettings),
+    /// A page of the moderation log (`[MOD-16]`); only with `MODERATION`.
+    Audit(Audit),
 }
 
 /// What the server must do with a received frame.
@@ -63,6 +69,9 @@ pub struct ServerSession {
     max_version: u16,
     attempts_left: u8,
     auto_join: bool,
+    /// The GREETING set `MODERATION`: the frames of spec section 21 are
+    /// known (`[MOD-1]`); without it they are unknown frames.
+    moderation: bool,
 }
 
 impl ServerSession {
@@ -74,7 +83,20 @@ impl ServerSession {
             max_version,
             attempts_left: login_attempts.max(1),
             auto_join: true,
+            moderation: false,
         }
+    }
+
+    /// The session of a server whose GREETING sets `MODERATION` (`[MOD-1]`).
+    pub fn with_moderation(mut self, moderation: bool) -> Self {
+        self.moderation = moderation;
+        self
+    }
+
+    /// Whether a type code is known on this connection: the frames of spec
+    /// section 21 are unknown unless the server set `MODERATION` (`[MOD-1]`).
+    fn knows(&self, frame_type: u8) -> bool {
+        direction_of(frame_type).is_some() && (self.moderation || !frame::is_moderation(frame_type))
     }
 
     pub fn state(&self) -> ServerState {
@@ -99,10 +121,13 @@ impl ServerSession {
             ServerState::AwaitHello => {
                 matches!(frame_type, code::HELLO | code::GOODBYE | code::ERROR)
             }
-            _ => matches!(
-                direction_of(frame_type),
-                Some(Dir::Both | Dir::ClientToServer)
-            ),
+            _ => {
+                self.knows(frame_type)
+                    && matches!(
+                        direction_of(frame_type),
+                        Some(Dir::Both | Dir::ClientToServer)
+                    )
+            }
         }
     }
 
@@ -183,7 +208,7 @@ impl ServerSession {
             }
             Frame::ErrorFrame(error) => ServerAction::PeerError(error),
             // spec: STATE-6 — a known type left unparsed travels the other way.
-            Frame::Unknown(unknown) if direction_of(unknown.frame_type).is_some() => {
+            Frame::Unknown(unknown) if self.knows(unknown.frame_type) => {
                 ServerAction::Reply(error_frame(
                     ErrorCode::UNEXPECTED_FRAME,
                     unknown.frame_type,
@@ -199,6 +224,13 @@ impl ServerSession {
                 unknown.frame_type,
                 "unknown frame type; frame skipped",
             )),
+            // spec: MOD-1 — without MODERATION its frames are unknown, even
+            // when handed over already parsed.
+            known if !self.knows(known.frame_type()) => ServerAction::Reply(error_frame(
+                ErrorCode::UNKNOWN_FRAME_TYPE,
+                known.frame_type(),
+                "unknown frame type; frame skipped",
+            )),
             Frame::Login(login) if !ready => ServerAction::Login(login),
             Frame::Join(join) if ready => ServerAction::Request(Request::Join(join)),
             Frame::Leave(leave) if ready => ServerAction::Request(Request::Leave(leave)),
@@ -211,6 +243,14 @@ impl ServerSession {
             }
             Frame::Who(who) if ready => ServerAction::Request(Request::Who(who)),
             Frame::History(history) if ready => ServerAction::Request(Request::History(history)),
+            // spec: MOD-1 — parsed only when the server set MODERATION.
+            Frame::Moderate(moderate) if ready => {
+                ServerAction::Request(Request::Moderate(moderate))
+            }
+            Frame::RoomSettings(settings) if ready => {
+                ServerAction::Request(Request::RoomSettings(settings))
+            }
+            Frame::Audit(audit) if ready => ServerAction::Request(Request::Audit(audit)),
             // spec: STATE-2, STATE-3
             other => ServerAction::Reply(Frame::ErrorFrame(ErrorFrame::new(
                 ErrorCode::UNEXPECTED_FRAME,

@@ -24,11 +24,12 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use confab_protocol::frame::{
-    Ack, Direct, DirectAction, DirectMessage, Direction, ErrorFrame, Goodbye, Greeting, Hello,
-    History, HistoryEnd, HistoryKind, Join, Joined, Leave, Left, LimitEntry, ListRooms, Login,
-    LoginMode, LoginRejected, Message, Missed, Notice, NoticeLevel, Ping, Pong, Presence,
-    PresenceEvent, RoomEntry, RoomList, Send, SendAction, ServerLimits, Unknown, Welcome, Who,
-    WhoList,
+    Ack, Audit, AuditEntries, Direct, DirectAction, DirectMessage, Direction, ErrorFrame, Goodbye,
+    Greeting, Hello, History, HistoryEnd, HistoryKind, Join, Joined, Leave, Left, LimitEntry,
+    ListRooms, Login, LoginMode, LoginRejected, Message, Missed, ModAction, Moderate,
+    ModerationEvent, Notice, NoticeLevel, Ping, Pong, Presence, PresenceEvent, Role, RoomEntry,
+    RoomInfo, RoomInfoEntry, RoomList, RoomListInfo, RoomSettings, Send, SendAction, ServerLimits,
+    Unknown, Welcome, Who, WhoList,
 };
 use confab_protocol::{ErrorCode, Frame, Limits, List, Str16, Str8};
 use proptest::collection::vec;
@@ -71,6 +72,9 @@ pub const ASSIGNED: &[(u8, &str)] = &[
     (0x18, "HISTORY"),
     (0x1A, "SEND_ACTION"),
     (0x1B, "DIRECT_ACTION"),
+    (0x1C, "MODERATE"),
+    (0x1D, "ROOM_SETTINGS"),
+    (0x1E, "AUDIT"),
     (0x80, "GREETING"),
     (0x81, "WELCOME"),
     (0x82, "LOGIN_REJECTED"),
@@ -86,7 +90,15 @@ pub const ASSIGNED: &[(u8, &str)] = &[
     (0x8C, "MISSED"),
     (0x8D, "NOTICE"),
     (0x8E, "LIMITS"),
+    (0x8F, "ROOM_INFO"),
+    (0x90, "MODERATION_EVENT"),
+    (0x91, "AUDIT_ENTRIES"),
+    (0x92, "ROOM_LIST_INFO"),
 ];
+
+/// The type codes of spec section 21 (1.2), known only on a connection
+/// whose server set GREETING flag `MODERATION` (`[MOD-1]`).
+pub const MODERATION_CODES: &[u8] = &[0x1C, 0x1D, 0x1E, 0x8F, 0x90, 0x91, 0x92];
 
 /// Whether spec section 5 assigns the type code.
 pub fn is_assigned(code: u8) -> bool {
@@ -679,11 +691,210 @@ pub fn server_limits() -> BoxedStrategy<Frame> {
     .boxed()
 }
 
+// -------------------------------------------------------------- moderation
+
+/// Every value of `action` (spec section 21).
+pub fn mod_action() -> BoxedStrategy<ModAction> {
+    prop::sample::select(
+        &[
+            ModAction::Kick,
+            ModAction::Ban,
+            ModAction::Unban,
+            ModAction::Mute,
+            ModAction::Unmute,
+            ModAction::Invite,
+            ModAction::Op,
+            ModAction::Deop,
+            ModAction::Voice,
+            ModAction::Devoice,
+            ModAction::Disconnect,
+            ModAction::ServerBan,
+            ModAction::ServerUnban,
+            ModAction::Announce,
+            ModAction::Settings,
+        ][..],
+    )
+    .boxed()
+}
+
+pub fn role() -> BoxedStrategy<Role> {
+    prop::sample::select(
+        &[
+            Role::User,
+            Role::Voiced,
+            Role::Operator,
+            Role::Founder,
+            Role::ServerOperator,
+        ][..],
+    )
+    .boxed()
+}
+
+pub fn moderate() -> BoxedStrategy<Frame> {
+    (mod_action(), str8(), str8(), u64s(), str16())
+        .prop_map(|(action, room, target, duration_ms, reason)| {
+            Frame::Moderate(Moderate {
+                action,
+                room,
+                target,
+                duration_ms,
+                reason,
+            })
+        })
+        .boxed()
+}
+
+pub fn room_settings() -> BoxedStrategy<Frame> {
+    (str8(), flags(), flags(), u32s(), str16())
+        .prop_map(|(room, change, modes, member_limit, topic)| {
+            Frame::RoomSettings(RoomSettings {
+                room,
+                change,
+                modes,
+                member_limit,
+                topic,
+            })
+        })
+        .boxed()
+}
+
+pub fn audit() -> BoxedStrategy<Frame> {
+    (str8(), u64s(), u16s())
+        .prop_map(|(room, before, limit)| {
+            Frame::Audit(Audit {
+                room,
+                before,
+                limit,
+            })
+        })
+        .boxed()
+}
+
+pub fn room_info() -> BoxedStrategy<Frame> {
+    (
+        (str8(), flags(), u32s(), role(), str8()),
+        (str8(), str8(), u64s(), str16()),
+    )
+        .prop_map(
+            |(
+                (room, modes, member_limit, role, founder),
+                (changed_by, topic_by, topic_at, topic),
+            )| {
+                Frame::RoomInfo(RoomInfo {
+                    room,
+                    modes,
+                    member_limit,
+                    role,
+                    founder,
+                    changed_by,
+                    topic_by,
+                    topic_at,
+                    topic,
+                })
+            },
+        )
+        .boxed()
+}
+
+/// A MODERATION_EVENT body, also an AUDIT_ENTRIES entry.
+pub fn moderation_event_body(
+    name: BoxedStrategy<Str8>,
+    text: BoxedStrategy<Str16>,
+) -> BoxedStrategy<ModerationEvent> {
+    (
+        (u64s(), u64s(), mod_action(), name.clone()),
+        (name.clone(), name, u64s(), text),
+    )
+        .prop_map(
+            |((id, time, action, room), (actor, target, expires, reason))| ModerationEvent {
+                id,
+                time,
+                action,
+                room,
+                actor,
+                target,
+                expires,
+                reason,
+            },
+        )
+        .boxed()
+}
+
+pub fn moderation_event() -> BoxedStrategy<Frame> {
+    moderation_event_body(str8(), str16())
+        .prop_map(Frame::ModerationEvent)
+        .boxed()
+}
+
+pub fn audit_entries() -> BoxedStrategy<Frame> {
+    let small = || {
+        moderation_event_body(
+            tiny_str8(),
+            prop_oneof![Just(Str16::empty()), str16()].boxed(),
+        )
+    };
+    let entries = prop_oneof![
+        1 => Just(Vec::new()),
+        4 => vec(moderation_event_body(str8(), str16()), 1..4),
+        2 => vec(small(), 1..40),
+    ];
+    (flags(), str8(), entries)
+        .prop_map(|(flags, room, entries)| {
+            Frame::AuditEntries(AuditEntries {
+                flags,
+                room,
+                entries: List::new(entries).expect("few entries"),
+            })
+        })
+        .boxed()
+}
+
+pub fn room_list_info() -> BoxedStrategy<Frame> {
+    let entry = |name: BoxedStrategy<Str8>| {
+        (name, u32s(), flags(), str16())
+            .prop_map(|(name, members, modes, topic)| RoomInfoEntry {
+                name,
+                members,
+                modes,
+                topic,
+            })
+            .boxed()
+    };
+    let rooms = prop_oneof![
+        1 => Just(Vec::new()),
+        4 => vec(entry(str8()), 1..6),
+    ];
+    (flags(), rooms)
+        .prop_map(|(flags, rooms)| {
+            Frame::RoomListInfo(RoomListInfo {
+                flags,
+                rooms: List::new(rooms).expect("few entries"),
+            })
+        })
+        .boxed()
+}
+
+/// Moderation requests (`C→S`, spec section 21).
+pub fn moderation_request() -> BoxedStrategy<Frame> {
+    Union::new(vec![moderate(), room_settings(), audit()]).boxed()
+}
+
+/// Moderation frames a server sends (`S→C`, spec section 21).
+pub fn moderation_server_frame() -> BoxedStrategy<Frame> {
+    Union::new(vec![
+        room_info(),
+        moderation_event(),
+        audit_entries(),
+        room_list_info(),
+    ])
+    .boxed()
+}
+
 /// A type code no version-1 frame uses and that is not printable ASCII,
-/// with the range edges (0x00, 0x7F, 0x1F, 0x8F, 0x9F, 0xA0, 0xFF) favoured.
+/// with the range edges (0x00, 0x7F, 0x1F, 0x93, 0x9F, 0xA0, 0xFF) favoured.
 pub fn unknown_code() -> BoxedStrategy<u8> {
     prop_oneof![
-        1 => prop::sample::select(&[0x00u8, 0x05, 0x0F, 0x19, 0x1F, 0x7F, 0x8F, 0x9F, 0xA0, 0xFF][..]),
+        1 => prop::sample::select(&[0x00u8, 0x05, 0x0F, 0x19, 0x1F, 0x7F, 0x93, 0x9F, 0xA0, 0xFF][..]),
         2 => prop::sample::select(unknown_codes()),
     ]
     .boxed()
@@ -738,6 +949,13 @@ pub fn variants() -> Vec<(&'static str, BoxedStrategy<Frame>)> {
         ("MISSED", missed()),
         ("NOTICE", notice()),
         ("LIMITS", server_limits()),
+        ("MODERATE", moderate()),
+        ("ROOM_SETTINGS", room_settings()),
+        ("AUDIT", audit()),
+        ("ROOM_INFO", room_info()),
+        ("MODERATION_EVENT", moderation_event()),
+        ("AUDIT_ENTRIES", audit_entries()),
+        ("ROOM_LIST_INFO", room_list_info()),
         ("UNKNOWN", unknown()),
     ]
 }

@@ -69,7 +69,22 @@ pub async fn dispatch(state: &mut ConnState, request: Request) {
             who::who(state, who).await
         }
         Request::History(history) => history::history(state, history).await,
+        // spec: MOD-1 — this server does not set MODERATION, so its sessions
+        // never parse these; should one arrive, it is an unknown frame.
+        Request::Moderate(_) => unknown_frame(state, code::MODERATE),
+        Request::RoomSettings(_) => unknown_frame(state, code::ROOM_SETTINGS),
+        Request::Audit(_) => unknown_frame(state, code::AUDIT),
     }
+}
+
+/// `[VERSION-3]`: a frame this server does not implement.
+fn unknown_frame(state: &mut ConnState, frame_type: u8) {
+    state.reject(
+        ErrorCode::UNKNOWN_FRAME_TYPE,
+        frame_type,
+        0,
+        "unknown frame type; frame skipped",
+    );
 }
 
 /// Leaves every room and frees the name when the connection ends (`[CLOSE-3]`).

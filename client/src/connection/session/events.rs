@@ -21,6 +21,12 @@ impl Session<'_> {
     pub(super) async fn on_incoming(&mut self, incoming: Incoming, framed: &mut Wire) {
         let me = self.memory.name.clone().unwrap_or_default();
         let event = match incoming {
+            // Moderation (spec section 21) is not shown yet: this client does
+            // not set HELLO MODERATION, so a server sends these only as answers.
+            Incoming::RoomInfo(_)
+            | Incoming::Moderation(_)
+            | Incoming::AuditEntries(_)
+            | Incoming::RoomListInfo(_) => return,
             Incoming::Message(m) => {
                 self.memory.saw(&m.room, m.seq);
                 let replayed = m.flags & Message::HISTORY != 0;
