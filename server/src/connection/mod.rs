@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use confab_protocol::frame::{ErrorFrame, Frame};
-use confab_protocol::session::ServerSession;
+use confab_protocol::session::{ServerSession, ServerTimers};
 use confab_protocol::{ErrorCode, PROTOCOL_VERSION};
 use tokio::io::AsyncReadExt;
 use tracing::{debug, info};
@@ -50,8 +50,6 @@ pub struct ConnState {
     pub auth_failures: u32,
     /// This connection's place in the server's connection counts.
     pub admission: Admission,
-    /// When the handshake must be over, counted from accept (`[HANDSHAKE-8]`).
-    pub handshake_deadline: tokio::time::Instant,
     /// ACKs owed for stored messages (`[ORDER-1]`).
     pub unacked: Arc<acks::Unacked>,
 }
@@ -105,18 +103,31 @@ impl ConnState {
 
     /// Queues the last frame and stops processing this connection.
     pub fn close_with(&mut self, last: Frame) {
-        self.closed_with = Some(match &last {
-            Frame::ErrorFrame(error) => error.code,
-            Frame::Goodbye(goodbye) => goodbye.reason,
-            _ => ErrorCode::NORMAL,
-        });
+        self.closed_with = Some(closing_code(&last));
         self.outbox.close_with(last.to_bytes());
+    }
+
+    /// The handshake deadline (`[AUTH-2]`), as the session keeps it; once
+    /// the handshake is over, it has passed.
+    pub fn handshake_deadline(&self) -> tokio::time::Instant {
+        self.session
+            .handshake_deadline()
+            .map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std)
     }
 
     pub fn member(&self) -> &Arc<Member> {
         self.member
             .as_ref()
             .expect("READY requests come after login (spec STATE-3)")
+    }
+}
+
+/// The code a connection's last frame closes it with.
+fn closing_code(last: &Frame) -> ErrorCode {
+    match last {
+        Frame::ErrorFrame(error) => error.code,
+        Frame::Goodbye(goodbye) => goodbye.reason,
+        _ => ErrorCode::NORMAL,
     }
 }
 
@@ -145,14 +156,24 @@ pub fn serve<T: Transport>(
     let _ = outbox.push(shared.greeting.clone());
     let _ = outbox.push(shared.limits_frame.clone());
     let writer_outbox = Arc::clone(&outbox);
-    // spec: LIMIT-4 — an address holding many pending logins gets less time.
-    let handshake_deadline = accepted_at + admission.handshake_timeout;
+    let timers = ServerTimers {
+        // spec: HANDSHAKE-8 — counted from accept, TLS handshake included.
+        // spec: LIMIT-4 — shorter for an address holding many handshakes.
+        handshake_timeout: admission.handshake_timeout,
+        ..ServerTimers::from_limits(limits)
+    };
     let closing_shared = Arc::clone(&shared);
 
     let mut state = Box::new(ConnState {
         id,
         peer,
-        session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts),
+        session: ServerSession::new(
+            PROTOCOL_VERSION,
+            PROTOCOL_VERSION,
+            limits.login_attempts,
+            timers,
+            accepted_at.into_std(),
+        ),
         member: None,
         rooms: Vec::new(),
         limiter: RateLimiter::new(limits),
@@ -161,7 +182,6 @@ pub fn serve<T: Transport>(
         closed_with: None,
         auth_failures: 0,
         admission,
-        handshake_deadline,
         unacked: Arc::default(),
     });
     debug!(conn = id, %peer, "accepted");
@@ -169,7 +189,7 @@ pub fn serve<T: Transport>(
     // and its size is most of the server's memory per connection.
     async move {
         let reading = async {
-            let ended = reader::run(&mut read_half, &mut state, &closing_shared, accepted_at).await;
+            let ended = reader::run(&mut read_half, &mut state, &closing_shared).await;
             match &state.member {
                 Some(member) => {
                     info!(conn = state.id, peer = %state.peer, user = %member.name, "closed: {ended}")

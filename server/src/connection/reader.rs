@@ -1,5 +1,6 @@
-//! The reading side of a connection: bytes → frames → session → handlers,
-//! with the handshake deadline and the keepalive timer (spec sections 6, 7, 12).
+//! The reading side of a connection: bytes → frames → session → handlers.
+//! The session decides the handshake deadline and keepalive (spec sections
+//! 7 and 12); this only sleeps until the instant it names.
 
 use std::fmt;
 use std::future::Future;
@@ -8,14 +9,14 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use confab_protocol::frame::{Frame, Ping};
-use confab_protocol::session::{ServerAction, ServerState};
-use confab_protocol::{ErrorCode, Limits};
+use confab_protocol::frame::Frame;
+use confab_protocol::session::ServerAction;
+use confab_protocol::ErrorCode;
 use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, warn};
 
-use super::{cost, ConnState};
+use super::{closing_code, cost, ConnState};
 use crate::handlers;
 use crate::shared::Shared;
 use crate::transport::ReadHalf;
@@ -57,79 +58,43 @@ impl fmt::Display for Ended {
     }
 }
 
-struct Timers {
-    handshake_deadline: Instant,
-    last_heard: Instant,
-    ping_sent: Option<Instant>,
+/// When the session's next timer is due; a closed session has none, and
+/// its reader is about to end.
+fn next_timer(state: &ConnState, armed: Instant) -> Instant {
+    state
+        .session
+        .poll_timeout()
+        .map_or(armed, Instant::from_std)
 }
 
-/// The intervals are read from the limits, not kept per connection.
-fn ping_interval(limits: &Limits) -> Duration {
-    Duration::from_millis(u64::from(limits.ping_interval_ms))
-}
-
-fn ping_timeout(limits: &Limits) -> Duration {
-    Duration::from_millis(u64::from(limits.ping_timeout_ms))
-}
-
-impl Timers {
-    fn next_deadline(&self, ready: bool, limits: &Limits) -> Instant {
-        let keepalive = match self.ping_sent {
-            Some(sent) => sent + ping_timeout(limits),
-            None => self.last_heard + ping_interval(limits),
-        };
-        if ready {
-            keepalive
-        } else {
-            keepalive.min(self.handshake_deadline)
-        }
-    }
-}
-
-pub async fn run<R: ReadHalf>(
-    read_half: &mut R,
-    state: &mut ConnState,
-    shared: &Shared,
-    accepted_at: Instant,
-) -> Ended {
-    let limits = &state.shared.limits;
-    let max_frame = limits.max_frame;
-    let now = Instant::now();
-    let mut timers = Timers {
-        // spec: HANDSHAKE-8 — counted from accept, TLS handshake included.
-        // spec: LIMIT-4 — shorter for an address holding many handshakes.
-        handshake_deadline: accepted_at + state.admission.handshake_timeout,
-        last_heard: now,
-        ping_sent: None,
-    };
-    let timer = sleep_until(timers.next_deadline(false, limits));
+pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: &Shared) -> Ended {
+    let max_frame = state.shared.limits.max_frame;
+    // Armed lazily: a frame received pushes the session's deadline later
+    // without touching the timer, which on firing early asks the session
+    // again. Only a deadline brought forward re-arms it at once.
+    let timer = sleep_until(next_timer(state, Instant::now()));
     tokio::pin!(timer);
     // Made once, and cheap to poll (see `closing`).
     let shutting_down = shared.closing.wait();
     tokio::pin!(shutting_down);
     let mut buf = BytesMut::new();
-    let mut ping_nonce = 0u64;
+    // When the buffered bytes arrived, for the session's keepalive.
+    let mut received_at = Instant::now();
 
     loop {
         let mut handled = 0;
         loop {
-            match next_frame(state, &mut buf, max_frame) {
+            match next_frame(state, &mut buf, max_frame, received_at.into_std()) {
                 Step::Handled => {}
                 Step::Async(handler) => {
                     if let Some(ended) = handler.await {
                         return ended;
                     }
+                    // What is still buffered is taken up only now.
+                    received_at = Instant::now();
                 }
                 Step::End(ended) => return ended,
-                Step::NeedBytes => {
-                    // spec: KEEPALIVE-2, SEC-7 — a whole frame is a sign of
-                    // life; bytes dribbled into one are not.
-                    if handled > 0 {
-                        timers.last_heard = Instant::now();
-                        timers.ping_sent = None;
-                    }
-                    break;
-                }
+                Step::NeedBytes => break,
             }
             handled += 1;
             // One request can queue hundreds of answers (HISTORY): let the
@@ -139,6 +104,12 @@ pub async fn run<R: ReadHalf>(
             if handled % FRAMES_PER_TURN == 0 || state.outbox.is_backlogged() {
                 tokio::task::yield_now().await;
             }
+        }
+        // HELLO starts keepalive (`[KEEPALIVE-2]`), which may fall due
+        // before the handshake deadline the timer was armed for.
+        let next = next_timer(state, timer.deadline());
+        if next < timer.deadline() {
+            timer.as_mut().reset(next);
         }
         if buf.is_empty() {
             // Decoded frames hold their own handles on the bytes; between
@@ -164,37 +135,25 @@ pub async fn run<R: ReadHalf>(
                 Ok(0) if buf.is_empty() => return Ended::PeerClosed,
                 // spec: FRAMING-6 — a partial frame at EOF is discarded.
                 Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
-                Ok(_) => {}
+                Ok(_) => received_at = Instant::now(),
                 Err(e) => return Ended::Io(e),
             },
             _ = &mut timer => {
-                let now = Instant::now();
-                let ready = state.session.state() == ServerState::Ready;
-                if !ready && now >= timers.handshake_deadline {
-                    // spec: HANDSHAKE-8
-                    if let Some(last) = state.session.handshake_timed_out() {
-                        state.close_with(last);
-                        return Ended::Fatal(ErrorCode::HANDSHAKE_TIMEOUT);
-                    }
-                }
-                match timers.ping_sent {
-                    Some(sent) if now >= sent + ping_timeout(&state.shared.limits) => {
-                        // spec: KEEPALIVE-2
-                        let last = state.session.fatal(ErrorCode::IDLE_TIMEOUT, 0, "no answer to PING");
-                        state.close_with(last);
-                        return Ended::Fatal(ErrorCode::IDLE_TIMEOUT);
-                    }
-                    None if now >= timers.last_heard + ping_interval(&state.shared.limits)
-                        && state.session.state() != ServerState::AwaitHello =>
-                    {
-                        ping_nonce += 1;
+                // spec: HANDSHAKE-8, KEEPALIVE-2 — the session decides.
+                match state.session.handle_timeout(Instant::now().into_std()) {
+                    ServerAction::Reply(ping) => {
                         debug!(conn = state.id, "idle: sending PING");
-                        state.send(Frame::Ping(Ping { nonce: ping_nonce }));
-                        timers.ping_sent = Some(now);
+                        state.send(ping);
+                    }
+                    ServerAction::CloseWith(last) => {
+                        let code = closing_code(&last);
+                        state.close_with(last);
+                        return Ended::Fatal(code);
                     }
                     _ => {}
                 }
-                timer.as_mut().reset(timers.next_deadline(ready, &state.shared.limits));
+                let next = next_timer(state, timer.deadline());
+                timer.as_mut().reset(next);
             }
         }
     }
@@ -242,8 +201,13 @@ enum Step<'a> {
 
 /// Decodes and handles the next buffered frame, if there is one. Synchronous,
 /// so no frame is kept in the reader's state across a wait.
-fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) -> Step<'a> {
-    let frame = match state.session.decode(buf, max_frame) {
+fn next_frame<'a>(
+    state: &'a mut ConnState,
+    buf: &mut BytesMut,
+    max_frame: u32,
+    now: std::time::Instant,
+) -> Step<'a> {
+    let frame = match state.session.decode(buf, max_frame, now) {
         Ok(Some(frame)) => frame,
         Ok(None) => return Step::NeedBytes,
         Err(error) => {
