@@ -3,6 +3,7 @@
 
 pub mod acks;
 mod cost;
+pub mod lifecycle;
 pub mod outbox;
 mod reader;
 mod writer;
@@ -44,8 +45,6 @@ pub struct ConnState {
     /// Rooms this connection is in.
     pub rooms: Vec<Arc<Room>>,
     pub limiter: RateLimiter,
-    /// The code of the last frame queued by `close_with`, once closing.
-    pub closed_with: Option<ErrorCode>,
     /// Wrong passwords so far; each makes the next answer slower.
     pub auth_failures: u32,
     /// This connection's place in the server's connection counts.
@@ -101,10 +100,10 @@ impl ConnState {
         self.reject(code, frame_type, client_ref, message);
     }
 
-    /// Queues the last frame and stops processing this connection.
+    /// Queues the last frame and stops processing this connection (`Open`
+    /// → `Closing` in `lifecycle.rs`).
     pub fn close_with(&mut self, last: Frame) {
-        self.closed_with = Some(closing_code(&last));
-        self.outbox.close_with(last.to_bytes());
+        self.outbox.close_with(closing_code(&last), last.to_bytes());
     }
 
     /// The handshake deadline (`[AUTH-2]`), as the session keeps it; once
@@ -179,7 +178,6 @@ pub fn serve<T: Transport>(
         limiter: RateLimiter::new(limits),
         outbox,
         shared,
-        closed_with: None,
         auth_failures: 0,
         admission,
         unacked: Arc::default(),

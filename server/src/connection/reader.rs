@@ -5,7 +5,6 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -16,7 +15,8 @@ use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, warn};
 
-use super::{closing_code, cost, ConnState};
+use super::lifecycle::Lifecycle;
+use super::{cost, ConnState};
 use crate::handlers;
 use crate::shared::Shared;
 use crate::transport::ReadHalf;
@@ -30,16 +30,16 @@ const FRAMES_PER_TURN: usize = 64;
 /// only when bytes are waiting: an idle connection holds no read buffer.
 const READ_CHUNK: usize = 4096;
 
-/// Why the reader stopped.
+/// Why the reader stopped, for the log: the peer's doing, or the
+/// connection's lifecycle leaving `Open` (`lifecycle.rs`), which the reader
+/// only observes.
 #[derive(Debug)]
 pub enum Ended {
     PeerClosed,
     PeerVanishedMidFrame(usize),
     Goodbye(String),
-    Fatal(ErrorCode),
-    Cut,
-    Shutdown,
     Io(std::io::Error),
+    Stopped(Lifecycle),
 }
 
 impl fmt::Display for Ended {
@@ -50,11 +50,21 @@ impl fmt::Display for Ended {
                 write!(f, "peer closed the connection {n} bytes into a frame")
             }
             Ended::Goodbye(why) => write!(f, "peer said goodbye ({why})"),
-            Ended::Fatal(code) => write!(f, "closed by the server with {code}"),
-            Ended::Cut => f.write_str("outbound side ended (slow consumer or write failure)"),
-            Ended::Shutdown => f.write_str("server shutdown"),
             Ended::Io(e) => write!(f, "read error: {e}"),
+            Ended::Stopped(Lifecycle::Closing(code)) => {
+                write!(f, "closed by the server with {code}")
+            }
+            Ended::Stopped(Lifecycle::Overflowed) => f.write_str("slow consumer"),
+            Ended::Stopped(_) => f.write_str("outbound side ended (write failure)"),
         }
+    }
+}
+
+/// Whether the connection has left `Open`, which ends the reader.
+fn stopped(state: &ConnState) -> Option<Ended> {
+    match state.outbox.lifecycle() {
+        Lifecycle::Open => None,
+        other => Some(Ended::Stopped(other)),
     }
 }
 
@@ -119,17 +129,15 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
 
         tokio::select! {
             biased;
-            // The writer, in this task, has ended the output: slow consumer
-            // or write failure. It wakes the task to bring us here.
-            _ = std::future::poll_fn(|_| if state.outbox.output_ended() { Poll::Ready(()) } else { Poll::Pending }) => {
-                return Ended::Cut;
-            }
+            // A sender overflowed the queue, or the writer, in this task,
+            // ended the output: each transition wakes the task.
+            lifecycle = state.outbox.stopped() => return Ended::Stopped(lifecycle),
             _ = &mut shutting_down => {
                 // spec: CLOSE-2, ORDER-1 — the owed ACKs before the GOODBYE.
                 let _ = tokio::time::timeout(Duration::from_secs(1), state.unacked.settled()).await;
                 let goodbye = state.session.goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
                 state.close_with(goodbye);
-                return Ended::Shutdown;
+                return Ended::Stopped(state.outbox.lifecycle());
             }
             read = read_more(read_half, &mut buf) => match read {
                 Ok(0) if buf.is_empty() => return Ended::PeerClosed,
@@ -146,9 +154,8 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
                         state.send(ping);
                     }
                     ServerAction::CloseWith(last) => {
-                        let code = closing_code(&last);
                         state.close_with(last);
-                        return Ended::Fatal(code);
+                        return Ended::Stopped(state.outbox.lifecycle());
                     }
                     _ => {}
                 }
@@ -223,7 +230,7 @@ fn next_frame<'a>(
                 state.unacked.settled().await;
                 let last = state.session.decode_failed(&error);
                 state.close_with(last);
-                Some(Ended::Fatal(error.code()))
+                stopped(state)
             }));
         }
     };
@@ -245,10 +252,7 @@ fn next_frame<'a>(
 /// Handles one decoded frame.
 fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
     if !cost::pay_for(state, &frame) {
-        return match state.closed_with {
-            Some(code) => Step::End(Ended::Fatal(code)),
-            None => Step::Handled,
-        };
+        return stopped(state).map_or(Step::Handled, Step::End);
     }
     match state.session.handle(frame) {
         ServerAction::Nothing => {}
@@ -279,25 +283,23 @@ fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
         ServerAction::Login(login) => {
             return Step::Async(Box::pin(async move {
                 handlers::login(state, login).await;
-                state.closed_with.map(Ended::Fatal)
+                stopped(state)
             }))
         }
         ServerAction::Request(request) => {
             return Step::Async(Box::pin(async move {
                 handlers::dispatch(state, request).await;
-                state.closed_with.map(Ended::Fatal)
+                stopped(state)
             }))
         }
     }
-    match state.closed_with {
-        Some(code) => Step::End(Ended::Fatal(code)),
-        None => Step::Handled,
-    }
+    stopped(state).map_or(Step::Handled, Step::End)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::task::Poll;
     use tokio::io::AsyncWriteExt;
 
     /// A read that exactly fills the buffer leaves the socket marked
