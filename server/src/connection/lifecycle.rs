@@ -87,6 +87,60 @@ impl AtomicLifecycle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::outbox::{GlobalQueue, Outbox};
+    use bytes::Bytes;
+    use std::future::Future;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The reader waits on `stopped` while the writer or a sender moves the
+    /// lifecycle: each move must wake it, or the reader would sleep on.
+    #[test]
+    fn every_transition_wakes_the_waiting_reader() {
+        let frame = || Bytes::from_static(b"x");
+        let transitions: [(&str, fn(&Outbox, Bytes), Lifecycle); 4] = [
+            (
+                "overflow",
+                |o, f| {
+                    let _ = o.push(f.clone());
+                    let _ = o.push(f);
+                },
+                Lifecycle::Overflowed,
+            ),
+            (
+                "close_with",
+                |o, f| o.close_with(ErrorCode::IDLE_TIMEOUT, f),
+                Lifecycle::Closing(ErrorCode::IDLE_TIMEOUT),
+            ),
+            (
+                "close",
+                |o, _| o.close(),
+                Lifecycle::Closing(ErrorCode::NORMAL),
+            ),
+            ("end_output", |o, _| o.end_output(), Lifecycle::Ended),
+        ];
+        for (name, transition, after) in transitions {
+            let outbox = Outbox::new(1, 1 << 20, GlobalQueue::new(1 << 30));
+            let wakes = Arc::new(Wakes::default());
+            let waker = Waker::from(Arc::clone(&wakes));
+            let mut cx = Context::from_waker(&waker);
+            let mut stopped = std::pin::pin!(outbox.stopped());
+            assert!(stopped.as_mut().poll(&mut cx).is_pending(), "{name}");
+            transition(&outbox, frame());
+            assert!(wakes.0.load(Ordering::SeqCst) > 0, "{name} woke nobody");
+            assert_eq!(stopped.as_mut().poll(&mut cx), Poll::Ready(after), "{name}");
+        }
+    }
 
     #[test]
     fn the_transitions_are_those_of_the_table() {
