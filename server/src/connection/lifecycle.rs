@@ -108,7 +108,8 @@ mod tests {
     #[test]
     fn every_transition_wakes_the_waiting_reader() {
         let frame = || Bytes::from_static(b"x");
-        let transitions: [(&str, fn(&Outbox, Bytes), Lifecycle); 4] = [
+        type Transition = fn(&Outbox, Bytes);
+        let transitions: [(&str, Transition, Lifecycle); 4] = [
             (
                 "overflow",
                 |o, f| {
