@@ -77,8 +77,10 @@ pub struct Outbox {
     writer: AtomicWaker,
     /// Changed only under the `state` lock, with the queue.
     lifecycle: AtomicLifecycle,
-    depth: usize,
-    byte_budget: usize,
+    /// 32 bits each, saturated: one idle connection's outbox fits a
+    /// smaller allocation.
+    depth: u32,
+    byte_budget: u32,
     global: Arc<GlobalQueue>,
 }
 
@@ -93,20 +95,28 @@ impl Outbox {
             }),
             writer: AtomicWaker::new(),
             lifecycle: AtomicLifecycle::new(),
-            depth,
-            byte_budget,
+            depth: u32::try_from(depth).unwrap_or(u32::MAX),
+            byte_budget: u32::try_from(byte_budget).unwrap_or(u32::MAX),
             global,
         }
     }
 
+    fn depth(&self) -> usize {
+        self.depth as usize
+    }
+
+    fn byte_budget(&self) -> usize {
+        self.byte_budget as usize
+    }
+
     /// Whether one more frame of `len` bytes overflows the queue.
     fn is_full(&self, state: &State, len: usize) -> bool {
-        if state.queue.len() >= self.depth || state.bytes + len > self.byte_budget {
+        if state.queue.len() >= self.depth() || state.bytes + len > self.byte_budget() {
             return true;
         }
         // spec: MEM-2 — past the global budget, the big queues are cut.
         self.global.total() + len > self.global.budget
-            && state.bytes > self.byte_budget / SHARE_DIVISOR
+            && state.bytes > self.byte_budget() / SHARE_DIVISOR
     }
 
     fn count(&self, state: &mut State, len: usize) {
@@ -235,7 +245,7 @@ impl Outbox {
         let len = len.min(state.bytes);
         state.bytes -= len;
         self.global.total.fetch_sub(len, Ordering::Relaxed);
-        let wake = std::mem::take(&mut state.pacing) && state.bytes <= self.byte_budget / 2;
+        let wake = std::mem::take(&mut state.pacing) && state.bytes <= self.byte_budget() / 2;
         drop(state);
         if wake {
             self.writer.wake();
@@ -249,7 +259,7 @@ impl Outbox {
         poll_fn(|cx| {
             self.writer.register(cx.waker());
             let mut state = self.lock();
-            if state.bytes <= self.byte_budget / 2 || self.lifecycle.get() != Lifecycle::Open {
+            if state.bytes <= self.byte_budget() / 2 || self.lifecycle.get() != Lifecycle::Open {
                 Poll::Ready(())
             } else {
                 state.pacing = true;
@@ -293,7 +303,7 @@ impl Outbox {
 
     /// Whether at least half the queue's depth is waiting for the writer.
     pub fn is_backlogged(&self) -> bool {
-        self.lock().queue.len() >= self.depth / 2
+        self.lock().queue.len() >= self.depth() / 2
     }
 }
 
