@@ -246,3 +246,23 @@ fn only_a_whole_frame_is_a_sign_of_life() {
     ));
     assert_eq!(session.poll_timeout(), Some(later + timers.ping_interval));
 }
+
+/// The session keeps its instants as milliseconds after accept; a
+/// connection older than those can count keeps its keepalive exact.
+#[test]
+fn keepalive_holds_on_a_connection_months_old() {
+    let t0 = Instant::now();
+    let timers = ServerTimers::default();
+    let mut session = ready_session(timers, t0, 0);
+    for days in [20u64, 40, 60, 90] {
+        let now = t0 + Duration::from_secs(days * 86_400);
+        receive(&mut session, ping(), now);
+        assert_eq!(session.poll_timeout(), Some(now + timers.ping_interval));
+        let ping_at = now + timers.ping_interval;
+        assert!(matches!(
+            session.handle_timeout(ping_at),
+            ServerAction::Reply(Frame::Ping(_))
+        ));
+        assert_eq!(session.poll_timeout(), Some(ping_at + timers.ping_timeout));
+    }
+}

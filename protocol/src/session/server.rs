@@ -68,6 +68,8 @@ pub struct ServerSession {
     max_version: u16,
     attempts_left: u8,
     auto_join: bool,
+    /// A PING is out, unanswered by any frame (`[KEEPALIVE-2]`).
+    pinged: bool,
     clock: Clock,
 }
 
@@ -86,6 +88,7 @@ impl ServerSession {
             max_version,
             attempts_left: login_attempts.max(1),
             auto_join: true,
+            pinged: false,
             clock: Clock::new(timers, accepted_at),
         }
     }
@@ -138,6 +141,7 @@ impl ServerSession {
         if let Ok(Some(_)) = decoded {
             // spec: KEEPALIVE-2 — any received frame counts.
             self.clock.received(now);
+            self.pinged = false;
         }
         decoded
     }
@@ -147,7 +151,7 @@ impl ServerSession {
     /// keepalive (`[KEEPALIVE-2]`).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let (handshaking, keepalive) = self.timers_running();
-        self.clock.next(handshaking, keepalive)
+        self.clock.next(handshaking, keepalive, self.pinged)
     }
 
     /// A timer fired at `now`: `Nothing`, `Reply` with a PING to send, or
@@ -155,7 +159,7 @@ impl ServerSession {
     /// `poll_timeout` is later than `now`, or `None`.
     pub fn handle_timeout(&mut self, now: Instant) -> ServerAction {
         let (handshaking, keepalive) = self.timers_running();
-        match self.clock.expire(now, handshaking, keepalive) {
+        match self.clock.expire(now, handshaking, keepalive, self.pinged) {
             Expired::Nothing => ServerAction::Nothing,
             // spec: HANDSHAKE-8, AUTH-2 — absolute, whatever is pending.
             Expired::Handshake => self.fatal_action(
@@ -164,7 +168,10 @@ impl ServerSession {
                 "no successful login within the handshake timeout",
             ),
             // spec: KEEPALIVE-2
-            Expired::Ping(nonce) => ServerAction::Reply(Frame::Ping(Ping { nonce })),
+            Expired::Ping(nonce) => {
+                self.pinged = true;
+                ServerAction::Reply(Frame::Ping(Ping { nonce }))
+            }
             Expired::Idle => self.fatal_action(ErrorCode::IDLE_TIMEOUT, 0, "no answer to PING"),
         }
     }
