@@ -266,3 +266,27 @@ fn keepalive_holds_on_a_connection_months_old() {
         assert_eq!(session.poll_timeout(), Some(ping_at + timers.ping_timeout));
     }
 }
+
+/// A login being judged when the handshake deadline passes gets no answer:
+/// the session closed meanwhile stays closed (`[AUTH-2]`, `[STATE-4]`).
+#[test]
+fn a_session_closed_while_a_login_is_judged_stays_closed() {
+    let t0 = Instant::now();
+    let timers = ServerTimers::default();
+    let mut session = new_session(timers, t0);
+    receive(&mut session, hello(), t0);
+    let login = Frame::Login(Login::guest(Str8::new("alice").unwrap()));
+    assert!(matches!(
+        receive(&mut session, login, t0),
+        ServerAction::Login(_)
+    ));
+    let deadline = session.handshake_deadline().expect("handshaking");
+    let action = session.handle_timeout(deadline);
+    assert_eq!(closed_with(&action), Some(ErrorCode::HANDSHAKE_TIMEOUT));
+    assert_eq!(
+        session.accept_login(Str8::new("alice").unwrap(), 0, 0),
+        None
+    );
+    assert_eq!(session.reject_login(ErrorCode::NAME_TAKEN, "taken"), None);
+    assert!(session.is_closed());
+}

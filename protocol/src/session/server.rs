@@ -408,32 +408,3 @@ fn client_ref_of(frame: &Frame) -> u32 {
         _ => 0,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::frame::{Hello, Login};
-
-    #[test]
-    fn a_session_closed_while_a_login_is_judged_stays_closed() {
-        // spec: STATE-4
-        let mut session = ServerSession::new(1, 1, 3, ServerTimers::default(), Instant::now());
-        session.handle(Frame::Hello(Hello {
-            version: 1,
-            flags: 0,
-            client: Str8::empty(),
-        }));
-        let login = Login::guest(Str8::new("alice").unwrap());
-        assert!(matches!(
-            session.handle(Frame::Login(login)),
-            ServerAction::Login(_)
-        ));
-        assert!(session.handshake_timed_out().is_some());
-        assert_eq!(
-            session.accept_login(Str8::new("alice").unwrap(), 0, 0),
-            None
-        );
-        assert_eq!(session.reject_login(ErrorCode::NAME_TAKEN, "taken"), None);
-        assert!(session.is_closed());
-    }
-}
