@@ -32,6 +32,7 @@
 #![no_main]
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use confab_fuzz::chunks;
@@ -40,7 +41,7 @@ use confab_protocol::frame::{
     ErrorFrame, Goodbye, Hello, Join, Login, LoginMode, Ping, Send, Unknown,
 };
 use confab_protocol::names::{name_key, normalize_name};
-use confab_protocol::session::{ServerAction, ServerSession, ServerState};
+use confab_protocol::session::{ServerAction, ServerSession, ServerState, ServerTimers};
 use confab_protocol::{CodecError, DecodeError, ErrorCode, Frame, FrameCodec, Str16, Str8};
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::{Decoder, Encoder};
@@ -374,7 +375,7 @@ fuzz_target!(|data: &[u8]| {
     let max_version = 1 + u16::from((config >> 2) & 1);
     let max_frame = if config & 0b1000 != 0 { 4096 } else { 65_536 };
     let mut harness = Harness {
-        session: ServerSession::new(1, max_version, login_attempts),
+        session: ServerSession::new(1, max_version, login_attempts, ServerTimers::default(), Instant::now()),
         codec: FrameCodec::new(max_frame),
         registry: Registry::new(),
         max_version,

@@ -6,16 +6,25 @@ mod strategies;
 
 use bytes::{BufMut, BytesMut};
 use confab_protocol::frame::{code, ErrorFrame, Hello, Login};
-use confab_protocol::session::{Request, ServerAction, ServerSession, ServerState};
+use confab_protocol::session::{Request, ServerAction, ServerSession, ServerState, ServerTimers};
+use confab_protocol::Limits;
 use confab_protocol::{ErrorCode, Frame, Str8};
 use proptest::prelude::*;
+use std::time::Instant;
 use strategies as s;
 
 const MAX_FRAME: u32 = 1 << 20;
 
 /// A session past HELLO, and past WELCOME when `ready`.
 fn session(moderation: bool, ready: bool) -> ServerSession {
-    let mut session = ServerSession::new(1, 1, 3).with_moderation(moderation);
+    let mut session = ServerSession::new(
+        1,
+        1,
+        3,
+        ServerTimers::from_limits(&Limits::default()),
+        Instant::now(),
+    )
+    .with_moderation(moderation);
     let hello = Frame::Hello(Hello {
         version: 1,
         flags: Hello::MODERATION,
@@ -82,7 +91,7 @@ proptest! {
         prop_assert!(is_error(&action, ErrorCode::UNKNOWN_FRAME_TYPE, t), "{:?}", action);
         let (mut whole, mut cut) = wire(&frame);
         for bytes in [&mut whole, &mut cut] {
-            let decoded = session.decode(bytes, MAX_FRAME).unwrap().unwrap();
+            let decoded = session.decode(bytes, MAX_FRAME, Instant::now()).unwrap().unwrap();
             prop_assert!(matches!(decoded, Frame::Unknown(_)));
             let action = session.handle(decoded);
             prop_assert!(is_error(&action, ErrorCode::UNKNOWN_FRAME_TYPE, t), "{:?}", action);
@@ -102,13 +111,13 @@ proptest! {
         let t = frame.frame_type();
         let mut session = session(true, ready);
         let (mut whole, mut cut) = wire(&frame);
-        let decoded = session.decode(&mut whole, MAX_FRAME).unwrap().unwrap();
+        let decoded = session.decode(&mut whole, MAX_FRAME, Instant::now()).unwrap().unwrap();
         let action = session.handle(decoded);
         match request_of(&frame) {
             Some(request) if ready => prop_assert_eq!(action, ServerAction::Request(request)),
             _ => prop_assert!(is_error(&action, ErrorCode::UNEXPECTED_FRAME, t), "{:?}", action),
         }
-        let cut_result = session.decode(&mut cut, MAX_FRAME);
+        let cut_result = session.decode(&mut cut, MAX_FRAME, Instant::now());
         if request_of(&frame).is_none() {
             let unparsed = cut_result.unwrap().unwrap();
             prop_assert!(is_error(&session.handle(unparsed), ErrorCode::UNEXPECTED_FRAME, t));
@@ -120,13 +129,17 @@ proptest! {
 #[test]
 fn a_short_moderate_on_a_moderation_server_is_malformed() {
     // spec: MOD-1, FRAMING-3
-    let session = session(true, true);
+    let mut session = session(true, true);
     let mut bytes = BytesMut::from(&[code::MODERATE, 0, 0, 0, 2, 1, 0][..]);
-    let error = session.decode(&mut bytes, MAX_FRAME).unwrap_err();
+    let error = session
+        .decode(&mut bytes, MAX_FRAME, Instant::now())
+        .unwrap_err();
     assert_eq!(error.code(), ErrorCode::MALFORMED_FRAME);
     // An action the spec does not define is malformed too (`[TYPES-4]`).
     let mut bytes = BytesMut::from(&[code::MODERATE, 0, 0, 0, 13, 11, 0, 0][..]);
     bytes.put_slice(&[0; 10]);
-    let error = session.decode(&mut bytes, MAX_FRAME).unwrap_err();
+    let error = session
+        .decode(&mut bytes, MAX_FRAME, Instant::now())
+        .unwrap_err();
     assert_eq!(error.code(), ErrorCode::MALFORMED_FRAME);
 }

@@ -12,13 +12,14 @@
 mod strategies;
 
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use confab_protocol::frame::{self, code, ErrorFrame, Goodbye, Login, Pong};
 use confab_protocol::names::{name_key, normalize_name};
 use confab_protocol::session::{
     ClientAction, ClientSession, ClientState, PeerClosed, Request, ServerAction, ServerSession,
-    ServerState, NOT_CONFAB_MESSAGE,
+    ServerState, ServerTimers, NOT_CONFAB_MESSAGE,
 };
 use confab_protocol::{DecodeError, ErrorCode, Frame, Str8, GREETING_MAX_FRAME, PROTOCOL_VERSION};
 use proptest::collection::vec;
@@ -381,7 +382,13 @@ struct Run {
 
 fn run_server(p: &Params, events: &[Event]) -> Result<Run, TestCaseError> {
     let registry = Registry::new(p.max_username);
-    let mut session = ServerSession::new(p.min_version, p.max_version, p.login_attempts);
+    let mut session = ServerSession::new(
+        p.min_version,
+        p.max_version,
+        p.login_attempts,
+        ServerTimers::default(),
+        Instant::now(),
+    );
     let mut state = ServerState::AwaitHello;
     let mut attempts_left = p.login_attempts;
     let mut auto_join = true;
@@ -604,7 +611,7 @@ proptest! {
         early in vec(prop_oneof![4 => s::ready_request(), 1 => s::ping(), 1 => s::unknown()], 1..12),
         late in vec(s::ready_request(), 1..4),
     ) {
-        let mut session = ServerSession::new(p.min_version, p.max_version, p.login_attempts);
+        let mut session = ServerSession::new(p.min_version, p.max_version, p.login_attempts, ServerTimers::default(), Instant::now());
         let hello = Frame::Hello(frame::Hello {
             version: p.min_version,
             flags: 0,
@@ -656,7 +663,7 @@ proptest! {
         ],
         after in vec(s::any_frame(), 0..10),
     ) {
-        let mut session = ServerSession::new(1, 1, 3);
+        let mut session = ServerSession::new(1, 1, 3, ServerTimers::default(), Instant::now());
         let (fatal, frame_type, refs) = match &first {
             Event::Frame(frame) => match session.handle(frame.clone()) {
                 ServerAction::CloseWith(fatal) => (fatal, frame.frame_type(), vec![0, ref_of(frame)]),

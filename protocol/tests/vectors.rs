@@ -9,11 +9,12 @@ use confab_protocol::frame::{
     self, code, Ack, ErrorFrame, Frame, HistoryEnd, HistoryKind, Joined, Limits,
 };
 use confab_protocol::names::{is_blank, name_key, normalize_name, user_key};
-use confab_protocol::session::{Request, ServerAction, ServerSession};
+use confab_protocol::session::{Request, ServerAction, ServerSession, ServerTimers};
 use confab_protocol::{ErrorCode, Str16, Str8, PROTOCOL_VERSION};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::time::Instant;
 
 mod toy_moderation;
 use toy_moderation::Moderation;
@@ -135,8 +136,14 @@ impl ToyServer {
             prompt: Str16::new("Please send your username.").unwrap(),
         });
         let server = ToyServer {
-            session: ServerSession::new(PROTOCOL_VERSION, PROTOCOL_VERSION, limits.login_attempts)
-                .with_moderation(moderation.is_some()),
+            session: ServerSession::new(
+                PROTOCOL_VERSION,
+                PROTOCOL_VERSION,
+                limits.login_attempts,
+                ServerTimers::from_limits(&limits),
+                Instant::now(),
+            )
+            .with_moderation(moderation.is_some()),
             taken: strings("taken"),
             reserved: strings("reserved"),
             max_username: usize::from(limits.max_username),
@@ -217,7 +224,7 @@ impl ToyServer {
         buf.extend_from_slice(bytes);
         while !self.closed {
             // spec: STATE-6, TRANSPORT-4 — the server's own decoding, by state.
-            let frame = match self.session.decode(buf, self.max_frame) {
+            let frame = match self.session.decode(buf, self.max_frame, Instant::now()) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(err) => {

@@ -4,9 +4,11 @@
 
 mod client;
 mod server;
+mod timers;
 
 pub use client::{ClientAction, ClientSession, ClientState, Incoming};
 pub use server::{Request, ServerAction, ServerSession, ServerState};
+pub use timers::ServerTimers;
 
 use crate::error::ErrorCode;
 use crate::frame::{ErrorFrame, Frame};

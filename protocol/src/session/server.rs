@@ -1,13 +1,18 @@
 //! The server's view of one connection: AWAIT_HELLO → AWAIT_LOGIN → READY
-//! (spec sections 6 and 7).
+//! (spec sections 6 and 7), with its timers (sections 7 and 12): the driver
+//! asks `poll_timeout` when to call `handle_timeout(now)`, and passes the
+//! instant each frame was received at to `decode`.
+
+use std::time::Instant;
 
 use bytes::BytesMut;
 
+use super::timers::{Clock, Expired, ServerTimers};
 use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE, NOT_CONFAB_TLS_MESSAGE};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
     self, code, direction_of, Audit, Dir, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave,
-    Login, LoginRejected, Moderate, Pong, RoomSettings, Send, Welcome, Who,
+    Login, LoginRejected, Moderate, Ping, Pong, RoomSettings, Send, Welcome, Who,
 };
 use crate::wire::{Str16, Str8};
 
@@ -72,11 +77,20 @@ pub struct ServerSession {
     /// The GREETING set `MODERATION`: the frames of spec section 21 are
     /// known (`[MOD-1]`); without it they are unknown frames.
     moderation: bool,
+    /// A PING is out, unanswered by any frame (`[KEEPALIVE-2]`).
+    pinged: bool,
+    clock: Clock,
 }
 
 impl ServerSession {
-    /// A session for a freshly accepted connection, after GREETING was sent.
-    pub fn new(min_version: u16, max_version: u16, login_attempts: u8) -> Self {
+    /// A session for a connection accepted at `accepted_at`, after GREETING was sent.
+    pub fn new(
+        min_version: u16,
+        max_version: u16,
+        login_attempts: u8,
+        timers: ServerTimers,
+        accepted_at: Instant,
+    ) -> Self {
         ServerSession {
             state: ServerState::AwaitHello,
             min_version,
@@ -84,6 +98,8 @@ impl ServerSession {
             attempts_left: login_attempts.max(1),
             auto_join: true,
             moderation: false,
+            pinged: false,
+            clock: Clock::new(timers, accepted_at),
         }
     }
 
@@ -131,15 +147,77 @@ impl ServerSession {
         }
     }
 
-    /// The next whole frame of `src`, decoded as this state requires: a TLS
-    /// record opening the connection is refused before its length is read
-    /// (`[TRANSPORT-4]`), and bodies are examined only as `parses` says.
-    pub fn decode(&self, src: &mut BytesMut, max_frame: u32) -> Result<Option<Frame>, DecodeError> {
+    /// The next whole frame of `src`, received at `now`, decoded as this
+    /// state requires: a TLS record opening the connection is refused before
+    /// its length is read (`[TRANSPORT-4]`), and bodies are examined only as
+    /// `parses` says. A whole frame, whatever it holds, is a sign of life;
+    /// bytes dribbled into one are not (`[KEEPALIVE-2]`, `[SEC-7]`).
+    pub fn decode(
+        &mut self,
+        src: &mut BytesMut,
+        max_frame: u32,
+        now: Instant,
+    ) -> Result<Option<Frame>, DecodeError> {
         if self.state == ServerState::AwaitHello && src.starts_with(&[code::DIRECT, 0x03]) {
             // spec: TRANSPORT-4 — as a Confab header this declares > 50 MB.
             return Err(DecodeError::TlsRecord);
         }
-        frame::decode_with(src, max_frame, |t| self.parses(t))
+        let decoded = frame::decode_with(src, max_frame, |t| self.parses(t));
+        if let Ok(Some(_)) = decoded {
+            // spec: KEEPALIVE-2 — any received frame counts.
+            self.clock.received(now);
+            self.pinged = false;
+        }
+        decoded
+    }
+
+    /// When `handle_timeout` is next due; `None` once closed. Before WELCOME
+    /// the handshake deadline counts (`[HANDSHAKE-8]`); from AWAIT_LOGIN on,
+    /// keepalive (`[KEEPALIVE-2]`).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let (handshaking, keepalive) = self.timers_running();
+        self.clock.next(handshaking, keepalive, self.pinged)
+    }
+
+    /// A timer fired at `now`: `Nothing`, `Reply` with a PING to send, or
+    /// `CloseWith` a fatal HANDSHAKE_TIMEOUT or IDLE_TIMEOUT. After it,
+    /// `poll_timeout` is later than `now`, or `None`.
+    pub fn handle_timeout(&mut self, now: Instant) -> ServerAction {
+        let (handshaking, keepalive) = self.timers_running();
+        match self.clock.expire(now, handshaking, keepalive, self.pinged) {
+            Expired::Nothing => ServerAction::Nothing,
+            // spec: HANDSHAKE-8, AUTH-2 — absolute, whatever is pending.
+            Expired::Handshake => self.fatal_action(
+                ErrorCode::HANDSHAKE_TIMEOUT,
+                0,
+                "no successful login within the handshake timeout",
+            ),
+            // spec: KEEPALIVE-2
+            Expired::Ping(nonce) => {
+                self.pinged = true;
+                ServerAction::Reply(Frame::Ping(Ping { nonce }))
+            }
+            Expired::Idle => self.fatal_action(ErrorCode::IDLE_TIMEOUT, 0, "no answer to PING"),
+        }
+    }
+
+    /// The handshake deadline, while the handshake lasts: a login being
+    /// judged ends there too (`[AUTH-2]`).
+    pub fn handshake_deadline(&self) -> Option<Instant> {
+        self.timers_running()
+            .0
+            .then(|| self.clock.handshake_deadline())
+    }
+
+    /// Which timers run in this state: the handshake deadline until READY,
+    /// keepalive in AWAIT_LOGIN and READY (`[KEEPALIVE-2]`).
+    fn timers_running(&self) -> (bool, bool) {
+        match self.state {
+            ServerState::AwaitHello => (true, false),
+            ServerState::AwaitLogin => (true, true),
+            ServerState::Ready => (false, true),
+            ServerState::Closed => (false, false),
+        }
     }
 
     /// Judges one received frame.
@@ -303,7 +381,9 @@ impl ServerSession {
         Some((rejected, fatal))
     }
 
-    /// The handshake deadline passed; `None` if the session is already READY or closed (`[HANDSHAKE-8]`).
+    /// The handshake is over unfinished, whatever the clock says; `None` if
+    /// the session is already READY or closed (`[HANDSHAKE-8]`). For drivers
+    /// that keep no clock (fuzzing); a server calls `handle_timeout`.
     pub fn handshake_timed_out(&mut self) -> Option<Frame> {
         matches!(
             self.state,
@@ -366,34 +446,5 @@ fn client_ref_of(frame: &Frame) -> u32 {
         Frame::SendAction(send) => send.client_ref,
         Frame::DirectAction(direct) => direct.client_ref,
         _ => 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::frame::{Hello, Login};
-
-    #[test]
-    fn a_session_closed_while_a_login_is_judged_stays_closed() {
-        // spec: STATE-4
-        let mut session = ServerSession::new(1, 1, 3);
-        session.handle(Frame::Hello(Hello {
-            version: 1,
-            flags: 0,
-            client: Str8::empty(),
-        }));
-        let login = Login::guest(Str8::new("alice").unwrap());
-        assert!(matches!(
-            session.handle(Frame::Login(login)),
-            ServerAction::Login(_)
-        ));
-        assert!(session.handshake_timed_out().is_some());
-        assert_eq!(
-            session.accept_login(Str8::new("alice").unwrap(), 0, 0),
-            None
-        );
-        assert_eq!(session.reject_login(ErrorCode::NAME_TAKEN, "taken"), None);
-        assert!(session.is_closed());
     }
 }

@@ -8,26 +8,20 @@
 //! this queue holds more than its share — the connection is a slow
 //! consumer: its queue is dropped and the writer sends SLOW_CONSUMER as its
 //! last frame. Long answers wait for room instead (`paced`).
+//!
+//! It also keeps the connection's lifecycle (`lifecycle.rs`).
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use bytes::Bytes;
+use confab_protocol::ErrorCode;
 use futures_util::task::AtomicWaker;
 
-/// What the writer should do after draining.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboxStatus {
-    /// Keep going.
-    Open,
-    /// Write what was drained, then close: the last frame is in the batch.
-    Closing,
-    /// The queue overflowed: send SLOW_CONSUMER and close.
-    Overflowed,
-}
+use super::lifecycle::{AtomicLifecycle, Lifecycle};
 
 /// The queue was full; the connection is now a slow consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +30,6 @@ pub struct Overflow;
 #[derive(Debug)]
 struct State {
     queue: VecDeque<Bytes>,
-    status: OutboxStatus,
     /// Frames in the last batch handed over: the next queue is sized for
     /// as many at its first push, not regrown from nothing under load.
     last_batch: u32,
@@ -79,14 +72,15 @@ const PRESIZE_MAX: u32 = 1024;
 pub struct Outbox {
     state: Mutex<State>,
     /// The connection's task (reader and writer run in one), woken when
-    /// there is something to write or the queue overflowed. Lock-free for
+    /// there is something to write or the lifecycle moved. Lock-free for
     /// the senders fanning out to it, and nothing stored in the waiting task.
     writer: AtomicWaker,
-    /// Set by the writer when the connection's output has ended, for the
-    /// reader (same task) to stop too.
-    output_ended: AtomicBool,
-    depth: usize,
-    byte_budget: usize,
+    /// Changed only under the `state` lock, with the queue.
+    lifecycle: AtomicLifecycle,
+    /// 32 bits each, saturated: one idle connection's outbox fits a
+    /// smaller allocation.
+    depth: u32,
+    byte_budget: u32,
     global: Arc<GlobalQueue>,
 }
 
@@ -95,27 +89,34 @@ impl Outbox {
         Outbox {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
-                status: OutboxStatus::Open,
                 last_batch: 0,
                 bytes: 0,
                 pacing: false,
             }),
             writer: AtomicWaker::new(),
-            output_ended: AtomicBool::new(false),
-            depth,
-            byte_budget,
+            lifecycle: AtomicLifecycle::new(),
+            depth: u32::try_from(depth).unwrap_or(u32::MAX),
+            byte_budget: u32::try_from(byte_budget).unwrap_or(u32::MAX),
             global,
         }
     }
 
+    fn depth(&self) -> usize {
+        self.depth as usize
+    }
+
+    fn byte_budget(&self) -> usize {
+        self.byte_budget as usize
+    }
+
     /// Whether one more frame of `len` bytes overflows the queue.
     fn is_full(&self, state: &State, len: usize) -> bool {
-        if state.queue.len() >= self.depth || state.bytes + len > self.byte_budget {
+        if state.queue.len() >= self.depth() || state.bytes + len > self.byte_budget() {
             return true;
         }
         // spec: MEM-2 — past the global budget, the big queues are cut.
         self.global.total() + len > self.global.budget
-            && state.bytes > self.byte_budget / SHARE_DIVISOR
+            && state.bytes > self.byte_budget() / SHARE_DIVISOR
     }
 
     fn count(&self, state: &mut State, len: usize) {
@@ -124,13 +125,20 @@ impl Outbox {
     }
 
     /// The queue overflowed: its frames are dropped (those the writer holds
-    /// are still counted until it lets them go).
+    /// are still counted until it lets them go). Only from `Open`.
     fn overflow(&self, state: &mut State) {
+        if !self.lifecycle.advance(Lifecycle::Overflowed) {
+            return;
+        }
         let dropped: usize = state.queue.iter().map(Bytes::len).sum();
         state.bytes -= dropped;
         self.global.total.fetch_sub(dropped, Ordering::Relaxed);
         state.queue = VecDeque::new();
-        state.status = OutboxStatus::Overflowed;
+    }
+
+    /// Where the connection is in its life.
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle.get()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -142,10 +150,10 @@ impl Outbox {
     /// started closing are dropped: it will not send them anyway.
     pub fn push(&self, frame: Bytes) -> Result<(), Overflow> {
         let mut state = self.lock();
-        match state.status {
-            OutboxStatus::Open => {}
-            OutboxStatus::Closing => return Ok(()),
-            OutboxStatus::Overflowed => return Err(Overflow),
+        match self.lifecycle.get() {
+            Lifecycle::Open => {}
+            Lifecycle::Closing(_) | Lifecycle::Ended => return Ok(()),
+            Lifecycle::Overflowed => return Err(Overflow),
         }
         if self.is_full(&state, frame.len()) {
             // spec: FLOW-3, MEM-2 — never wait for a slow consumer.
@@ -168,41 +176,63 @@ impl Outbox {
         Ok(())
     }
 
-    /// Queues the last frame (GOODBYE or a fatal ERROR) after what is already
-    /// queued, whatever the depth, and closes the queue.
-    pub fn close_with(&self, last: Bytes) {
+    /// Queues the last frame (GOODBYE or a fatal ERROR, closing with
+    /// `code`) after what is already queued, whatever the depth: `Open` →
+    /// `Closing(code)`. Too late once the connection is not open.
+    pub fn close_with(&self, code: ErrorCode, last: Bytes) {
         let mut state = self.lock();
-        if state.status != OutboxStatus::Open {
+        if !self.lifecycle.advance(Lifecycle::Closing(code)) {
             return;
         }
         self.count(&mut state, last.len());
         state.queue.push_back(last);
-        state.status = OutboxStatus::Closing;
         drop(state);
         self.writer.wake();
     }
 
-    /// Closes the queue with nothing more to send.
+    /// Closes with nothing more to send: `Open` → `Closing(NORMAL)`.
     pub fn close(&self) {
-        let mut state = self.lock();
-        if state.status == OutboxStatus::Open {
-            state.status = OutboxStatus::Closing;
-        }
+        let state = self.lock();
+        self.lifecycle
+            .advance(Lifecycle::Closing(ErrorCode::NORMAL));
         drop(state);
         self.writer.wake();
     }
 
-    /// Waits until there is something to write or the queue is no longer
-    /// open, then hands over every queued frame, allocation and all: an idle
-    /// connection's queue holds no memory.
-    pub async fn drain(&self) -> (VecDeque<Bytes>, OutboxStatus) {
+    /// The writer is done: nothing more will be sent (→ `Ended`). The
+    /// wake-up brings the reader, in the same task, to look.
+    pub fn end_output(&self) {
+        let state = self.lock();
+        self.lifecycle.advance(Lifecycle::Ended);
+        drop(state);
+        self.writer.wake();
+    }
+
+    /// Resolves once the connection is no longer open, with where it is.
+    pub async fn stopped(&self) -> Lifecycle {
+        poll_fn(|cx| {
+            self.writer.register(cx.waker());
+            match self.lifecycle.get() {
+                Lifecycle::Open => Poll::Pending,
+                other => Poll::Ready(other),
+            }
+        })
+        .await
+    }
+
+    /// Waits until there is something to write or the connection is no
+    /// longer open, then hands over every queued frame, allocation and all
+    /// (an idle connection's queue holds no memory), with the lifecycle
+    /// they were taken in.
+    pub async fn drain(&self) -> (VecDeque<Bytes>, Lifecycle) {
         poll_fn(|cx| {
             // Registered before looking, so a push after the look wakes us.
             self.writer.register(cx.waker());
             let mut state = self.lock();
-            if !state.queue.is_empty() || state.status != OutboxStatus::Open {
+            let lifecycle = self.lifecycle.get();
+            if !state.queue.is_empty() || lifecycle != Lifecycle::Open {
                 state.last_batch = state.queue.len() as u32;
-                return Poll::Ready((std::mem::take(&mut state.queue), state.status));
+                return Poll::Ready((std::mem::take(&mut state.queue), lifecycle));
             }
             Poll::Pending
         })
@@ -215,7 +245,7 @@ impl Outbox {
         let len = len.min(state.bytes);
         state.bytes -= len;
         self.global.total.fetch_sub(len, Ordering::Relaxed);
-        let wake = std::mem::take(&mut state.pacing) && state.bytes <= self.byte_budget / 2;
+        let wake = std::mem::take(&mut state.pacing) && state.bytes <= self.byte_budget() / 2;
         drop(state);
         if wake {
             self.writer.wake();
@@ -229,7 +259,7 @@ impl Outbox {
         poll_fn(|cx| {
             self.writer.register(cx.waker());
             let mut state = self.lock();
-            if state.bytes <= self.byte_budget / 2 || state.status != OutboxStatus::Open {
+            if state.bytes <= self.byte_budget() / 2 || self.lifecycle.get() != Lifecycle::Open {
                 Poll::Ready(())
             } else {
                 state.pacing = true;
@@ -242,29 +272,27 @@ impl Outbox {
     /// The client did not read a long answer in time: a slow consumer.
     pub fn give_up(&self) {
         let mut state = self.lock();
-        if state.status == OutboxStatus::Open {
-            self.overflow(&mut state);
-        }
+        self.overflow(&mut state);
         drop(state);
         self.writer.wake();
     }
 
     /// Resolves once the queue has overflowed.
     pub async fn overflowed(&self) {
-        self.reaches(OutboxStatus::Overflowed).await
+        self.reaches(|l| l == Lifecycle::Overflowed).await
     }
 
     /// Resolves once the connection is closing (`close` or `close_with`).
     pub async fn closing(&self) {
-        self.reaches(OutboxStatus::Closing).await
+        self.reaches(|l| matches!(l, Lifecycle::Closing(_))).await
     }
 
-    /// Resolves once the queue's status is `wanted`. Pushes wake it too; it
+    /// Resolves once the lifecycle is as `wanted`. Pushes wake it too; it
     /// then goes back to waiting.
-    async fn reaches(&self, wanted: OutboxStatus) {
+    async fn reaches(&self, wanted: impl Fn(Lifecycle) -> bool) {
         poll_fn(|cx| {
             self.writer.register(cx.waker());
-            if self.status() == wanted {
+            if wanted(self.lifecycle.get()) {
                 Poll::Ready(())
             } else {
                 Poll::Pending
@@ -275,20 +303,7 @@ impl Outbox {
 
     /// Whether at least half the queue's depth is waiting for the writer.
     pub fn is_backlogged(&self) -> bool {
-        self.lock().queue.len() >= self.depth / 2
-    }
-
-    /// The writer is done: nothing more will be sent on this connection.
-    pub fn end_output(&self) {
-        self.output_ended.store(true, Ordering::Release);
-    }
-
-    pub fn output_ended(&self) -> bool {
-        self.output_ended.load(Ordering::Acquire)
-    }
-
-    fn status(&self) -> OutboxStatus {
-        self.lock().status
+        self.lock().queue.len() >= self.depth() / 2
     }
 }
 
@@ -316,7 +331,7 @@ mod tests {
         outbox.push(Bytes::from_static(b"b")).unwrap();
         assert_eq!(outbox.push(Bytes::from_static(b"c")), Err(Overflow));
         let (batch, status) = outbox.drain().await;
-        assert_eq!(status, OutboxStatus::Overflowed);
+        assert_eq!(status, Lifecycle::Overflowed);
         assert!(batch.is_empty());
     }
 
@@ -324,10 +339,10 @@ mod tests {
     async fn close_with_flushes_queued_frames_first() {
         let outbox = outbox(1);
         outbox.push(Bytes::from_static(b"a")).unwrap();
-        outbox.close_with(Bytes::from_static(b"bye"));
+        outbox.close_with(ErrorCode::NORMAL, Bytes::from_static(b"bye"));
         outbox.push(Bytes::from_static(b"late")).unwrap();
         let (batch, status) = outbox.drain().await;
-        assert_eq!(status, OutboxStatus::Closing);
+        assert_eq!(status, Lifecycle::Closing(ErrorCode::NORMAL));
         assert_eq!(
             batch,
             [Bytes::from_static(b"a"), Bytes::from_static(b"bye")]

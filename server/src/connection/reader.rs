@@ -1,20 +1,21 @@
-//! The reading side of a connection: bytes → frames → session → handlers,
-//! with the handshake deadline and the keepalive timer (spec sections 6, 7, 12).
+//! The reading side of a connection: bytes → frames → session → handlers.
+//! The session decides the handshake deadline and keepalive (spec sections
+//! 7 and 12); this only sleeps until the instant it names.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use confab_protocol::frame::{Frame, Ping};
-use confab_protocol::session::{ServerAction, ServerState};
-use confab_protocol::{ErrorCode, Limits};
+use confab_protocol::frame::Frame;
+use confab_protocol::session::ServerAction;
+use confab_protocol::ErrorCode;
 use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, warn};
 
+use super::lifecycle::Lifecycle;
 use super::{cost, ConnState};
 use crate::handlers;
 use crate::shared::Shared;
@@ -29,16 +30,16 @@ const FRAMES_PER_TURN: usize = 64;
 /// only when bytes are waiting: an idle connection holds no read buffer.
 const READ_CHUNK: usize = 4096;
 
-/// Why the reader stopped.
+/// Why the reader stopped, for the log: the peer's doing, or the
+/// connection's lifecycle leaving `Open` (`lifecycle.rs`), which the reader
+/// only observes.
 #[derive(Debug)]
 pub enum Ended {
     PeerClosed,
     PeerVanishedMidFrame(usize),
     Goodbye(String),
-    Fatal(ErrorCode),
-    Cut,
-    Shutdown,
     Io(std::io::Error),
+    Stopped(Lifecycle),
 }
 
 impl fmt::Display for Ended {
@@ -49,87 +50,61 @@ impl fmt::Display for Ended {
                 write!(f, "peer closed the connection {n} bytes into a frame")
             }
             Ended::Goodbye(why) => write!(f, "peer said goodbye ({why})"),
-            Ended::Fatal(code) => write!(f, "closed by the server with {code}"),
-            Ended::Cut => f.write_str("outbound side ended (slow consumer or write failure)"),
-            Ended::Shutdown => f.write_str("server shutdown"),
             Ended::Io(e) => write!(f, "read error: {e}"),
+            Ended::Stopped(Lifecycle::Closing(code)) => {
+                write!(f, "closed by the server with {code}")
+            }
+            Ended::Stopped(Lifecycle::Overflowed) => f.write_str("slow consumer"),
+            Ended::Stopped(_) => f.write_str("outbound side ended (write failure)"),
         }
     }
 }
 
-struct Timers {
-    handshake_deadline: Instant,
-    last_heard: Instant,
-    ping_sent: Option<Instant>,
-}
-
-/// The intervals are read from the limits, not kept per connection.
-fn ping_interval(limits: &Limits) -> Duration {
-    Duration::from_millis(u64::from(limits.ping_interval_ms))
-}
-
-fn ping_timeout(limits: &Limits) -> Duration {
-    Duration::from_millis(u64::from(limits.ping_timeout_ms))
-}
-
-impl Timers {
-    fn next_deadline(&self, ready: bool, limits: &Limits) -> Instant {
-        let keepalive = match self.ping_sent {
-            Some(sent) => sent + ping_timeout(limits),
-            None => self.last_heard + ping_interval(limits),
-        };
-        if ready {
-            keepalive
-        } else {
-            keepalive.min(self.handshake_deadline)
-        }
+/// Whether the connection has left `Open`, which ends the reader.
+fn stopped(state: &ConnState) -> Option<Ended> {
+    match state.outbox.lifecycle() {
+        Lifecycle::Open => None,
+        other => Some(Ended::Stopped(other)),
     }
 }
 
-pub async fn run<R: ReadHalf>(
-    read_half: &mut R,
-    state: &mut ConnState,
-    shared: &Shared,
-    accepted_at: Instant,
-) -> Ended {
-    let limits = &state.shared.limits;
-    let max_frame = limits.max_frame;
-    let now = Instant::now();
-    let mut timers = Timers {
-        // spec: HANDSHAKE-8 — counted from accept, TLS handshake included.
-        // spec: LIMIT-4 — shorter for an address holding many handshakes.
-        handshake_deadline: accepted_at + state.admission.handshake_timeout,
-        last_heard: now,
-        ping_sent: None,
-    };
-    let timer = sleep_until(timers.next_deadline(false, limits));
+/// When the session's next timer is due; a closed session has none, and
+/// its reader is about to end.
+fn next_timer(state: &ConnState, armed: Instant) -> Instant {
+    state
+        .session
+        .poll_timeout()
+        .map_or(armed, Instant::from_std)
+}
+
+pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: &Shared) -> Ended {
+    let max_frame = state.shared.limits.max_frame;
+    // Armed lazily: a frame received pushes the session's deadline later
+    // without touching the timer, which on firing early asks the session
+    // again. Only a deadline brought forward re-arms it at once.
+    let timer = sleep_until(next_timer(state, Instant::now()));
     tokio::pin!(timer);
     // Made once, and cheap to poll (see `closing`).
     let shutting_down = shared.closing.wait();
     tokio::pin!(shutting_down);
     let mut buf = BytesMut::new();
-    let mut ping_nonce = 0u64;
+    // When the buffered bytes arrived, for the session's keepalive.
+    let mut received_at = Instant::now();
 
     loop {
         let mut handled = 0;
         loop {
-            match next_frame(state, &mut buf, max_frame) {
+            match next_frame(state, &mut buf, max_frame, received_at.into_std()) {
                 Step::Handled => {}
                 Step::Async(handler) => {
                     if let Some(ended) = handler.await {
                         return ended;
                     }
+                    // What is still buffered is taken up only now.
+                    received_at = Instant::now();
                 }
                 Step::End(ended) => return ended,
-                Step::NeedBytes => {
-                    // spec: KEEPALIVE-2, SEC-7 — a whole frame is a sign of
-                    // life; bytes dribbled into one are not.
-                    if handled > 0 {
-                        timers.last_heard = Instant::now();
-                        timers.ping_sent = None;
-                    }
-                    break;
-                }
+                Step::NeedBytes => break,
             }
             handled += 1;
             // One request can queue hundreds of answers (HISTORY): let the
@@ -140,6 +115,12 @@ pub async fn run<R: ReadHalf>(
                 tokio::task::yield_now().await;
             }
         }
+        // HELLO starts keepalive (`[KEEPALIVE-2]`), which may fall due
+        // before the handshake deadline the timer was armed for.
+        let next = next_timer(state, timer.deadline());
+        if next < timer.deadline() {
+            timer.as_mut().reset(next);
+        }
         if buf.is_empty() {
             // Decoded frames hold their own handles on the bytes; between
             // frames the connection needs no buffer until more arrive.
@@ -148,53 +129,38 @@ pub async fn run<R: ReadHalf>(
 
         tokio::select! {
             biased;
-            // The writer, in this task, has ended the output: slow consumer
-            // or write failure. It wakes the task to bring us here.
-            _ = std::future::poll_fn(|_| if state.outbox.output_ended() { Poll::Ready(()) } else { Poll::Pending }) => {
-                return Ended::Cut;
-            }
+            // A sender overflowed the queue, or the writer, in this task,
+            // ended the output: each transition wakes the task.
+            lifecycle = state.outbox.stopped() => return Ended::Stopped(lifecycle),
             _ = &mut shutting_down => {
                 // spec: CLOSE-2, ORDER-1 — the owed ACKs before the GOODBYE.
                 let _ = tokio::time::timeout(Duration::from_secs(1), state.unacked.settled()).await;
                 let goodbye = state.session.goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
                 state.close_with(goodbye);
-                return Ended::Shutdown;
+                return Ended::Stopped(state.outbox.lifecycle());
             }
             read = read_more(read_half, &mut buf) => match read {
                 Ok(0) if buf.is_empty() => return Ended::PeerClosed,
                 // spec: FRAMING-6 — a partial frame at EOF is discarded.
                 Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
-                Ok(_) => {}
+                Ok(_) => received_at = Instant::now(),
                 Err(e) => return Ended::Io(e),
             },
             _ = &mut timer => {
-                let now = Instant::now();
-                let ready = state.session.state() == ServerState::Ready;
-                if !ready && now >= timers.handshake_deadline {
-                    // spec: HANDSHAKE-8
-                    if let Some(last) = state.session.handshake_timed_out() {
-                        state.close_with(last);
-                        return Ended::Fatal(ErrorCode::HANDSHAKE_TIMEOUT);
-                    }
-                }
-                match timers.ping_sent {
-                    Some(sent) if now >= sent + ping_timeout(&state.shared.limits) => {
-                        // spec: KEEPALIVE-2
-                        let last = state.session.fatal(ErrorCode::IDLE_TIMEOUT, 0, "no answer to PING");
-                        state.close_with(last);
-                        return Ended::Fatal(ErrorCode::IDLE_TIMEOUT);
-                    }
-                    None if now >= timers.last_heard + ping_interval(&state.shared.limits)
-                        && state.session.state() != ServerState::AwaitHello =>
-                    {
-                        ping_nonce += 1;
+                // spec: HANDSHAKE-8, KEEPALIVE-2 — the session decides.
+                match state.session.handle_timeout(Instant::now().into_std()) {
+                    ServerAction::Reply(ping) => {
                         debug!(conn = state.id, "idle: sending PING");
-                        state.send(Frame::Ping(Ping { nonce: ping_nonce }));
-                        timers.ping_sent = Some(now);
+                        state.send(ping);
+                    }
+                    ServerAction::CloseWith(last) => {
+                        state.close_with(last);
+                        return Ended::Stopped(state.outbox.lifecycle());
                     }
                     _ => {}
                 }
-                timer.as_mut().reset(timers.next_deadline(ready, &state.shared.limits));
+                let next = next_timer(state, timer.deadline());
+                timer.as_mut().reset(next);
             }
         }
     }
@@ -242,8 +208,13 @@ enum Step<'a> {
 
 /// Decodes and handles the next buffered frame, if there is one. Synchronous,
 /// so no frame is kept in the reader's state across a wait.
-fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) -> Step<'a> {
-    let frame = match state.session.decode(buf, max_frame) {
+fn next_frame<'a>(
+    state: &'a mut ConnState,
+    buf: &mut BytesMut,
+    max_frame: u32,
+    now: std::time::Instant,
+) -> Step<'a> {
+    let frame = match state.session.decode(buf, max_frame, now) {
         Ok(Some(frame)) => frame,
         Ok(None) => return Step::NeedBytes,
         Err(error) => {
@@ -259,7 +230,7 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
                 state.unacked.settled().await;
                 let last = state.session.decode_failed(&error);
                 state.close_with(last);
-                Some(Ended::Fatal(error.code()))
+                stopped(state)
             }));
         }
     };
@@ -281,10 +252,7 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut, max_frame: u32) 
 /// Handles one decoded frame.
 fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
     if !cost::pay_for(state, &frame) {
-        return match state.closed_with {
-            Some(code) => Step::End(Ended::Fatal(code)),
-            None => Step::Handled,
-        };
+        return stopped(state).map_or(Step::Handled, Step::End);
     }
     match state.session.handle(frame) {
         ServerAction::Nothing => {}
@@ -315,25 +283,23 @@ fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
         ServerAction::Login(login) => {
             return Step::Async(Box::pin(async move {
                 handlers::login(state, login).await;
-                state.closed_with.map(Ended::Fatal)
+                stopped(state)
             }))
         }
         ServerAction::Request(request) => {
             return Step::Async(Box::pin(async move {
                 handlers::dispatch(state, request).await;
-                state.closed_with.map(Ended::Fatal)
+                stopped(state)
             }))
         }
     }
-    match state.closed_with {
-        Some(code) => Step::End(Ended::Fatal(code)),
-        None => Step::Handled,
-    }
+    stopped(state).map_or(Step::Handled, Step::End)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::task::Poll;
     use tokio::io::AsyncWriteExt;
 
     /// A read that exactly fills the buffer leaves the socket marked

@@ -1,8 +1,8 @@
 //! The writing side of a connection: drains the outbox in batches, coalesced
-//! into few syscalls, and ends the connection's output cleanly.
+//! into few syscalls, and ends the connection's output cleanly (the
+//! `Ended` row of `lifecycle.rs`).
 
 use std::collections::VecDeque;
-use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -12,7 +12,8 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 use tracing::warn;
 
-use super::outbox::{Outbox, OutboxStatus};
+use super::lifecycle::Lifecycle;
+use super::outbox::Outbox;
 
 /// How long the frame being written when the queue overflows, and then the
 /// SLOW_CONSUMER error, may take before the connection is simply dropped.
@@ -31,21 +32,21 @@ const MAX_COALESCE: usize = 64 * 1024;
 /// is inline; writing a batch, and every rare path, is a boxed future.
 pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox) {
     loop {
-        let (batch, status) = outbox.drain().await;
-        if status == OutboxStatus::Overflowed {
+        let (batch, lifecycle) = outbox.drain().await;
+        if lifecycle == Lifecycle::Overflowed {
             // Boxed, like every rare path here: inline, its state would
             // size the future of every idle connection.
-            Box::pin(cut_off_slow_consumer(&mut write_half, outbox, &[])).await;
+            Box::pin(cut_off_slow_consumer(&mut write_half, &[])).await;
             break;
         }
         if !Box::pin(write_batch_bounded(&mut write_half, batch, outbox)).await {
             break;
         }
-        if status == OutboxStatus::Closing {
+        if lifecycle != Lifecycle::Open {
             break;
         }
     }
-    stop_reading(outbox).await;
+    outbox.end_output();
     let _ = Box::pin(timeout(OVERFLOW_GRACE, write_half.shutdown())).await;
 }
 
@@ -99,7 +100,7 @@ async fn write_batch<W: AsyncWrite + Unpin>(
                     // The rest of the batch will never be sent: let it go
                     // now, not after the grace of the last write.
                     drop(batch);
-                    cut_off_slow_consumer(write_half, outbox, &buf[offset..]).await;
+                    cut_off_slow_consumer(write_half, &buf[offset..]).await;
                     return false;
                 }
             }
@@ -113,44 +114,20 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     tokio::select! {
         flushed = write_half.flush() => flushed.is_ok(),
         _ = outbox.overflowed() => {
-            cut_off_slow_consumer(write_half, outbox, &[]).await;
+            cut_off_slow_consumer(write_half, &[]).await;
             false
         }
     }
 }
 
 /// The queue overflowed while a batch was being written.
-async fn cut_off_slow_consumer<W: AsyncWrite + Unpin>(
-    write_half: &mut W,
-    outbox: &Outbox,
-    rest: &[u8],
-) {
-    // spec: FLOW-3 — the member leaves its rooms now; its socket gets the
+async fn cut_off_slow_consumer<W: AsyncWrite + Unpin>(write_half: &mut W, rest: &[u8]) {
+    // spec: FLOW-3 — the member has left its rooms (the reader stops at
+    // `Overflowed`); its socket gets the
     // rest of what it was sent (so no frame is cut), then why it is closed,
     // if it reads in time.
     warn!("slow consumer: outbound queue overflowed, disconnecting");
-    stop_reading(outbox).await;
     finish_slow_consumer(write_half, rest).await;
-}
-
-/// Nothing more will be sent: the reader, which runs in this task too,
-/// stops at its next look, which this wake-up brings about (`[FLOW-3]`: a
-/// slow consumer's member leaves its rooms at once).
-async fn stop_reading(outbox: &Outbox) {
-    if outbox.output_ended() {
-        return;
-    }
-    outbox.end_output();
-    let mut woken = false;
-    std::future::poll_fn(|cx| {
-        if woken {
-            return Poll::Ready(());
-        }
-        woken = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await
 }
 
 /// Writes the rest of the frame being written when the queue overflowed (so

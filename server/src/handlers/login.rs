@@ -26,7 +26,7 @@ const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(500);
 
 pub async fn login(state: &mut ConnState, login: Login) {
     // spec: AUTH-2 — the deadline counts from accept, whatever is pending.
-    let deadline = state.handshake_deadline;
+    let deadline = state.handshake_deadline();
     let judged = match tokio::time::timeout_at(deadline, judge_and_slow_down(state, &login)).await {
         Ok(judged) => judged,
         Err(_) => {
