@@ -22,30 +22,13 @@ fn main() -> ExitCode {
         }
     };
     match &config.command {
+        Some(ServerCommand::GenCert { out, hosts }) => return gen_cert(out, hosts),
         Some(ServerCommand::CheckConfig { file }) => return check_config(file),
         Some(ServerCommand::ConfigExample) => {
             print!("{}", config::example());
             return ExitCode::SUCCESS;
         }
-        Some(ServerCommand::GenCert { .. }) | None => {}
-    }
-    if let Some(ServerCommand::GenCert { out, hosts }) = &config.command {
-        return match confab_server::tls::generate_self_signed(out, hosts) {
-            Ok((cert, key)) => {
-                println!("wrote {} and {}", cert.display(), key.display());
-                println!(
-                    "start the server with: confab-server --tls-cert {} --tls-key {}",
-                    cert.display(),
-                    key.display()
-                );
-                println!("connect with: confab --tls --ca {}", cert.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("confab-server: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        None => {}
     }
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log))
@@ -94,6 +77,26 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// `gen-cert`: a self-signed certificate and key for local TLS use.
+fn gen_cert(out: &Path, hosts: &[String]) -> ExitCode {
+    match confab_server::tls::generate_self_signed(out, hosts) {
+        Ok((cert, key)) => {
+            println!("wrote {} and {}", cert.display(), key.display());
+            println!(
+                "start the server with: confab-server --tls-cert {} --tls-key {}",
+                cert.display(),
+                key.display()
+            );
+            println!("connect with: confab --tls --ca {}", cert.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("confab-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `check-config FILE`: the file alone, as the server would start with it,
