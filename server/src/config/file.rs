@@ -36,7 +36,7 @@ pub fn load(path: &Path) -> Result<FileSettings, FileError> {
 pub fn resolve<I, T>(args: I) -> Result<Config, StartError>
 where
     I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
+    T: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let matches = schema::lenient_command().try_get_matches_from(&args)?;
