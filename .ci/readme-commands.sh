@@ -55,7 +55,7 @@ lines=$(
 
 checked=0
 # Lines that do their job and exit, rather than serve or chat.
-once='(--help|--version|gen-cert)'
+once='(--help|--version|gen-cert|config-example|check-config)'
 while IFS= read -r line; do
     [[ "$line" =~ ^cargo\ (server|client)([[:space:]]|$) ]] || continue
     kind=${BASH_REMATCH[1]}

@@ -1,4 +1,15 @@
-//! Server configuration: the command line (clap) and the limits it advertises.
+//! Server configuration: the command line (clap), the configuration file that
+//! may stand in for it (`file`, keys read from the same definition by
+//! `schema`, example by `example`), and the limits it advertises.
+
+mod example;
+mod file;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+pub use example::example;
+pub use file::{load, resolve, summary, FileError, FileSettings, Problem, ProblemKind, StartError};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,6 +27,12 @@ use confab_protocol::{Limits, DEFAULT_PORT};
 pub struct Config {
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
+
+    /// Read settings from this TOML file: keys are the long flag names
+    /// (`max-connections = 10000`), and flags given here override it.
+    /// `confab-server config-example` writes one with every setting.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 
     /// Address to listen on. Use 0.0.0.0:7667 to accept other hosts.
     #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)))]
@@ -86,11 +103,11 @@ pub struct Config {
     pub dm_queue_total: usize,
 
     /// TLS certificate chain (PEM). With --tls-key, clients must speak TLS.
-    #[arg(long, requires = "tls_key")]
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
     pub tls_cert: Option<std::path::PathBuf>,
 
     /// TLS private key (PEM) for --tls-cert.
-    #[arg(long, requires = "tls_cert")]
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
     pub tls_key: Option<std::path::PathBuf>,
 
     /// Room every client joins after login.
@@ -247,6 +264,15 @@ pub enum ServerCommand {
         #[arg(long = "host", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()])]
         hosts: Vec<String>,
     },
+    /// Check a configuration file without starting: exit 0 when the server
+    /// would start with it, 2 (and the errors) when not.
+    CheckConfig {
+        /// The TOML file to check.
+        file: std::path::PathBuf,
+    },
+    /// Print an example configuration file: every setting, its help and
+    /// its default.
+    ConfigExample,
 }
 
 impl Default for Config {

@@ -1,33 +1,34 @@
-//! `confab-server`: parse the command line, listen, serve until SIGINT/SIGTERM.
+//! `confab-server`: read the command line and its configuration file, listen,
+//! serve until SIGINT/SIGTERM.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
-use confab_server::{bind, run, Config};
+use confab_server::config::{self, ServerCommand, StartError};
+use confab_server::{bind, run};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let config = Config::parse();
-    if let Some(confab_server::config::ServerCommand::GenCert { out, hosts }) = &config.command {
-        return match confab_server::tls::generate_self_signed(out, hosts) {
-            Ok((cert, key)) => {
-                println!("wrote {} and {}", cert.display(), key.display());
-                println!(
-                    "start the server with: confab-server --tls-cert {} --tls-key {}",
-                    cert.display(),
-                    key.display()
-                );
-                println!("connect with: confab --tls --ca {}", cert.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("confab-server: {e}");
-                ExitCode::FAILURE
-            }
-        };
+    let config = match config::resolve(std::env::args_os()) {
+        Ok(config) => config,
+        // clap prints usage errors, --help and --version itself.
+        Err(StartError::Usage(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match &config.command {
+        Some(ServerCommand::GenCert { out, hosts }) => return gen_cert(out, hosts),
+        Some(ServerCommand::CheckConfig { file }) => return check_config(file),
+        Some(ServerCommand::ConfigExample) => {
+            print!("{}", config::example());
+            return ExitCode::SUCCESS;
+        }
+        None => {}
     }
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log))
@@ -37,6 +38,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if let Some(path) = &config.config {
+        info!("settings from {}", path.display());
+    }
 
     // Each client holds a descriptor: use every one the hard limit allows.
     match rlimit::increase_nofile_limit(u64::MAX) {
@@ -73,6 +77,53 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// `gen-cert`: a self-signed certificate and key for local TLS use.
+fn gen_cert(out: &Path, hosts: &[String]) -> ExitCode {
+    match confab_server::tls::generate_self_signed(out, hosts) {
+        Ok((cert, key)) => {
+            println!("wrote {} and {}", cert.display(), key.display());
+            println!(
+                "start the server with: confab-server --tls-cert {} --tls-key {}",
+                cert.display(),
+                key.display()
+            );
+            println!("connect with: confab --tls --ca {}", cert.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("confab-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `check-config FILE`: the file alone, as the server would start with it,
+/// including the checks across settings (`[LIMIT-9]`, flags that need others).
+fn check_config(path: &Path) -> ExitCode {
+    let checked = config::load(path)
+        .map_err(|e| e.to_string())
+        .and_then(|settings| {
+            settings
+                .alone()
+                .map_err(|e| format!("{}: {}", path.display(), config::summary(&e)))
+        })
+        .and_then(|config| {
+            config
+                .check_frames_fit()
+                .map_err(|e| format!("{}: {e}", path.display()))
+        });
+    match checked {
+        Ok(()) => {
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn stop_on_signal(shutdown: CancellationToken) {

@@ -21,6 +21,7 @@ mod closing;
 #[path = "../common/mod.rs"]
 mod common;
 mod compat_1_0;
+mod config_file;
 mod faults;
 mod frame_fit;
 mod handshake;
