@@ -5,7 +5,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
-use confab_protocol::frame::{Frame, Hello, Join, Login, Send};
+use confab_protocol::frame::{Frame, Hello, Join, Login, SendMessage};
 use confab_protocol::{FrameCodec, Str16, Str8};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -148,7 +148,7 @@ impl Sink {
     pub async fn send(&mut self, client_ref: u32, body: &str) -> io::Result<()> {
         match self {
             Sink::Confab(sink, room) => sink
-                .send(Frame::Send(Send {
+                .send(Frame::SendMessage(SendMessage {
                     client_ref,
                     room: room.clone(),
                     body: Str16::truncated(body),

@@ -150,7 +150,7 @@ async fn an_action_is_not_sent_to_a_server_without_actions() {
             .unwrap()
             .unwrap();
         match frame {
-            Frame::Send(send) => {
+            Frame::SendMessage(send) => {
                 assert_eq!(send.body, "plain");
                 break;
             }
@@ -232,14 +232,16 @@ async fn garbage_from_the_server_gets_an_error_and_a_clean_close() {
 }
 
 /// The next SEND the scripted server receives, skipping anything else.
-async fn next_send(server: &mut Framed<TcpStream, FrameCodec>) -> confab_protocol::frame::Send {
+async fn next_send(
+    server: &mut Framed<TcpStream, FrameCodec>,
+) -> confab_protocol::frame::SendMessage {
     loop {
         let frame = tokio::time::timeout(PATIENCE, server.next())
             .await
             .expect("a frame in time")
             .expect("the client stays connected")
             .unwrap();
-        if let Frame::Send(send) = frame {
+        if let Frame::SendMessage(send) = frame {
             return send;
         }
     }

@@ -71,7 +71,7 @@ async fn scripted_server(listener: TcpListener) -> usize {
                 };
                 framed.send(Frame::HistoryEnd(end)).await.unwrap();
             }
-            Frame::Send(send) if !flooded => {
+            Frame::SendMessage(send) if !flooded => {
                 held.push(send.client_ref);
                 // The client's whole in-flight window is out and unanswered:
                 // its queue fills up behind it, and plain mode stops reading.
@@ -96,7 +96,7 @@ async fn scripted_server(listener: TcpListener) -> usize {
                     SinkExt::<Frame>::flush(&mut framed).await.unwrap();
                 }
             }
-            Frame::Send(send) => {
+            Frame::SendMessage(send) => {
                 framed.send(Frame::Ack(ack(send.client_ref))).await.unwrap();
                 acked += 1;
             }

@@ -3,7 +3,7 @@
 
 use confab_protocol::frame::{
     Ack, Direction, Greeting, Hello, History, HistoryEnd, HistoryKind, Join, Joined, Login,
-    LoginMode, LoginRejected, Message, Send, Welcome,
+    LoginMode, LoginRejected, Message, SendMessage, Welcome,
 };
 use confab_protocol::{ErrorCode, Frame, Str16, Str8, PROTOCOL_VERSION};
 
@@ -124,8 +124,8 @@ pub async fn member(ctx: &Ctx, room: &str) -> Check<(Conn, String)> {
     Ok((conn, name))
 }
 
-pub fn send_frame(client_ref: u32, room: &str, body: &str) -> Send {
-    Send {
+pub fn send_frame(client_ref: u32, room: &str, body: &str) -> SendMessage {
+    SendMessage {
         client_ref,
         room: s8(room),
         body: s16(body),

@@ -36,9 +36,9 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use confab_fuzz::chunks;
-use confab_protocol::frame::{code, Dir};
+use confab_protocol::frame::{code, Route};
 use confab_protocol::frame::{
-    ErrorFrame, Goodbye, Hello, Join, Login, LoginMode, Ping, Send, Unknown,
+    ErrorFrame, Goodbye, Hello, Join, Login, LoginMode, Ping, SendMessage, Unknown,
 };
 use confab_protocol::names::{name_key, normalize_name};
 use confab_protocol::session::{ServerAction, ServerSession, ServerState, ServerTimers};
@@ -103,7 +103,7 @@ impl Harness {
     /// Checks one frame the server is about to send.
     fn check_out(&mut self, frame: &Frame) {
         assert!(
-            matches!(frame.direction(), Some(Dir::Both | Dir::ServerToClient)),
+            matches!(frame.direction(), Some(Route::Both | Route::ServerToClient)),
             "the server sends {frame:?}"
         );
         if let Frame::ErrorFrame(error) = frame {
@@ -329,7 +329,7 @@ impl Harness {
 /// The `client_ref` an ERROR caused by `frame` must carry (spec section 5.1, ERROR).
 fn client_ref_of(frame: &Frame) -> u32 {
     match frame {
-        Frame::Send(send) => send.client_ref,
+        Frame::SendMessage(send) => send.client_ref,
         Frame::Direct(direct) => direct.client_ref,
         Frame::SendAction(send) => send.client_ref,
         Frame::DirectAction(direct) => direct.client_ref,
@@ -353,7 +353,7 @@ fn probes() -> Vec<Frame> {
             since_seq: 0,
             history: 0,
         }),
-        Frame::Send(Send {
+        Frame::SendMessage(SendMessage {
             client_ref: 1,
             room: name("lobby"),
             body: Str16::new("hi").unwrap(),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use confab_protocol::frame::{
     self, Ack, DirectMessage, HistoryEnd, HistoryKind, Joined, Message, Ping, Pong, Presence,
-    PresenceEvent, Send,
+    PresenceEvent, SendMessage,
 };
 use confab_protocol::{Frame, Str16, Str8};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -60,7 +60,7 @@ fn mixed_frames() -> Vec<Frame> {
                 username: str8("bob"),
                 time: 1_795_874_587_250,
             }),
-            9 => Frame::Send(Send {
+            9 => Frame::SendMessage(SendMessage {
                 client_ref: i as u32,
                 room: str8("lobby"),
                 body: Str16::new("hi there, how is everyone doing today?").unwrap(),

@@ -12,7 +12,7 @@ use std::cell::Cell;
 
 use bytes::BytesMut;
 use confab_protocol::frame::{
-    self, Ack, HistoryEnd, HistoryKind, Joined, Message, Ping, Presence, PresenceEvent, Send,
+    self, Ack, HistoryEnd, HistoryKind, Joined, Message, Ping, Presence, PresenceEvent, SendMessage,
 };
 use confab_protocol::{Frame, Str16, Str8};
 
@@ -104,7 +104,7 @@ fn mixed(i: u64) -> Frame {
             username: s8("bob"),
             time: 0,
         }),
-        5 => Frame::Send(Send {
+        5 => Frame::SendMessage(SendMessage {
             client_ref: 2,
             room: s8("lobby"),
             body: Str16::new("hello").unwrap(),

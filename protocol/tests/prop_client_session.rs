@@ -23,7 +23,7 @@ fn is_application_frame(frame: &Frame) -> bool {
         | Frame::LoginRejected(_)
         | Frame::ServerLimits(_)
         | Frame::Unknown(_) => false,
-        other => other.direction() == Some(frame::Dir::ServerToClient),
+        other => other.direction() == Some(frame::Route::ServerToClient),
     }
 }
 

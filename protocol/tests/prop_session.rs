@@ -34,48 +34,48 @@ const TAKEN: &[&str] = &["Alice", "Émile", "日本"];
 /// What the spec says about a requested name with `max_username` 32
 /// (`[HANDSHAKE-5]`, `[SEC-3]`, `[SEC-4]`), given `TAKEN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
+enum NameStatus {
     Free,
     Taken,
     Invalid,
 }
 
-const POOL: &[(&str, Verdict)] = &[
-    ("bob", Verdict::Free),
-    ("Bob", Verdict::Free),
-    ("carol", Verdict::Free),
-    ("zoë", Verdict::Free),
-    ("x#y", Verdict::Free),
-    ("日本語", Verdict::Free),
-    ("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Verdict::Free), // 32 bytes
+const POOL: &[(&str, NameStatus)] = &[
+    ("bob", NameStatus::Free),
+    ("Bob", NameStatus::Free),
+    ("carol", NameStatus::Free),
+    ("zoë", NameStatus::Free),
+    ("x#y", NameStatus::Free),
+    ("日本語", NameStatus::Free),
+    ("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NameStatus::Free), // 32 bytes
     // 16 decomposed é: 48 bytes raw, 32 after NFC.
     (
         "e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}",
-        Verdict::Free,
+        NameStatus::Free,
     ),
-    ("alice", Verdict::Taken),
-    ("ALICE", Verdict::Taken),
-    ("Alice", Verdict::Taken),
-    ("émile", Verdict::Taken),
-    ("e\u{301}mile", Verdict::Taken),
-    ("E\u{301}MILE", Verdict::Taken),
-    ("日本", Verdict::Taken),
-    ("", Verdict::Invalid),
-    (" ", Verdict::Invalid),
-    ("a b", Verdict::Invalid),
-    ("a\u{3000}b", Verdict::Invalid),
-    ("tab\t", Verdict::Invalid),
-    ("bell\u{7}", Verdict::Invalid),
-    ("nel\u{85}", Verdict::Invalid),
-    ("evil\u{202E}txt", Verdict::Invalid),
-    ("rlm\u{200F}", Verdict::Invalid),
-    ("zero\u{200B}w", Verdict::Invalid),
-    ("\u{FEFF}bom", Verdict::Invalid),
-    ("#room", Verdict::Invalid),
-    ("@bob", Verdict::Invalid),
-    ("/me", Verdict::Invalid),
-    ("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Verdict::Invalid), // 33 bytes
-    ("日日日日日日日日日日日", Verdict::Invalid),             // 33 bytes
+    ("alice", NameStatus::Taken),
+    ("ALICE", NameStatus::Taken),
+    ("Alice", NameStatus::Taken),
+    ("émile", NameStatus::Taken),
+    ("e\u{301}mile", NameStatus::Taken),
+    ("E\u{301}MILE", NameStatus::Taken),
+    ("日本", NameStatus::Taken),
+    ("", NameStatus::Invalid),
+    (" ", NameStatus::Invalid),
+    ("a b", NameStatus::Invalid),
+    ("a\u{3000}b", NameStatus::Invalid),
+    ("tab\t", NameStatus::Invalid),
+    ("bell\u{7}", NameStatus::Invalid),
+    ("nel\u{85}", NameStatus::Invalid),
+    ("evil\u{202E}txt", NameStatus::Invalid),
+    ("rlm\u{200F}", NameStatus::Invalid),
+    ("zero\u{200B}w", NameStatus::Invalid),
+    ("\u{FEFF}bom", NameStatus::Invalid),
+    ("#room", NameStatus::Invalid),
+    ("@bob", NameStatus::Invalid),
+    ("/me", NameStatus::Invalid),
+    ("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NameStatus::Invalid), // 33 bytes
+    ("日日日日日日日日日日日", NameStatus::Invalid),             // 33 bytes
 ];
 
 /// The model registry: the verdict `normalize_name` and `name_key` give.
@@ -109,7 +109,7 @@ impl Registry {
 fn username() -> BoxedStrategy<Str8> {
     prop_oneof![
         1 => prop::sample::select(POOL)
-            .prop_filter("free", |(_, v)| *v == Verdict::Free)
+            .prop_filter("free", |(_, v)| *v == NameStatus::Free)
             .prop_map(|(name, _)| Str8::new(name).expect("pool names fit")),
         3 => prop::sample::select(POOL).prop_map(|(name, _)| Str8::new(name).expect("pool names fit")),
         1 => s::str8(),
@@ -242,7 +242,7 @@ fn is_ready_request(frame: &Frame) -> bool {
         Frame::Join(_)
             | Frame::Leave(_)
             | Frame::ListRooms(_)
-            | Frame::Send(_)
+            | Frame::SendMessage(_)
             | Frame::Direct(_)
             | Frame::SendAction(_)
             | Frame::DirectAction(_)
@@ -256,7 +256,7 @@ fn request_of(frame: &Frame) -> Option<Request> {
         Frame::Join(f) => Request::Join(f),
         Frame::Leave(f) => Request::Leave(f),
         Frame::ListRooms(_) => Request::ListRooms,
-        Frame::Send(f) => Request::Send(f),
+        Frame::SendMessage(f) => Request::SendMessage(f),
         Frame::Direct(f) => Request::Direct(f),
         Frame::SendAction(f) => Request::SendAction(f),
         Frame::DirectAction(f) => Request::DirectAction(f),
@@ -328,7 +328,7 @@ fn want(state: ServerState, min: u16, max: u16, frame: &Frame) -> Want {
 /// the SEND or DIRECT that caused it, or 0).
 fn ref_of(frame: &Frame) -> u32 {
     match frame {
-        Frame::Send(send) => send.client_ref,
+        Frame::SendMessage(send) => send.client_ref,
         Frame::Direct(direct) => direct.client_ref,
         Frame::SendAction(send) => send.client_ref,
         Frame::DirectAction(direct) => direct.client_ref,
@@ -694,7 +694,7 @@ proptest! {
     fn login_attempts_are_bounded(
         attempts in 1u8..=5,
         names in vec(prop_oneof![
-            3 => prop::sample::select(POOL).prop_filter("mostly refused", |(_, v)| *v != Verdict::Free),
+            3 => prop::sample::select(POOL).prop_filter("mostly refused", |(_, v)| *v != NameStatus::Free),
             1 => prop::sample::select(POOL),
         ], 1..10),
         extra in vec(
@@ -705,9 +705,9 @@ proptest! {
         let registry = Registry::new(32);
         for (name, verdict) in &names {
             let judged = match registry.judge(name) {
-                Ok(_) => Verdict::Free,
-                Err(ErrorCode::NAME_TAKEN) => Verdict::Taken,
-                Err(_) => Verdict::Invalid,
+                Ok(_) => NameStatus::Free,
+                Err(ErrorCode::NAME_TAKEN) => NameStatus::Taken,
+                Err(_) => NameStatus::Invalid,
             };
             prop_assert_eq!(judged, *verdict, "{:?}", name);
         }
@@ -725,7 +725,7 @@ proptest! {
         let run = run_server(&p, &events)?;
         check_transcript(&p, &run)?;
 
-        let refused_first = names.iter().take_while(|(_, v)| *v != Verdict::Free).count();
+        let refused_first = names.iter().take_while(|(_, v)| *v != NameStatus::Free).count();
         let rejected = run.sent.iter().filter(|f| matches!(f, Frame::LoginRejected(_))).count();
         prop_assert_eq!(rejected, refused_first.min(usize::from(attempts)));
         prop_assert_eq!(run.accepts, usize::from(refused_first < usize::from(attempts) && refused_first < names.len()));

@@ -246,15 +246,14 @@ impl ToyServer {
                 ServerAction::PeerClosed(_) => self.closed = true,
                 ServerAction::Login(login) => self.login(login, &mut out),
                 // spec: STATE-7, TYPES-5 — the body first, then the room.
-                ServerAction::Request(Request::Send(send)) if is_blank(&send.body) => {
-                    out.push(Frame::ErrorFrame(ErrorFrame::new(
+                ServerAction::Request(Request::SendMessage(send)) if is_blank(&send.body) => out
+                    .push(Frame::ErrorFrame(ErrorFrame::new(
                         ErrorCode::EMPTY_MESSAGE,
                         code::SEND,
                         send.client_ref,
                         "blank",
-                    )))
-                }
-                ServerAction::Request(Request::Send(send))
+                    ))),
+                ServerAction::Request(Request::SendMessage(send))
                     if !self.rooms.contains(&name_key(&send.room)) =>
                 {
                     out.push(Frame::ErrorFrame(ErrorFrame::new(
@@ -265,7 +264,7 @@ impl ToyServer {
                     )))
                 }
                 // Ids and times are not checked: acknowledge (`[MSG-2]`).
-                ServerAction::Request(Request::Send(send)) => out.push(Frame::Ack(Ack {
+                ServerAction::Request(Request::SendMessage(send)) => out.push(Frame::Ack(Ack {
                     client_ref: send.client_ref,
                     id: 1,
                     seq: 1,

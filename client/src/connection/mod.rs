@@ -57,14 +57,8 @@ pub struct Options {
 }
 
 /// Any byte stream to the server: TCP, or TLS over TCP.
-pub trait ServerStream:
-    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::marker::Send
-{
-}
-impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::marker::Send> ServerStream
-    for S
-{
-}
+pub trait ServerStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ServerStream for S {}
 
 /// The framed connection to the server.
 type Wire = Framed<Box<dyn ServerStream>, FrameCodec>;

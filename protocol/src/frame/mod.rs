@@ -52,7 +52,7 @@ pub use room_info::{Role, RoomInfo};
 pub use room_list_info::{RoomInfoEntry, RoomListInfo};
 pub use room_settings::{modes, RoomSettings};
 pub use rooms::{ListRooms, RoomEntry, RoomList};
-pub use send::{Send, SendAction};
+pub use send::{SendAction, SendMessage};
 pub use unknown::Unknown;
 pub use welcome::{LoginRejected, Welcome};
 pub use who::{Who, WhoList};
@@ -71,7 +71,7 @@ const RESERVE_STEP: usize = 16 * 1024;
 
 /// Which way a frame may travel (spec section 4, code ranges).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dir {
+pub enum Route {
     Both,
     ClientToServer,
     ServerToClient,
@@ -154,9 +154,9 @@ macro_rules! frames {
         }
 
         /// The direction of a known type code.
-        pub fn direction_of(frame_type: u8) -> Option<Dir> {
+        pub fn route_of(frame_type: u8) -> Option<Route> {
             match frame_type {
-                $( $code => Some(Dir::$dir), )*
+                $( $code => Some(Route::$dir), )*
                 _ => None,
             }
         }
@@ -173,7 +173,7 @@ frames! {
     0x12 JOIN "JOIN" Join ClientToServer;
     0x13 LEAVE "LEAVE" Leave ClientToServer;
     0x14 LIST_ROOMS "LIST_ROOMS" ListRooms ClientToServer;
-    0x15 SEND "SEND" Send ClientToServer;
+    0x15 SEND "SEND" SendMessage ClientToServer;
     0x16 DIRECT "DIRECT" Direct ClientToServer;
     0x17 WHO "WHO" Who ClientToServer;
     0x18 HISTORY "HISTORY" History ClientToServer;
@@ -340,8 +340,8 @@ impl Frame {
     }
 
     /// Which way the frame may travel; `None` for unknown frames.
-    pub fn direction(&self) -> Option<Dir> {
-        direction_of(self.frame_type())
+    pub fn direction(&self) -> Option<Route> {
+        route_of(self.frame_type())
     }
 }
 

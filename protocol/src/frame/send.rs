@@ -11,7 +11,7 @@ use crate::wire::{wire_struct, Str16, Str8};
 
 wire_struct! {
     /// `client_ref` comes back in the ACK or ERROR for this message.
-    Send { client_ref: u32, room: Str8, body: Str16 }
+    SendMessage { client_ref: u32, room: Str8, body: Str16 }
 }
 
 wire_struct! {

@@ -11,8 +11,8 @@ use super::timers::{Clock, Expired, ServerTimers};
 use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE, NOT_CONFAB_TLS_MESSAGE};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
-    self, code, direction_of, Audit, Dir, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave,
-    Login, LoginRejected, Moderate, Ping, Pong, RoomSettings, Send, Welcome, Who,
+    self, code, route_of, Audit, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login,
+    LoginRejected, Moderate, Ping, Pong, RoomSettings, Route, SendMessage, Welcome, Who,
 };
 use crate::wire::{Str16, Str8};
 
@@ -31,7 +31,7 @@ pub enum Request {
     Join(Join),
     Leave(Leave),
     ListRooms,
-    Send(Send),
+    SendMessage(SendMessage),
     Direct(Direct),
     /// An action (`[ACTION-1]`): handled as SEND, delivered with the ACTION flag.
     SendAction(crate::frame::SendAction),
@@ -112,7 +112,7 @@ impl ServerSession {
     /// Whether a type code is known on this connection: the frames of spec
     /// section 21 are unknown unless the server set `MODERATION` (`[MOD-1]`).
     fn knows(&self, frame_type: u8) -> bool {
-        direction_of(frame_type).is_some() && (self.moderation || !frame::is_moderation(frame_type))
+        route_of(frame_type).is_some() && (self.moderation || !frame::is_moderation(frame_type))
     }
 
     pub fn state(&self) -> ServerState {
@@ -140,8 +140,8 @@ impl ServerSession {
             _ => {
                 self.knows(frame_type)
                     && matches!(
-                        direction_of(frame_type),
-                        Some(Dir::Both | Dir::ClientToServer)
+                        route_of(frame_type),
+                        Some(Route::Both | Route::ClientToServer)
                     )
             }
         }
@@ -313,7 +313,7 @@ impl ServerSession {
             Frame::Join(join) if ready => ServerAction::Request(Request::Join(join)),
             Frame::Leave(leave) if ready => ServerAction::Request(Request::Leave(leave)),
             Frame::ListRooms(_) if ready => ServerAction::Request(Request::ListRooms),
-            Frame::Send(send) if ready => ServerAction::Request(Request::Send(send)),
+            Frame::SendMessage(send) if ready => ServerAction::Request(Request::SendMessage(send)),
             Frame::Direct(direct) if ready => ServerAction::Request(Request::Direct(direct)),
             Frame::SendAction(send) if ready => ServerAction::Request(Request::SendAction(send)),
             Frame::DirectAction(direct) if ready => {
@@ -441,7 +441,7 @@ impl ServerSession {
 /// The `client_ref` an ERROR about `frame` carries (spec section 5.1, ERROR).
 fn client_ref_of(frame: &Frame) -> u32 {
     match frame {
-        Frame::Send(send) => send.client_ref,
+        Frame::SendMessage(send) => send.client_ref,
         Frame::Direct(direct) => direct.client_ref,
         Frame::SendAction(send) => send.client_ref,
         Frame::DirectAction(direct) => direct.client_ref,

@@ -28,8 +28,8 @@ use confab_protocol::frame::{
     Greeting, Hello, History, HistoryEnd, HistoryKind, Join, Joined, Leave, Left, LimitEntry,
     ListRooms, Login, LoginMode, LoginRejected, Message, Missed, ModAction, Moderate,
     ModerationEvent, Notice, NoticeLevel, Ping, Pong, Presence, PresenceEvent, Role, RoomEntry,
-    RoomInfo, RoomInfoEntry, RoomList, RoomListInfo, RoomSettings, Send, SendAction, ServerLimits,
-    Unknown, Welcome, Who, WhoList,
+    RoomInfo, RoomInfoEntry, RoomList, RoomListInfo, RoomSettings, SendAction, SendMessage,
+    ServerLimits, Unknown, Welcome, Who, WhoList,
 };
 use confab_protocol::{ErrorCode, Frame, Limits, List, Str16, Str8};
 use proptest::collection::vec;
@@ -371,7 +371,7 @@ pub fn list_rooms() -> BoxedStrategy<Frame> {
 pub fn send() -> BoxedStrategy<Frame> {
     (u32s(), str8(), str16())
         .prop_map(|(client_ref, room, body)| {
-            Frame::Send(Send {
+            Frame::SendMessage(SendMessage {
                 client_ref,
                 room,
                 body,

@@ -13,7 +13,7 @@ use crate::ratelimit::Verdict;
 /// any other frame.
 fn message(frame: &Frame) -> Option<(u32, usize)> {
     match frame {
-        Frame::Send(send) => Some((send.client_ref, send.body.len())),
+        Frame::SendMessage(send) => Some((send.client_ref, send.body.len())),
         Frame::Direct(direct) => Some((direct.client_ref, direct.body.len())),
         Frame::SendAction(action) => Some((action.client_ref, action.body.len())),
         Frame::DirectAction(action) => Some((action.client_ref, action.body.len())),

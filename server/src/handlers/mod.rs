@@ -14,7 +14,7 @@ pub use login::login;
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{code, Direct, DirectMessage, Message, PresenceEvent, Send};
+use confab_protocol::frame::{code, Direct, DirectMessage, Message, PresenceEvent, SendMessage};
 use confab_protocol::names::{is_blank, name_key, normalize_name};
 use confab_protocol::session::Request;
 use confab_protocol::ErrorCode;
@@ -45,11 +45,11 @@ pub async fn dispatch(state: &mut ConnState, request: Request) {
         }
         Request::Leave(leave) => leave::leave(state, leave),
         Request::ListRooms => rooms::list_rooms(state).await,
-        Request::Send(send) => send::send(state, send).await,
+        Request::SendMessage(send) => send::send(state, send).await,
         Request::Direct(direct) => direct::direct(state, direct).await,
         // spec: ACTION-1 — an action is a SEND or DIRECT delivered with the ACTION flag.
         Request::SendAction(a) => {
-            let send = Send {
+            let send = SendMessage {
                 client_ref: a.client_ref,
                 room: a.room,
                 body: a.body,

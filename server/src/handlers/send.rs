@@ -2,19 +2,19 @@
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{code, Send};
+use confab_protocol::frame::{code, SendMessage};
 use confab_protocol::ErrorCode;
 
 use crate::clock::now_millis;
 use crate::connection::ConnState;
 use crate::log::MessageLog;
 
-pub async fn send(state: &mut ConnState, send: Send) {
+pub async fn send(state: &mut ConnState, send: SendMessage) {
     send_as(state, send, code::SEND, 0).await;
 }
 
 /// SEND, or SEND_ACTION (`frame_type`) delivered with `flags` (`[ACTION-1]`).
-pub async fn send_as(state: &mut ConnState, send: Send, frame_type: u8, flags: u8) {
+pub async fn send_as(state: &mut ConnState, send: SendMessage, frame_type: u8, flags: u8) {
     let client_ref = send.client_ref;
     if let Err((code, message)) = super::check_body(state, &send.body) {
         state

@@ -36,7 +36,7 @@ struct RoomState {
     /// from here on are waiting to be stored (`[MSG-2]`).
     released_next: u64,
     /// Published messages waiting for the store, in `seq` order.
-    pending: VecDeque<Pending>,
+    undelivered: VecDeque<Undelivered>,
     /// The latest released messages, oldest first, with the HISTORY flag
     /// set: what a JOIN replays. With the in-memory log it is the room's
     /// whole history; with a persistent log, the newest of what the log
@@ -52,7 +52,7 @@ struct RoomState {
 
 /// A message that has its id and `seq` but is not delivered yet.
 #[derive(Debug)]
-struct Pending {
+struct Undelivered {
     message: Message,
     sender: Arc<Member>,
     client_ref: u32,
@@ -80,7 +80,7 @@ impl Room {
                 members: Vec::new(),
                 next_seq,
                 released_next: next_seq,
-                pending: VecDeque::new(),
+                undelivered: VecDeque::new(),
                 history: recent.into(),
                 keep: keep.max(1),
                 presence: PresenceGate::default(),
@@ -109,7 +109,7 @@ impl Room {
     pub fn evict_if_idle(&self, history_is_kept: bool) -> bool {
         let mut state = lock(&self.state);
         let idle = state.members.is_empty()
-            && state.pending.is_empty()
+            && state.undelivered.is_empty()
             && (history_is_kept || state.history.is_empty());
         if idle {
             state.evicted = true;
@@ -311,7 +311,7 @@ impl Room {
             unacked.owe();
             Arc::clone(unacked)
         });
-        state.pending.push_back(Pending {
+        state.undelivered.push_back(Undelivered {
             message: message.clone(),
             sender: Arc::clone(sender),
             client_ref,
@@ -333,16 +333,16 @@ impl Room {
 
     fn release_locked(&self, state: &mut RoomState, up_to: u64) {
         while state
-            .pending
+            .undelivered
             .front()
             .is_some_and(|p| p.message.seq <= up_to)
         {
-            let Some(Pending {
+            let Some(Undelivered {
                 mut message,
                 sender,
                 client_ref,
                 unacked,
-            }) = state.pending.pop_front()
+            }) = state.undelivered.pop_front()
             else {
                 break;
             };

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use confab_protocol::frame::{code, Frame, Hello, Send};
+use confab_protocol::frame::{code, Frame, Hello, SendMessage};
 use confab_protocol::{ErrorCode, FrameCodec, Str16, Str8};
 use confab_server::Config;
 use futures_util::StreamExt;
@@ -17,7 +17,7 @@ use crate::support::*;
 use crate::{attack, DURING_ATTACK};
 
 fn send_bytes(room: &str, client_ref: u32) -> Vec<u8> {
-    Frame::Send(Send {
+    Frame::SendMessage(SendMessage {
         client_ref,
         room: Str8::new(room).unwrap(),
         body: Str16::new(&format!("flood {client_ref}")).unwrap(),

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use confab_protocol::frame::{Dir, Frame, Hello};
+use confab_protocol::frame::{Frame, Hello, Route};
 use confab_server::Config;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -34,7 +34,7 @@ fn judge(input: &Input, frames: &[Frame], ending: &Ending) -> Result<(), String>
     }
     for (i, frame) in frames.iter().enumerate() {
         match frame.direction() {
-            Some(Dir::ServerToClient) | Some(Dir::Both) => {}
+            Some(Route::ServerToClient) | Some(Route::Both) => {}
             _ => return Err(format!("the server sent {frame:?}")),
         }
         if matches!(frame, Frame::Greeting(_)) {

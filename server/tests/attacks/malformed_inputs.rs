@@ -3,7 +3,7 @@
 //! answer the spec requires (`model`).
 
 use bytes::BytesMut;
-use confab_protocol::frame::{self, code, Dir, Frame, Hello};
+use confab_protocol::frame::{self, code, Frame, Hello, Route};
 use confab_protocol::{ErrorCode, Str8};
 
 use crate::common::wire;
@@ -113,8 +113,8 @@ pub(crate) fn parses(state: ModelState, frame_type: u8) -> bool {
     match state {
         ModelState::AwaitHello => matches!(frame_type, code::HELLO | code::GOODBYE | code::ERROR),
         _ => matches!(
-            frame::direction_of(frame_type),
-            Some(Dir::Both | Dir::ClientToServer)
+            frame::route_of(frame_type),
+            Some(Route::Both | Route::ClientToServer)
         ),
     }
 }
@@ -197,7 +197,7 @@ pub(crate) fn ready_also(bytes: &[u8]) -> Option<(ErrorCode, u8)> {
         Frame::Unknown(_) => Some((ErrorCode::UNKNOWN_FRAME_TYPE, frame_type)),
         // spec: STATE-2 — wrong direction or state: reported, ignored.
         Frame::Hello(_) | Frame::Login(_) => Some((ErrorCode::UNEXPECTED_FRAME, frame_type)),
-        f if f.direction() == Some(Dir::ServerToClient) => {
+        f if f.direction() == Some(Route::ServerToClient) => {
             Some((ErrorCode::UNEXPECTED_FRAME, frame_type))
         }
         _ => None,

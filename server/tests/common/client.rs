@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use confab_protocol::frame::{
     Direct, Direction, Frame, Goodbye, Hello, History, HistoryKind, Join, Leave, ListRooms, Login,
-    LoginMode, Send, ServerLimits, Welcome, Who,
+    LoginMode, SendMessage, ServerLimits, Welcome, Who,
 };
 use confab_protocol::{ErrorCode, FrameCodec, Str16, Str8};
 use futures_util::SinkExt;
@@ -183,7 +183,7 @@ impl<S: ByteStream> Client<S> {
     /// returns its client_ref.
     pub async fn say(&mut self, room: &str, body: &str) -> u32 {
         let client_ref = self.next_client_ref();
-        self.send(Frame::Send(Send {
+        self.send(Frame::SendMessage(SendMessage {
             client_ref,
             room: Str8::new(room).unwrap(),
             body: Str16::new(body).unwrap(),

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::*;
-use confab_protocol::frame::{code, Frame, Hello, Join, Leave, Message, Send};
+use confab_protocol::frame::{code, Frame, Hello, Join, Leave, Message, SendMessage};
 use confab_protocol::{ErrorCode, FrameCodec, Str16, Str8};
 use confab_server::Config;
 use futures_util::StreamExt;
@@ -62,7 +62,7 @@ impl Honest {
                 _ = stop.cancelled() => break,
                 _ = pace.tick() => {
                     said += 1;
-                    let frame = Frame::Send(Send {
+                    let frame = Frame::SendMessage(SendMessage {
                         client_ref: said,
                         room: Str8::truncated("lobby"),
                         body: Str16::truncated(&format!("{}", epoch.elapsed().as_micros())),

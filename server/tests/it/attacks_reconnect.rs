@@ -17,7 +17,7 @@ use tokio::time::Instant;
 fn sends(room: &str, count: u32) -> Vec<u8> {
     (1..=count)
         .flat_map(|client_ref| {
-            wire(&Frame::Send(confab_protocol::frame::Send {
+            wire(&Frame::SendMessage(confab_protocol::frame::SendMessage {
                 client_ref,
                 room: confab_protocol::Str8::truncated(room),
                 body: confab_protocol::Str16::truncated("spam"),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{expect_presence, raw_frame, wire, Client, TestServer};
 use confab_protocol::frame::{
-    code, Frame, Greeting, Hello, Join, Login, LoginMode, Ping, PresenceEvent, Send, Welcome,
+    code, Frame, Greeting, Hello, Join, Login, LoginMode, Ping, PresenceEvent, SendMessage, Welcome,
 };
 use confab_protocol::{ErrorCode, Str16, Str8, GREETING_MAX_FRAME};
 use futures_util::StreamExt;
@@ -483,7 +483,7 @@ async fn requests_before_login_are_unexpected_but_not_fatal() {
     let (mut client, _) = Client::connect(server.addr).await;
     client.hello().await;
     client
-        .send(Frame::Send(Send {
+        .send(Frame::SendMessage(SendMessage {
             client_ref: 77,
             room: Str8::new("lobby").unwrap(),
             body: Str16::new("sneaky").unwrap(),

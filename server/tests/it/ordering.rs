@@ -14,7 +14,7 @@ use confab_server::Config;
 fn sends(room: &str, count: u32) -> Vec<u8> {
     (1..=count)
         .flat_map(|client_ref| {
-            wire(&Frame::Send(confab_protocol::frame::Send {
+            wire(&Frame::SendMessage(confab_protocol::frame::SendMessage {
                 client_ref,
                 room: confab_protocol::Str8::truncated(room),
                 body: confab_protocol::Str16::truncated(&format!("message {client_ref}")),

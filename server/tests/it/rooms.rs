@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use common::{chat_works, expect_presence, wire, Client, TestServer};
 use confab_protocol::frame::{
     code, Ack, DirectMessage, Direction, Frame, Hello, HistoryEnd, HistoryKind, Joined, Message,
-    PresenceEvent, Send,
+    PresenceEvent, SendMessage,
 };
 use confab_protocol::{ErrorCode, Str16, Str8};
 use tokio::sync::oneshot;
@@ -475,7 +475,7 @@ async fn replay_and_live_delivery_meet_without_gap_or_repeat() {
         for batch in 0..(TOTAL / 10) as u32 {
             let mut bytes = Vec::new();
             for client_ref in batch * 10 + 1..=batch * 10 + 10 {
-                bytes.extend(wire(&Frame::Send(Send {
+                bytes.extend(wire(&Frame::SendMessage(SendMessage {
                     client_ref,
                     room: Str8::new("busy").unwrap(),
                     body: Str16::new(&format!("n{client_ref}")).unwrap(),
@@ -809,7 +809,7 @@ async fn each_senders_messages_arrive_in_order() {
     let burst = |who: &str| {
         let mut bytes = Vec::new();
         for i in 0..EACH {
-            bytes.extend(wire(&Frame::Send(Send {
+            bytes.extend(wire(&Frame::SendMessage(SendMessage {
                 client_ref: i + 1,
                 room: Str8::new("race").unwrap(),
                 body: Str16::new(&format!("{who}{i}")).unwrap(),

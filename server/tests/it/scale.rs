@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
-use confab_protocol::frame::{Frame, Hello, Login, Pong, Send};
+use confab_protocol::frame::{Frame, Hello, Login, Pong, SendMessage};
 use confab_protocol::{FrameCodec, Str16, Str8};
 use confab_server::Config;
 use futures_util::{SinkExt, StreamExt};
@@ -209,7 +209,7 @@ async fn many_clients_sending_at_once_all_receive_everything_once_in_order() {
             let writer_name = name.clone();
             let writer = tokio::spawn(async move {
                 for i in 0..per_client {
-                    let frame = Frame::Send(Send {
+                    let frame = Frame::SendMessage(SendMessage {
                         client_ref: i as u32 + 1,
                         room: Str8::new(ROOM).unwrap(),
                         body: Str16::new(&format!("{me}:{i}")).unwrap(),
@@ -361,7 +361,7 @@ async fn a_flooding_client_does_not_starve_the_others() {
         while Instant::now() < until {
             for _ in 0..256 {
                 sent += 1;
-                let frame = Frame::Send(Send {
+                let frame = Frame::SendMessage(SendMessage {
                     client_ref: sent,
                     room: Str8::new("flood").unwrap(),
                     body: Str16::new("flood flood flood flood").unwrap(),

@@ -234,7 +234,7 @@ fn join_frame(room: &str) -> Frame {
 }
 
 fn send_frame(client_ref: u32, room: &str, body: &str) -> Frame {
-    Frame::Send(confab_protocol::frame::Send {
+    Frame::SendMessage(confab_protocol::frame::SendMessage {
         client_ref,
         room: confab_protocol::Str8::new(room).unwrap(),
         body: confab_protocol::Str16::new(body).unwrap(),

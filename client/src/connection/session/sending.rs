@@ -1,7 +1,7 @@
 //! Sending the queue: messages go out in order, as fast as the pacer and the
 //! in-flight window allow.
 
-use confab_protocol::frame::{Direct, DirectAction, Frame, Greeting, Send, SendAction};
+use confab_protocol::frame::{Direct, DirectAction, Frame, Greeting, SendAction, SendMessage};
 use confab_protocol::{CodecError, Str16, Str8};
 use futures_util::SinkExt;
 use tokio::time::{Duration, Instant};
@@ -115,7 +115,7 @@ impl Session<'_> {
                     room: Str8::truncated(room),
                     body,
                 }),
-                (Target::Room(room), false) => Frame::Send(Send {
+                (Target::Room(room), false) => Frame::SendMessage(SendMessage {
                     client_ref,
                     room: Str8::truncated(room),
                     body,

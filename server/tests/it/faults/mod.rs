@@ -15,7 +15,7 @@ use common::{
     chat_works, expect_presence, raw_frame, raw_send_body, run_binary_to_exit, wire, Client,
     Ending, TestServer, PATIENCE,
 };
-use confab_protocol::frame::{code, Frame, Goodbye, Login, Ping, PresenceEvent, Send};
+use confab_protocol::frame::{code, Frame, Goodbye, Login, Ping, PresenceEvent, SendMessage};
 use confab_protocol::{ErrorCode, Str16, Str8};
 use tokio::sync::mpsc;
 
@@ -35,7 +35,7 @@ async fn still_fine(w1: &mut Client, w2: &mut Client) {
 }
 
 fn send_frame(client_ref: u32, room: &str, body: &str) -> Frame {
-    Frame::Send(Send {
+    Frame::SendMessage(SendMessage {
         client_ref,
         room: Str8::new(room).unwrap(),
         body: Str16::new(body).unwrap(),

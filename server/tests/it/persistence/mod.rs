@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use common::{run_binary_to_exit, Client, ServerProcess, TempDir, TestServer, PATIENCE};
 use confab_protocol::frame::{
     Ack, DirectMessage, Direction, Frame, Greeting, HistoryEnd, HistoryKind, Joined, LoginMode,
-    Message, Missed, Pong, Send, Welcome,
+    Message, Missed, Pong, SendMessage, Welcome,
 };
 use confab_protocol::names::name_key;
 use confab_protocol::{ErrorCode, Str16, Str8};
@@ -245,7 +245,7 @@ async fn pump(
         for _ in 0..batch {
             let client_ref = client.next_client_ref();
             let body = format!("{}#{client_ref}", client.name);
-            let frame = Frame::Send(Send {
+            let frame = Frame::SendMessage(SendMessage {
                 client_ref,
                 room: room_name.clone(),
                 body: Str16::new(&body).unwrap(),

@@ -35,7 +35,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use confab_protocol::frame::{
-    Ack, ErrorFrame, Frame, Hello, Login, Message, Ping, Pong, PresenceEvent, Send, Who,
+    Ack, ErrorFrame, Frame, Hello, Login, Message, Ping, Pong, PresenceEvent, SendMessage, Who,
 };
 use confab_protocol::{ErrorCode, FrameCodec, Str16, Str8};
 use confab_server::Config;

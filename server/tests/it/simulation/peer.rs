@@ -70,7 +70,7 @@ pub(super) fn hello() -> Frame {
 }
 
 pub(super) fn say(client_ref: u32, body: &str) -> Frame {
-    Frame::Send(Send {
+    Frame::SendMessage(SendMessage {
         client_ref,
         room: Str8::new(ROOM).unwrap(),
         body: Str16::new(body).unwrap(),
