@@ -109,15 +109,14 @@ impl std::fmt::Debug for HashPool {
 
 impl HashPool {
     /// Starts `config.workers` threads; they end when the pool is dropped.
-    pub fn start(config: PoolConfig) -> Result<HashPool, String> {
+    pub fn start(config: PoolConfig) -> std::io::Result<HashPool> {
         let (jobs, queue) = sync_channel::<Job>(config.queue);
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..config.workers.max(1) {
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
                 .name(format!("confab-hash-{n}"))
-                .spawn(move || work(&queue))
-                .map_err(|e| format!("cannot start a password hashing thread: {e}"))?;
+                .spawn(move || work(&queue))?;
         }
         Ok(HashPool {
             jobs,

@@ -1,7 +1,9 @@
 //! The Confab server: a concurrent, fair relay for the protocol in
 //! `spec/PROTOCOL.md`. The binary (`main.rs`) is a thin shell over [`run`].
 
+pub mod account_book;
 pub mod addresses;
+pub mod admission;
 pub mod clock;
 pub mod closing;
 pub mod config;
@@ -14,6 +16,7 @@ pub mod ratelimit;
 pub mod refusals;
 pub mod retention_schedule;
 pub mod server;
+pub mod services;
 pub mod shared;
 pub mod store;
 pub(crate) mod sync;

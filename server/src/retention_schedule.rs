@@ -26,8 +26,8 @@ use crate::sync::lock;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
-pub async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
-    let config = &shared.config;
+pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
+    let config = &shared.services.config;
     let max_age_ms =
         (config.retention_days > 0).then(|| config.retention_days.saturating_mul(DAY_MS));
     let max_per_room = (config.retention_per_room > 0).then_some(config.retention_per_room);
@@ -74,11 +74,13 @@ async fn pass(shared: &Shared, policy: Policy, driver: Option<Driver>) -> Result
         }
     });
     let pruned = shared
+        .services
         .log
         .apply_retention(policy, checkpoint)
         .await
         .map_err(|e| e.to_string())?;
     shared
+        .services
         .hub
         .forget(pruned.before_time, &pruned.first_kept_seq);
     Ok(pruned.deleted)

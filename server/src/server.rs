@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
+use crate::admission::Refusal;
 use crate::config::Config;
 use crate::connection;
 use crate::refusals::RefusalLog;
-use crate::shared::{Refusal, Shared};
+use crate::shared::{SetupError, Shared};
 use crate::tls::TlsError;
 use crate::transport::{Listener, Transport};
 
@@ -30,9 +31,9 @@ pub enum StartError {
     TlsHalfConfigured,
     #[error("cannot listen on {addr}: {source}{}", listen_hint(source.kind()))]
     Listen { addr: SocketAddr, source: io::Error },
-    /// The configuration's checks and the store, as `Shared::new` words them.
-    #[error("{0}")]
-    Setup(String),
+    /// The configuration's checks and the store.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
 }
 
 /// How long a refused newcomer gets to take its ERROR frame.
@@ -52,10 +53,10 @@ pub async fn run<L: Listener>(
         _ => return Err(StartError::TlsHalfConfigured),
     };
     let config = fit_descriptors(config);
-    let shared = Arc::new(Shared::new(config).map_err(StartError::Setup)?);
+    let shared = Arc::new(Shared::new(config)?);
     let mut refusals = RefusalLog::default();
     let tracker = TaskTracker::new();
-    if let Some(store) = &shared.store {
+    if let Some(store) = &shared.accounts.store {
         info!(
             "history and accounts are stored in {}",
             store.path.display()
@@ -87,7 +88,7 @@ pub async fn run<L: Listener>(
             }
         };
         let accepted_at = tokio::time::Instant::now();
-        let admitted = shared.admit(peer.ip());
+        let admitted = shared.gate.admit(peer.ip());
         if let Err(refusal) = &admitted {
             debug!(%peer, "refused: {}", refusal_error(*refusal).0);
             refusals.note(refusal_reason(*refusal));
@@ -135,16 +136,16 @@ pub async fn run<L: Listener>(
     }
     drop(listener);
     refusals.flush();
-    shared.closing.start();
+    shared.services.closing.start();
     tracker.close();
     info!(
         "shutting down: saying goodbye to {} connections",
-        shared.active_connections()
+        shared.gate.active_connections()
     );
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
         error!(
             "{} connections did not close within the grace period",
-            shared.active_connections()
+            shared.gate.active_connections()
         );
     }
     Ok(())

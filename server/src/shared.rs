@@ -1,361 +1,181 @@
-//! What every connection task shares: configuration, the encoded GREETING,
-//! the hub of users and rooms, and the connection counters.
+//! What every connection task shares, in three parts each used by its own
+//! path: the [`Services`] request handlers work with, the [`Accounts`]
+//! login checks, and the admission [`Gate`] the accept path counts
+//! connections at. Built once from the configuration, checked here.
 
-use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use bytes::Bytes;
 use confab_protocol::frame::{Frame, Greeting, LimitEntry, ServerLimits};
-use confab_protocol::names::{normalize_name, user_key};
-use confab_protocol::{Limits, Str16, Str8, PROTOCOL_VERSION};
+use confab_protocol::names::{normalize_name, NameError};
+use confab_protocol::{LengthError, Str16, Str8, PROTOCOL_VERSION};
 
-use crate::addresses::{Address, AddressBook, AddressRules};
-use crate::config::Config;
+use crate::account_book::Accounts;
+use crate::admission::Gate;
+use crate::config::{Config, FramesDoNotFit};
+use crate::hashing::HashPool;
 use crate::hub::Hub;
-use crate::sync::lock;
+use crate::log::{Log, MemoryLog};
+use crate::services::Services;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug)]
-pub struct Shared {
-    pub config: Config,
-    pub limits: Limits,
-    pub hub: Hub,
-    /// Encoded once; every connection starts with it (`[HANDSHAKE-1]`).
-    pub greeting: Bytes,
-    /// The LIMITS frame, encoded once; every connection's second frame
-    /// (`[LIMITS-1]`).
-    pub limits_frame: Bytes,
-    pub default_room: String,
-    /// Set once the server starts shutting down; every connection waits on it.
-    pub closing: crate::closing::Closing,
-    /// The durable store (accounts); `None` with `--in-memory`.
-    pub store: Option<crate::store::Store>,
-    /// Where messages go before delivery, and where HISTORY reads them.
-    pub log: crate::log::Log,
-    /// Hashes and checks passwords on a few threads (`[MEM-1]`); `None`
-    /// without accounts.
-    pub passwords: Option<crate::hashing::HashPool>,
-    /// Bytes queued for all clients, against `--queue-bytes-total` (`[MEM-2]`).
-    pub queued: Arc<crate::connection::outbox::GlobalQueue>,
-    /// Registered names (keys), to tell guests from account holders at once.
-    accounts: Mutex<HashSet<String>>,
-    reserved: HashSet<String>,
-    next_conn_id: AtomicU64,
-    active: AtomicUsize,
-    unauthenticated: AtomicUsize,
-    /// Per-address state; `None` with `--max-per-ip 0`.
-    pub addresses: Option<AddressBook>,
-    /// Recent wrong passwords per address, so reconnecting does not reset the slow-down.
-    auth_failures: Mutex<HashMap<IpAddr, u32>>,
+pub(crate) struct Shared {
+    pub services: Services,
+    pub accounts: Accounts,
+    pub gate: Arc<Gate>,
 }
 
-/// The shortest handshake time an address that hoards handshakes is given.
-const MIN_HANDSHAKE: Duration = Duration::from_millis(1_000);
-
-/// Why a connection was refused before the GREETING (`[LIMIT-1]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    ServerFull,
-    TooManyFromAddress,
-    TooManyLoggingIn,
-    /// The address opens connections faster than `--connect-rate` (`[LIMIT-3]`).
-    ConnectingTooFast,
-    /// The address has `--max-unauthenticated-per-ip` connections logging in (`[LIMIT-4]`).
-    TooManyLoggingInFromAddress,
-}
-
-/// Holds a connection's place in the counters; gives it back on drop.
-#[derive(Debug)]
-pub struct Admission {
-    shared: Arc<Shared>,
-    /// The address's entry, held while the connection lives.
-    pub address: Option<Arc<Address>>,
-    /// This connection's time to log in: shorter for an address that holds
-    /// many connections still logging in (`[LIMIT-4]`).
-    pub handshake_timeout: Duration,
-    pub conn_id: u64,
-    logging_in: bool,
-}
-
-impl Admission {
-    /// The connection logged in: it no longer counts against --max-unauthenticated.
-    pub fn logged_in(&mut self) {
-        if std::mem::take(&mut self.logging_in) {
-            self.shared.unauthenticated.fetch_sub(1, Ordering::AcqRel);
-            if let Some(address) = &self.address {
-                address.lock().logging_in -= 1;
-            }
-        }
-    }
-}
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        self.logged_in();
-        self.shared.active.fetch_sub(1, Ordering::AcqRel);
-        if let Some(address) = &self.address {
-            address.lock().connections -= 1;
-        }
-    }
+/// Why the configuration cannot be served: the setting at fault and why,
+/// or the store's own error (which names its file and the OS error).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The protocol crate's limit checks word their own message.
+    #[error("{0}")]
+    Limits(String),
+    #[error(transparent)]
+    FramesDoNotFit(#[from] FramesDoNotFit),
+    #[error("--require-account needs accounts, which --in-memory turns off")]
+    AccountsOff,
+    #[error("--retention-per-room {retention} is below --history-max {history_max}")]
+    RetentionBelowHistory { retention: u64, history_max: u16 },
+    #[error("--queue-bytes {queue_bytes} is below twice a frame of --max-frame {max_frame}")]
+    QueueBelowFrames { queue_bytes: u32, max_frame: u32 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "--max-frame {max_frame} is too small for the messages stored in {}: replaying \
+         the largest needs a {needed}-byte frame (spec LIMIT-9); raise --max-frame to at \
+         least {needed}",
+        path.display()
+    )]
+    StoredFrameTooLarge {
+        max_frame: u32,
+        needed: u64,
+        path: PathBuf,
+    },
+    #[error("cannot start a password hashing thread: {0}")]
+    HashThreads(#[source] std::io::Error),
+    #[error("--default-room {name:?}: {source}")]
+    DefaultRoom { name: String, source: NameError },
+    #[error("LIMITS: {0}")]
+    LimitsFrame(#[from] LengthError),
 }
 
 impl Shared {
-    pub fn new(config: Config) -> Result<Self, String> {
+    pub fn new(config: Config) -> Result<Self, SetupError> {
         let limits = config.limits();
-        limits.validate()?;
-        config.check_frames_fit().map_err(|e| e.to_string())?;
+        limits.validate().map_err(SetupError::Limits)?;
+        config.check_frames_fit()?;
         if config.in_memory && config.require_account {
-            return Err("--require-account needs accounts, which --in-memory turns off".into());
+            return Err(SetupError::AccountsOff);
         }
         if config.retention_per_room > 0
             && config.retention_per_room < u64::from(limits.history_max)
         {
             // spec: HISTORY-4 — a server keeps at least history_max messages per room.
-            return Err(format!(
-                "--retention-per-room {} is below --history-max {}",
-                config.retention_per_room, limits.history_max
-            ));
+            return Err(SetupError::RetentionBelowHistory {
+                retention: config.retention_per_room,
+                history_max: limits.history_max,
+            });
         }
         if u64::from(config.queue_bytes) < 2 * (u64::from(limits.max_frame) + 5) {
             // spec: MEM-2 — a long answer's page must fit past half the budget.
-            return Err(format!(
-                "--queue-bytes {} is below twice a frame of --max-frame {}",
-                config.queue_bytes, limits.max_frame
-            ));
+            return Err(SetupError::QueueBelowFrames {
+                queue_bytes: config.queue_bytes,
+                max_frame: limits.max_frame,
+            });
         }
-        let hub = Hub::new(usize::from(limits.history_max));
+        let history_max = usize::from(limits.history_max);
+        let hub = Hub::new(history_max);
         hub.set_idle_history_budget(config.idle_history_bytes);
-        let (store, accounts) = if config.in_memory {
-            (None, HashSet::new())
+        let (store, names) = if config.in_memory {
+            (None, Vec::new())
         } else {
-            let (store, loaded) =
-                crate::store::Store::open(&config.data_dir, usize::from(limits.history_max))
-                    .map_err(|e| e.to_string())?;
+            let (store, loaded) = Store::open(&config.data_dir, history_max)?;
             // spec: LIMIT-9 — stored messages are replayed too.
-            let needed = store.largest_stored_frame().map_err(|e| e.to_string())?;
+            let needed = store.largest_stored_frame()?;
             if needed > u64::from(limits.max_frame) {
-                return Err(format!(
-                    "--max-frame {} is too small for the messages stored in {}: replaying \
-                     the largest needs a {needed}-byte frame (spec LIMIT-9); raise \
-                     --max-frame to at least {needed}",
-                    limits.max_frame,
-                    store.path.display()
-                ));
+                return Err(SetupError::StoredFrameTooLarge {
+                    max_frame: limits.max_frame,
+                    needed,
+                    path: store.path.clone(),
+                });
             }
-            // spec: SEC-8 — a look-alike of an account's name is that name.
-            let accounts = loaded.account_keys.iter().map(|k| user_key(k)).collect();
+            let names = loaded.account_keys.clone();
             hub.restore(loaded, &config.default_room);
-            (Some(store), accounts)
+            (Some(store), names)
         };
         let log = match &store {
-            Some(store) => crate::log::Log::Sqlite(store.log()),
-            None => {
-                crate::log::Log::Memory(crate::log::MemoryLog::new(usize::from(limits.history_max)))
-            }
+            Some(store) => Log::Sqlite(store.log()),
+            None => Log::Memory(MemoryLog::new(history_max)),
         };
         let passwords = match &store {
-            Some(_) => Some(crate::hashing::HashPool::start(config.hash_pool())?),
+            Some(_) => Some(HashPool::start(config.hash_pool()).map_err(SetupError::HashThreads)?),
             None => None,
         };
-        // spec: ACTION-1 — actions are relayed by every reference server.
-        let mut flags = Greeting::ACTIONS;
-        if store.is_some() {
-            flags |= Greeting::ACCOUNTS | Greeting::PERSISTENT;
-        }
-        if config.require_account {
-            flags |= Greeting::ACCOUNT_REQUIRED;
-        }
         let default_room = normalize_name(&config.default_room, usize::from(limits.max_room_name))
-            .map_err(|e| format!("--default-room {:?}: {e}", config.default_room))?;
-        let greeting = Frame::Greeting(Greeting {
-            min_version: PROTOCOL_VERSION,
-            max_version: PROTOCOL_VERSION,
-            flags,
-            server: Str8::truncated(concat!("confab-server/", env!("CARGO_PKG_VERSION"))),
-            limits: limits.clone(),
-            default_room: Str8::truncated(&default_room),
-            prompt: Str16::truncated("Welcome to Confab. Please send your username."),
-        })
-        .to_bytes();
-        // spec: LIMITS-1, LIMITS-2 — the limits added since 1.0, in their own frame.
-        let limits_frame = Frame::ServerLimits(
-            ServerLimits::new(vec![LimitEntry {
-                id: ServerLimits::QUEUE_BYTES,
-                value: u64::from(config.queue_bytes),
-            }])
-            .map_err(|e| format!("LIMITS: {e}"))?,
-        )
-        .to_bytes();
-        let reserved = config
-            .reserved_names
-            .iter()
-            .map(|n| user_key(n.trim()))
-            .collect();
-        Ok(Shared {
-            hub,
-            closing: crate::closing::Closing::default(),
+            .map_err(|source| SetupError::DefaultRoom {
+                name: config.default_room.clone(),
+                source,
+            })?;
+        let gate = Gate::new(
+            &config,
+            greeting(&config, store.is_some(), &default_room),
+            limits_frame(&config)?,
+        );
+        let accounts = Accounts::new(
             store,
-            log,
             passwords,
-            queued: crate::connection::outbox::GlobalQueue::new(
-                usize::try_from(config.queue_bytes_total).unwrap_or(usize::MAX),
-            ),
-            accounts: Mutex::new(accounts),
-            limits,
-            greeting,
-            limits_frame,
-            default_room,
-            reserved,
-            next_conn_id: AtomicU64::new(1),
-            active: AtomicUsize::new(0),
-            unauthenticated: AtomicUsize::new(0),
-            addresses: (config.max_per_ip > 0).then(|| {
-                let limits = config.limits();
-                AddressBook::new(
-                    AddressRules {
-                        limits: limits.clone(),
-                        share: config.per_ip_share,
-                        connect_rate: f64::from(config.connect_rate),
-                        connect_burst: f64::from(config.connect_burst.max(1)),
-                        room_create_rate: f64::from(config.room_create_rate),
-                        room_create_burst: f64::from(config.room_create_burst.max(1)),
-                    },
-                    config.max_connections.saturating_add(16_384),
-                )
-            }),
-            auth_failures: Mutex::new(HashMap::new()),
-            config,
+            config.require_account,
+            &names,
+            &config.reserved_names,
+        );
+        Ok(Shared {
+            services: Services {
+                hub,
+                log,
+                default_room,
+                closing: crate::closing::Closing::default(),
+                queued: crate::connection::outbox::GlobalQueue::new(
+                    usize::try_from(config.queue_bytes_total).unwrap_or(usize::MAX),
+                ),
+                limits,
+                config,
+            },
+            accounts,
+            gate: Arc::new(gate),
         })
-    }
-
-    /// `--queue-bytes`: one client's outbound byte budget (`[MEM-2]`).
-    pub fn queue_bytes(&self) -> usize {
-        self.config.queue_bytes as usize
-    }
-
-    pub fn is_registered(&self, normalized: &str) -> bool {
-        lock(&self.accounts).contains(&user_key(normalized))
-    }
-
-    pub fn note_registered(&self, normalized: &str) {
-        lock(&self.accounts).insert(user_key(normalized));
-    }
-
-    /// Counts a wrong password from `ip`; returns the failures so far.
-    pub fn auth_failed(&self, ip: IpAddr) -> u32 {
-        let mut failures = lock(&self.auth_failures);
-        if failures.len() >= 65_536 {
-            // Bounded: forgetting old offenders is better than growing without end.
-            failures.clear();
-        }
-        let count = failures.entry(ip).or_insert(0);
-        *count = count.saturating_add(1);
-        *count
-    }
-
-    pub fn auth_succeeded(&self, ip: IpAddr) {
-        lock(&self.auth_failures).remove(&ip);
-    }
-
-    pub fn is_reserved(&self, normalized: &str) -> bool {
-        self.reserved.contains(&user_key(normalized))
-    }
-
-    /// Counts a new connection in, or says why it is refused.
-    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, Refusal> {
-        if self.active.fetch_add(1, Ordering::AcqRel) >= self.config.max_connections {
-            self.active.fetch_sub(1, Ordering::AcqRel);
-            return Err(Refusal::ServerFull);
-        }
-        let limit = self.config.max_unauthenticated;
-        if self.unauthenticated.fetch_add(1, Ordering::AcqRel) >= limit && limit > 0 {
-            self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
-            self.active.fetch_sub(1, Ordering::AcqRel);
-            return Err(Refusal::TooManyLoggingIn);
-        }
-        let mut handshake_timeout =
-            Duration::from_millis(u64::from(self.limits.handshake_timeout_ms));
-        let address = match &self.addresses {
-            Some(book) => {
-                let entry = book.entry(ip);
-                let mut state = entry.lock();
-                let pending_cap = self.config.max_unauthenticated_per_ip;
-                let refusal = if state.connections >= self.config.max_per_ip {
-                    Some(Refusal::TooManyFromAddress)
-                } else if pending_cap > 0 && state.logging_in >= pending_cap {
-                    Some(Refusal::TooManyLoggingInFromAddress)
-                } else if !book.take_connect(&mut state) {
-                    Some(Refusal::ConnectingTooFast)
-                } else {
-                    None
-                };
-                if let Some(refusal) = refusal {
-                    drop(state);
-                    self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
-                    self.active.fetch_sub(1, Ordering::AcqRel);
-                    return Err(refusal);
-                }
-                if pending_cap >= 4 && state.logging_in >= pending_cap / 4 {
-                    // spec: LIMIT-4 — an address hoarding handshakes gets less time for each.
-                    handshake_timeout = (handshake_timeout / 4).max(MIN_HANDSHAKE);
-                }
-                state.connections += 1;
-                state.logging_in += 1;
-                drop(state);
-                Some(entry)
-            }
-            None => None,
-        };
-        Ok(Admission {
-            shared: Arc::clone(self),
-            address,
-            handshake_timeout,
-            conn_id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
-            logging_in: true,
-        })
-    }
-
-    pub fn active_connections(&self) -> usize {
-        self.active.load(Ordering::Acquire)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
-
-    use super::*;
-
-    fn address(n: u32) -> IpAddr {
-        IpAddr::V4(Ipv4Addr::from(0x0A00_0000 | n))
+/// The GREETING every connection starts with (`[HANDSHAKE-1]`).
+fn greeting(config: &Config, stored: bool, default_room: &str) -> bytes::Bytes {
+    // spec: ACTION-1 — actions are relayed by every reference server.
+    let mut flags = Greeting::ACTIONS;
+    if stored {
+        flags |= Greeting::ACCOUNTS | Greeting::PERSISTENT;
     }
-
-    /// The login throttle's own state, which the delay of each answer is
-    /// computed from (`handlers::login::failure_delay`): no clock involved.
-    #[test]
-    fn wrong_passwords_count_per_address_until_one_succeeds() {
-        // spec: HANDSHAKE-6, AUTH-1
-        let shared = Shared::new(Config::default()).unwrap();
-        let (guesser, owner) = (address(1), address(2));
-        let counts: Vec<u32> = (0..3).map(|_| shared.auth_failed(guesser)).collect();
-        assert_eq!(counts, [1, 2, 3], "each failure from one address counts");
-        // Never for the name: the account's owner elsewhere starts afresh.
-        assert_eq!(shared.auth_failed(owner), 1);
-        shared.auth_succeeded(guesser);
-        assert_eq!(shared.auth_failed(guesser), 1, "a success clears the count");
-        assert_eq!(shared.auth_failed(owner), 2, "only for its own address");
+    if config.require_account {
+        flags |= Greeting::ACCOUNT_REQUIRED;
     }
+    Frame::Greeting(Greeting {
+        min_version: PROTOCOL_VERSION,
+        max_version: PROTOCOL_VERSION,
+        flags,
+        server: Str8::truncated(concat!("confab-server/", env!("CARGO_PKG_VERSION"))),
+        limits: config.limits(),
+        default_room: Str8::truncated(default_room),
+        prompt: Str16::truncated("Welcome to Confab. Please send your username."),
+    })
+    .to_bytes()
+}
 
-    #[test]
-    fn the_failure_table_is_bounded() {
-        let shared = Shared::new(Config::default()).unwrap();
-        for n in 0..65_536 {
-            shared.auth_failed(address(n));
-        }
-        // Full: the old offenders are forgotten (this one had failed once).
-        assert_eq!(shared.auth_failed(address(1)), 1);
-        assert_eq!(lock(&shared.auth_failures).len(), 1);
-    }
+/// spec: LIMITS-1, LIMITS-2 — the limits added since 1.0, in their own frame.
+fn limits_frame(config: &Config) -> Result<bytes::Bytes, LengthError> {
+    let limits = ServerLimits::new(vec![LimitEntry {
+        id: ServerLimits::QUEUE_BYTES,
+        value: u64::from(config.queue_bytes),
+    }])?;
+    Ok(Frame::ServerLimits(limits).to_bytes())
 }

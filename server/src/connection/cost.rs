@@ -28,9 +28,9 @@ pub(super) fn answered_later(state: &ConnState, frame: &Frame) -> bool {
     let Some((_, body_len)) = message(frame) else {
         return false;
     };
-    let shared = &state.shared;
+    let shared = &state.shared.services;
     let share = shared.config.per_ip_share;
-    let address = state.admission.address.as_ref().filter(|_| share > 0);
+    let address = state.peer.admission.address.as_ref().filter(|_| share > 0);
     let mut address_state = address.map(|a| a.lock());
     state.limiter.would_allow(
         &shared.limits,
@@ -57,9 +57,9 @@ pub(super) fn pay_for(state: &mut ConnState, frame: &Frame) -> bool {
         Frame::ErrorFrame(error) if error.is_fatal() => return true,
         _ => message(frame).unwrap_or((0, 0)),
     };
-    let shared = &state.shared;
+    let shared = &state.shared.services;
     let share = shared.config.per_ip_share;
-    let address = state.admission.address.as_ref().filter(|_| share > 0);
+    let address = state.peer.admission.address.as_ref().filter(|_| share > 0);
     let mut address_state = address.map(|a| a.lock());
     let verdict = state.limiter.check(
         &shared.limits,
@@ -73,8 +73,8 @@ pub(super) fn pay_for(state: &mut ConnState, frame: &Frame) -> bool {
         // spec: ERROR-2 — an ERROR is never answered: past the limit, dropped.
         Verdict::Limited if matches!(frame, Frame::ErrorFrame(_)) => false,
         Verdict::Limited => {
-            debug!(conn = state.id, "rate limited frame {frame_type:#04x}");
-            state.reject(
+            debug!(conn = state.peer.id, "rate limited frame {frame_type:#04x}");
+            state.peer.reject(
                 ErrorCode::RATE_LIMITED,
                 frame_type,
                 client_ref,
@@ -89,7 +89,7 @@ pub(super) fn pay_for(state: &mut ConnState, frame: &Frame) -> bool {
                 client_ref,
                 "kept sending past the rate limit",
             );
-            state.close_with(last);
+            state.peer.close_with(last);
             false
         }
     }

@@ -2,10 +2,10 @@
 //! joined by the bounded outbox, which also keeps the connection's
 //! lifecycle (`lifecycle.rs`).
 
-pub mod acks;
+pub(crate) mod acks;
 mod cost;
-pub mod lifecycle;
-pub mod outbox;
+mod lifecycle;
+pub(crate) mod outbox;
 mod reader;
 mod writer;
 
@@ -20,9 +20,11 @@ use confab_protocol::{ErrorCode, PROTOCOL_VERSION};
 use tokio::io::AsyncReadExt;
 use tracing::{debug, info};
 
+use crate::admission::Admission;
 use crate::hub::{Member, Room};
 use crate::ratelimit::RateLimiter;
-use crate::shared::{Admission, Shared};
+use crate::services::Services;
+use crate::shared::Shared;
 use crate::transport::{ReadHalf, Transport};
 use outbox::Outbox;
 
@@ -34,27 +36,35 @@ const LINGER: Duration = Duration::from_millis(1_000);
 /// How long a long answer waits for its client to read some of it.
 const PACING_PATIENCE: Duration = Duration::from_secs(5);
 
-/// Per-connection state the request handlers work on.
-pub struct ConnState {
+/// A connection's state, private to the connection: the session, the
+/// member once logged in, the rate limiter, and what handlers work on (the
+/// [`Peer`]), with the server's shared parts.
+pub(crate) struct ConnState {
+    shared: Arc<Shared>,
+    session: ServerSession,
+    /// Set once logged in; READY requests are handled with it.
+    member: Option<Arc<Member>>,
+    limiter: RateLimiter,
+    /// Wrong passwords so far; each makes the next answer slower.
+    auth_failures: u32,
+    peer: Peer,
+}
+
+/// The connection's own data a request handler works on: who it is, where
+/// its answers go, and the rooms it is in.
+pub(crate) struct Peer {
     pub id: u64,
-    pub peer: SocketAddr,
-    pub shared: Arc<Shared>,
+    pub addr: SocketAddr,
     pub outbox: Arc<Outbox>,
-    pub session: ServerSession,
-    /// Set by the login handler.
-    pub member: Option<Arc<Member>>,
     /// Rooms this connection is in.
     pub rooms: Vec<Arc<Room>>,
-    pub limiter: RateLimiter,
-    /// Wrong passwords so far; each makes the next answer slower.
-    pub auth_failures: u32,
     /// This connection's place in the server's connection counts.
     pub admission: Admission,
     /// ACKs owed for stored messages (`[ORDER-1]`).
     pub unacked: Arc<acks::Unacked>,
 }
 
-impl ConnState {
+impl Peer {
     /// Queues a frame for this client. A full queue cuts the client off in the
     /// writer; nothing to do here.
     pub fn send(&self, frame: Frame) {
@@ -73,9 +83,9 @@ impl ConnState {
     /// that reads none of it for `PACING_PATIENCE` (or `ping_timeout_ms`,
     /// if shorter) is a slow consumer. Its later requests (a GOODBYE too)
     /// wait meanwhile: requests are answered in order.
-    pub async fn send_paced(&self, frame: Frame) {
-        let patience = Duration::from_millis(u64::from(self.shared.limits.ping_timeout_ms))
-            .min(PACING_PATIENCE);
+    pub async fn send_paced(&self, services: &Services, frame: Frame) {
+        let patience =
+            Duration::from_millis(u64::from(services.limits.ping_timeout_ms)).min(PACING_PATIENCE);
         tokio::select! {
             read = tokio::time::timeout(patience, self.outbox.paced()) => {
                 if read.is_err() {
@@ -84,7 +94,7 @@ impl ConnState {
                 }
             }
             // Shutting down: the reader says goodbye once this answer ends.
-            _ = self.shared.closing.wait() => return,
+            _ = services.closing.wait() => return,
         }
         self.send(frame);
     }
@@ -103,22 +113,8 @@ impl ConnState {
 
     /// Queues the last frame and stops processing this connection (`Open`
     /// → `Closing` in `lifecycle.rs`).
-    pub fn close_with(&mut self, last: Frame) {
+    pub fn close_with(&self, last: Frame) {
         self.outbox.close_with(closing_code(&last), last.to_bytes());
-    }
-
-    /// The handshake deadline (`[AUTH-2]`), as the session keeps it; once
-    /// the handshake is over, it has passed.
-    pub fn handshake_deadline(&self) -> tokio::time::Instant {
-        self.session
-            .handshake_deadline()
-            .map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std)
-    }
-
-    pub fn member(&self) -> &Arc<Member> {
-        self.member
-            .as_ref()
-            .expect("READY requests come after login (spec STATE-3)")
     }
 }
 
@@ -136,7 +132,7 @@ fn closing_code(last: &Frame) -> ErrorCode {
 /// The setup is done before the returned future is first polled, so the
 /// future keeps only what the connection needs while it lives: every idle
 /// client holds one, and its size is the server's memory per connection.
-pub fn serve<T: Transport>(
+pub(crate) fn serve<T: Transport>(
     stream: T,
     peer: SocketAddr,
     shared: Arc<Shared>,
@@ -145,16 +141,17 @@ pub fn serve<T: Transport>(
 ) -> impl Future<Output = ()> + Send {
     let id = admission.conn_id;
     let (mut read_half, write_half) = stream.into_split();
-    let limits = &shared.limits;
+    let services = &shared.services;
+    let limits = &services.limits;
     let outbox = Arc::new(Outbox::new(
         limits.queue_depth as usize,
-        shared.queue_bytes(),
-        Arc::clone(&shared.queued),
+        services.queue_bytes(),
+        Arc::clone(&services.queued),
     ));
     // spec: HANDSHAKE-1, LIMITS-1 — the greeting is the first thing queued,
     // LIMITS the second, before anything is read.
-    let _ = outbox.push(shared.greeting.clone());
-    let _ = outbox.push(shared.limits_frame.clone());
+    let _ = outbox.push(shared.gate.greeting.clone());
+    let _ = outbox.push(shared.gate.limits_frame.clone());
     let writer_outbox = Arc::clone(&outbox);
     let timers = ServerTimers {
         // spec: HANDSHAKE-8 — counted from accept, TLS handshake included.
@@ -165,8 +162,6 @@ pub fn serve<T: Transport>(
     let closing_shared = Arc::clone(&shared);
 
     let mut state = Box::new(ConnState {
-        id,
-        peer,
         session: ServerSession::new(
             PROTOCOL_VERSION,
             PROTOCOL_VERSION,
@@ -175,13 +170,17 @@ pub fn serve<T: Transport>(
             accepted_at.into_std(),
         ),
         member: None,
-        rooms: Vec::new(),
         limiter: RateLimiter::new(limits),
-        outbox,
         shared,
         auth_failures: 0,
-        admission,
-        unacked: Arc::default(),
+        peer: Peer {
+            id,
+            addr: peer,
+            outbox,
+            rooms: Vec::new(),
+            admission,
+            unacked: Arc::default(),
+        },
     });
     debug!(conn = id, %peer, "accepted");
     // Reader and writer run in one task: every idle client holds one task,
@@ -189,19 +188,22 @@ pub fn serve<T: Transport>(
     async move {
         let reading = async {
             let ended = reader::run(&mut read_half, &mut state, &closing_shared).await;
+            let peer = &state.peer;
             match &state.member {
                 Some(member) => {
-                    info!(conn = state.id, peer = %state.peer, user = %member.name, "closed: {ended}")
+                    info!(conn = peer.id, peer = %peer.addr, user = %member.name, "closed: {ended}")
                 }
                 // Never logged in: scanners and slowloris come by the
                 // thousand, and a line each would flood the log.
-                None => debug!(conn = state.id, peer = %state.peer, "closed before login: {ended}"),
+                None => debug!(conn = peer.id, peer = %peer.addr, "closed before login: {ended}"),
             }
             // spec: ORDER-1 — a peer that closed its side may still read the
             // ACKs of what it sent (bounded, like any closing, `[CLOSE-4]`).
-            let _ = tokio::time::timeout(LINGER * 5, state.unacked.settled()).await;
-            crate::handlers::disconnect(&mut state);
-            state.outbox.close();
+            let _ = tokio::time::timeout(LINGER * 5, state.peer.unacked.settled()).await;
+            if let Some(member) = state.member.take() {
+                crate::handlers::disconnect(&state.shared.services, &member, &mut state.peer);
+            }
+            state.peer.outbox.close();
         };
         tokio::join!(reading, writer::run(write_half, &writer_outbox));
         linger(read_half).await;
@@ -237,7 +239,7 @@ mod tests {
         let (client, accepted) = tokio::join!(client, listener.accept());
         let (_client, (stream, peer)) = (client.unwrap(), accepted.unwrap());
         let shared = Arc::new(Shared::new(crate::Config::default()).unwrap());
-        let admission = shared.admit(peer.ip()).unwrap();
+        let admission = shared.gate.admit(peer.ip()).unwrap();
         let connection = serve(stream, peer, shared, admission, tokio::time::Instant::now());
         let size = std::mem::size_of_val(&connection);
         eprintln!("connection future: {size} bytes");

@@ -8,12 +8,12 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use confab_protocol::frame::Frame;
+use confab_protocol::frame::{ErrorFrame, Frame};
 use confab_protocol::session::ServerAction;
 use confab_protocol::ErrorCode;
 use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use super::lifecycle::Lifecycle;
 use super::{cost, ConnState};
@@ -62,7 +62,7 @@ impl fmt::Display for Ended {
 
 /// Whether the connection has left `Open`, which ends the reader.
 fn stopped(state: &ConnState) -> Option<Ended> {
-    match state.outbox.lifecycle() {
+    match state.peer.outbox.lifecycle() {
         Lifecycle::Open => None,
         other => Some(Ended::Stopped(other)),
     }
@@ -78,14 +78,14 @@ fn next_timer(state: &ConnState, armed: Instant) -> Instant {
 }
 
 pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: &Shared) -> Ended {
-    let max_frame = state.shared.limits.max_frame;
+    let max_frame = state.shared.services.limits.max_frame;
     // Armed lazily: a frame received pushes the session's deadline later
     // without touching the timer, which on firing early asks the session
     // again. Only a deadline brought forward re-arms it at once.
     let timer = sleep_until(next_timer(state, Instant::now()));
     tokio::pin!(timer);
     // Made once, and cheap to poll (see `closing`).
-    let shutting_down = shared.closing.wait();
+    let shutting_down = shared.services.closing.wait();
     tokio::pin!(shutting_down);
     let mut buf = BytesMut::new();
     // When the buffered bytes arrived, for the session's keepalive.
@@ -111,7 +111,7 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
             // writer, in this task, take them before the next, or a client
             // that pipelines requests, and reads, would overflow its own
             // queue (`[FLOW-3]`).
-            if handled % FRAMES_PER_TURN == 0 || state.outbox.is_backlogged() {
+            if handled % FRAMES_PER_TURN == 0 || state.peer.outbox.is_backlogged() {
                 tokio::task::yield_now().await;
             }
         }
@@ -131,13 +131,13 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
             biased;
             // A sender overflowed the queue, or the writer, in this task,
             // ended the output: each transition wakes the task.
-            lifecycle = state.outbox.stopped() => return Ended::Stopped(lifecycle),
+            lifecycle = state.peer.outbox.stopped() => return Ended::Stopped(lifecycle),
             _ = &mut shutting_down => {
                 // spec: CLOSE-2, ORDER-1 — the owed ACKs before the GOODBYE.
-                let _ = tokio::time::timeout(Duration::from_secs(1), state.unacked.settled()).await;
+                let _ = tokio::time::timeout(Duration::from_secs(1), state.peer.unacked.settled()).await;
                 let goodbye = state.session.goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
-                state.close_with(goodbye);
-                return Ended::Stopped(state.outbox.lifecycle());
+                state.peer.close_with(goodbye);
+                return Ended::Stopped(state.peer.outbox.lifecycle());
             }
             read = read_more(read_half, &mut buf) => match read {
                 Ok(0) if buf.is_empty() => return Ended::PeerClosed,
@@ -150,12 +150,12 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
                 // spec: HANDSHAKE-8, KEEPALIVE-2 — the session decides.
                 match state.session.handle_timeout(Instant::now().into_std()) {
                     ServerAction::Reply(ping) => {
-                        debug!(conn = state.id, "idle: sending PING");
-                        state.send(ping);
+                        debug!(conn = state.peer.id, "idle: sending PING");
+                        state.peer.send(ping);
                     }
                     ServerAction::CloseWith(last) => {
-                        state.close_with(last);
-                        return Ended::Stopped(state.outbox.lifecycle());
+                        state.peer.close_with(last);
+                        return Ended::Stopped(state.peer.outbox.lifecycle());
                     }
                     _ => {}
                 }
@@ -220,25 +220,25 @@ fn next_frame<'a>(
         Err(error) => {
             // spec: ERROR-3 — answer, then read nothing more.
             if state.member.is_some() {
-                warn!(conn = state.id, peer = %state.peer, code = %error.code(), "undecodable input: {error}");
+                warn!(conn = state.peer.id, peer = %state.peer.addr, code = %error.code(), "undecodable input: {error}");
             } else {
                 // Before login it is mostly scanners: not worth a line each.
-                debug!(conn = state.id, peer = %state.peer, code = %error.code(), "undecodable input: {error}");
+                debug!(conn = state.peer.id, peer = %state.peer.addr, code = %error.code(), "undecodable input: {error}");
             }
             return Step::Async(Box::pin(async move {
                 // spec: ORDER-1 — the owed ACKs go first.
-                state.unacked.settled().await;
+                state.peer.unacked.settled().await;
                 let last = state.session.decode_failed(&error);
-                state.close_with(last);
+                state.peer.close_with(last);
                 stopped(state)
             }));
         }
     };
-    if state.unacked.any() && !cost::answered_later(state, &frame) {
+    if state.peer.unacked.any() && !cost::answered_later(state, &frame) {
         // spec: ORDER-1 — this frame's answer, or the connection's last
         // frame, would overtake ACKs owed for stored messages: wait for them.
         return Step::Async(Box::pin(async move {
-            state.unacked.settled().await;
+            state.peer.unacked.settled().await;
             match handle(state, frame) {
                 Step::Async(handler) => handler.await,
                 Step::End(ended) => Some(ended),
@@ -259,14 +259,14 @@ fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
         ServerAction::Reply(reply) => {
             if let Frame::ErrorFrame(error) = &reply {
                 debug!(
-                    conn = state.id,
+                    conn = state.peer.id,
                     "rejected frame {:#04x}: {}", error.frame_type, error.code
                 );
             }
-            state.send(reply);
+            state.peer.send(reply);
         }
         ServerAction::CloseWith(last) => {
-            state.close_with(last);
+            state.peer.close_with(last);
         }
         ServerAction::PeerClosed(closed) => {
             return Step::End(Ended::Goodbye(format!(
@@ -276,21 +276,57 @@ fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
         }
         ServerAction::PeerError(error) => {
             warn!(
-                conn = state.id,
+                conn = state.peer.id,
                 "client reported {}: {}", error.code, error.message
             );
         }
         ServerAction::Login(login) => {
             return Step::Async(Box::pin(async move {
-                handlers::login(state, login).await;
+                let ConnState {
+                    shared,
+                    session,
+                    member,
+                    auth_failures,
+                    peer,
+                    ..
+                } = &mut *state;
+                let (services, accounts) = (&shared.services, &shared.accounts);
+                let login =
+                    handlers::login(services, accounts, session, auth_failures, peer, login);
+                if let Some(me) = login.await {
+                    peer.admission.logged_in();
+                    *member = Some(me);
+                }
                 stopped(state)
             }))
         }
         ServerAction::Request(request) => {
             return Step::Async(Box::pin(async move {
-                handlers::dispatch(state, request).await;
+                let (shared, peer) = (&*state.shared, &mut state.peer);
+                match &state.member {
+                    Some(me) => {
+                        let (services, accounts) = (&shared.services, &shared.accounts);
+                        handlers::dispatch(services, accounts, me, peer, request).await;
+                    }
+                    // The session hands out READY requests only after the
+                    // login set the member (`[STATE-3]`): a broken promise
+                    // ends this connection, not the server.
+                    None => {
+                        error!(
+                            conn = peer.id,
+                            "a request before login reached the handlers"
+                        );
+                        let message = "request before login";
+                        peer.close_with(Frame::ErrorFrame(ErrorFrame::new(
+                            ErrorCode::INTERNAL_ERROR,
+                            0,
+                            0,
+                            message,
+                        )));
+                    }
+                }
                 stopped(state)
-            }))
+            }));
         }
     }
     stopped(state).map_or(Step::Handled, Step::End)

@@ -6,44 +6,50 @@ use confab_protocol::frame::{code, Direct, DirectMessage, Frame};
 use confab_protocol::ErrorCode;
 
 use crate::clock::now_millis;
-use crate::connection::ConnState;
+use crate::connection::Peer;
 use crate::hub::DirectDelivery;
+use crate::hub::Member;
 use crate::log::{Appended, Entry, MessageLog, Notify};
+use crate::services::Services;
 use tracing::debug;
 
-pub async fn direct(state: &mut ConnState, direct: Direct) {
-    direct_as(state, direct, code::DIRECT, 0).await;
+pub async fn direct(services: &Services, me: &Arc<Member>, peer: &mut Peer, direct: Direct) {
+    direct_as(services, me, peer, direct, code::DIRECT, 0).await;
 }
 
 /// DIRECT, or DIRECT_ACTION (`frame_type`) delivered with `flags` (`[ACTION-1]`).
-pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, flags: u8) {
+pub async fn direct_as(
+    services: &Services,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    direct: Direct,
+    frame_type: u8,
+    flags: u8,
+) {
     let client_ref = direct.client_ref;
     // spec: DM-3
-    if let Err((code, message)) = super::check_body(state, &direct.body) {
-        state
-            .reject_in_order(code, frame_type, client_ref, message)
+    if let Err((code, message)) = super::check_body(services, &direct.body) {
+        peer.reject_in_order(code, frame_type, client_ref, message)
             .await;
         return;
     }
-    let me = Arc::clone(state.member());
-    let recipient = match state.shared.hub.user(&direct.to) {
+    let me = Arc::clone(me);
+    let recipient = match services.hub.user(&direct.to) {
         Some(user) if user.conn_id != me.conn_id => user,
         // spec: DM-2
         _ => {
-            state
-                .reject_in_order(
-                    ErrorCode::NO_SUCH_USER,
-                    frame_type,
-                    client_ref,
-                    "no such user online",
-                )
-                .await;
+            peer.reject_in_order(
+                ErrorCode::NO_SUCH_USER,
+                frame_type,
+                client_ref,
+                "no such user online",
+            )
+            .await;
             return;
         }
     };
-    let shared = Arc::clone(&state.shared);
     let message = DirectMessage {
-        id: shared.hub.next_message_id(),
+        id: services.hub.next_message_id(),
         time: now_millis(),
         flags,
         from: me.name.clone(),
@@ -51,47 +57,45 @@ pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, fl
         body: direct.body,
     };
     // spec: DM-4 — refuse the sender, not the recipient, past the budget.
-    let from = crate::addresses::holder(state.peer.ip());
+    let from = crate::addresses::holder(peer.addr.ip());
     let wire = Frame::DirectMessage(message.clone()).to_bytes();
-    let budget = shared.config.dm_budget();
-    let wire = match shared
+    let budget = services.config.dm_budget();
+    let wire = match services
         .hub
         .dm_queues
         .admit(&budget, recipient.conn_id, from, wire)
     {
         Ok(wire) => wire,
         Err(busy) => {
-            debug!(conn = state.id, to = %recipient.name, "direct message refused: {busy:?}");
-            state
-                .reject_in_order(
-                    ErrorCode::RECIPIENT_BUSY,
-                    frame_type,
-                    client_ref,
-                    "too many direct messages wait unread for this user; try later",
-                )
-                .await;
+            debug!(conn = peer.id, to = %recipient.name, "direct message refused: {busy:?}");
+            peer.reject_in_order(
+                ErrorCode::RECIPIENT_BUSY,
+                frame_type,
+                client_ref,
+                "too many direct messages wait unread for this user; try later",
+            )
+            .await;
             return;
         }
     };
-    let slot = match shared.log.reserve().await {
+    let slot = match services.log.reserve().await {
         Ok(slot) => slot,
         Err(e) => {
-            tracing::error!(conn = state.id, "cannot append to the message log: {e}");
-            state
-                .reject_in_order(
-                    ErrorCode::STORAGE_FAILURE,
-                    frame_type,
-                    client_ref,
-                    "message store unavailable",
-                )
-                .await;
+            tracing::error!(conn = peer.id, "cannot append to the message log: {e}");
+            peer.reject_in_order(
+                ErrorCode::STORAGE_FAILURE,
+                frame_type,
+                client_ref,
+                "message store unavailable",
+            )
+            .await;
             return;
         }
     };
     let unacked = slot.defers().then(|| {
         // spec: ORDER-1 — owed until the delivery queues the ACK.
-        state.unacked.owe();
-        Arc::clone(&state.unacked)
+        peer.unacked.owe();
+        Arc::clone(&peer.unacked)
     });
     let delivery = DirectDelivery {
         sender: me,

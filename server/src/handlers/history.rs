@@ -8,23 +8,31 @@ use confab_protocol::names::{name_key, normalize_name};
 use confab_protocol::{ErrorCode, Str8};
 use tracing::error;
 
-use crate::connection::ConnState;
+use crate::account_book::Accounts;
+use crate::connection::Peer;
+use crate::hub::Member;
 use crate::log::{ConversationKey, MessageLog, StoreError};
+use crate::services::Services;
 
-pub async fn history(state: &mut ConnState, request: History) {
-    let max = state.shared.limits.history_max;
+pub async fn history(
+    services: &Services,
+    accounts: &Accounts,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    request: History,
+) {
+    let max = services.limits.history_max;
     let limit = usize::from(if request.limit == 0 {
         max
     } else {
         request.limit.min(max)
     });
-    let shared = Arc::clone(&state.shared);
     // spec: NAMES-1 — HISTORY_END names the room or user as the server does.
     let target;
     let frames: Result<(Vec<Frame>, bool), StoreError> = match request.kind {
         HistoryKind::Room => {
-            let Some(room) = super::joined_room(state, &request.target) else {
-                state.reject(
+            let Some(room) = super::joined_room(services, peer, &request.target) else {
+                peer.reject(
                     ErrorCode::NOT_IN_ROOM,
                     code::HISTORY,
                     0,
@@ -33,7 +41,7 @@ pub async fn history(state: &mut ConnState, request: History) {
                 return;
             };
             target = room.name.clone();
-            shared
+            services
                 .log
                 .room_history(&room.name, request.direction, request.anchor, limit)
                 .await
@@ -45,16 +53,12 @@ pub async fn history(state: &mut ConnState, request: History) {
                 })
         }
         HistoryKind::Direct => {
-            target = canonical_user(&shared, &request.target).await;
-            let me = state.member().name.clone();
-            let floor = state
-                .member()
-                .history_floor
-                .load(std::sync::atomic::Ordering::Relaxed);
-            shared
+            target = canonical_user(services, accounts, &request.target).await;
+            let floor = me.history_floor.load(std::sync::atomic::Ordering::Relaxed);
+            services
                 .log
                 .direct_history(
-                    ConversationKey::new(&me, &request.target),
+                    ConversationKey::new(&me.name, &request.target),
                     floor,
                     request.direction,
                     request.anchor,
@@ -72,8 +76,8 @@ pub async fn history(state: &mut ConnState, request: History) {
     let (frames, more) = match frames {
         Ok(found) => found,
         Err(e) => {
-            error!(conn = state.id, "history read failed: {e}");
-            state.reject(
+            error!(conn = peer.id, "history read failed: {e}");
+            peer.reject(
                 ErrorCode::STORAGE_FAILURE,
                 code::HISTORY,
                 0,
@@ -85,9 +89,9 @@ pub async fn history(state: &mut ConnState, request: History) {
     let count = frames.len() as u16;
     // spec: MEM-2 — queued as the client reads, not all at once.
     for frame in frames {
-        state.send_paced(frame).await;
+        peer.send_paced(services, frame).await;
     }
-    state.send(Frame::HistoryEnd(HistoryEnd {
+    peer.send(Frame::HistoryEnd(HistoryEnd {
         kind: request.kind,
         target,
         count,
@@ -97,12 +101,12 @@ pub async fn history(state: &mut ConnState, request: History) {
 
 /// A user's spelling as the server reports it (`[NAMES-1]`): as logged in,
 /// else as registered, else (nobody by that name) as the request spelled it.
-async fn canonical_user(shared: &crate::shared::Shared, requested: &Str8) -> Str8 {
-    if let Some(user) = shared.hub.user(requested) {
+async fn canonical_user(services: &Services, accounts: &Accounts, requested: &Str8) -> Str8 {
+    if let Some(user) = services.hub.user(requested) {
         return user.name.clone();
     }
     let (Some(store), Ok(normalized)) = (
-        &shared.store,
+        &accounts.store,
         normalize_name(requested, usize::from(u8::MAX)),
     ) else {
         return requested.clone();

@@ -9,19 +9,27 @@ use std::sync::Arc;
 use tracing::warn;
 
 use crate::clock::now_millis;
-use crate::connection::ConnState;
+use crate::connection::Peer;
+use crate::hub::Member;
 use crate::hub::{NoRoom, Room};
+use crate::services::Services;
 
 /// Joins the room `join` names; false, without an answer, when a stored
 /// room must be loaded first (it was let go after `may_create` was judged):
 /// the caller loads it and calls again. `may_create`: the store does not
 /// hold the room, so it may be made anew.
-pub fn join(state: &mut ConnState, join: Join, may_create: bool) -> bool {
-    let limits = &state.shared.limits;
+pub fn join(
+    services: &Services,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    join: Join,
+    may_create: bool,
+) -> bool {
+    let limits = &services.limits;
     let name = match normalize_name(&join.room, usize::from(limits.max_room_name)) {
         Ok(name) => name,
         Err(e) => {
-            state.reject(
+            peer.reject(
                 ErrorCode::ROOM_INVALID,
                 code::JOIN,
                 0,
@@ -30,10 +38,10 @@ pub fn join(state: &mut ConnState, join: Join, may_create: bool) -> bool {
             return true;
         }
     };
-    let already = super::joined_room(state, &name);
-    if already.is_none() && state.rooms.len() >= usize::from(limits.max_rooms) {
-        let message = format!("you are in {} rooms, the most allowed", state.rooms.len());
-        state.reject(ErrorCode::TOO_MANY_ROOMS, code::JOIN, 0, &message);
+    let already = super::joined_room(services, peer, &name);
+    if already.is_none() && peer.rooms.len() >= usize::from(limits.max_rooms) {
+        let message = format!("you are in {} rooms, the most allowed", peer.rooms.len());
+        peer.reject(ErrorCode::TOO_MANY_ROOMS, code::JOIN, 0, &message);
         return true;
     }
     let history = usize::from(join.history.min(limits.history_max));
@@ -43,11 +51,11 @@ pub fn join(state: &mut ConnState, join: Join, may_create: bool) -> bool {
     for _ in 0..3 {
         let candidate = match room.take() {
             Some(room) => room,
-            None => match find_or_create(state, &name, may_create) {
+            None => match find_or_create(services, peer, &name, may_create) {
                 Ok(Some(room)) => room,
                 Ok(None) => {
                     tracing::debug!(
-                        conn = state.id,
+                        conn = peer.id,
                         "room {name:?} was let go during the join: loading it"
                     );
                     return false;
@@ -63,20 +71,20 @@ pub fn join(state: &mut ConnState, join: Join, may_create: bool) -> bool {
                             "rate limit: your address makes rooms too fast",
                         ),
                     };
-                    state.reject(code, code::JOIN, 0, message);
+                    peer.reject(code, code::JOIN, 0, message);
                     return true;
                 }
             },
         };
-        if let Some(reply) = candidate.join(state.member(), join.since_seq, history, now_millis()) {
+        if let Some(reply) = candidate.join(me, join.since_seq, history, now_millis()) {
             if reply.newly_joined {
-                state.rooms.push(candidate);
+                peer.rooms.push(candidate);
             }
             return true;
         }
     }
     warn!(
-        conn = state.id,
+        conn = peer.id,
         "room {name:?} kept being let go while joining"
     );
     true
@@ -87,23 +95,20 @@ pub fn join(state: &mut ConnState, join: Join, may_create: bool) -> bool {
 /// `Ok(None)` when the room is not in memory and may be in the store: it
 /// must be loaded, never made anew (its numbering goes on, `[MSG-3]`).
 fn find_or_create(
-    state: &ConnState,
+    services: &Services,
+    peer: &Peer,
     name: &str,
     may_create: bool,
 ) -> Result<Option<Arc<Room>>, NoRoom> {
-    let shared = &state.shared;
     let mut unloaded = false;
-    let found = shared
+    let found = services
         .hub
-        .room_or_create(name, shared.config.max_rooms_total, || {
+        .room_or_create(name, services.config.max_rooms_total, || {
             if !may_create {
                 unloaded = true;
                 return false;
             }
-            match (&shared.addresses, &state.admission.address) {
-                (Some(book), Some(address)) => book.take_room(&mut address.lock()),
-                _ => true,
-            }
+            peer.admission.take_room()
         });
     match found {
         Err(_) if unloaded => Ok(None),

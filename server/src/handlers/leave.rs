@@ -3,12 +3,16 @@
 use confab_protocol::frame::{code, Frame, Leave, Left, PresenceEvent};
 use confab_protocol::ErrorCode;
 
-use crate::clock::now_millis;
-use crate::connection::ConnState;
+use std::sync::Arc;
 
-pub fn leave(state: &mut ConnState, leave: Leave) {
-    let Some(room) = super::joined_room(state, &leave.room) else {
-        state.reject(
+use crate::clock::now_millis;
+use crate::connection::Peer;
+use crate::hub::Member;
+use crate::services::Services;
+
+pub fn leave(services: &Services, me: &Arc<Member>, peer: &mut Peer, leave: Leave) {
+    let Some(room) = super::joined_room(services, peer, &leave.room) else {
+        peer.reject(
             ErrorCode::NOT_IN_ROOM,
             code::LEAVE,
             0,
@@ -16,10 +20,10 @@ pub fn leave(state: &mut ConnState, leave: Leave) {
         );
         return;
     };
-    room.remove(state.member(), PresenceEvent::Left, now_millis());
-    state.rooms.retain(|r| !std::sync::Arc::ptr_eq(r, &room));
-    super::let_go_if_idle(state, &room);
-    state.send(Frame::Left(Left {
+    room.remove(me, PresenceEvent::Left, now_millis());
+    peer.rooms.retain(|r| !std::sync::Arc::ptr_eq(r, &room));
+    super::let_go_if_idle(services, &room);
+    peer.send(Frame::Left(Left {
         room: room.name.clone(),
     }));
 }

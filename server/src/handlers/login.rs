@@ -15,70 +15,76 @@ use confab_protocol::names::{name_key, normalize_name};
 use confab_protocol::{ErrorCode, Str8};
 use tracing::{debug, error, info, warn};
 
+use confab_protocol::session::ServerSession;
+
+use crate::account_book::Accounts;
 use crate::clock::now_millis;
-use crate::connection::ConnState;
+use crate::connection::Peer;
 use crate::hashing::HashError;
-use crate::hub::Member;
-use crate::shared::Shared;
+use crate::hub::{Hub, Member};
+use crate::services::Services;
 
 /// The first wrong password is answered after this; each next one waits twice as long.
 const AUTH_FAILURE_DELAY: Duration = Duration::from_millis(500);
 
-pub async fn login(state: &mut ConnState, login: Login) {
+/// Judges a LOGIN and answers it; the member logged in, if one was.
+pub(crate) async fn login(
+    services: &Services,
+    accounts: &Accounts,
+    session: &mut ServerSession,
+    auth_failures: &mut u32,
+    peer: &mut Peer,
+    login: Login,
+) -> Option<Arc<Member>> {
     // spec: AUTH-2 — the deadline counts from accept, whatever is pending.
-    let deadline = state.handshake_deadline();
-    let judged = match tokio::time::timeout_at(deadline, judge_and_slow_down(state, &login)).await {
+    let deadline = session
+        .handshake_deadline()
+        .map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std);
+    let judging = judge_and_slow_down(services, accounts, auth_failures, peer, &login);
+    let judged = match tokio::time::timeout_at(deadline, judging).await {
         Ok(judged) => judged,
         Err(_) => {
-            debug!(conn = state.id, "handshake deadline passed during a login");
-            if let Some(last) = state.session.handshake_timed_out() {
-                state.close_with(last);
+            debug!(conn = peer.id, "handshake deadline passed during a login");
+            if let Some(last) = session.handshake_timed_out() {
+                peer.close_with(last);
             }
-            return;
+            return None;
         }
     };
     match judged {
         Ok((claim, flags)) => {
             let member = claim.keep();
-            info!(conn = state.id, peer = %state.peer, user = %member.name, "logged in");
-            let Some(welcome) =
-                state
-                    .session
-                    .accept_login(member.name.clone(), flags, now_millis())
+            info!(conn = peer.id, peer = %peer.addr, user = %member.name, "logged in");
+            let Some(welcome) = session.accept_login(member.name.clone(), flags, now_millis())
             else {
                 // The session closed while the login was judged: nobody to welcome.
-                state.shared.hub.release_name(&member);
-                return;
+                services.hub.release_name(&member);
+                return None;
             };
-            state.send(welcome);
+            peer.send(welcome);
             if flags & Welcome::REGISTERED != 0 {
-                state.shared.auth_succeeded(state.peer.ip());
+                accounts.auth_succeeded(peer.addr.ip());
             }
-            state.member = Some(member);
-            state.admission.logged_in();
-            if state.session.auto_join() {
+            if session.auto_join() {
                 // spec: HANDSHAKE-7
-                let room = Str8::truncated(&state.shared.default_room);
+                let room = Str8::truncated(&services.default_room);
+                let join = Join {
+                    room,
+                    since_seq: 0,
+                    history: 0,
+                };
                 // The default room is never let go: it may always be made.
-                let _ = super::join::join(
-                    state,
-                    Join {
-                        room,
-                        since_seq: 0,
-                        history: 0,
-                    },
-                    true,
-                );
+                let _ = super::join::join(services, &member, peer, join, true);
             }
+            Some(member)
         }
         Err((code, message)) => {
-            let Some((rejected, fatal)) = state.session.reject_login(code, &message) else {
-                return;
-            };
-            state.send(rejected);
+            let (rejected, fatal) = session.reject_login(code, &message)?;
+            peer.send(rejected);
             if let Some(fatal) = fatal {
-                state.close_with(fatal);
+                peer.close_with(fatal);
             }
+            None
         }
     }
 }
@@ -91,25 +97,28 @@ fn failure_delay(failures: u32) -> Duration {
 }
 
 /// The verdict, after the slow-down of a wrong password.
-async fn judge_and_slow_down(
-    state: &mut ConnState,
+async fn judge_and_slow_down<'a>(
+    services: &'a Services,
+    accounts: &Accounts,
+    auth_failures: &mut u32,
+    peer: &Peer,
     login: &Login,
-) -> Result<(Claim, u8), Rejection> {
-    let verdict = judge(state, login).await;
+) -> Result<(Claim<'a>, u8), Rejection> {
+    let verdict = judge(services, accounts, peer, login).await;
     if let Err((code, _)) = &verdict {
         debug!(
-            conn = state.id,
+            conn = peer.id,
             "login as {:?} rejected: {code}",
             login.username.as_str()
         );
         if *code == ErrorCode::AUTH_FAILED {
             // spec: HANDSHAKE-6, AUTH-1 — repeated failures are slowed down,
             // on this connection and from this address, never for the name.
-            state.auth_failures += 1;
-            let from_address = state.shared.auth_failed(state.peer.ip());
-            let failures = state.auth_failures.max(from_address);
+            *auth_failures += 1;
+            let from_address = accounts.auth_failed(peer.addr.ip());
+            let failures = (*auth_failures).max(from_address);
             let delay = failure_delay(failures);
-            warn!(conn = state.id, peer = %state.peer, "failed login for {:?}", login.username.as_str());
+            warn!(conn = peer.id, peer = %peer.addr, "failed login for {:?}", login.username.as_str());
             tokio::time::sleep(delay).await;
         }
     }
@@ -120,19 +129,19 @@ type Rejection = (ErrorCode, String);
 
 /// A name claimed for a connection; released on drop unless kept, so a
 /// login cut short (by the handshake deadline) leaves no name behind.
-struct Claim {
-    shared: Arc<Shared>,
+struct Claim<'a> {
+    hub: &'a Hub,
     member: Option<Arc<Member>>,
 }
 
-impl Claim {
-    fn take(shared: &Arc<Shared>, member: Arc<Member>) -> Result<Claim, Rejection> {
-        if !shared.hub.claim_name(&member) {
+impl<'a> Claim<'a> {
+    fn take(hub: &'a Hub, member: Arc<Member>) -> Result<Claim<'a>, Rejection> {
+        if !hub.claim_name(&member) {
             let name = member.name.as_str();
             return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
         }
         Ok(Claim {
-            shared: Arc::clone(shared),
+            hub,
             member: Some(member),
         })
     }
@@ -144,18 +153,22 @@ impl Claim {
     }
 }
 
-impl Drop for Claim {
+impl Drop for Claim<'_> {
     fn drop(&mut self) {
         if let Some(member) = &self.member {
-            self.shared.hub.release_name(member);
+            self.hub.release_name(member);
         }
     }
 }
 
 /// `[HANDSHAKE-5]`, `[HANDSHAKE-6]`: the claimed name to log in and its
 /// WELCOME flags, or why not.
-async fn judge(state: &ConnState, login: &Login) -> Result<(Claim, u8), Rejection> {
-    let shared = Arc::clone(&state.shared);
+async fn judge<'a>(
+    services: &'a Services,
+    accounts: &Accounts,
+    peer: &Peer,
+    login: &Login,
+) -> Result<(Claim<'a>, u8), Rejection> {
     match login.mode {
         LoginMode::Guest if !login.password.is_empty() => {
             return Err((
@@ -163,7 +176,7 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Claim, u8), Rejectio
                 "guests log in without a password".into(),
             ))
         }
-        LoginMode::Login | LoginMode::Register if shared.store.is_none() => {
+        LoginMode::Login | LoginMode::Register if accounts.store.is_none() => {
             return Err((
                 ErrorCode::ACCOUNTS_UNAVAILABLE,
                 "this server has no accounts; log in as a guest".into(),
@@ -171,19 +184,17 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Claim, u8), Rejectio
         }
         _ => {}
     }
-    let max = usize::from(shared.limits.max_username);
+    let max = usize::from(services.limits.max_username);
     let name = normalize_name(&login.username, max)
         .map_err(|e| (ErrorCode::NAME_INVALID, e.to_string()))?;
-    if shared.is_reserved(&name) {
+    if accounts.is_reserved(&name) {
         return Err((
             ErrorCode::NAME_RESERVED,
             format!("the name {name:?} is reserved"),
         ));
     }
-    if login.mode == LoginMode::Guest
-        && (shared.config.require_account || shared.is_registered(&name))
-    {
-        let why = if shared.config.require_account {
+    if login.mode == LoginMode::Guest && (accounts.required || accounts.is_registered(&name)) {
+        let why = if accounts.required {
             "this server requires an account: log in or register".to_string()
         } else {
             format!("{name:?} is a registered name: log in with its password")
@@ -191,7 +202,7 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Claim, u8), Rejectio
         return Err((ErrorCode::ACCOUNT_REQUIRED, why));
     }
     // spec: NAMES-1 — an account holder is known by the registered spelling.
-    let name = match (&shared.store, login.mode) {
+    let name = match (&accounts.store, login.mode) {
         (Some(store), LoginMode::Login) => store
             .account_name(name_key(&name))
             .await
@@ -201,23 +212,23 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Claim, u8), Rejectio
         _ => name,
     };
     let member = Arc::new(Member {
-        conn_id: state.id,
+        conn_id: peer.id,
         name: Str8::truncated(&name),
-        outbox: Arc::clone(&state.outbox),
+        outbox: Arc::clone(&peer.outbox),
         // A guest's direct-message history starts now (`[HISTORY-2]`); an
         // account's is set from the store below.
-        history_floor: AtomicU64::new(shared.hub.peek_message_id()),
+        history_floor: AtomicU64::new(services.hub.peek_message_id()),
     });
     match login.mode {
-        LoginMode::Guest => Ok((Claim::take(&shared, member)?, 0)),
+        LoginMode::Guest => Ok((Claim::take(&services.hub, member)?, 0)),
         LoginMode::Login => {
-            let floor = check_password(&shared, state, login, &name).await?;
+            let floor = check_password(accounts, peer, login, &name).await?;
             member.history_floor.store(floor, Ordering::Relaxed);
             // spec: AUTH-1 — the name is taken only with the right password.
-            Ok((Claim::take(&shared, member)?, Welcome::REGISTERED))
+            Ok((Claim::take(&services.hub, member)?, Welcome::REGISTERED))
         }
         LoginMode::Register => {
-            let claim = register(&shared, state, login, member).await?;
+            let claim = register(services, accounts, peer, login, member).await?;
             Ok((claim, Welcome::REGISTERED))
         }
     }
@@ -243,12 +254,12 @@ fn hashing_failed(e: HashError) -> Rejection {
 
 /// Mode 1: the account's direct-message history floor if the password is right.
 async fn check_password(
-    shared: &Shared,
-    state: &ConnState,
+    accounts: &Accounts,
+    peer: &Peer,
     login: &Login,
     name: &str,
 ) -> Result<u64, Rejection> {
-    let (Some(store), Some(passwords)) = (&shared.store, &shared.passwords) else {
+    let (Some(store), Some(passwords)) = (&accounts.store, &accounts.passwords) else {
         return Err((ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()));
     };
     let wrong = || (ErrorCode::AUTH_FAILED, "wrong name or password".to_string());
@@ -261,7 +272,7 @@ async fn check_password(
     };
     let password = login.password.to_string();
     let matched = passwords
-        .verify(state.peer.ip(), password, account.hash)
+        .verify(peer.addr.ip(), password, account.hash)
         .await
         .map_err(hashing_failed)?;
     if matched {
@@ -272,13 +283,14 @@ async fn check_password(
 }
 
 /// Mode 2: hashes the password, then claims the name and stores the account.
-async fn register(
-    shared: &Arc<Shared>,
-    state: &ConnState,
+async fn register<'a>(
+    services: &'a Services,
+    accounts: &Accounts,
+    peer: &Peer,
     login: &Login,
     member: Arc<Member>,
-) -> Result<Claim, Rejection> {
-    let (Some(store), Some(passwords)) = (&shared.store, &shared.passwords) else {
+) -> Result<Claim<'a>, Rejection> {
+    let (Some(store), Some(passwords)) = (&accounts.store, &accounts.passwords) else {
         return Err((ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()));
     };
     let name = member.name.to_string();
@@ -291,7 +303,7 @@ async fn register(
     // Cheap refusals first (no hashing for a name that cannot be had), in
     // the order of `[STATE-7]`: NAME_TAKEN, then the empty password
     // (`[HANDSHAKE-9]`), then ACCOUNT_EXISTS.
-    if shared.hub.user(&name).is_some() {
+    if services.hub.user(&name).is_some() {
         return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
     }
     if login.password.is_empty() {
@@ -300,18 +312,18 @@ async fn register(
             "registration needs a password".into(),
         ));
     }
-    if shared.is_registered(&name) {
+    if accounts.is_registered(&name) {
         return Err(exists());
     }
     let hash = passwords
-        .hash_new(state.peer.ip(), login.password.to_string())
+        .hash_new(peer.addr.ip(), login.password.to_string())
         .await
         .map_err(hashing_failed)?;
     // Claimed before the account is stored, so a name cannot be registered
     // from under a guest who took it meanwhile; released if storing fails.
-    let claim = Claim::take(shared, member)?;
+    let claim = Claim::take(&services.hub, member)?;
     // Direct messages a guest exchanged under this name stay its own.
-    let history_floor = shared.hub.peek_message_id();
+    let history_floor = services.hub.peek_message_id();
     let key = name_key(&name).to_string();
     let stored = store
         .insert_account(key, name.clone(), hash, now_millis(), history_floor)
@@ -326,7 +338,7 @@ async fn register(
         .expect("a fresh claim holds its member")
         .history_floor
         .store(history_floor, Ordering::Relaxed);
-    shared.note_registered(&name);
+    accounts.note_registered(&name);
     info!(user = name, "registered");
     Ok(claim)
 }

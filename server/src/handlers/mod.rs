@@ -10,7 +10,7 @@ mod rooms;
 mod send;
 mod who;
 
-pub use login::login;
+pub(crate) use login::login;
 
 use std::sync::Arc;
 
@@ -19,34 +19,43 @@ use confab_protocol::names::{is_blank, name_key, normalize_name};
 use confab_protocol::session::Request;
 use confab_protocol::ErrorCode;
 
+use crate::account_book::Accounts;
 use crate::clock::now_millis;
-use crate::connection::ConnState;
-use crate::hub::Room;
+use crate::connection::Peer;
+use crate::hub::{Member, Room};
 use crate::log::MessageLog;
+use crate::services::Services;
 
-/// Handles a READY request; requests are answered in the order they came.
-pub async fn dispatch(state: &mut ConnState, request: Request) {
+/// Handles a READY request from `me`; requests are answered in the order
+/// they came. `accounts` spells HISTORY's users as registered.
+pub(crate) async fn dispatch(
+    services: &Services,
+    accounts: &Accounts,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    request: Request,
+) {
     match request {
         Request::Join(join) => {
             // spec: LIMIT-5 — a stored room let go between the load and the
             // join (its last member left meanwhile) is loaded again, never
             // made anew with its numbering reset.
             for _ in 0..3 {
-                let may_create = load_if_stored(state, &join.room).await;
-                if join::join(state, join.clone(), may_create) {
+                let may_create = load_if_stored(services, &join.room).await;
+                if join::join(services, me, peer, join.clone(), may_create) {
                     return;
                 }
             }
             tracing::warn!(
-                conn = state.id,
+                conn = peer.id,
                 "room {:?} kept being let go while joining",
                 join.room.as_str()
             );
         }
-        Request::Leave(leave) => leave::leave(state, leave),
-        Request::ListRooms => rooms::list_rooms(state).await,
-        Request::SendMessage(send) => send::send(state, send).await,
-        Request::Direct(direct) => direct::direct(state, direct).await,
+        Request::Leave(leave) => leave::leave(services, me, peer, leave),
+        Request::ListRooms => rooms::list_rooms(services, peer).await,
+        Request::SendMessage(send) => send::send(services, me, peer, send).await,
+        Request::Direct(direct) => direct::direct(services, me, peer, direct).await,
         // spec: ACTION-1 — an action is a SEND or DIRECT delivered with the ACTION flag.
         Request::SendAction(a) => {
             let send = SendMessage {
@@ -54,7 +63,7 @@ pub async fn dispatch(state: &mut ConnState, request: Request) {
                 room: a.room,
                 body: a.body,
             };
-            send::send_as(state, send, code::SEND_ACTION, Message::ACTION).await
+            send::send_as(services, me, peer, send, code::SEND_ACTION, Message::ACTION).await
         }
         Request::DirectAction(a) => {
             let direct = Direct {
@@ -62,24 +71,25 @@ pub async fn dispatch(state: &mut ConnState, request: Request) {
                 to: a.to,
                 body: a.body,
             };
-            direct::direct_as(state, direct, code::DIRECT_ACTION, DirectMessage::ACTION).await
+            let flags = DirectMessage::ACTION;
+            direct::direct_as(services, me, peer, direct, code::DIRECT_ACTION, flags).await
         }
         Request::Who(who) => {
-            load_if_stored(state, &who.room).await;
-            who::who(state, who).await
+            load_if_stored(services, &who.room).await;
+            who::who(services, peer, who).await
         }
-        Request::History(history) => history::history(state, history).await,
+        Request::History(history) => history::history(services, accounts, me, peer, history).await,
         // spec: MOD-1 — this server does not set MODERATION, so its sessions
         // never parse these; should one arrive, it is an unknown frame.
-        Request::Moderate(_) => unknown_frame(state, code::MODERATE),
-        Request::RoomSettings(_) => unknown_frame(state, code::ROOM_SETTINGS),
-        Request::Audit(_) => unknown_frame(state, code::AUDIT),
+        Request::Moderate(_) => unknown_frame(peer, code::MODERATE),
+        Request::RoomSettings(_) => unknown_frame(peer, code::ROOM_SETTINGS),
+        Request::Audit(_) => unknown_frame(peer, code::AUDIT),
     }
 }
 
 /// `[VERSION-3]`: a frame this server does not implement.
-fn unknown_frame(state: &mut ConnState, frame_type: u8) {
-    state.reject(
+fn unknown_frame(peer: &Peer, frame_type: u8) {
+    peer.reject(
         ErrorCode::UNKNOWN_FRAME_TYPE,
         frame_type,
         0,
@@ -88,54 +98,47 @@ fn unknown_frame(state: &mut ConnState, frame_type: u8) {
 }
 
 /// Leaves every room and frees the name when the connection ends (`[CLOSE-3]`).
-pub fn disconnect(state: &mut ConnState) {
-    let Some(member) = state.member.take() else {
-        return;
-    };
+pub(crate) fn disconnect(services: &Services, member: &Arc<Member>, peer: &mut Peer) {
     // The name is free before anyone hears of the departure, so a client
     // reacting to the PRESENCE can take it at once.
-    state.shared.hub.release_name(&member);
-    state.shared.hub.dm_queues.forget(member.conn_id);
+    services.hub.release_name(member);
+    services.hub.dm_queues.forget(member.conn_id);
     let now = now_millis();
-    let rooms: Vec<Arc<Room>> = state.rooms.drain(..).collect();
-    for room in rooms {
-        room.remove(&member, PresenceEvent::Disconnected, now);
-        let_go_if_idle(state, &room);
+    for room in std::mem::take(&mut peer.rooms) {
+        room.remove(member, PresenceEvent::Disconnected, now);
+        let_go_if_idle(services, &room);
     }
 }
 
 /// `[LIMIT-5]`: a room nobody is in leaves memory, unless it is the default
 /// room or, without a store, it has history (kept in memory only).
-fn let_go_if_idle(state: &ConnState, room: &Arc<Room>) {
-    let shared = &state.shared;
-    if room.name.as_str() != shared.default_room {
-        shared.hub.let_go_if_idle(room, shared.log.is_persistent());
+fn let_go_if_idle(services: &Services, room: &Arc<Room>) {
+    if room.name.as_str() != services.default_room {
+        services
+            .hub
+            .let_go_if_idle(room, services.log.is_persistent());
     }
 }
 
 /// A stored room that was let go is loaded again before a request names it.
 /// True when the room may be made anew: there is no store, or it does not
 /// hold the room.
-async fn load_if_stored(state: &ConnState, room: &str) -> bool {
-    let shared = &state.shared;
-    if !shared.log.is_persistent() {
+async fn load_if_stored(services: &Services, room: &str) -> bool {
+    if !services.log.is_persistent() {
         return true;
     }
-    let Ok(name) = normalize_name(room, usize::from(shared.limits.max_room_name)) else {
+    let Ok(name) = normalize_name(room, usize::from(services.limits.max_room_name)) else {
         return true;
     };
-    if shared.hub.room(&name).is_some() {
+    if services.hub.room(&name).is_some() {
         return false;
     }
-    match shared
-        .log
-        .load_room(name.clone(), usize::from(shared.limits.history_max))
-        .await
-    {
+    let history_max = usize::from(services.limits.history_max);
+    match services.log.load_room(name.clone(), history_max).await {
         Ok(Some(loaded)) => {
-            shared
+            services
                 .hub
-                .restore_room(loaded, shared.config.max_rooms_total);
+                .restore_room(loaded, services.config.max_rooms_total);
             false
         }
         Ok(None) => true,
@@ -147,25 +150,24 @@ async fn load_if_stored(state: &ConnState, room: &str) -> bool {
 }
 
 /// The joined room a request names, matched the way names compare (`[ROOM-1]`).
-fn joined_room(state: &ConnState, name: &str) -> Option<Arc<Room>> {
-    if let Some(room) = state.rooms.iter().find(|r| r.name.as_str() == name) {
+fn joined_room(services: &Services, peer: &Peer, name: &str) -> Option<Arc<Room>> {
+    if let Some(room) = peer.rooms.iter().find(|r| r.name.as_str() == name) {
         return Some(Arc::clone(room));
     }
-    let normalized = normalize_name(name, usize::from(state.shared.limits.max_room_name)).ok()?;
+    let normalized = normalize_name(name, usize::from(services.limits.max_room_name)).ok()?;
     let key = name_key(&normalized);
-    state
-        .rooms
+    peer.rooms
         .iter()
         .find(|r| name_key(&r.name) == key)
         .cloned()
 }
 
 /// `[MSG-6]`: the body checks shared by SEND and DIRECT.
-fn check_body(state: &ConnState, body: &str) -> Result<(), (ErrorCode, &'static str)> {
+fn check_body(services: &Services, body: &str) -> Result<(), (ErrorCode, &'static str)> {
     if is_blank(body) {
         return Err((ErrorCode::EMPTY_MESSAGE, "empty message not sent"));
     }
-    if body.len() > usize::from(state.shared.limits.max_body) {
+    if body.len() > usize::from(services.limits.max_body) {
         return Err((
             ErrorCode::BODY_TOO_LONG,
             "message longer than max_body not sent",

@@ -6,71 +6,75 @@ use confab_protocol::frame::{code, SendMessage};
 use confab_protocol::ErrorCode;
 
 use crate::clock::now_millis;
-use crate::connection::ConnState;
+use crate::connection::Peer;
+use crate::hub::Member;
 use crate::log::MessageLog;
+use crate::services::Services;
 
-pub async fn send(state: &mut ConnState, send: SendMessage) {
-    send_as(state, send, code::SEND, 0).await;
+pub async fn send(services: &Services, me: &Arc<Member>, peer: &mut Peer, send: SendMessage) {
+    send_as(services, me, peer, send, code::SEND, 0).await;
 }
 
 /// SEND, or SEND_ACTION (`frame_type`) delivered with `flags` (`[ACTION-1]`).
-pub async fn send_as(state: &mut ConnState, send: SendMessage, frame_type: u8, flags: u8) {
+pub async fn send_as(
+    services: &Services,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    send: SendMessage,
+    frame_type: u8,
+    flags: u8,
+) {
     let client_ref = send.client_ref;
-    if let Err((code, message)) = super::check_body(state, &send.body) {
-        state
-            .reject_in_order(code, frame_type, client_ref, message)
+    if let Err((code, message)) = super::check_body(services, &send.body) {
+        peer.reject_in_order(code, frame_type, client_ref, message)
             .await;
         return;
     }
-    let Some(room) = super::joined_room(state, &send.room) else {
-        state
-            .reject_in_order(
-                ErrorCode::NOT_IN_ROOM,
-                frame_type,
-                client_ref,
-                "join the room first",
-            )
-            .await;
+    let Some(room) = super::joined_room(services, peer, &send.room) else {
+        peer.reject_in_order(
+            ErrorCode::NOT_IN_ROOM,
+            frame_type,
+            client_ref,
+            "join the room first",
+        )
+        .await;
         return;
     };
-    let shared = Arc::clone(&state.shared);
     // Wait for room in the log first: a busy disk slows this sender, never
     // the others, and nothing is assigned that cannot be stored.
-    let slot = match shared.log.reserve().await {
+    let slot = match services.log.reserve().await {
         Ok(slot) => slot,
         Err(e) => {
-            tracing::error!(conn = state.id, "cannot append to the message log: {e}");
-            state
-                .reject_in_order(
-                    ErrorCode::STORAGE_FAILURE,
-                    frame_type,
-                    client_ref,
-                    "message store unavailable",
-                )
-                .await;
+            tracing::error!(conn = peer.id, "cannot append to the message log: {e}");
+            peer.reject_in_order(
+                ErrorCode::STORAGE_FAILURE,
+                frame_type,
+                client_ref,
+                "message store unavailable",
+            )
+            .await;
             return;
         }
     };
-    let hub = &shared.hub;
+    let hub = &services.hub;
     // The ACK goes out when the message is released (once durable, `[MSG-2]`).
     let published = room.publish(
-        state.member(),
+        me,
         client_ref,
         send.body,
         flags,
         now_millis(),
         || hub.next_message_id(),
         slot,
-        &state.unacked,
+        &peer.unacked,
     );
     if !published {
-        state
-            .reject_in_order(
-                ErrorCode::NOT_IN_ROOM,
-                frame_type,
-                client_ref,
-                "join the room first",
-            )
-            .await;
+        peer.reject_in_order(
+            ErrorCode::NOT_IN_ROOM,
+            frame_type,
+            client_ref,
+            "join the room first",
+        )
+        .await;
     }
 }

@@ -1,0 +1,53 @@
+//! The server's services, handed to every request handler by reference:
+//! the room registry, the message log, the limits and the settings the
+//! handlers read. A cluster backend or moderation plugs in here, beside
+//! them, without the handlers reaching into a connection-wide state bag.
+
+use std::sync::Arc;
+
+use confab_protocol::Limits;
+
+use crate::closing::Closing;
+use crate::config::Config;
+use crate::connection::outbox::GlobalQueue;
+use crate::hub::Hub;
+use crate::log::Log;
+
+#[derive(Debug)]
+pub(crate) struct Services {
+    pub config: Config,
+    pub limits: Limits,
+    /// The users online and the rooms in memory.
+    pub hub: Hub,
+    /// Where messages go before delivery, and where HISTORY reads them.
+    pub log: Log,
+    /// The default room's name, normalised; never let go (`[LIMIT-5]`).
+    pub default_room: String,
+    /// Set once the server starts shutting down; every connection waits on it.
+    pub closing: Closing,
+    /// Bytes queued for all clients, against `--queue-bytes-total` (`[MEM-2]`).
+    pub queued: Arc<GlobalQueue>,
+}
+
+impl Services {
+    /// Services over the in-memory log, for handler tests: no store, no socket.
+    #[cfg(test)]
+    pub fn in_memory(config: Config) -> Services {
+        let limits = config.limits();
+        let history_max = usize::from(limits.history_max);
+        Services {
+            hub: Hub::new(history_max),
+            log: Log::Memory(crate::log::MemoryLog::new(history_max)),
+            default_room: config.default_room.clone(),
+            closing: Closing::default(),
+            queued: GlobalQueue::new(usize::MAX),
+            limits,
+            config,
+        }
+    }
+
+    /// `--queue-bytes`: one client's outbound byte budget (`[MEM-2]`).
+    pub fn queue_bytes(&self) -> usize {
+        self.config.queue_bytes as usize
+    }
+}
