@@ -243,6 +243,10 @@ mod tests {
         let connection = serve(stream, peer, shared, admission, tokio::time::Instant::now());
         let size = std::mem::size_of_val(&connection);
         eprintln!("connection future: {size} bytes");
+        eprintln!(
+            "connection state: {} bytes",
+            std::mem::size_of::<ConnState>()
+        );
         // 784 bytes when written (debug and release alike), 896 later, 832
         // once the keepalive timers moved into the session; 8 KB of memory
         // per idle connection came from a future of 4,320 plus a second task.

@@ -194,18 +194,4 @@ fn pages<T>(items: Vec<T>, entry_len: impl Fn(&T) -> usize, budget: usize) -> Ve
 }
 
 #[cfg(test)]
-mod tests {
-    use super::pages;
-
-    #[test]
-    fn pages_respect_the_budget_and_keep_order() {
-        let items: Vec<u32> = (0..10).collect();
-        let split = pages(items, |_| 4, 12);
-        assert_eq!(
-            split,
-            vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8], vec![9]]
-        );
-        let empty: Vec<Vec<u32>> = pages(Vec::new(), |_| 4, 12);
-        assert_eq!(empty, vec![Vec::<u32>::new()]);
-    }
-}
+mod tests;
