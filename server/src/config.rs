@@ -220,7 +220,7 @@ pub struct Config {
     /// Tests only: retention passes run when the driver asks (not on the
     /// interval), at the time it names, and can be held between batches.
     #[arg(skip)]
-    pub retention_driver: Option<crate::retention::Driver>,
+    pub retention_driver: Option<crate::retention_schedule::Driver>,
 
     /// Milliseconds the server waits for clients to take their last frames
     /// when it shuts down.

@@ -36,7 +36,10 @@ pub enum HashError {
     #[error("too many registrations from your address; try again later")]
     TooManyRegistrations,
     #[error("password hashing failed: {0}")]
-    Failed(String),
+    Failed(#[from] accounts::PasswordError),
+    /// The pool's threads ended (the server is stopping, or one panicked).
+    #[error("password hashing failed: the hashing threads are gone")]
+    Gone,
 }
 
 enum Work {
@@ -52,7 +55,7 @@ enum Done {
 
 struct Job {
     work: Work,
-    reply: oneshot::Sender<Result<Done, String>>,
+    reply: oneshot::Sender<Result<Done, accounts::PasswordError>>,
     /// Frees the address's place when the job is done (or dropped unrun).
     _place: Place,
 }
@@ -126,11 +129,6 @@ impl HashPool {
         })
     }
 
-    /// The most memory the pool's hashing uses at once.
-    pub fn peak_memory(&self) -> u64 {
-        self.config.workers.max(1) as u64 * accounts::HASH_MEMORY_BYTES
-    }
-
     /// Whether `password` matches the stored PHC string.
     pub async fn verify(
         &self,
@@ -140,7 +138,7 @@ impl HashPool {
     ) -> Result<bool, HashError> {
         match self.run(ip, Work::Verify { password, stored }).await? {
             Done::Verified(matched) => Ok(matched),
-            Done::Hashed(_) => Err(HashError::Failed("unexpected answer".into())),
+            Done::Hashed(_) => unreachable!("a check is answered with a verdict"),
         }
     }
 
@@ -151,7 +149,7 @@ impl HashPool {
         }
         match self.run(ip, Work::Hash { password }).await? {
             Done::Hashed(hash) => Ok(hash),
-            Done::Verified(_) => Err(HashError::Failed("unexpected answer".into())),
+            Done::Verified(_) => unreachable!("a hash job is answered with a hash"),
         }
     }
 
@@ -180,13 +178,11 @@ impl HashPool {
                 debug!(%ip, "password hashing queue full");
                 return Err(HashError::Busy);
             }
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(HashError::Failed("the hashing threads are gone".into()))
-            }
+            Err(TrySendError::Disconnected(_)) => return Err(HashError::Gone),
         }
         answer
             .await
-            .map_err(|_| HashError::Failed("a hashing thread ended".into()))?
+            .map_err(|_| HashError::Gone)?
             .map_err(HashError::Failed)
     }
 

@@ -1,30 +1,34 @@
 //! The Confab server: a concurrent, fair relay for the protocol in
 //! `spec/PROTOCOL.md`. The binary (`main.rs`) is a thin shell over [`run`].
+//!
+//! Modules are private; what the binary and the tests use is re-exported
+//! here, so the compiler reports code nothing uses.
 
-pub mod account_book;
-pub mod addresses;
-pub mod admission;
-pub mod clock;
-pub mod closing;
+mod account_book;
+mod addresses;
+mod admission;
+mod clock;
+mod closing;
 pub mod config;
-pub mod connection;
-pub mod handlers;
-pub mod hashing;
-pub mod hub;
-pub mod log;
-pub mod ratelimit;
-pub mod refusals;
+mod connection;
+mod handlers;
+mod hashing;
+mod hub;
+mod log;
+mod ratelimit;
+mod refusals;
 pub mod retention_schedule;
-pub mod server;
-pub mod services;
-pub mod shared;
+mod server;
+mod services;
+mod shared;
 pub mod store;
-pub(crate) mod sync;
-pub mod tls;
-pub mod transport;
+mod sync;
+mod tls;
+mod transport;
 
+pub use clock::now_millis;
 pub use config::Config;
-/// The retention schedule under its former name (`retention::Driver`).
-pub use retention_schedule as retention;
 pub use server::{bind, run, StartError};
+pub use shared::SetupError;
+pub use tls::{generate_self_signed, TlsError};
 pub use transport::{Listener, Transport};

@@ -81,7 +81,7 @@ fn main() -> ExitCode {
 
 /// `gen-cert`: a self-signed certificate and key for local TLS use.
 fn gen_cert(out: &Path, hosts: &[String]) -> ExitCode {
-    match confab_server::tls::generate_self_signed(out, hosts) {
+    match confab_server::generate_self_signed(out, hosts) {
         Ok((cert, key)) => {
             println!("wrote {} and {}", cert.display(), key.display());
             println!(

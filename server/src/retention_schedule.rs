@@ -20,9 +20,19 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 use crate::clock::now_millis;
-use crate::log::{MessageLog, Policy};
+use crate::log::{MessageLog, Policy, StoreError};
 use crate::shared::Shared;
 use crate::sync::lock;
+
+/// Why a retention pass did not run to the end.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A test's pass was asked for after the server stopped.
+    #[error("the server stopped")]
+    Stopped,
+}
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -67,7 +77,7 @@ pub(crate) async fn run(shared: Arc<Shared>, shutdown: CancellationToken) {
 /// One pass: the log first, then the same rules on the rooms' replay
 /// buffers (a room made again from the log meanwhile is made from what is
 /// left).
-async fn pass(shared: &Shared, policy: Policy, driver: Option<Driver>) -> Result<usize, String> {
+async fn pass(shared: &Shared, policy: Policy, driver: Option<Driver>) -> Result<usize, PassError> {
     let checkpoint = Box::new(move || {
         if let Some(driver) = &driver {
             driver.checkpoint();
@@ -77,8 +87,7 @@ async fn pass(shared: &Shared, policy: Policy, driver: Option<Driver>) -> Result
         .services
         .log
         .apply_retention(policy, checkpoint)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     shared
         .services
         .hub
@@ -95,7 +104,7 @@ pub struct Driver {
 }
 
 /// A pass asked for: the time it runs at, and where its count goes.
-type Request = (u64, oneshot::Sender<Result<usize, String>>);
+type Request = (u64, oneshot::Sender<Result<usize, PassError>>);
 
 #[derive(Default)]
 struct DriverInner {
@@ -117,13 +126,11 @@ impl std::fmt::Debug for Driver {
 impl Driver {
     /// Runs one pass as if the clock read `now` (UTC milliseconds) and
     /// returns how many stored messages it deleted.
-    pub async fn pass_at(&self, now: u64) -> Result<usize, String> {
+    pub async fn pass_at(&self, now: u64) -> Result<usize, PassError> {
         let (answer, answered) = oneshot::channel();
         lock(&self.inner.requests).push_back((now, answer));
         self.inner.requested.notify_one();
-        answered
-            .await
-            .map_err(|_| "the server stopped".to_string())?
+        answered.await.map_err(|_| PassError::Stopped)?
     }
 
     /// Makes passes stop before their next batch until [`Driver::release`].

@@ -65,7 +65,10 @@ pub async fn run<L: Listener>(
     if let Ok(addr) = listener.local_addr() {
         info!("confab-server listening on {addr}");
     }
-    tracker.spawn(crate::retention::run(Arc::clone(&shared), shutdown.clone()));
+    tracker.spawn(crate::retention_schedule::run(
+        Arc::clone(&shared),
+        shutdown.clone(),
+    ));
     loop {
         let report_due = refusals.due();
         let accepted = tokio::select! {

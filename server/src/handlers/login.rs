@@ -234,7 +234,7 @@ async fn judge<'a>(
     }
 }
 
-fn unavailable(e: String) -> Rejection {
+fn unavailable(e: impl std::fmt::Display) -> Rejection {
     error!("account store: {e}");
     (
         ErrorCode::AUTH_FAILED,
@@ -248,7 +248,7 @@ fn hashing_failed(e: HashError) -> Rejection {
         HashError::Busy | HashError::TooManyRegistrations => {
             (ErrorCode::TRY_AGAIN_LATER, e.to_string())
         }
-        HashError::Failed(why) => unavailable(why),
+        HashError::Failed(_) | HashError::Gone => unavailable(e),
     }
 }
 
@@ -266,7 +266,7 @@ async fn check_password(
     let Some(account) = store
         .account(name_key(name).to_string())
         .await
-        .map_err(|e| unavailable(e.to_string()))?
+        .map_err(unavailable)?
     else {
         return Err(wrong());
     };
@@ -328,7 +328,7 @@ async fn register<'a>(
     let stored = store
         .insert_account(key, name.clone(), hash, now_millis(), history_floor)
         .await
-        .map_err(|e| unavailable(e.to_string()))?;
+        .map_err(unavailable)?;
     if !stored {
         return Err(exists());
     }

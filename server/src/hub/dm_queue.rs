@@ -109,14 +109,6 @@ impl DmQueues {
     pub fn forget(&self, recipient: u64) {
         lock(&self.queued).remove(&recipient);
     }
-
-    /// Drops the entries of recipients with nothing unwritten (bounds the map).
-    pub fn sweep(&self) {
-        lock(&self.queued).retain(|_, waiting| {
-            waiting.retain(Waiting::unwritten);
-            !waiting.is_empty()
-        });
-    }
 }
 
 #[cfg(test)]
@@ -162,7 +154,5 @@ mod tests {
         drop(in_queue);
         let again = queues.admit(&budget, 7, a, frame()).unwrap();
         drop((again, from_b, other));
-        queues.sweep();
-        assert!(lock(&queues.queued).is_empty(), "nothing unwritten is kept");
     }
 }

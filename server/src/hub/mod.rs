@@ -11,7 +11,7 @@ mod presence;
 mod room;
 
 pub use direct::DirectDelivery;
-pub use room::{JoinReply, Room};
+pub use room::Room;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -229,6 +229,7 @@ impl Hub {
         lock(&self.idle).budget = bytes;
     }
 
+    #[cfg(test)]
     pub fn room_count(&self) -> usize {
         lock(&self.rooms).len()
     }

@@ -61,7 +61,7 @@ use confab_protocol::frame::{DirectMessage, Direction, Message};
 use confab_protocol::names::name_key;
 
 pub use crate::store::prune::{Policy, Pruned};
-pub use crate::store::{SqliteLog, StoreError};
+pub(crate) use crate::store::{SqliteLog, StoreError};
 pub use memory::MemoryLog;
 
 /// Both parties of a direct conversation, in a stable order: the same key

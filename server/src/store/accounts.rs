@@ -14,25 +14,33 @@ use rusqlite::{params, Connection, OptionalExtension};
 /// messages belong to it (earlier ones were a guest's under the same name,
 /// `[HISTORY-2]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
+pub(crate) struct Account {
     pub hash: String,
     pub history_floor: u64,
 }
 
-/// argon2id's memory for one hash or check with the parameters used here.
-pub const HASH_MEMORY_BYTES: u64 = argon2::Params::DEFAULT_M_COST as u64 * 1024;
+/// Why a password could not be hashed or checked. The argon2 and PHC
+/// crates report through several error types; their message is kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    #[error("stored hash unreadable: {0}")]
+    Unreadable(String),
+}
 
-pub fn hash(password: &str) -> Result<String, String> {
+/// A PHC string for `password`, with a fresh salt.
+pub fn hash(password: &str) -> Result<String, PasswordError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
+        .map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
 /// argon2id's working memory, allocated once per hashing thread and reused:
 /// allocated afresh for every hash (64-byte aligned, 19 MiB), it fragments
 /// the allocator's arenas, which then keep about 13 MiB per hash.
-pub struct Scratch(Vec<Block>);
+pub(crate) struct Scratch(Vec<Block>);
 
 impl Scratch {
     pub fn new() -> Scratch {
@@ -47,8 +55,8 @@ impl Default for Scratch {
 }
 
 /// `hash`, in `scratch`'s memory.
-pub fn hash_with(scratch: &mut Scratch, password: &str) -> Result<String, String> {
-    let failed = |e: &dyn std::fmt::Display| format!("cannot hash the password: {e}");
+pub(crate) fn hash_with(scratch: &mut Scratch, password: &str) -> Result<String, PasswordError> {
+    let failed = |e: &dyn std::fmt::Display| PasswordError::Hash(e.to_string());
     let salt = argon2::password_hash::try_generate_salt().map_err(|e| failed(&e))?;
     let argon2 = Argon2::default();
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
@@ -67,8 +75,12 @@ pub fn hash_with(scratch: &mut Scratch, password: &str) -> Result<String, String
 
 /// Whether `password` matches the stored PHC string `stored`, computed in
 /// `scratch`'s memory when the hash's parameters fit it.
-pub fn verify_with(scratch: &mut Scratch, stored: &str, password: &str) -> Result<bool, String> {
-    let unreadable = |e: &dyn std::fmt::Display| format!("stored hash unreadable: {e}");
+pub(crate) fn verify_with(
+    scratch: &mut Scratch,
+    stored: &str,
+    password: &str,
+) -> Result<bool, PasswordError> {
+    let unreadable = |e: &dyn std::fmt::Display| PasswordError::Unreadable(e.to_string());
     let parsed = PasswordHash::new(stored).map_err(|e| unreadable(&e))?;
     let params = Params::try_from(&parsed).map_err(|e| unreadable(&e))?;
     if params.block_count() > scratch.0.len() {
@@ -95,7 +107,7 @@ pub fn verify_with(scratch: &mut Scratch, stored: &str, password: &str) -> Resul
 
 /// Stores a new account with an already computed `hash`; false if the name
 /// is registered already.
-pub fn insert(
+pub(crate) fn insert(
     conn: &Connection,
     key: &str,
     name: &str,
@@ -111,7 +123,7 @@ pub fn insert(
     Ok(inserted == 1)
 }
 
-pub fn lookup(conn: &Connection, key: &str) -> rusqlite::Result<Option<Account>> {
+pub(crate) fn lookup(conn: &Connection, key: &str) -> rusqlite::Result<Option<Account>> {
     conn.query_row(
         "SELECT hash, history_floor FROM accounts WHERE name_key = ?1",
         [key],
@@ -126,14 +138,14 @@ pub fn lookup(conn: &Connection, key: &str) -> rusqlite::Result<Option<Account>>
 }
 
 /// Every registered name key, to tell guests from account holders without a query.
-pub fn all_keys(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+pub(crate) fn all_keys(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare("SELECT name_key FROM accounts")?;
     let keys = stmt.query_map([], |row| row.get(0))?.collect();
     keys
 }
 
 /// The spelling the account was registered with (`[NAMES-1]`).
-pub fn stored_name(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+pub(crate) fn stored_name(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         "SELECT name FROM accounts WHERE name_key = ?1",
         [key],

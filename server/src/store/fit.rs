@@ -9,7 +9,7 @@ use crate::sync::lock;
 impl Store {
     /// The largest MESSAGE or DIRECT_MESSAGE body a stored message needs.
     /// A full scan, done once at start-up.
-    pub fn largest_stored_frame(&self) -> Result<u64, StoreError> {
+    pub(crate) fn largest_stored_frame(&self) -> Result<u64, StoreError> {
         let conn = lock(&self.aux);
         let largest = |sql: &str| -> Result<u64, StoreError> {
             conn.query_row(sql, [], |row| row.get::<_, Option<i64>>(0))

@@ -28,7 +28,7 @@ impl std::fmt::Debug for SqliteLog {
 impl Store {
     /// This store as the server's message log (sharing its writer and its
     /// read connection).
-    pub fn log(&self) -> SqliteLog {
+    pub(crate) fn log(&self) -> SqliteLog {
         SqliteLog {
             store: Store {
                 ops: self.ops.clone(),

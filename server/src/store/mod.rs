@@ -7,14 +7,14 @@ pub mod accounts;
 mod error;
 mod fit;
 mod log;
-pub mod prune;
+pub(crate) mod prune;
 pub mod schema;
 mod writer;
 
 pub use error::{SchemaError, StoreError};
-pub use log::SqliteLog;
+pub(crate) use log::SqliteLog;
 // Where it was before the message log had a module of its own.
-pub use crate::log::LoadedRoom;
+pub(crate) use crate::log::LoadedRoom;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -32,7 +32,7 @@ use crate::sync::lock;
 const QUEUE: usize = 65_536;
 
 /// A message to store, and whom to tell once it is stored.
-pub struct Op {
+pub(crate) struct Op {
     pub(crate) entry: Entry,
     pub(crate) notify: Notify,
 }
@@ -41,9 +41,9 @@ pub struct Op {
 #[derive(Debug)]
 pub struct Loaded {
     /// Ids keep increasing across restarts (`[MSG-3]`).
-    pub next_id: u64,
-    pub rooms: Vec<LoadedRoom>,
-    pub account_keys: Vec<String>,
+    pub(crate) next_id: u64,
+    pub(crate) rooms: Vec<LoadedRoom>,
+    pub(crate) account_keys: Vec<String>,
 }
 
 pub struct Store {
@@ -51,7 +51,7 @@ pub struct Store {
     /// Reads and accounts; the writer thread and retention (`prune`) each
     /// have their own connection.
     aux: Arc<Mutex<Connection>>,
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 impl std::fmt::Debug for Store {
@@ -260,7 +260,7 @@ impl Store {
 
     /// Stores a new account whose password is hashed already; false if the
     /// name is registered already.
-    pub async fn insert_account(
+    pub(crate) async fn insert_account(
         &self,
         key: String,
         name: String,
@@ -272,13 +272,16 @@ impl Store {
             .await
     }
 
-    pub async fn account(&self, key: String) -> Result<Option<accounts::Account>, StoreError> {
+    pub(crate) async fn account(
+        &self,
+        key: String,
+    ) -> Result<Option<accounts::Account>, StoreError> {
         self.with_aux(move |conn| accounts::lookup(conn, &key))
             .await
     }
 
     /// The registered spelling of the account `key`, if there is one.
-    pub async fn account_name(&self, key: String) -> Result<Option<String>, StoreError> {
+    pub(crate) async fn account_name(&self, key: String) -> Result<Option<String>, StoreError> {
         self.with_aux(move |conn| accounts::stored_name(conn, &key))
             .await
     }

@@ -19,7 +19,7 @@ use confab_protocol::names::name_key;
 /// Most messages in one transaction.
 const BATCH_MAX: usize = 4096;
 
-pub fn run(conn: Connection, mut ops: mpsc::Receiver<Op>) {
+pub(crate) fn run(conn: Connection, mut ops: mpsc::Receiver<Op>) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while let Some(first) = ops.blocking_recv() {
         batch.push(first);

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{Client, TempDir, TestServer, PATIENCE};
 use confab_protocol::frame::{Direction, Frame, HistoryKind, LoginMode, Message};
-use confab_server::retention::Driver;
+use confab_server::retention_schedule::Driver;
 use confab_server::store::Store;
 use confab_server::Config;
 use rusqlite::params;
@@ -246,7 +246,7 @@ fn fill(dir: &TempDir) {
                 .execute(params![i, "big", i, 1_000 + i, body])
                 .unwrap();
         }
-        let now = confab_server::clock::now_millis() as i64;
+        let now = confab_server::now_millis() as i64;
         for i in 1..=100 {
             insert
                 .execute(params![OLD + i, "kept", i, now, body])
@@ -318,7 +318,9 @@ async fn sample(
     reader: &mut Client,
     sender: &mut Client,
     rounds: usize,
-    busy: Option<&tokio::task::JoinHandle<Result<usize, String>>>,
+    busy: Option<
+        &tokio::task::JoinHandle<Result<usize, confab_server::retention_schedule::PassError>>,
+    >,
 ) -> (Samples, Samples, Samples) {
     let (mut history, mut login, mut send) =
         (Samples::default(), Samples::default(), Samples::default());
@@ -376,7 +378,7 @@ async fn latency_during_a_retention_pass_over_200k_messages() {
     let started = Instant::now();
     let pass = tokio::spawn({
         let driver = driver.clone();
-        async move { driver.pass_at(confab_server::clock::now_millis()).await }
+        async move { driver.pass_at(confab_server::now_millis()).await }
     });
     let (mut h, mut l, mut s) = sample(server.addr, &mut reader, &mut sender, 0, Some(&pass)).await;
     let deleted = crate::common::within_for(crate::common::PATIENCE * 3, "the pass task", pass)

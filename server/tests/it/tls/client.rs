@@ -11,7 +11,7 @@ use crate::common::{Client, PATIENCE};
 
 /// A self-signed certificate for localhost and 127.0.0.1 in `dir`: (cert, key).
 pub fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
-    confab_server::tls::generate_self_signed(dir, &["localhost".into(), "127.0.0.1".into()])
+    confab_server::generate_self_signed(dir, &["localhost".into(), "127.0.0.1".into()])
         .expect("generate a self-signed certificate")
 }
 

@@ -1,4 +1,4 @@
-//! TLS end to end: a certificate from `confab_server::tls::generate_self_signed`,
+//! TLS end to end: a certificate from `confab_server::generate_self_signed`,
 //! the server with `tls_cert`/`tls_key`, and rustls clients speaking the same
 //! Confab frames inside the TLS stream.
 
