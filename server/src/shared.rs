@@ -92,7 +92,7 @@ impl Shared {
         let (store, names) = if config.in_memory {
             (None, Vec::new())
         } else {
-            let (store, loaded) = Store::open(&config.data_dir, history_max)?;
+            let (store, loaded) = Store::open(&config.data_dir, history_max, config.sync)?;
             // spec: LIMIT-9 — stored messages are replayed too.
             let needed = store.largest_stored_frame()?;
             if needed > u64::from(limits.max_frame) {
