@@ -1,5 +1,11 @@
 //! One handler per request kind (spec sections 7–11). Handlers run on the
-//! connection's task, never wait on another client, and answer through its outbox.
+//! connection's task, never wait on another client, and answer through its
+//! outbox. Each is handed what it works with, as mini-redis's
+//! `apply(db, dst)`: the server's [`Services`] (rooms, message log,
+//! limits), the member a READY request comes from, and the connection's
+//! own [`Peer`] (outbox, rooms joined, admission). LOGIN, which comes
+//! before there is a member, gets the [`Accounts`] and the session it
+//! answers through instead.
 
 mod direct;
 mod history;
