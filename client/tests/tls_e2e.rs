@@ -1,5 +1,5 @@
 //! The real `confab` binary over TLS: `--ca <cert.pem>` against an in-process
-//! server whose certificate comes from `confab_server::tls::generate_self_signed`
+//! server whose certificate comes from `confab_server::generate_self_signed`
 //! (what `confab-server gen-cert` writes).
 
 mod support;
@@ -38,7 +38,7 @@ impl Drop for TempDir {
 /// the shutdown token and the directory guard.
 async fn start_tls_server(label: &str) -> (String, PathBuf, CancellationToken, TempDir) {
     let dir = TempDir::new(label);
-    let (cert, key) = confab_server::tls::generate_self_signed(
+    let (cert, key) = confab_server::generate_self_signed(
         &dir.0,
         &["localhost".to_string(), "127.0.0.1".to_string()],
     )

@@ -29,9 +29,8 @@ impl Server {
     fn start_tls() -> (Server, PathBuf) {
         let dir = std::env::temp_dir().join(format!("confab-tui-pty-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (cert, key) =
-            confab_server::tls::generate_self_signed(&dir, &["127.0.0.1".to_string()])
-                .expect("a self-signed certificate");
+        let (cert, key) = confab_server::generate_self_signed(&dir, &["127.0.0.1".to_string()])
+            .expect("a self-signed certificate");
         let config = Config {
             tls_cert: Some(cert.clone()),
             tls_key: Some(key),

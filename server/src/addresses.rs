@@ -185,10 +185,7 @@ mod tests {
         }
         assert!(book.len() <= 8, "{} entries", book.len());
         for (ip, entry) in &held {
-            assert!(
-                Arc::ptr_eq(entry, &book.entry(*ip)),
-                "held entries stay"
-            );
+            assert!(Arc::ptr_eq(entry, &book.entry(*ip)), "held entries stay");
         }
     }
 
