@@ -372,6 +372,38 @@ impl Moderation {
         Ok((out, event))
     }
 
+    /// Changes a scope in memory at once, for what a JOIN settles (a
+    /// founder, an invitation used, `[MOD-3]`, `[MOD-8]`): no audit entry.
+    /// [`Moderation::persist`] stores it after.
+    pub fn update_now(&self, scope: &Scope, change: impl FnOnce(&mut RoomMod)) {
+        let mut state = self.write();
+        let target = match scope {
+            Scope::Server => &mut state.server,
+            Scope::Room { key, name } => state
+                .rooms
+                .entry(key.clone())
+                .or_insert_with(|| RoomMod::new(name)),
+        };
+        change(target);
+    }
+
+    /// Stores a scope as it now stands (after `update_now`).
+    pub async fn persist(&self, store: &Store, scope: &Scope) {
+        let _one_at_a_time = self.writing.lock().await;
+        let current = {
+            let state = self.read();
+            match scope {
+                Scope::Server => Some(state.server.clone()),
+                Scope::Room { key, .. } => state.rooms.get(key).cloned(),
+            }
+        };
+        let current = current.unwrap_or_else(|| RoomMod::new(scope.name()));
+        let rows = store_rows::change(scope.key(), &current, None, 0);
+        if let Err(e) = store.save_moderation(rows).await {
+            tracing::error!("cannot store the moderation of {:?}: {e}", scope.name());
+        }
+    }
+
     /// `[MOD-16]`: the latest `limit` entries below `before` (0: from the
     /// newest) of the room `room_key` (`None`: all), ascending; and whether
     /// older ones exist.
