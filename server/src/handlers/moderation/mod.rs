@@ -65,7 +65,9 @@ pub fn joining(state: &ConnState, room: &Room, created: bool, invited: bool) -> 
     let mut changed = false;
     // spec: MOD-3 — the registered account whose JOIN made the room; not
     // a guest, and not the default room.
-    if created && who.registered && room.name.as_str() != shared.default_room {
+    // A room with moderation kept (`[MOD-19]`) exists, though let go.
+    let kept = shared.moderation.has_room(&name_key(&room.name));
+    if created && !kept && who.registered && room.name.as_str() != shared.default_room {
         shared
             .moderation
             .update_now(&scope, |r| r.founder = who.name.clone());
