@@ -65,6 +65,10 @@ pub async fn run<L: Listener>(
         info!("confab-server listening on {addr}");
     }
     tracker.spawn(crate::retention::run(Arc::clone(&shared), shutdown.clone()));
+    tracker.spawn(crate::moderation::sweep::run(
+        Arc::clone(&shared),
+        shutdown.clone(),
+    ));
     loop {
         let report_due = refusals.due();
         let accepted = tokio::select! {

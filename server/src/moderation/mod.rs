@@ -7,6 +7,7 @@
 pub mod policy;
 pub mod state;
 mod store_rows;
+pub mod sweep;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
@@ -385,6 +386,28 @@ impl Moderation {
                 .or_insert_with(|| RoomMod::new(name)),
         };
         change(target);
+    }
+
+    /// `[MOD-14]`: drops every expired ban, mute and invitation from
+    /// memory (silently: no event, no audit entry); the scopes changed,
+    /// for [`Moderation::persist`].
+    pub fn purge_expired(&self) -> Vec<Scope> {
+        let now = self.now();
+        let mut state = self.write();
+        let mut changed = Vec::new();
+        if state.server.purge(now) {
+            changed.push(Scope::Server);
+        }
+        for (key, room) in state.rooms.iter_mut() {
+            if room.purge(now) {
+                changed.push(Scope::Room {
+                    key: key.clone(),
+                    name: room.name.clone(),
+                });
+            }
+        }
+        state.rooms.retain(|_, room| !room.is_empty());
+        changed
     }
 
     /// Stores a scope as it now stands (after `update_now`).

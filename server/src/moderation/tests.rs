@@ -167,3 +167,23 @@ async fn the_audit_pages_backwards_by_id() {
 fn scope_key(room: &str) -> String {
     confab_protocol::names::name_key(room).to_string()
 }
+
+#[tokio::test]
+async fn the_cleanup_drops_expired_entries_only() {
+    // spec: MOD-14
+    let clock = Clock::manual(1);
+    let moderation = Moderation::new(&[], clock.clone());
+    moderation
+        .apply(None, &Scope::room("den"), None, |r, _| {
+            r.bans.push(ban("old", 10));
+            r.bans.push(ban("forever", 0));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert!(moderation.purge_expired().is_empty(), "nothing expired yet");
+    clock.advance(10);
+    assert_eq!(moderation.purge_expired().len(), 1);
+    let room = moderation.room(&scope_key("den")).unwrap();
+    assert_eq!(room.bans, [ban("forever", 0)]);
+}
