@@ -4,6 +4,9 @@
 //! file keeps the state, judges JOIN, SEND and LOGIN by it, and makes every
 //! change durable (when there is a store) before it is applied and announced.
 
+pub mod actions;
+mod changes;
+mod judge;
 pub mod policy;
 pub mod state;
 mod store_rows;
@@ -18,7 +21,6 @@ use confab_protocol::names::{name_key, user_key};
 use confab_protocol::{ErrorCode, Str16, Str8};
 
 use crate::clock::Clock;
-use crate::store::Store;
 pub use policy::{Actor, Rank};
 pub use state::{Entry, Kind, RoomMod};
 
@@ -209,252 +211,6 @@ impl Moderation {
             topic: Str16::truncated(&settings.topic),
         }
     }
-
-    /// `[MOD-7]`: may `who` join the room, which has `members` members?
-    /// `Ok(true)` when it comes in on an invitation, which the join uses up
-    /// (`[MOD-8]`, see [`Moderation::use_invitation`]).
-    pub fn admit(&self, room: &str, who: &Who, members: u32) -> Result<bool, Refused> {
-        let key = name_key(room).to_string();
-        // spec: MOD-7 — operators and above are never refused these three.
-        if self.rank(&key, who) >= Rank::Operator {
-            return Ok(false);
-        }
-        let now = self.now();
-        let state = self.read();
-        let Some(settings) = state.rooms.get(&key) else {
-            return Ok(false);
-        };
-        // spec: MOD-7, MOD-20 — BANNED, then INVITE_ONLY, then ROOM_FULL.
-        if let Some(ban) = settings
-            .bans
-            .iter()
-            .find(|b| b.matches(&who.key, who.ip, now))
-        {
-            return Err((
-                ErrorCode::BANNED,
-                format!("you are banned from {room}{}", until(ban.expires)),
-            ));
-        }
-        let invited = settings
-            .invites
-            .iter()
-            .any(|i| i.matches(&who.key, who.ip, now));
-        if settings.modes & confab_protocol::frame::modes::INVITE_ONLY != 0 && !invited {
-            return Err((
-                ErrorCode::INVITE_ONLY,
-                format!("{room} is invite-only: ask one of its operators to invite you"),
-            ));
-        }
-        if settings.member_limit > 0 && members >= settings.member_limit {
-            return Err((
-                ErrorCode::ROOM_FULL,
-                format!("{room} is full ({} members)", settings.member_limit),
-            ));
-        }
-        Ok(invited)
-    }
-
-    /// `[MOD-9]`: may `who` speak in the room? The refusal says why.
-    pub fn may_speak(&self, room: &str, who: &Who) -> Result<(), String> {
-        let state = self.read();
-        let Some(settings) = state.rooms.get(&name_key(room).to_string()) else {
-            return Ok(());
-        };
-        let moderated = settings.modes & confab_protocol::frame::modes::MODERATED != 0;
-        if settings.mutes.is_empty() && !moderated {
-            return Ok(());
-        }
-        let rank = if self.is_operator(who) {
-            Rank::ServerOperator
-        } else {
-            settings.rank(&who.key, who.registered)
-        };
-        let now = self.now();
-        if let Some(mute) = settings
-            .mutes
-            .iter()
-            .find(|m| m.matches(&who.key, who.ip, now))
-        {
-            // Operators are never muted (`[MOD-9]`): a mute left from
-            // before they became one does not hold.
-            if rank < Rank::Operator {
-                return Err(format!("you are muted in {room}{}", until(mute.expires)));
-            }
-        }
-        if moderated && rank < Rank::Voiced {
-            return Err(format!(
-                "{room} is moderated: only voiced members and operators speak"
-            ));
-        }
-        Ok(())
-    }
-
-    /// `[MOD-13]`: the server ban on a name, if any, for its LOGIN.
-    pub fn name_banned(&self, key: &str, now: u64) -> Option<Entry> {
-        let unmatched: IpAddr = IpAddr::from([0u8; 16]);
-        self.read()
-            .server
-            .bans
-            .iter()
-            .find(|b| b.pattern.is_none() && b.matches(key, unmatched, now))
-            .cloned()
-    }
-
-    /// `[MOD-13]`: the server ban on an address, if any, for a new connection.
-    pub fn address_banned(&self, ip: IpAddr) -> Option<Entry> {
-        let now = self.now();
-        let state = self.read();
-        if state.server.bans.is_empty() {
-            return None;
-        }
-        state
-            .server
-            .bans
-            .iter()
-            .find(|b| b.pattern.is_some() && b.matches("", ip, now))
-            .cloned()
-    }
-
-    /// Applies one change to a scope: `change` edits a copy (refusing with
-    /// `INVALID_TARGET` and the like), the result and its audit entry are
-    /// stored, then take effect (`[MOD-15]`: a store failure changes
-    /// nothing). Returns what `change` returned and the announced event.
-    pub async fn apply<T>(
-        &self,
-        store: Option<&Store>,
-        scope: &Scope,
-        draft: Option<Draft>,
-        change: impl FnOnce(&mut RoomMod, u64) -> Result<T, Refused>,
-    ) -> Result<(T, Option<ModerationEvent>), Refused> {
-        let _one_at_a_time = self.writing.lock().await;
-        let now = self.now();
-        let (mut copy, id) = {
-            let state = self.read();
-            let current = match scope {
-                Scope::Server => Some(&state.server),
-                Scope::Room { key, .. } => state.rooms.get(key),
-            };
-            let copy = current
-                .cloned()
-                .unwrap_or_else(|| RoomMod::new(scope.name()));
-            (copy, state.next_id)
-        };
-        copy.purge(now);
-        let out = change(&mut copy, now)?;
-        let event = draft.map(|d| event(id, now, scope.name(), d));
-        if let Some(store) = store {
-            let rows = store_rows::change(scope.key(), &copy, event.as_ref(), id);
-            store.save_moderation(rows).await.map_err(|e| {
-                tracing::error!("cannot store a moderation change: {e}");
-                (
-                    ErrorCode::STORAGE_FAILURE,
-                    "the moderation log is unavailable; nothing was changed".to_string(),
-                )
-            })?;
-        }
-        let mut state = self.write();
-        match scope {
-            Scope::Server => state.server = copy,
-            Scope::Room { key, .. } if copy.is_empty() => {
-                state.rooms.remove(key);
-            }
-            Scope::Room { key, .. } => {
-                state.rooms.insert(key.clone(), copy);
-            }
-        }
-        if let Some(event) = &event {
-            state.next_id = id + 1;
-            state.audit.push_back(event.clone());
-            // spec: MOD-21 — the newest AUDIT_KEEP entries are kept.
-            while state.audit.len() > AUDIT_KEEP {
-                state.audit.pop_front();
-            }
-        }
-        Ok((out, event))
-    }
-
-    /// Changes a scope in memory at once, for what a JOIN settles (a
-    /// founder, an invitation used, `[MOD-3]`, `[MOD-8]`): no audit entry.
-    /// [`Moderation::persist`] stores it after.
-    pub fn update_now(&self, scope: &Scope, change: impl FnOnce(&mut RoomMod)) {
-        let mut state = self.write();
-        let target = match scope {
-            Scope::Server => &mut state.server,
-            Scope::Room { key, name } => state
-                .rooms
-                .entry(key.clone())
-                .or_insert_with(|| RoomMod::new(name)),
-        };
-        change(target);
-    }
-
-    /// `[MOD-14]`: drops every expired ban, mute and invitation from
-    /// memory (silently: no event, no audit entry); the scopes changed,
-    /// for [`Moderation::persist`].
-    pub fn purge_expired(&self) -> Vec<Scope> {
-        let now = self.now();
-        let mut state = self.write();
-        let mut changed = Vec::new();
-        if state.server.purge(now) {
-            changed.push(Scope::Server);
-        }
-        for (key, room) in state.rooms.iter_mut() {
-            if room.purge(now) {
-                changed.push(Scope::Room {
-                    key: key.clone(),
-                    name: room.name.clone(),
-                });
-            }
-        }
-        state.rooms.retain(|_, room| !room.is_empty());
-        changed
-    }
-
-    /// Stores a scope as it now stands (after `update_now`).
-    pub async fn persist(&self, store: &Store, scope: &Scope) {
-        let _one_at_a_time = self.writing.lock().await;
-        let current = {
-            let state = self.read();
-            match scope {
-                Scope::Server => Some(state.server.clone()),
-                Scope::Room { key, .. } => state.rooms.get(key).cloned(),
-            }
-        };
-        let current = current.unwrap_or_else(|| RoomMod::new(scope.name()));
-        let rows = store_rows::change(scope.key(), &current, None, 0);
-        if let Err(e) = store.save_moderation(rows).await {
-            tracing::error!("cannot store the moderation of {:?}: {e}", scope.name());
-        }
-    }
-
-    /// `[MOD-16]`: the latest `limit` entries below `before` (0: from the
-    /// newest) of the room `room_key` (`None`: all), ascending; and whether
-    /// older ones exist.
-    pub fn audit(
-        &self,
-        room_key: Option<&str>,
-        before: u64,
-        limit: usize,
-    ) -> (Vec<ModerationEvent>, bool) {
-        let state = self.read();
-        let mut page: Vec<ModerationEvent> = Vec::new();
-        let mut older = false;
-        for event in state.audit.iter().rev() {
-            if before != 0 && event.id >= before {
-                continue;
-            }
-            if room_key.is_some_and(|k| event.room.is_empty() || name_key(&event.room) != k) {
-                continue;
-            }
-            if page.len() == limit {
-                older = true;
-                break;
-            }
-            page.push(event.clone());
-        }
-        page.reverse();
-        (page, older)
-    }
 }
 
 /// " until <time>" for an expiry, or nothing when it has none.
@@ -467,25 +223,6 @@ pub fn until(expires: u64) -> String {
         |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     );
     format!(" until {at}")
-}
-
-/// The event of an accepted action (`[MOD-12]`).
-fn event(id: u64, now: u64, room: &str, d: Draft) -> ModerationEvent {
-    let expires = if d.action.takes_duration() && d.duration_ms > 0 {
-        now.saturating_add(d.duration_ms)
-    } else {
-        0
-    };
-    ModerationEvent {
-        id,
-        time: now,
-        action: d.action,
-        room: Str8::truncated(room),
-        actor: Str8::truncated(&d.actor),
-        target: Str8::truncated(&d.target),
-        expires,
-        reason: Str16::truncated(&d.reason),
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::announce::{self, Announcement};
 use crate::connection::ConnState;
 use crate::hub::Member;
 use crate::moderation::policy::{self, Actor, Rank};
-use crate::moderation::state::{self, Entry, Kind, MAX_ENTRIES};
+use crate::moderation::state::Entry;
 use crate::moderation::{Draft, Refused, Scope};
 
 /// The target as `[MOD-10]` reads it.
@@ -198,7 +198,7 @@ async fn judge_and_apply(state: &mut ConnState, m: &Moderate) -> Result<(), Refu
                 },
                 reason,
             };
-            change(r, action, entry, &place, now)
+            crate::moderation::actions::change(r, action, entry, &place, now)
         })
         .await?;
     let event = event.expect("an action has an audit entry");
@@ -240,61 +240,6 @@ async fn canonical_target(state: &ConnState, target: &Target, user: Option<&Memb
             }
         }
     }
-}
-
-/// `[MOD-11]`: what an action changes in the scope's state.
-fn change(
-    r: &mut crate::moderation::RoomMod,
-    action: ModAction,
-    entry: Entry,
-    place: &str,
-    now: u64,
-) -> Result<(), Refused> {
-    let room_for_more = r.entry_count() < MAX_ENTRIES;
-    let key = entry.key.clone();
-    let target = entry.target.clone();
-    let (kind, adding) = match action {
-        ModAction::Ban | ModAction::ServerBan => (Kind::Ban, true),
-        ModAction::Unban | ModAction::ServerUnban => (Kind::Ban, false),
-        ModAction::Mute => (Kind::Mute, true),
-        ModAction::Unmute => (Kind::Mute, false),
-        ModAction::Invite => (Kind::Invite, true),
-        ModAction::Op => (Kind::Op, true),
-        ModAction::Deop => (Kind::Op, false),
-        ModAction::Voice => (Kind::Voice, true),
-        ModAction::Devoice => (Kind::Voice, false),
-        // KICK, DISCONNECT and ANNOUNCE change no state.
-        _ => return Ok(()),
-    };
-    let at = if place.is_empty() {
-        "on the server".to_string()
-    } else {
-        format!("in {place}")
-    };
-    if adding {
-        // Roles are not counted against the bound of MOD-21.
-        let bounded = matches!(kind, Kind::Ban | Kind::Mute | Kind::Invite);
-        if !state::put(r.list_mut(kind), entry, room_for_more || !bounded) {
-            // spec: MOD-21
-            return refuse(
-                ErrorCode::INVALID_TARGET,
-                format!("{at}: {MAX_ENTRIES} bans, mutes and invitations are held, the most allowed; remove one first"),
-            );
-        }
-    } else if !state::remove(r.list_mut(kind), &key, now) {
-        // spec: MOD-11 — removing what does not exist.
-        let what = match kind {
-            Kind::Ban => "ban of",
-            Kind::Mute => "mute of",
-            Kind::Op => "room operator role for",
-            _ => "voice for",
-        };
-        return refuse(
-            ErrorCode::INVALID_TARGET,
-            format!("there is no {what} {target} {at}"),
-        );
-    }
-    Ok(())
 }
 
 /// `[MOD-11]`–`[MOD-13]`: the effects of an accepted action and who hears of it.
