@@ -61,3 +61,23 @@ async fn an_older_client_gets_plain_notices() {
     ));
     server.finish().await;
 }
+
+#[tokio::test]
+async fn an_older_client_kicked_by_an_older_founder_gets_a_notice_then_left() {
+    // spec: MOD-2, MOD-11
+    let dir = TempDir::new("mod-compat-kick");
+    let (server, _) = server(&dir).await;
+    let mut fay = user(&server, LoginMode::Register, "fay", false).await;
+    fay.enter("den", 0, 0).await;
+    let (mut old, _) = Client::connect(server.addr).await;
+    old.hello_flags(Hello::NO_AUTO_JOIN).await;
+    old.send_login("old").await;
+    assert!(matches!(old.recv_skipping_presence().await, Frame::Welcome(_)));
+    old.enter("den", 0, 0).await;
+    act(&mut fay, ModAction::Kick, "den", "old", "enough").await;
+    let (level, text) = notice(&mut old).await;
+    assert_eq!(level, NoticeLevel::Warning);
+    assert!(text.contains("enough"), "{text}");
+    assert!(matches!(old.recv_skipping_presence().await, Frame::Left(_)));
+    server.finish().await;
+}
