@@ -208,6 +208,7 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Claim, u8), Rejectio
         // account's is set from the store below.
         history_floor: AtomicU64::new(shared.hub.peek_message_id()),
         moderation: crate::hub::MemberModeration {
+            key: confab_protocol::names::user_key(&name),
             registered: login.mode != LoginMode::Guest,
             aware: state.session.client_moderation(),
             ip: state.peer.ip(),

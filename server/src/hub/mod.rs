@@ -50,6 +50,8 @@ pub struct Member {
 /// A member as moderation sees it.
 #[derive(Debug)]
 pub struct MemberModeration {
+    /// `user_key` of the name (`[SEC-8]`), computed once.
+    pub key: String,
     /// The name is a registered account's (guests hold no roles).
     pub registered: bool,
     /// The client set HELLO `MODERATION`.
@@ -65,7 +67,7 @@ impl Member {
     pub fn who(&self) -> crate::moderation::Who {
         crate::moderation::Who {
             name: self.name.to_string(),
-            key: user_key(&self.name),
+            key: self.moderation.key.clone(),
             registered: self.moderation.registered,
             ip: self.moderation.ip,
         }

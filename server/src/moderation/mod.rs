@@ -90,11 +90,44 @@ struct State {
     next_id: u64,
 }
 
+/// The state, written: on release, whether any room restricts speech is
+/// worked out again.
+struct Writing<'a> {
+    state: std::sync::RwLockWriteGuard<'a, State>,
+    restricted: &'a std::sync::atomic::AtomicBool,
+}
+
+impl std::ops::Deref for Writing<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for Writing<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let any = self.state.rooms.values().any(|r| {
+            !r.mutes.is_empty() || r.modes & confab_protocol::frame::modes::MODERATED != 0
+        });
+        self.restricted
+            .store(any, std::sync::atomic::Ordering::Release);
+    }
+}
+
 #[derive(Debug)]
 pub struct Moderation {
     /// Server operators' name keys, from the configuration (`[MOD-3]`).
     operators: HashSet<String>,
     state: RwLock<State>,
+    /// Whether any room has a mute or is `MODERATED`: SEND asks nothing more
+    /// while none has (`[MOD-9]`).
+    speech_restricted: std::sync::atomic::AtomicBool,
     /// One change at a time is stored and applied, so none overwrites another.
     writing: tokio::sync::Mutex<()>,
     pub clock: Clock,
@@ -113,6 +146,7 @@ impl Moderation {
                 next_id: 1,
                 ..State::default()
             }),
+            speech_restricted: Default::default(),
             writing: tokio::sync::Mutex::new(()),
             clock,
         }
@@ -141,8 +175,11 @@ impl Moderation {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|e| e.into_inner())
+    fn write(&self) -> Writing<'_> {
+        Writing {
+            state: self.state.write().unwrap_or_else(|e| e.into_inner()),
+            restricted: &self.speech_restricted,
+        }
     }
 
     pub fn now(&self) -> u64 {

@@ -207,6 +207,7 @@ async fn judge_and_apply(state: &mut ConnState, m: &Moderate) -> Result<(), Refu
     state.send(Frame::ModerationEvent(event.clone()));
     info!(
         id = event.id,
+        time = event.time,
         actor = %event.actor,
         action = ?event.action,
         room = %event.room,

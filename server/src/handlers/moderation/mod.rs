@@ -110,7 +110,7 @@ pub fn check_speak(state: &ConnState, room: &Room) -> Result<(), String> {
     state
         .shared
         .moderation
-        .may_speak(&room.name, &state.member().who())
+        .may_speak(&room.name, || state.member().who())
 }
 
 /// `[MOD-13]`: the server ban of a name, as LOGIN_REJECTED's code and message.

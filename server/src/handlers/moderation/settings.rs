@@ -97,7 +97,7 @@ pub async fn room_settings(state: &mut ConnState, request: RoomSettings) {
                 .await
         }
     };
-    tracing::info!(id = event.id, actor = %event.actor, room = %event.room, reason = %event.reason, "room settings changed");
+    tracing::info!(id = event.id, time = event.time, actor = %event.actor, room = %event.room, reason = %event.reason, "room settings changed");
     // spec: MOD-6 — the requester's answer, then every member that reads ROOM_INFO.
     state.unacked.settled().await;
     state.send(Frame::RoomInfo(

@@ -72,7 +72,10 @@ async fn an_older_client_kicked_by_an_older_founder_gets_a_notice_then_left() {
     let (mut old, _) = Client::connect(server.addr).await;
     old.hello_flags(Hello::NO_AUTO_JOIN).await;
     old.send_login("old").await;
-    assert!(matches!(old.recv_skipping_presence().await, Frame::Welcome(_)));
+    assert!(matches!(
+        old.recv_skipping_presence().await,
+        Frame::Welcome(_)
+    ));
     old.enter("den", 0, 0).await;
     act(&mut fay, ModAction::Kick, "den", "old", "enough").await;
     let (level, text) = notice(&mut old).await;
