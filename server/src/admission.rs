@@ -26,6 +26,8 @@ pub(crate) enum Refusal {
     ConnectingTooFast,
     /// The address has `--max-unauthenticated-per-ip` connections logging in (`[LIMIT-4]`).
     TooManyLoggingInFromAddress,
+    /// A server ban's address pattern matches the address (`[MOD-13]`).
+    AddressBanned,
 }
 
 /// The server's connection counters and the first frames every newcomer gets.

@@ -15,6 +15,7 @@ mod handlers;
 mod hashing;
 mod hub;
 mod log;
+mod moderation;
 mod ratelimit;
 mod refusals;
 pub mod retention_schedule;
@@ -26,7 +27,7 @@ mod sync;
 mod tls;
 mod transport;
 
-pub use clock::now_millis;
+pub use clock::{now_millis, Clock};
 pub use config::Config;
 pub use server::{bind, run, StartError};
 pub use shared::SetupError;

@@ -69,6 +69,10 @@ pub async fn run<L: Listener>(
         Arc::clone(&shared),
         shutdown.clone(),
     ));
+    tracker.spawn(crate::moderation::sweep::run(
+        Arc::clone(&shared),
+        shutdown.clone(),
+    ));
     loop {
         let report_due = refusals.due();
         let accepted = tokio::select! {
@@ -91,7 +95,17 @@ pub async fn run<L: Listener>(
             }
         };
         let accepted_at = tokio::time::Instant::now();
-        let admitted = shared.gate.admit(peer.ip());
+        // spec: MOD-13 — refused instead of GREETING, as LIMIT-1 refuses.
+        let admitted = if shared
+            .services
+            .moderation
+            .address_banned(peer.ip())
+            .is_some()
+        {
+            Err(Refusal::AddressBanned)
+        } else {
+            shared.gate.admit(peer.ip())
+        };
         if let Err(refusal) = &admitted {
             debug!(%peer, "refused: {}", refusal_error(*refusal).0);
             refusals.note(refusal_reason(*refusal));
@@ -201,6 +215,7 @@ fn refusal_reason(refusal: Refusal) -> &'static str {
         Refusal::TooManyFromAddress => "TOO_MANY_CONNECTIONS (per address)",
         Refusal::TooManyLoggingInFromAddress => "TOO_MANY_CONNECTIONS (logging in, per address)",
         Refusal::ConnectingTooFast => "TOO_MANY_CONNECTIONS (connect rate)",
+        Refusal::AddressBanned => "ADDRESS_BANNED",
     }
 }
 
@@ -210,6 +225,11 @@ fn refusal_error(refusal: Refusal) -> (ErrorCode, &'static str) {
         Refusal::ServerFull => (
             ErrorCode::SERVER_FULL,
             "the server is full; try again later",
+        ),
+        // spec: MOD-13
+        Refusal::AddressBanned => (
+            ErrorCode::ADDRESS_BANNED,
+            "your address is banned from this server",
         ),
         Refusal::TooManyFromAddress => (
             ErrorCode::TOO_MANY_CONNECTIONS,

@@ -12,6 +12,8 @@ use crate::config::Config;
 use crate::connection::outbox::GlobalQueue;
 use crate::hub::Hub;
 use crate::log::Log;
+use crate::moderation::Moderation;
+use crate::store::Store;
 
 #[derive(Debug)]
 pub(crate) struct Services {
@@ -27,6 +29,10 @@ pub(crate) struct Services {
     pub closing: Closing,
     /// Bytes queued for all clients, against `--queue-bytes-total` (`[MEM-2]`).
     pub queued: Arc<GlobalQueue>,
+    /// Roles, room settings, bans and the audit log (spec section 21).
+    pub moderation: Arc<Moderation>,
+    /// Where moderation is kept (`[MOD-19]`); `None` with `--in-memory`.
+    pub store: Option<Store>,
 }
 
 impl Services {
@@ -41,6 +47,8 @@ impl Services {
             default_room: config.default_room.clone(),
             closing: Closing::default(),
             queued: GlobalQueue::new(usize::MAX),
+            moderation: Arc::new(Moderation::new(&config.operators, config.clock.clone())),
+            store: None,
             limits,
             config,
         }

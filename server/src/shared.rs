@@ -16,6 +16,7 @@ use crate::config::{Config, FramesDoNotFit};
 use crate::hashing::HashPool;
 use crate::hub::Hub;
 use crate::log::{Log, MemoryLog};
+use crate::moderation::Moderation;
 use crate::services::Services;
 use crate::store::{Store, StoreError};
 
@@ -88,6 +89,7 @@ impl Shared {
         }
         let history_max = usize::from(limits.history_max);
         let hub = Hub::new(history_max);
+        let moderation = Moderation::new(&config.operators, config.clock.clone());
         hub.set_idle_history_budget(config.idle_history_bytes);
         let (store, names) = if config.in_memory {
             (None, Vec::new())
@@ -104,6 +106,8 @@ impl Shared {
             }
             let names = loaded.account_keys.clone();
             hub.restore(loaded, &config.default_room);
+            // spec: MOD-19 — roles, settings and bans survive restarts.
+            moderation.restore(store.load_moderation(crate::moderation::AUDIT_KEEP)?);
             (Some(store), names)
         };
         let log = match &store {
@@ -125,7 +129,7 @@ impl Shared {
             limits_frame(&config)?,
         );
         let accounts = Accounts::new(
-            store,
+            store.clone(),
             passwords,
             config.require_account,
             &names,
@@ -137,6 +141,8 @@ impl Shared {
                 log,
                 default_room,
                 closing: crate::closing::Closing::default(),
+                moderation: Arc::new(moderation),
+                store,
                 queued: crate::connection::outbox::GlobalQueue::new(
                     usize::try_from(config.queue_bytes_total).unwrap_or(usize::MAX),
                 ),
@@ -152,7 +158,8 @@ impl Shared {
 /// The GREETING every connection starts with (`[HANDSHAKE-1]`).
 fn greeting(config: &Config, stored: bool, default_room: &str) -> bytes::Bytes {
     // spec: ACTION-1 — actions are relayed by every reference server.
-    let mut flags = Greeting::ACTIONS;
+    // spec: MOD-1 — this server implements moderation.
+    let mut flags = Greeting::ACTIONS | Greeting::MODERATION;
     if stored {
         flags |= Greeting::ACCOUNTS | Greeting::PERSISTENT;
     }

@@ -168,7 +168,9 @@ pub(crate) fn serve<T: Transport>(
             limits.login_attempts,
             timers,
             accepted_at.into_std(),
-        ),
+        )
+        // spec: MOD-1 — the GREETING sets MODERATION.
+        .with_moderation(true),
         member: None,
         limiter: RateLimiter::new(limits),
         shared,

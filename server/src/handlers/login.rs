@@ -40,7 +40,9 @@ pub(crate) async fn login(
     let deadline = session
         .handshake_deadline()
         .map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std);
-    let judging = judge_and_slow_down(services, accounts, auth_failures, peer, &login);
+    // spec: MOD-1 — whether the client set HELLO MODERATION.
+    let aware = session.client_moderation();
+    let judging = judge_and_slow_down(services, accounts, auth_failures, peer, &login, aware);
     let judged = match tokio::time::timeout_at(deadline, judging).await {
         Ok(judged) => judged,
         Err(_) => {
@@ -103,8 +105,9 @@ async fn judge_and_slow_down<'a>(
     auth_failures: &mut u32,
     peer: &Peer,
     login: &Login,
+    aware: bool,
 ) -> Result<(Claim<'a>, u8), Rejection> {
-    let verdict = judge(services, accounts, peer, login).await;
+    let verdict = judge(services, accounts, peer, login, aware).await;
     if let Err((code, _)) = &verdict {
         debug!(
             conn = peer.id,
@@ -168,6 +171,7 @@ async fn judge<'a>(
     accounts: &Accounts,
     peer: &Peer,
     login: &Login,
+    aware: bool,
 ) -> Result<(Claim<'a>, u8), Rejection> {
     match login.mode {
         LoginMode::Guest if !login.password.is_empty() => {
@@ -218,11 +222,24 @@ async fn judge<'a>(
         // A guest's direct-message history starts now (`[HISTORY-2]`); an
         // account's is set from the store below.
         history_floor: AtomicU64::new(services.hub.peek_message_id()),
+        moderation: crate::hub::MemberModeration {
+            key: confab_protocol::names::user_key(&name),
+            registered: login.mode != LoginMode::Guest,
+            aware,
+            ip: peer.addr.ip(),
+            removed: Default::default(),
+        },
     });
     match login.mode {
-        LoginMode::Guest => Ok((Claim::take(&services.hub, member)?, 0)),
+        LoginMode::Guest => {
+            // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
+            super::moderation::check_login(services, &name)?;
+            Ok((Claim::take(&services.hub, member)?, 0))
+        }
         LoginMode::Login => {
             let floor = check_password(accounts, peer, login, &name).await?;
+            // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
+            super::moderation::check_login(services, &name)?;
             member.history_floor.store(floor, Ordering::Relaxed);
             // spec: AUTH-1 — the name is taken only with the right password.
             Ok((Claim::take(&services.hub, member)?, Welcome::REGISTERED))
@@ -303,6 +320,8 @@ async fn register<'a>(
     // Cheap refusals first (no hashing for a name that cannot be had), in
     // the order of `[STATE-7]`: NAME_TAKEN, then the empty password
     // (`[HANDSHAKE-9]`), then ACCOUNT_EXISTS.
+    // spec: MOD-13, MOD-20 — before NAME_TAKEN.
+    super::moderation::check_login(services, &name)?;
     if services.hub.user(&name).is_some() {
         return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
     }

@@ -12,6 +12,7 @@ mod history;
 mod join;
 mod leave;
 mod login;
+mod moderation;
 mod rooms;
 mod send;
 mod who;
@@ -33,7 +34,7 @@ use crate::log::MessageLog;
 use crate::services::Services;
 
 /// Handles a READY request from `me`; requests are answered in the order
-/// they came. `accounts` spells HISTORY's users as registered.
+/// they came. `accounts` spells users as registered (HISTORY, MODERATE).
 pub(crate) async fn dispatch(
     services: &Services,
     accounts: &Accounts,
@@ -41,6 +42,8 @@ pub(crate) async fn dispatch(
     peer: &mut Peer,
     request: Request,
 ) {
+    // spec: MOD-11 — a member moderation removed is in those rooms no more.
+    moderation::forget_removed_rooms(me, peer);
     match request {
         Request::Join(join) => {
             // spec: LIMIT-5 — a stored room let go between the load and the
@@ -59,7 +62,7 @@ pub(crate) async fn dispatch(
             );
         }
         Request::Leave(leave) => leave::leave(services, me, peer, leave),
-        Request::ListRooms => rooms::list_rooms(services, peer).await,
+        Request::ListRooms => rooms::list_rooms(services, me, peer).await,
         Request::SendMessage(send) => send::send(services, me, peer, send).await,
         Request::Direct(direct) => direct::direct(services, me, peer, direct).await,
         // spec: ACTION-1 — an action is a SEND or DIRECT delivered with the ACTION flag.
@@ -85,22 +88,11 @@ pub(crate) async fn dispatch(
             who::who(services, peer, who).await
         }
         Request::History(history) => history::history(services, accounts, me, peer, history).await,
-        // spec: MOD-1 — this server does not set MODERATION, so its sessions
-        // never parse these; should one arrive, it is an unknown frame.
-        Request::Moderate(_) => unknown_frame(peer, code::MODERATE),
-        Request::RoomSettings(_) => unknown_frame(peer, code::ROOM_SETTINGS),
-        Request::Audit(_) => unknown_frame(peer, code::AUDIT),
+        // spec: MOD-1 — this server sets MODERATION.
+        Request::Moderate(m) => moderation::moderate(services, accounts, me, peer, m).await,
+        Request::RoomSettings(r) => moderation::room_settings(services, me, peer, r).await,
+        Request::Audit(a) => moderation::audit(services, me, peer, a).await,
     }
-}
-
-/// `[VERSION-3]`: a frame this server does not implement.
-fn unknown_frame(peer: &Peer, frame_type: u8) {
-    peer.reject(
-        ErrorCode::UNKNOWN_FRAME_TYPE,
-        frame_type,
-        0,
-        "unknown frame type; frame skipped",
-    );
 }
 
 /// Leaves every room and frees the name when the connection ends (`[CLOSE-3]`).

@@ -40,6 +40,12 @@ pub async fn send_as(
         .await;
         return;
     };
+    // spec: MOD-9, MOD-20 — after NOT_IN_ROOM, before STORAGE_FAILURE.
+    if let Err(why) = super::moderation::check_speak(services, me, &room) {
+        peer.reject_in_order(ErrorCode::CANNOT_SPEAK, frame_type, client_ref, &why)
+            .await;
+        return;
+    }
     // Wait for room in the log first: a busy disk slows this sender, never
     // the others, and nothing is assigned that cannot be stored.
     let slot = match services.log.reserve().await {

@@ -49,6 +49,13 @@ impl Server {
             name: Str8::truncated(name),
             outbox: Arc::clone(&outbox),
             history_floor: AtomicU64::new(0),
+            moderation: crate::hub::MemberModeration {
+                key: confab_protocol::names::user_key(name),
+                registered: false,
+                aware: false,
+                ip: std::net::IpAddr::from([127, 0, 0, 1]),
+                removed: Default::default(),
+            },
         });
         assert!(self.services.hub.claim_name(&me));
         let addr = SocketAddr::from(([127, 0, 0, 1], 40_000 + id as u16));

@@ -7,6 +7,7 @@ pub mod accounts;
 mod error;
 mod fit;
 mod log;
+pub(crate) mod moderation;
 pub(crate) mod prune;
 pub mod schema;
 mod writer;
@@ -46,6 +47,9 @@ pub struct Loaded {
     pub(crate) account_keys: Vec<String>,
 }
 
+/// Cloned for each part of the server that writes (accounts, moderation):
+/// the writer thread ends once every clone is dropped.
+#[derive(Clone)]
 pub struct Store {
     ops: mpsc::Sender<Op>,
     /// Reads and accounts; the writer thread and retention (`prune`) each
