@@ -58,13 +58,13 @@ fn event(id: u64, action: ModAction, actor: &str, target: &str, reason: &str) ->
 
 /// Greets with `MODERATION`, logs the client in and answers its JOIN of
 /// lobby as `[MOD-6]` says: JOINED, ROOM_INFO, the replay's end.
-async fn log_in(listener: &TcpListener) -> Server {
+async fn log_in(listener: &TcpListener, flags: u8) -> Server {
     let (stream, _) = listener.accept().await.unwrap();
     let mut server = Framed::new(stream, FrameCodec::new(65_536));
     let greeting = Greeting {
         min_version: 1,
         max_version: 1,
-        flags: Greeting::MODERATION,
+        flags,
         server: Str8::truncated("scripted"),
         limits: Limits::default(),
         default_room: Str8::truncated("lobby"),
@@ -95,7 +95,9 @@ async fn log_in(listener: &TcpListener) -> Server {
                     members: 3,
                 };
                 server.send(Frame::Joined(joined)).await.unwrap();
-                server.send(room_info(0, "")).await.unwrap();
+                if flags & Greeting::MODERATION != 0 {
+                    server.send(room_info(0, "")).await.unwrap();
+                }
                 let end = HistoryEnd {
                     kind: HistoryKind::Room,
                     target: join.room,
@@ -115,7 +117,7 @@ async fn moderation_reads_as_lines_and_commands_go_as_frames() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let mut bob = PlainClient::spawn(&addr, &["--name", "bob", "--utc"], "bob");
-    let mut server = log_in(&listener).await;
+    let mut server = log_in(&listener, Greeting::MODERATION).await;
 
     // spec: MOD-6 — the topic, who set it and when, right after the join.
     bob.until(|l| l.starts_with("*** joined lobby")).await;
@@ -169,6 +171,33 @@ async fn moderation_reads_as_lines_and_commands_go_as_frames() {
         .await
         .unwrap();
     bob.until(|l| l == "*** +m on #lobby by you: only voiced members and operators may speak")
+        .await;
+
+    // A room whose modes are not known is asked first: ROOM_SETTINGS
+    // sets every mode, and `+i` must keep the others.
+    bob.line("/mode #den +i").await;
+    let Frame::RoomSettings(query) = next(&mut server).await else {
+        panic!("ROOM_SETTINGS expected");
+    };
+    assert_eq!((query.room.as_str(), query.change), ("den", 0));
+    let den = |modes, changed_by: &str| {
+        let Frame::RoomInfo(mut info) = room_info(modes, changed_by) else {
+            unreachable!()
+        };
+        info.room = Str8::truncated("den");
+        Frame::RoomInfo(info)
+    };
+    server.send(den(modes::MODERATED, "")).await.unwrap();
+    let Frame::RoomSettings(change) = next(&mut server).await else {
+        panic!("ROOM_SETTINGS expected");
+    };
+    assert_eq!(change.change, confab_protocol::frame::RoomSettings::MODES);
+    assert_eq!(change.modes, modes::MODERATED | modes::INVITE_ONLY);
+    server
+        .send(den(modes::MODERATED | modes::INVITE_ONLY, "bob"))
+        .await
+        .unwrap();
+    bob.until(|l| l == "*** +i on #den by you: only invited users may join")
         .await;
 
     // The room list with topics (`[MOD-17]`).
@@ -248,4 +277,22 @@ async fn moderation_reads_as_lines_and_commands_go_as_frames() {
             .any(|l| l.contains("error") && !l.contains("cannot op")),
         "{seen:?}"
     );
+}
+
+#[tokio::test]
+async fn nothing_of_moderation_goes_to_a_server_without_it() {
+    // spec: MOD-1
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut bob = PlainClient::spawn(&addr, &["--name", "bob"], "bob");
+    let mut server = log_in(&listener, 0).await;
+    bob.until(|l| l.starts_with("*** joined lobby")).await;
+    bob.line("/kick carol").await;
+    bob.until(|l| l == "*** error: this server does not support moderation; not sent")
+        .await;
+    bob.line("/who").await;
+    // The first frame after the join is the WHO: no MODERATE went.
+    assert!(matches!(next(&mut server).await, Frame::Who(_)));
+    drop(server);
+    bob.finish().await;
 }
