@@ -121,6 +121,7 @@ impl Session<'_> {
                 }
             }
             Incoming::Left(left) => {
+                self.moderating.left(&left.room);
                 self.memory.rooms.retain(|(r, _)| r != left.room.as_str());
                 self.memory
                     .oldest_fetched

@@ -71,6 +71,11 @@ impl Moderating {
         }
     }
 
+    /// LEFT: the room's settings are no longer kept current for us.
+    pub(super) fn left(&mut self, room: &str) {
+        self.known.remove(&room.to_lowercase());
+    }
+
     /// Rooms that a LIST_ROOMS answer has gathered, once it is whole.
     pub(super) fn room_list(&mut self, page: &RoomListInfo) -> Option<Vec<ListedRoom>> {
         self.rooms.extend(page.rooms.iter().map(ListedRoom::from));
