@@ -166,10 +166,11 @@ async fn moderation_reads_as_lines_and_commands_go_as_frames() {
     };
     assert_eq!(change.room, "lobby");
     assert_eq!(change.modes, modes::MODERATED);
-    server
-        .send(room_info(modes::MODERATED, "bob"))
-        .await
-        .unwrap();
+    // The answer, and the copy every member gets (`[MOD-6]`): said once.
+    for _ in 0..2 {
+        let info = room_info(modes::MODERATED, "bob");
+        server.send(info).await.unwrap();
+    }
     bob.until(|l| l == "*** +m on #lobby by you: only voiced members and operators may speak")
         .await;
 
@@ -277,6 +278,8 @@ async fn moderation_reads_as_lines_and_commands_go_as_frames() {
             .any(|l| l.contains("error") && !l.contains("cannot op")),
         "{seen:?}"
     );
+    let said = seen.iter().filter(|l| l.contains("+m on #lobby")).count();
+    assert_eq!(said, 1, "{seen:?}");
 }
 
 #[tokio::test]
