@@ -39,6 +39,8 @@ pub struct Shared {
     pub passwords: Option<crate::hashing::HashPool>,
     /// Bytes queued for all clients, against `--queue-bytes-total` (`[MEM-2]`).
     pub queued: Arc<crate::connection::outbox::GlobalQueue>,
+    /// What the operator sees at `/metrics` (`--metrics-listen`).
+    pub metrics: crate::metrics::Metrics,
     /// Registered names (keys), to tell guests from account holders at once.
     accounts: Mutex<HashSet<String>>,
     reserved: HashSet<String>,
@@ -193,7 +195,12 @@ impl Shared {
             .iter()
             .map(|n| user_key(n.trim()))
             .collect();
+        let metrics = crate::metrics::Metrics::new(
+            hub.deliveries.clone(),
+            store.as_ref().map(|s| s.metrics.clone()),
+        );
         Ok(Shared {
+            metrics,
             hub,
             closing: crate::closing::Closing::default(),
             store,
@@ -319,6 +326,11 @@ impl Shared {
 
     pub fn active_connections(&self) -> usize {
         self.active.load(Ordering::Acquire)
+    }
+
+    /// Connections admitted and not logged in yet.
+    pub fn logging_in(&self) -> usize {
+        self.unauthenticated.load(Ordering::Acquire)
     }
 }
 

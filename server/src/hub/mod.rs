@@ -50,6 +50,8 @@ pub struct Hub {
     users: Mutex<HashMap<String, Arc<Member>>>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     next_id: AtomicU64,
+    /// Room messages queued for recipients (`/metrics`), shared by every room.
+    pub deliveries: prometheus_client::metrics::counter::Counter,
     history_keep: usize,
     /// Direct messages waiting to be written to each recipient (`[DM-4]`).
     pub dm_queues: dm_queue::DmQueues,
@@ -70,6 +72,7 @@ impl Hub {
             users: Mutex::new(HashMap::new()),
             rooms: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            deliveries: prometheus_client::metrics::counter::Counter::default(),
             history_keep,
             dm_queues: dm_queue::DmQueues::default(),
             idle: Mutex::new(IdleRooms {
@@ -97,7 +100,8 @@ impl Hub {
                 self.history_keep,
                 room.next_seq,
                 room.recent,
-            );
+            )
+            .counting(&self.deliveries);
             rooms.insert(name_key(&room.name), Arc::new(restored));
         }
     }
@@ -167,7 +171,9 @@ impl Hub {
         if !create() {
             return Err(NoRoom::TooFast);
         }
-        let room = Arc::new(Room::new(Str8::truncated(name), self.history_keep));
+        let room = Arc::new(
+            Room::new(Str8::truncated(name), self.history_keep).counting(&self.deliveries),
+        );
         rooms.insert(key, Arc::clone(&room));
         Ok(room)
     }
@@ -184,7 +190,8 @@ impl Hub {
                 self.history_keep,
                 loaded.next_seq,
                 loaded.recent,
-            ))
+            )
+            .counting(&self.deliveries))
         });
     }
 
