@@ -59,11 +59,8 @@ pub async fn run<L: Listener>(
         if let Ok(addr) = metrics_listener.local_addr() {
             info!("metrics on http://{addr}/metrics");
         }
-        let serving = crate::metrics::http::serve(
-            metrics_listener,
-            Arc::clone(&readiness),
-            shutdown.clone(),
-        );
+        let serving =
+            crate::metrics::http::serve(metrics_listener, Arc::clone(&readiness), shutdown.clone());
         tracker.spawn(serving);
     }
     let shared = Arc::new(Shared::new(config).map_err(StartError::Setup)?);
@@ -269,7 +266,9 @@ fn metrics_listener(config: &Config) -> Result<Option<tokio::net::TcpListener>, 
         (None, None) => return Ok(None),
     };
     let listen_error = |source| StartError::Listen {
-        addr: config.metrics_listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+        addr: config
+            .metrics_listen
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
         source,
     };
     let std_listener = std_listener.map_err(listen_error)?;

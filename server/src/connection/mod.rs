@@ -205,7 +205,10 @@ pub fn serve<T: Transport>(
             crate::handlers::disconnect(&mut state);
             state.outbox.close();
         };
-        tokio::join!(reading, writer::run(write_half, &writer_outbox, &closing_shared.metrics));
+        tokio::join!(
+            reading,
+            writer::run(write_half, &writer_outbox, &closing_shared.metrics)
+        );
         linger(read_half).await;
         drop(state);
     }

@@ -185,13 +185,15 @@ impl Hub {
             return;
         }
         rooms.entry(name_key(&loaded.name)).or_insert_with(|| {
-            Arc::new(Room::restore(
-                Str8::truncated(&loaded.name),
-                self.history_keep,
-                loaded.next_seq,
-                loaded.recent,
+            Arc::new(
+                Room::restore(
+                    Str8::truncated(&loaded.name),
+                    self.history_keep,
+                    loaded.next_seq,
+                    loaded.recent,
+                )
+                .counting(&self.deliveries),
             )
-            .counting(&self.deliveries))
         });
     }
 

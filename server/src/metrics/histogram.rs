@@ -40,7 +40,12 @@ impl AtomicHistogram {
 
     /// Observations so far, and their sum.
     pub fn totals(&self) -> (u64, u64) {
-        let count = self.0.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+        let count = self
+            .0
+            .counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum();
         (count, self.0.sum.load(Ordering::Relaxed))
     }
 }
@@ -81,7 +86,12 @@ mod tests {
         for value in [0, 1, 2, 4, 5, 16, 17, 1000] {
             histogram.observe(value);
         }
-        let counts: Vec<u64> = histogram.0.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let counts: Vec<u64> = histogram
+            .0
+            .counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
         assert_eq!(counts, [2, 2, 2, 2]);
         assert_eq!(histogram.totals(), (8, 1045));
     }

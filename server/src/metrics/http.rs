@@ -74,9 +74,11 @@ async fn answer(mut stream: TcpStream, readiness: &Readiness) {
     let response = match tokio::time::timeout(IO_TIMEOUT, read_head(&mut stream)).await {
         Err(_) => return,
         Ok(Err(HeadError::Io)) => return,
-        Ok(Err(HeadError::TooLarge)) => {
-            Response::text(431, "Request Header Fields Too Large", "request too large\n")
-        }
+        Ok(Err(HeadError::TooLarge)) => Response::text(
+            431,
+            "Request Header Fields Too Large",
+            "request too large\n",
+        ),
         Ok(Ok(head)) => route(&head, readiness),
     };
     let _ = tokio::time::timeout(IO_TIMEOUT, async {

@@ -237,7 +237,9 @@ impl Metrics {
     /// slow consumers).
     pub fn error_sent(&self, code: ErrorCode, frame_type: u8) {
         let name = code_name(code);
-        self.errors_sent.get_or_create(&CodeLabel { code: name }).inc();
+        self.errors_sent
+            .get_or_create(&CodeLabel { code: name })
+            .inc();
         if matches!(
             frame_type,
             code::SEND | code::SEND_ACTION | code::DIRECT | code::DIRECT_ACTION
@@ -255,14 +257,20 @@ impl Metrics {
     pub fn tls_handshake(&self, failure: Option<&'static str>) {
         match failure {
             None => self.tls_handshakes.inc(),
-            Some(reason) => self.tls_failures.get_or_create(&ReasonLabel { reason }).inc(),
+            Some(reason) => self
+                .tls_failures
+                .get_or_create(&ReasonLabel { reason })
+                .inc(),
         };
     }
 
     /// The text exposition (OpenMetrics), with the levels in `sample`.
     pub fn encode(&self, sample: Sample) -> String {
         let level = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        for (state, n) in [("handshake", sample.logging_in), ("logged_in", sample.logged_in)] {
+        for (state, n) in [
+            ("handshake", sample.logging_in),
+            ("logged_in", sample.logged_in),
+        ] {
             self.connections
                 .get_or_create(&StateLabel { state })
                 .set(level(n));

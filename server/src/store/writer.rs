@@ -41,7 +41,9 @@ pub fn run(conn: Connection, mut ops: mpsc::Receiver<Op>, metrics: StoreMetrics)
             std::thread::sleep(delay);
             delay = (delay * 2).min(Duration::from_secs(5));
         }
-        metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
         metrics.batch_size.observe(batch.len() as f64);
         // Told in the order the messages came (`[MSG-4]`, `[MSG-5]`).
         for Op { entry, notify } in batch.drain(..) {
