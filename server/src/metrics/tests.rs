@@ -84,3 +84,42 @@ async fn a_client_that_sends_nothing_is_dropped_after_the_timeout() {
     assert!(read.is_ok() && answer.is_empty(), "{read:?} {answer:?}");
     shutdown.cancel();
 }
+
+/// The README's table of metrics (between its `metrics:start` and
+/// `metrics:end` marks): the name and type of each row.
+fn documented() -> Vec<(String, String)> {
+    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+    let start = readme.find("<!-- metrics:start").expect("the start mark");
+    let end = readme.find("<!-- metrics:end -->").expect("the end mark");
+    readme[start..end]
+        .lines()
+        .filter_map(|row| {
+            let mut cells = row.split('|').map(str::trim).skip(1);
+            let name = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((name.to_string(), cells.next()?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_lists_every_metric_with_its_type() {
+    use confab_protocol::frame::{code, Frame, LoginRejected};
+    use confab_protocol::{ErrorCode, Str16};
+    let metrics = super::Metrics::new(Default::default(), Some(Default::default()));
+    // A labelled family is written once it has a member: give each one.
+    metrics.frame_sent(&Frame::LoginRejected(LoginRejected {
+        code: ErrorCode::AUTH_FAILED,
+        attempts_left: 1,
+        message: Str16::truncated("no"),
+    }));
+    metrics.error_sent(ErrorCode::NOT_IN_ROOM, code::SEND);
+    metrics.tls_handshake(Some("timeout"));
+    let text = super::classic::from_openmetrics(&metrics.encode(Default::default()));
+    let registered: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split_once(' '))
+        .map(|(name, kind)| (name.to_string(), kind.to_string()))
+        .collect();
+    assert_eq!(documented(), registered, "README.md's metrics table");
+}
