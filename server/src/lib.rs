@@ -11,6 +11,7 @@ pub mod hashing;
 pub mod hub;
 pub mod log;
 pub mod metrics;
+pub mod moderation;
 pub mod ratelimit;
 pub mod refusals;
 pub mod retention_schedule;

@@ -167,19 +167,20 @@ fn the_example_is_the_defaults_commented_or_not() {
     let defaults = Config::parse_from(["confab-server"]);
     let text = example();
     assert!(same(&under(&text, &[]), &defaults));
-    // Every setting line uncommented, but those with no default (their
-    // value is a placeholder).
+    // Every setting line uncommented, but those with no default.
     let mut unset = 0;
     let mut previous = "";
     let uncommented: String = text
         .lines()
         .map(|line| {
-            let no_default = std::mem::replace(&mut previous, line) == "# Not set by default.";
-            unset += usize::from(no_default);
+            let no_default = previous == "# Not set by default.";
+            previous = line;
             match line.strip_prefix('#') {
-                Some(setting)
-                    if setting.starts_with(|c: char| c.is_ascii_lowercase()) && !no_default =>
-                {
+                Some(_) if no_default => {
+                    unset += 1;
+                    format!("{line}\n")
+                }
+                Some(setting) if setting.starts_with(|c: char| c.is_ascii_lowercase()) => {
                     format!("{setting}\n")
                 }
                 _ => format!("{line}\n"),
@@ -188,7 +189,12 @@ fn the_example_is_the_defaults_commented_or_not() {
         .collect();
     let settings = FileSettings::parse(Path::new("confab.toml"), &uncommented).unwrap();
     let keys = super::schema::keys(&super::schema::lenient_command());
-    assert_eq!(unset, 3, "the TLS files and --metrics-listen");
-    assert_eq!(settings.len(), keys.len() - unset, "all but those");
+    // The TLS files, the operators and the metrics address.
+    assert_eq!(unset, 4);
+    assert_eq!(
+        settings.len(),
+        keys.len() - unset,
+        "all but those with no default"
+    );
     assert!(same(&settings.alone().unwrap(), &defaults));
 }

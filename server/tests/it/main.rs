@@ -26,6 +26,7 @@ mod faults;
 mod frame_fit;
 mod handshake;
 mod metrics;
+mod moderation;
 mod order_of_checks;
 mod ordering;
 mod persistence;
