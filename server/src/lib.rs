@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod hashing;
 pub mod hub;
 pub mod log;
+pub mod metrics;
 pub mod moderation;
 pub mod ratelimit;
 pub mod refusals;

@@ -39,6 +39,8 @@ pub struct Shared {
     pub passwords: Option<crate::hashing::HashPool>,
     /// Bytes queued for all clients, against `--queue-bytes-total` (`[MEM-2]`).
     pub queued: Arc<crate::connection::outbox::GlobalQueue>,
+    /// What the operator sees at `/metrics` (`--metrics-listen`).
+    pub metrics: crate::metrics::Metrics,
     /// Roles, room settings, bans and the audit log (spec section 21).
     pub moderation: crate::moderation::Moderation,
     /// Registered names (keys), to tell guests from account holders at once.
@@ -209,7 +211,12 @@ impl Shared {
             .iter()
             .map(|n| user_key(n.trim()))
             .collect();
+        let metrics = crate::metrics::Metrics::new(
+            hub.deliveries.clone(),
+            store.as_ref().map(|s| s.metrics.clone()),
+        );
         Ok(Shared {
+            metrics,
             hub,
             moderation,
             closing: crate::closing::Closing::default(),
@@ -340,6 +347,11 @@ impl Shared {
 
     pub fn active_connections(&self) -> usize {
         self.active.load(Ordering::Acquire)
+    }
+
+    /// Connections admitted and not logged in yet.
+    pub fn logging_in(&self) -> usize {
+        self.unauthenticated.load(Ordering::Acquire)
     }
 }
 

@@ -58,6 +58,7 @@ impl ConnState {
     /// Queues a frame for this client. A full queue cuts the client off in the
     /// writer; nothing to do here.
     pub fn send(&self, frame: Frame) {
+        self.shared.metrics.frame_sent(&frame);
         let _ = self.outbox.push(frame.to_bytes());
     }
 
@@ -104,6 +105,7 @@ impl ConnState {
     /// Queues the last frame and stops processing this connection (`Open`
     /// → `Closing` in `lifecycle.rs`).
     pub fn close_with(&mut self, last: Frame) {
+        self.shared.metrics.frame_sent(&last);
         self.outbox.close_with(closing_code(&last), last.to_bytes());
     }
 
@@ -205,7 +207,10 @@ pub fn serve<T: Transport>(
             crate::handlers::disconnect(&mut state);
             state.outbox.close();
         };
-        tokio::join!(reading, writer::run(write_half, &writer_outbox));
+        tokio::join!(
+            reading,
+            writer::run(write_half, &writer_outbox, &closing_shared.metrics)
+        );
         linger(read_half).await;
         drop(state);
     }

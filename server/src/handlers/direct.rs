@@ -100,6 +100,7 @@ pub async fn direct_as(state: &mut ConnState, direct: Direct, frame_type: u8, fl
         client_ref,
         unacked,
     };
+    state.shared.metrics.messages_accepted.inc();
     let (id, time) = (message.id, message.time);
     // Delivered once durable: at once, or when the log says so (`[MSG-2]`).
     let mut delivery = Some(delivery);

@@ -70,6 +70,10 @@ pub async fn send_as(state: &mut ConnState, send: SendMessage, frame_type: u8, f
         slot,
         &state.unacked,
     );
+    shared
+        .metrics
+        .messages_accepted
+        .inc_by(u64::from(published));
     if !published {
         state
             .reject_in_order(
