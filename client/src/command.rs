@@ -1,5 +1,12 @@
 //! Parsing what the user types: a line starting with `/` is a command,
-//! anything else is a message for the current room.
+//! anything else is a message for the current room. The moderation
+//! commands are parsed in [`moderation`].
+
+mod moderation;
+
+pub use moderation::{
+    Moderation, SettingsChange, HELP as MODERATION_HELP, NAMES as MODERATION_COMMANDS,
+};
 
 /// A request from the user interface to the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +52,19 @@ pub enum Command {
         room: String,
     },
     History {
+        room: String,
+        count: u16,
+    },
+    /// A moderation action (MODERATE, `[MOD-10]`–`[MOD-13]`).
+    Moderate(Moderation),
+    /// Changes a room's settings, or asks for them (ROOM_SETTINGS, `[MOD-5]`).
+    Settings {
+        room: String,
+        change: SettingsChange,
+    },
+    /// A page of the moderation log (AUDIT, `[MOD-16]`); `room` empty: the
+    /// whole server's.
+    Audit {
         room: String,
         count: u16,
     },
@@ -148,13 +168,16 @@ pub fn parse(line: &str, room: &str) -> Result<Input, String> {
             },
         },
         "history" | "h" => history(args, room)?,
-        "help" | "?" => return Ok(Input::Help(HELP.to_string())),
+        "help" | "?" => return Ok(Input::Help(format!("{HELP}\n{MODERATION_HELP}"))),
         "quit" | "exit" | "q" => no_args(args, "usage: /quit", Command::Quit)?,
-        other => {
-            return Err(format!(
-                "unknown command /{other}; /help lists the commands"
-            ))
-        }
+        other => match moderation::parse(other, args, room) {
+            Some(command) => command?,
+            None => {
+                return Err(format!(
+                    "unknown command /{other}; /help lists the commands"
+                ))
+            }
+        },
     };
     Ok(Input::Command(command))
 }

@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use confab_protocol::frame::PresenceEvent;
+use confab_protocol::ErrorCode;
+
+use crate::moderation::{Asked, ListedRoom, Record, RoomSettings, SettingsCause};
 
 /// Where an outgoing message goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +79,8 @@ pub enum Event {
         event: PresenceEvent,
         time: u64,
     },
-    Rooms(Vec<(String, u32)>),
+    /// The room list: with modes and topics from a `MODERATION` server.
+    Rooms(Vec<ListedRoom>),
     Who {
         room: String,
         users: Vec<String>,
@@ -95,6 +99,27 @@ pub enum Event {
     },
     Notice {
         text: String,
+    },
+    /// A room's settings (ROOM_INFO, `[MOD-6]`), and why they came.
+    RoomSettings {
+        settings: RoomSettings,
+        cause: SettingsCause,
+    },
+    /// A moderation action announced (`[MOD-12]`).
+    Moderation(Record),
+    /// A whole answer to `/audit` (`[MOD-16]`), oldest first; `older`:
+    /// earlier entries exist, for another `/audit`.
+    Audit {
+        room: String,
+        entries: Vec<Record>,
+        older: bool,
+    },
+    /// A moderation request, or a JOIN, refused (`[MOD-20]`); the
+    /// connection goes on.
+    Refused {
+        asked: Asked,
+        code: ErrorCode,
+        message: String,
     },
     /// A request was refused; the connection goes on.
     Error {

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod event;
 pub mod exit;
 pub mod format;
+pub mod moderation;
 pub mod plain;
 pub mod tls;
 pub mod tui;

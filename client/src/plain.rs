@@ -1,12 +1,14 @@
 //! Plain mode: lines from stdin are sent (a line starting with `/` is a
-//! command), and every event is printed as one line on stdout. This is what
+//! command), and every event is printed as a line (a few as several) on stdout. This is what
 //! scripts and tests use. The format is documented in the README:
 //!
 //! ```text
 //! [2026-11-25 14:03:07] alice: hello           a message in the current room
 //! [2026-11-25 14:03:07] #rust alice: hello     a message in another room
 //! [2026-11-25 14:03:07] alice -> bob: psst     a direct message
-//! *** bob joined lobby                         anything else
+//! *** bob joined lobby                         anything else, such as
+//! *** topic: Rust talk (set by alice, …)        a room's topic, after joining it
+//! *** bob was kicked from #rust by alice: spam  moderation (spec section 21)
 //! ```
 //! Own messages are not printed (the script knows what it sent); with
 //! `--utc` time stamps are ISO-8601 in UTC.
@@ -22,7 +24,7 @@ use crate::connection::Handle;
 use crate::event::Event;
 use crate::exit;
 use crate::format::{body_lines, sanitize, timestamp, TimeStyle};
-use crate::view::{self, Focus, View};
+use crate::view::{self, moderation, Focus, View};
 
 pub struct PlainOptions {
     pub time: TimeStyle,
@@ -248,13 +250,37 @@ async fn on_event(
         Event::Presence {
             room, user, event, ..
         } => format!("*** {}", sanitize(&view::presence(&user, event, &room))),
-        Event::Rooms(rooms) => {
-            let list: Vec<String> = rooms
-                .iter()
-                .map(|(r, n)| format!("{} ({n})", sanitize(r)))
-                .collect();
-            format!("*** rooms: {}", list.join(", "))
+        Event::Rooms(rooms) => return print_all(out, &moderation::room_list(&rooms)),
+        Event::RoomSettings { settings, cause } => {
+            let me = state.view.name().unwrap_or_default();
+            return print_all(
+                out,
+                &moderation::settings(&settings, &cause, me, time_style),
+            );
         }
+        Event::Moderation(record) => {
+            let me = state.view.name().unwrap_or_default();
+            format!("*** {}", sanitize(&moderation::record(&record, me)))
+        }
+        Event::Audit {
+            room,
+            entries,
+            older,
+        } => {
+            let me = state.view.name().unwrap_or_default();
+            return print_all(
+                out,
+                &moderation::audit(&room, &entries, older, me, time_style),
+            );
+        }
+        Event::Refused {
+            asked,
+            code,
+            message,
+        } => format!(
+            "*** error: {}",
+            sanitize(&moderation::refused(&asked, code, &message))
+        ),
         Event::Who { room, users } => {
             let users: Vec<String> = users.iter().map(|u| sanitize(u)).collect();
             let scope = if room.is_empty() {
@@ -346,6 +372,15 @@ async fn on_event(
         }
     };
     print(out, &line)
+}
+
+/// System lines, each as `*** line`.
+fn print_all(out: &mut impl Write, lines: &[String]) -> Option<ExitCode> {
+    for line in lines {
+        let _ = writeln!(out, "*** {}", sanitize(line));
+    }
+    let _ = out.flush();
+    None
 }
 
 fn print(out: &mut impl Write, line: &str) -> Option<ExitCode> {

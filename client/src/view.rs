@@ -3,12 +3,14 @@
 //! keeps whether a name is asked for, which room a join brings into view,
 //! where a typed message goes, how presence reads and which exit code a
 //! session's end deserves; each front end only shows the outcome its own
-//! way.
+//! way. How moderation reads is in [`moderation`].
 
 use confab_protocol::frame::PresenceEvent;
 
 use crate::command::Command;
 use crate::exit;
+
+pub mod moderation;
 
 /// What the user has in view, where a typed message goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -136,6 +136,11 @@ impl Gate {
     pub fn active_connections(&self) -> usize {
         self.active.load(Ordering::Acquire)
     }
+
+    /// Connections admitted and not logged in yet.
+    pub fn logging_in(&self) -> usize {
+        self.unauthenticated.load(Ordering::Acquire)
+    }
 }
 
 /// Holds a connection's place in the counters; gives it back on drop.

@@ -268,6 +268,28 @@ pub struct Config {
     /// RUST_LOG overrides it.
     #[arg(long, default_value = "info")]
     pub log: String,
+
+    /// Log line format: `text` for people, `json` (one object a line) for
+    /// log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics, with /healthz and
+    /// /readyz (off without it). Keep it off the public network.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Tests and embedders: an already bound listener for the metrics
+    /// endpoint, used instead of binding --metrics-listen.
+    #[arg(skip)]
+    pub metrics_listener: Option<std::sync::Arc<std::net::TcpListener>>,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Tasks other than serving.

@@ -15,6 +15,7 @@ mod handlers;
 mod hashing;
 mod hub;
 mod log;
+mod metrics;
 mod moderation;
 mod ratelimit;
 mod refusals;

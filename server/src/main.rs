@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use confab_server::config::{self, ServerCommand, StartError};
+use confab_server::config::{self, LogFormat, ServerCommand, StartError};
 use confab_server::{bind, run};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -33,11 +33,13 @@ fn main() -> ExitCode {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
     if let Some(path) = &config.config {
         info!("settings from {}", path.display());
     }

@@ -53,9 +53,19 @@ pub async fn run<L: Listener>(
         _ => return Err(StartError::TlsHalfConfigured),
     };
     let config = fit_descriptors(config);
+    let tracker = TaskTracker::new();
+    // Bound before the store opens, so /readyz says 503 meanwhile.
+    let readiness = Arc::new(crate::metrics::http::Readiness::default());
+    if let Some(metrics_listener) = metrics_listener(&config)? {
+        if let Ok(addr) = metrics_listener.local_addr() {
+            info!("metrics on http://{addr}/metrics");
+        }
+        let serving =
+            crate::metrics::http::serve(metrics_listener, Arc::clone(&readiness), shutdown.clone());
+        tracker.spawn(serving);
+    }
     let shared = Arc::new(Shared::new(config)?);
     let mut refusals = RefusalLog::default();
-    let tracker = TaskTracker::new();
     if let Some(store) = &shared.accounts.store {
         info!(
             "history and accounts are stored in {}",
@@ -73,6 +83,7 @@ pub async fn run<L: Listener>(
         Arc::clone(&shared),
         shutdown.clone(),
     ));
+    readiness.set_ready(Arc::clone(&shared));
     loop {
         let report_due = refusals.due();
         let accepted = tokio::select! {
@@ -109,6 +120,10 @@ pub async fn run<L: Listener>(
         if let Err(refusal) = &admitted {
             debug!(%peer, "refused: {}", refusal_error(*refusal).0);
             refusals.note(refusal_reason(*refusal));
+            shared
+                .services
+                .metrics
+                .error_sent(refusal_error(*refusal).0, 0);
         }
         let shared = Arc::clone(&shared);
         match &tls {
@@ -135,7 +150,14 @@ pub async fn run<L: Listener>(
                     let limit = admitted
                         .as_ref()
                         .map_or(REFUSAL_TIMEOUT, |a| a.handshake_timeout);
-                    let stream = match tokio::time::timeout(limit, accepting).await {
+                    let handshake = tokio::time::timeout(limit, accepting).await;
+                    let failure = match &handshake {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(_)) => Some("error"),
+                        Err(_) => Some("timeout"),
+                    };
+                    shared.services.metrics.tls_handshake(failure);
+                    let stream = match handshake {
                         Ok(Ok(stream)) => stream,
                         // Scanners and slowloris: a line each would flood the log.
                         Ok(Err(e)) => return debug!(%peer, "TLS handshake failed: {e}"),
@@ -260,6 +282,27 @@ async fn refuse<T: Transport>(stream: T, refusal: Refusal) {
         write_half.shutdown().await
     })
     .await;
+}
+
+/// The metrics endpoint's listener: the one given, else `--metrics-listen`
+/// bound now, else none (metrics are off).
+fn metrics_listener(config: &Config) -> Result<Option<tokio::net::TcpListener>, StartError> {
+    let std_listener = match (&config.metrics_listener, config.metrics_listen) {
+        (Some(given), _) => given.try_clone(),
+        (None, Some(addr)) => std::net::TcpListener::bind(addr),
+        (None, None) => return Ok(None),
+    };
+    let listen_error = |source| StartError::Listen {
+        addr: config
+            .metrics_listen
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+        source,
+    };
+    let std_listener = std_listener.map_err(listen_error)?;
+    std_listener.set_nonblocking(true).map_err(listen_error)?;
+    tokio::net::TcpListener::from_std(std_listener)
+        .map(Some)
+        .map_err(listen_error)
 }
 
 /// Binds a real TCP listener; the error names the address and the OS's

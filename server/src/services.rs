@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::connection::outbox::GlobalQueue;
 use crate::hub::Hub;
 use crate::log::Log;
+use crate::metrics::Metrics;
 use crate::moderation::Moderation;
 use crate::store::Store;
 
@@ -31,6 +32,8 @@ pub(crate) struct Services {
     pub queued: Arc<GlobalQueue>,
     /// Roles, room settings, bans and the audit log (spec section 21).
     pub moderation: Arc<Moderation>,
+    /// What the operator sees at `/metrics` (`--metrics-listen`).
+    pub metrics: Arc<Metrics>,
     /// Where moderation is kept (`[MOD-19]`); `None` with `--in-memory`.
     pub store: Option<Store>,
 }
@@ -49,6 +52,7 @@ impl Services {
             queued: GlobalQueue::new(usize::MAX),
             moderation: Arc::new(Moderation::new(&config.operators, config.clock.clone())),
             store: None,
+            metrics: Arc::new(Metrics::new(Default::default(), None)),
             limits,
             config,
         }

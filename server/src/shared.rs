@@ -123,6 +123,10 @@ impl Shared {
                 name: config.default_room.clone(),
                 source,
             })?;
+        let metrics = crate::metrics::Metrics::new(
+            hub.deliveries.clone(),
+            store.as_ref().map(|s| s.metrics.clone()),
+        );
         let gate = Gate::new(
             &config,
             greeting(&config, store.is_some(), &default_room),
@@ -142,6 +146,7 @@ impl Shared {
                 default_room,
                 closing: crate::closing::Closing::default(),
                 moderation: Arc::new(moderation),
+                metrics: Arc::new(metrics),
                 store,
                 queued: crate::connection::outbox::GlobalQueue::new(
                     usize::try_from(config.queue_bytes_total).unwrap_or(usize::MAX),

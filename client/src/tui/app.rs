@@ -96,6 +96,9 @@ pub struct App {
     pub(super) known_rooms: Vec<String>,
     /// The other user of the last direct message received, for `/reply`.
     pub(super) last_direct: Option<String>,
+    /// Rooms (lower case) the user was removed from, and how it reads:
+    /// said when their LEFT closes the buffer.
+    pub(super) removals: Vec<(String, String)>,
     /// Set once the session is over: (clean, reason).
     pub finished: Option<(bool, String)>,
 }
@@ -128,6 +131,7 @@ impl App {
             quiet_who: Vec::new(),
             known_rooms: Vec::new(),
             last_direct: None,
+            removals: Vec::new(),
             finished: None,
         }
     }
@@ -187,11 +191,19 @@ impl App {
             Event::Presence {
                 room, user, event, ..
             } => self.on_presence(&room, &user, event),
-            Event::Rooms(rooms) => {
-                let list: Vec<String> = rooms.iter().map(|(r, n)| format!("{r} ({n})")).collect();
-                self.known_rooms = rooms.into_iter().map(|(r, _)| r).collect();
-                self.system(SystemKind::Info, format!("rooms: {}", list.join(", ")));
-            }
+            Event::Rooms(rooms) => self.on_rooms(rooms),
+            Event::RoomSettings { settings, cause } => self.on_room_settings(settings, cause),
+            Event::Moderation(record) => self.on_moderation(record),
+            Event::Audit {
+                room,
+                entries,
+                older,
+            } => self.on_audit(&room, &entries, older),
+            Event::Refused {
+                asked,
+                code,
+                message,
+            } => self.on_refused(&asked, code, &message),
             Event::Who { room, users } => self.on_who(room, users),
             Event::HistoryEnd {
                 target,

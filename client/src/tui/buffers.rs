@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use super::app::Entry;
 use super::render::entry_lines;
 use super::scroll::Scrollback;
+use crate::moderation::RoomSettings;
 
 /// Most entries kept in each buffer.
 const SCROLLBACK: usize = 10_000;
@@ -35,6 +36,9 @@ pub struct Buffer {
     pub members: Members,
     /// The members were listed in the buffer once (on the first join).
     pub introduced: bool,
+    /// A room's topic, modes and the user's role, from a `MODERATION`
+    /// server (`[MOD-6]`): the header above the messages shows them.
+    pub settings: Option<RoomSettings>,
     /// The highest room sequence number shown: a message at or below it is
     /// a repeat (a replay after a reconnect), never counted twice.
     last_seq: u64,
@@ -61,6 +65,7 @@ impl Buffer {
             mention: false,
             members: Members::default(),
             introduced: false,
+            settings: None,
             last_seq: 0,
             joins: 0,
             pushed: 0,

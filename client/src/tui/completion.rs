@@ -4,8 +4,10 @@
 
 use super::app::App;
 use super::buffers::Kind;
+use crate::command::MODERATION_COMMANDS;
 
-/// Commands offered for a `/` at the start of the line.
+/// Commands offered for a `/` at the start of the line, with the
+/// moderation commands (`command::MODERATION_COMMANDS`).
 const COMMANDS: &[&str] = &[
     "/help", "/history", "/join", "/leave", "/me", "/msg", "/query", "/quit", "/reply", "/rooms",
     "/who",
@@ -62,7 +64,10 @@ impl App {
             found
         };
         let candidates = if start == 0 && word.starts_with('/') {
-            matching(COMMANDS.iter().map(|c| c.to_string()).collect(), " ")
+            let mut commands: Vec<&str> = COMMANDS.to_vec();
+            commands.extend(MODERATION_COMMANDS);
+            commands.sort_unstable();
+            matching(commands.into_iter().map(str::to_string).collect(), " ")
         } else if word.starts_with('#') {
             matching(self.room_names(), " ")
         } else {

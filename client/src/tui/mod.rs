@@ -7,6 +7,7 @@ mod commands;
 mod completion;
 mod input;
 mod keys;
+mod moderation;
 mod panes;
 mod prompt;
 mod render;

@@ -1,5 +1,6 @@
-//! The side columns: the room list (left) with unread counts and mention
-//! marks, and the member list of the room in view (right).
+//! The panes around the messages: the room list (left) with unread counts
+//! and mention marks, the member list of the room in view (right), and the
+//! room's header (above) with its topic, modes and the user's role.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -10,6 +11,9 @@ use unicode_width::UnicodeWidthStr;
 
 use super::app::App;
 use super::render::name_colour;
+use crate::format::sanitize;
+use crate::moderation::{Role, RoomSettings};
+use crate::view::moderation::{describe_modes, role};
 
 /// `label` cut to `width` columns (whole characters).
 fn fit(label: &str, width: usize) -> String {
@@ -80,4 +84,31 @@ pub(super) fn render_members(frame: &mut Frame, area: Rect, app: &App) {
         .borders(Borders::LEFT)
         .border_style(Style::new().fg(Color::DarkGray));
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// ` #rust [+m, limit 50] [a room operator] │ Rust talk: be kind`: the
+/// topic last, cut at the edge (`/topic` shows it whole).
+pub(super) fn render_header(frame: &mut Frame, area: Rect, settings: &RoomSettings) {
+    let bar = Style::new().bg(Color::Blue).fg(Color::White);
+    let mut spans = vec![Span::styled(
+        format!(" #{} ", sanitize(&settings.room)),
+        bar.add_modifier(Modifier::BOLD),
+    )];
+    let modes = describe_modes(settings.modes, settings.member_limit);
+    if !modes.is_empty() {
+        spans.push(Span::styled(format!("[{modes}] "), bar.fg(Color::Yellow)));
+    }
+    if settings.role != Role::User {
+        spans.push(Span::styled(
+            format!("[{}] ", role(settings.role)),
+            bar.fg(Color::LightGreen),
+        ));
+    }
+    let topic = if settings.topic.is_empty() {
+        Span::styled("│ no topic", bar.fg(Color::Gray))
+    } else {
+        Span::styled(format!("│ {}", sanitize(&settings.topic)), bar)
+    };
+    spans.push(topic);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }

@@ -61,6 +61,16 @@ pub fn render(frame: &mut Frame, app: &App) {
     if members {
         super::panes::render_members(frame, member_list, app);
     }
+    // A room's topic and modes head its messages, once the server said them.
+    let settings = app.buffers.focused().settings.as_ref();
+    let [header, messages] = Layout::vertical([
+        Constraint::Length(u16::from(settings.is_some())),
+        Constraint::Min(1),
+    ])
+    .areas(messages);
+    if let Some(settings) = settings {
+        super::panes::render_header(frame, header, settings);
+    }
     let below = render_messages(frame, messages, app);
     // New entries still out of view below.
     let new_below = app.scroll().new_below().min(below);

@@ -121,7 +121,10 @@ impl App {
         if let Some(index) = self.buffers.find(Kind::Room, room) {
             self.buffers.close(index);
         }
-        self.system(SystemKind::Presence, format!("left {room}"));
+        match self.removal(room) {
+            Some(why) => self.system(SystemKind::Error, why),
+            None => self.system(SystemKind::Presence, format!("left {room}")),
+        }
     }
 
     /// A room or direct message.

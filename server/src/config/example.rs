@@ -53,12 +53,14 @@ pub fn example() -> String {
             None => {
                 let placeholder = key.arg.get_value_names().and_then(|names| names.first());
                 let placeholder = placeholder.map_or("VALUE", |name| name.as_str());
-                let _ = writeln!(
-                    out,
-                    "# Not set by default.\n#{} = {}",
-                    key.name(),
-                    quoted(placeholder)
-                );
+                // A list is an array in the file, whatever the flag's delimiter.
+                let value = match key.kind {
+                    Kind::List { .. } => {
+                        format!("[{}]", quoted(placeholder.trim_end_matches(",...")))
+                    }
+                    _ => quoted(placeholder),
+                };
+                let _ = writeln!(out, "# Not set by default.\n#{} = {value}", key.name());
             }
         }
     }

@@ -189,8 +189,8 @@ fn the_example_is_the_defaults_commented_or_not() {
         .collect();
     let settings = FileSettings::parse(Path::new("confab.toml"), &uncommented).unwrap();
     let keys = super::schema::keys(&super::schema::lenient_command());
-    // The TLS files and the operators.
-    assert_eq!(unset, 3);
+    // The TLS files, the operators and the metrics address.
+    assert_eq!(unset, 4);
     assert_eq!(
         settings.len(),
         keys.len() - unset,

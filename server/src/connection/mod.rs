@@ -22,6 +22,7 @@ use tracing::{debug, info};
 
 use crate::admission::Admission;
 use crate::hub::{Member, Room};
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::services::Services;
 use crate::shared::Shared;
@@ -62,12 +63,15 @@ pub(crate) struct Peer {
     pub admission: Admission,
     /// ACKs owed for stored messages (`[ORDER-1]`).
     pub unacked: Arc<acks::Unacked>,
+    /// Counts the frames sent (`/metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Peer {
     /// Queues a frame for this client. A full queue cuts the client off in the
     /// writer; nothing to do here.
     pub fn send(&self, frame: Frame) {
+        self.metrics.frame_sent(&frame);
         let _ = self.outbox.push(frame.to_bytes());
     }
 
@@ -114,6 +118,7 @@ impl Peer {
     /// Queues the last frame and stops processing this connection (`Open`
     /// → `Closing` in `lifecycle.rs`).
     pub fn close_with(&self, last: Frame) {
+        self.metrics.frame_sent(&last);
         self.outbox.close_with(closing_code(&last), last.to_bytes());
     }
 }
@@ -160,6 +165,7 @@ pub(crate) fn serve<T: Transport>(
         ..ServerTimers::from_limits(limits)
     };
     let closing_shared = Arc::clone(&shared);
+    let metrics = Arc::clone(&shared.services.metrics);
 
     let mut state = Box::new(ConnState {
         session: ServerSession::new(
@@ -182,6 +188,7 @@ pub(crate) fn serve<T: Transport>(
             rooms: Vec::new(),
             admission,
             unacked: Arc::default(),
+            metrics,
         },
     });
     debug!(conn = id, %peer, "accepted");
@@ -207,7 +214,10 @@ pub(crate) fn serve<T: Transport>(
             }
             state.peer.outbox.close();
         };
-        tokio::join!(reading, writer::run(write_half, &writer_outbox));
+        tokio::join!(
+            reading,
+            writer::run(write_half, &writer_outbox, &closing_shared.services.metrics)
+        );
         linger(read_half).await;
         drop(state);
     }

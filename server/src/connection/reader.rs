@@ -143,7 +143,10 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
                 Ok(0) if buf.is_empty() => return Ended::PeerClosed,
                 // spec: FRAMING-6 — a partial frame at EOF is discarded.
                 Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
-                Ok(_) => received_at = Instant::now(),
+                Ok(n) => {
+                    shared.services.metrics.bytes_in.inc_by(n as u64);
+                    received_at = Instant::now();
+                }
                 Err(e) => return Ended::Io(e),
             },
             _ = &mut timer => {

@@ -14,6 +14,7 @@ use tracing::warn;
 
 use super::lifecycle::Lifecycle;
 use super::outbox::Outbox;
+use crate::metrics::Metrics;
 
 /// How long the frame being written when the queue overflows, and then the
 /// SLOW_CONSUMER error, may take before the connection is simply dropped.
@@ -30,21 +31,28 @@ const MAX_COALESCE: usize = 64 * 1024;
 ///
 /// Waiting for frames is all an idle connection does here, so only that wait
 /// is inline; writing a batch, and every rare path, is a boxed future.
-pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox) {
+pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox, metrics: &Metrics) {
     loop {
         let (batch, lifecycle) = outbox.drain().await;
+        metrics.queue_depth.observe(batch.len() as u64);
         if lifecycle == Lifecycle::Overflowed {
             // Boxed, like every rare path here: inline, its state would
             // size the future of every idle connection.
             Box::pin(cut_off_slow_consumer(&mut write_half, &[])).await;
             break;
         }
+        let bytes: usize = batch.iter().map(Bytes::len).sum();
         if !Box::pin(write_batch_bounded(&mut write_half, batch, outbox)).await {
             break;
         }
+        metrics.bytes_out.inc_by(bytes as u64);
         if lifecycle != Lifecycle::Open {
             break;
         }
+    }
+    if outbox.lifecycle() == Lifecycle::Overflowed {
+        metrics.slow_consumer_cuts.inc();
+        metrics.error_sent(ErrorCode::SLOW_CONSUMER, 0);
     }
     outbox.end_output();
     let _ = Box::pin(timeout(OVERFLOW_GRACE, write_half.shutdown())).await;

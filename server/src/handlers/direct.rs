@@ -104,6 +104,7 @@ pub async fn direct_as(
         client_ref,
         unacked,
     };
+    services.metrics.messages_accepted.inc();
     let (id, time) = (message.id, message.time);
     // Delivered once durable: at once, or when the log says so (`[MSG-2]`).
     let mut delivery = Some(delivery);

@@ -74,6 +74,10 @@ pub async fn send_as(
         slot,
         &peer.unacked,
     );
+    services
+        .metrics
+        .messages_accepted
+        .inc_by(u64::from(published));
     if !published {
         peer.reject_in_order(
             ErrorCode::NOT_IN_ROOM,

@@ -66,6 +66,7 @@ impl Server {
             rooms: Vec::new(),
             admission: self.gate.admit(addr.ip()).expect("admitted"),
             unacked: Arc::default(),
+            metrics: Arc::clone(&self.services.metrics),
         };
         Client { me, peer }
     }

@@ -79,6 +79,8 @@ pub struct Hub {
     users: Mutex<HashMap<String, Arc<Member>>>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     next_id: AtomicU64,
+    /// Room messages queued for recipients (`/metrics`), shared by every room.
+    pub deliveries: prometheus_client::metrics::counter::Counter,
     history_keep: usize,
     /// Direct messages waiting to be written to each recipient (`[DM-4]`).
     pub dm_queues: dm_queue::DmQueues,
@@ -99,6 +101,7 @@ impl Hub {
             users: Mutex::new(HashMap::new()),
             rooms: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            deliveries: prometheus_client::metrics::counter::Counter::default(),
             history_keep,
             dm_queues: dm_queue::DmQueues::default(),
             idle: Mutex::new(IdleRooms {
@@ -126,7 +129,8 @@ impl Hub {
                 self.history_keep,
                 room.next_seq,
                 room.recent,
-            );
+            )
+            .counting(&self.deliveries);
             rooms.insert(name_key(&room.name), Arc::new(restored));
         }
     }
@@ -201,7 +205,9 @@ impl Hub {
         if !create() {
             return Err(NoRoom::TooFast);
         }
-        let room = Arc::new(Room::new(Str8::truncated(name), self.history_keep));
+        let room = Arc::new(
+            Room::new(Str8::truncated(name), self.history_keep).counting(&self.deliveries),
+        );
         rooms.insert(key, Arc::clone(&room));
         Ok(room)
     }
@@ -213,12 +219,15 @@ impl Hub {
             return;
         }
         rooms.entry(name_key(&loaded.name)).or_insert_with(|| {
-            Arc::new(Room::restore(
-                Str8::truncated(&loaded.name),
-                self.history_keep,
-                loaded.next_seq,
-                loaded.recent,
-            ))
+            Arc::new(
+                Room::restore(
+                    Str8::truncated(&loaded.name),
+                    self.history_keep,
+                    loaded.next_seq,
+                    loaded.recent,
+                )
+                .counting(&self.deliveries),
+            )
         });
     }
 

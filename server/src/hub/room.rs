@@ -20,11 +20,14 @@ use super::Member;
 use crate::connection::acks::Unacked;
 use crate::log::{Appended, Entry, Notify, OnDurable, Slot};
 use crate::sync::lock;
+use prometheus_client::metrics::counter::Counter;
 
 #[derive(Debug)]
 pub struct Room {
     pub name: Str8,
     state: Mutex<RoomState>,
+    /// The hub's count of deliveries (`/metrics`).
+    deliveries: Counter,
 }
 
 #[derive(Debug)]
@@ -68,6 +71,12 @@ pub struct JoinReply {
 }
 
 impl Room {
+    /// The room, counting its deliveries in `deliveries`.
+    pub fn counting(mut self, deliveries: &Counter) -> Self {
+        self.deliveries = deliveries.clone();
+        self
+    }
+
     pub fn new(name: Str8, keep: usize) -> Self {
         Self::restore(name, keep, 1, Vec::new())
     }
@@ -76,6 +85,7 @@ impl Room {
     pub fn restore(name: Str8, keep: usize, next_seq: u64, recent: Vec<Message>) -> Self {
         Room {
             name,
+            deliveries: Counter::default(),
             state: Mutex::new(RoomState {
                 members: Vec::new(),
                 next_seq,
@@ -377,10 +387,13 @@ impl Room {
             };
             // Encoded once, shared by every recipient (`[MSG-1]`).
             let wire: Bytes = Frame::Message(message.clone()).to_bytes();
+            let mut delivered = 0;
             for member in state.members.iter().filter(|m| m.conn_id != sender.conn_id) {
                 // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
-                let _ = member.outbox.push(wire.clone());
+                delivered += u64::from(member.outbox.push(wire.clone()).is_ok());
             }
+            // One atomic add per fan-out, not per recipient.
+            self.deliveries.inc_by(delivered);
             // The ACK follows every recipient's copy (`[MSG-2]`).
             let ack = Frame::Ack(Ack {
                 client_ref,

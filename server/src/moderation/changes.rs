@@ -23,20 +23,14 @@ impl Moderation {
     ) -> Result<(T, Option<ModerationEvent>), Refused> {
         let _one_at_a_time = self.writing.lock().await;
         let now = self.now();
-        let (mut copy, id) = {
-            let state = self.read();
-            let current = match scope {
-                Scope::Server => Some(&state.server),
-                Scope::Room { key, .. } => state.rooms.get(key),
-            };
-            let copy = current
-                .cloned()
-                .unwrap_or_else(|| RoomMod::new(scope.name()));
-            (copy, state.next_id)
-        };
+        let (original, id) = (self.current(scope), self.read().next_id);
+        let mut copy = original.clone();
         copy.purge(now);
         let out = change(&mut copy, now)?;
         let event = draft.map(|d| event(id, now, scope.name(), d));
+        // A JOIN may have settled something meanwhile (`update_now` does not
+        // wait for this lock): keep it, in what is stored and in memory.
+        keep_join_settled(&mut copy, &original, &self.current(scope));
         if let Some(store) = store {
             let rows = store_rows::change(scope.key(), &copy, event.as_ref(), id);
             store.save_moderation(rows).await.map_err(|e| {
@@ -48,6 +42,13 @@ impl Moderation {
             })?;
         }
         let mut state = self.write();
+        let current = match scope {
+            Scope::Server => Some(&state.server),
+            Scope::Room { key, .. } => state.rooms.get(key),
+        };
+        if let Some(current) = current {
+            keep_join_settled(&mut copy, &original, current);
+        }
         match scope {
             Scope::Server => state.server = copy,
             Scope::Room { key, .. } if copy.is_empty() => {
@@ -66,6 +67,18 @@ impl Moderation {
             }
         }
         Ok((out, event))
+    }
+
+    /// The scope as it stands in memory (a new one when it has none).
+    fn current(&self, scope: &Scope) -> RoomMod {
+        let state = self.read();
+        let current = match scope {
+            Scope::Server => Some(&state.server),
+            Scope::Room { key, .. } => state.rooms.get(key),
+        };
+        current
+            .cloned()
+            .unwrap_or_else(|| RoomMod::new(scope.name()))
     }
 
     /// Changes a scope in memory at once, for what a JOIN settles (a
@@ -169,4 +182,19 @@ fn event(id: u64, now: u64, room: &str, d: Draft) -> ModerationEvent {
         expires,
         reason: Str16::truncated(&d.reason),
     }
+}
+
+/// Carries into `copy` (a change computed from `original`) what JOINs
+/// settled in `current` meanwhile: a founder made (`[MOD-3]`) and
+/// invitations used up (`[MOD-8]`), unless the change itself touched them.
+fn keep_join_settled(copy: &mut RoomMod, original: &RoomMod, current: &RoomMod) {
+    if copy.founder.is_empty() && original.founder.is_empty() {
+        copy.founder.clone_from(&current.founder);
+    }
+    let used: Vec<&super::Entry> = original
+        .invites
+        .iter()
+        .filter(|invite| !current.invites.contains(invite))
+        .collect();
+    copy.invites.retain(|invite| !used.contains(&invite));
 }

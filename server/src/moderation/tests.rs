@@ -191,3 +191,40 @@ async fn the_cleanup_drops_expired_entries_only() {
     let room = moderation.room(&scope_key("den")).unwrap();
     assert_eq!(room.bans, [ban("forever", 0)]);
 }
+
+#[tokio::test]
+async fn a_founder_and_a_used_invitation_settled_during_a_change_are_kept() {
+    // spec: MOD-3, MOD-8 — a JOIN settles them at once, without waiting
+    // for a change in progress; that change must not write them back.
+    let moderation = Moderation::new(&[], Clock::manual(1));
+    let scope = Scope::room("den");
+    let invite = |name: &str| Entry {
+        reason: String::new(),
+        ..ban(name, 0)
+    };
+    moderation
+        .apply(None, &scope, None, |r, _| {
+            r.invites.push(invite("ann"));
+            r.invites.push(invite("bo"));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    moderation
+        .apply(None, &scope, None, |r, _| {
+            // What a JOIN does while this change is computed.
+            moderation.update_now(&scope, |now| {
+                now.founder = "fay".into();
+                now.invites.retain(|i| i.key != user_key("ann"));
+            });
+            r.topic = "welcome".into();
+            r.invites.push(invite("cy"));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let room = moderation.room(&scope_key("den")).unwrap();
+    assert_eq!(room.founder, "fay");
+    assert_eq!(room.topic, "welcome");
+    assert_eq!(room.invites, [invite("bo"), invite("cy")]);
+}

@@ -34,6 +34,7 @@ impl Store {
                 ops: self.ops.clone(),
                 aux: std::sync::Arc::clone(&self.aux),
                 path: self.path.clone(),
+                metrics: self.metrics.clone(),
             },
             pruner: Mutex::new(None),
         }

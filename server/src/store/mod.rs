@@ -56,6 +56,8 @@ pub struct Store {
     /// have their own connection.
     aux: Arc<Mutex<Connection>>,
     pub(crate) path: PathBuf,
+    /// The writer's commit latency and batch sizes (`/metrics`).
+    pub(crate) metrics: crate::metrics::StoreMetrics,
 }
 
 impl std::fmt::Debug for Store {
@@ -179,15 +181,18 @@ impl Store {
             source,
         })?;
         let (ops, receiver) = mpsc::channel(QUEUE);
+        let metrics = crate::metrics::StoreMetrics::default();
+        let writer_metrics = metrics.clone();
         std::thread::Builder::new()
             .name("confab-store".into())
-            .spawn(move || writer::run(writer_conn, receiver))
+            .spawn(move || writer::run(writer_conn, receiver, writer_metrics))
             .map_err(StoreError::Thread)?;
         Ok((
             Store {
                 ops,
                 aux: Arc::new(Mutex::new(aux)),
                 path,
+                metrics,
             },
             loaded,
         ))

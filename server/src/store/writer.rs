@@ -5,7 +5,7 @@
 //! whatever was acknowledged survives a crash or power cut.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection};
 use tokio::sync::mpsc;
@@ -13,13 +13,14 @@ use tracing::{error, warn};
 
 use super::Op;
 use crate::log::{ConversationKey, Entry};
+use crate::metrics::StoreMetrics;
 use confab_protocol::frame::{DirectMessage, Message};
 use confab_protocol::names::name_key;
 
 /// Most messages in one transaction.
 const BATCH_MAX: usize = 4096;
 
-pub(crate) fn run(conn: Connection, mut ops: mpsc::Receiver<Op>) {
+pub(crate) fn run(conn: Connection, mut ops: mpsc::Receiver<Op>, metrics: StoreMetrics) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while let Some(first) = ops.blocking_recv() {
         batch.push(first);
@@ -30,6 +31,7 @@ pub(crate) fn run(conn: Connection, mut ops: mpsc::Receiver<Op>) {
             }
         }
         let mut delay = Duration::from_millis(50);
+        let started = Instant::now();
         while let Err(e) = write(&conn, &batch) {
             // Nothing of this batch was acknowledged: keep it and try again.
             error!(
@@ -39,6 +41,10 @@ pub(crate) fn run(conn: Connection, mut ops: mpsc::Receiver<Op>) {
             std::thread::sleep(delay);
             delay = (delay * 2).min(Duration::from_secs(5));
         }
+        metrics
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        metrics.batch_size.observe(batch.len() as f64);
         // Told in the order the messages came (`[MSG-4]`, `[MSG-5]`).
         for Op { entry, notify } in batch.drain(..) {
             notify.durable(&entry);

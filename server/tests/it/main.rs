@@ -25,6 +25,7 @@ mod config_file;
 mod faults;
 mod frame_fit;
 mod handshake;
+mod metrics;
 mod moderation;
 mod order_of_checks;
 mod ordering;

@@ -90,6 +90,11 @@ impl Session<'_> {
                 anchor: self.memory.history_anchor(&room),
                 limit: count,
             }),
+            Command::Moderate(request) => return self.send_moderate(request, framed).await,
+            Command::Settings { room, change } => {
+                return self.send_settings(room, change, framed).await
+            }
+            Command::Audit { room, count } => return self.send_audit(room, count, framed).await,
             Command::Login { .. } | Command::Quit => return Ok(()),
         };
         framed.send(frame).await

@@ -16,17 +16,19 @@ use super::Session;
 use crate::connection::outbox::same_room;
 use crate::connection::Wire;
 use crate::event::{Event, Target};
+use crate::moderation::ListedRoom;
 
 impl Session<'_> {
     pub(super) async fn on_incoming(&mut self, incoming: Incoming, framed: &mut Wire) {
         let me = self.memory.name.clone().unwrap_or_default();
         let event = match incoming {
-            // Moderation (spec section 21) is not shown yet: this client does
-            // not set HELLO MODERATION, so a server sends these only as answers.
-            Incoming::RoomInfo(_)
-            | Incoming::Moderation(_)
-            | Incoming::AuditEntries(_)
-            | Incoming::RoomListInfo(_) => return,
+            Incoming::RoomInfo(info) => return self.on_room_info(info, framed).await,
+            Incoming::Moderation(event) => return self.on_moderation(event).await,
+            Incoming::AuditEntries(page) => return self.on_audit(page).await,
+            Incoming::RoomListInfo(page) => match self.moderating.room_list(&page) {
+                Some(rooms) => Event::Rooms(rooms),
+                None => return,
+            },
             Incoming::Message(m) => {
                 self.memory.saw(&m.room, m.seq);
                 let replayed = m.flags & Message::HISTORY != 0;
@@ -112,12 +114,14 @@ impl Session<'_> {
                     Some(_) => {}
                     None => self.memory.rooms.push((room.clone(), before)),
                 }
+                self.moderating.joined(&room);
                 Event::Joined {
                     room,
                     members: joined.members,
                 }
             }
             Incoming::Left(left) => {
+                self.moderating.left(&left.room);
                 self.memory.rooms.retain(|(r, _)| r != left.room.as_str());
                 self.memory
                     .oldest_fetched
@@ -206,7 +210,7 @@ impl Session<'_> {
                     self.rejoining.clear();
                     self.memory.outbox.resend_uncertain(None);
                 }
-                Event::Error { text }
+                self.refused(&error).unwrap_or(Event::Error { text })
             }
         };
         self.emit(event).await;
@@ -231,14 +235,19 @@ impl Session<'_> {
 /// the last one.
 #[derive(Default)]
 pub(super) struct Pages {
-    rooms: Vec<(String, u32)>,
+    rooms: Vec<ListedRoom>,
     who: Vec<String>,
 }
 
 impl Pages {
     /// The whole room list once `list` is its last page.
-    fn rooms(&mut self, list: &RoomList) -> Option<Vec<(String, u32)>> {
-        let page = list.rooms.iter().map(|r| (r.name.to_string(), r.members));
+    fn rooms(&mut self, list: &RoomList) -> Option<Vec<ListedRoom>> {
+        let page = list.rooms.iter().map(|r| ListedRoom {
+            name: r.name.to_string(),
+            members: r.members,
+            modes: 0,
+            topic: String::new(),
+        });
         self.rooms.extend(page);
         (list.flags & RoomList::MORE == 0).then(|| std::mem::take(&mut self.rooms))
     }

@@ -29,6 +29,7 @@ impl Session<'_> {
             }
             ClientAction::Greeted(greeting) => {
                 self.sending.greeted(&greeting);
+                self.moderating.greeted(&greeting);
                 framed.codec_mut().set_max_frame(self.protocol.max_frame());
                 let limits = &greeting.limits;
                 self.memory.max_body = Some(usize::from(limits.max_body));
@@ -179,7 +180,10 @@ impl Session<'_> {
                     | ErrorCode::NOT_CONFAB
                     | ErrorCode::MALFORMED_FRAME
                     | ErrorCode::INVALID_UTF8
-                    | ErrorCode::FRAME_TOO_LARGE => Outcome::Fatal(reason),
+                    | ErrorCode::FRAME_TOO_LARGE
+                    // spec: MOD-13 — put out by an operator: coming back is theirs to allow.
+                    | ErrorCode::REMOVED
+                    | ErrorCode::ADDRESS_BANNED => Outcome::Fatal(reason),
                     _ => Outcome::Lost(reason),
                 });
             }

@@ -1,12 +1,13 @@
 //! One connection's session: the loop that feeds frames and commands to
 //! their handlers. The handlers live in the submodules, which alone see the
 //! session's fields: the handshake (`handshake.rs`), the server's events
-//! (`events.rs`), the user's commands (`commands.rs`) and the send queue
-//! (`sending.rs`).
+//! (`events.rs`), the user's commands (`commands.rs`), the send queue
+//! (`sending.rs`) and moderation (`moderation.rs`).
 
 mod commands;
 mod events;
 mod handshake;
+mod moderation;
 mod sending;
 
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub(super) struct Session<'a> {
     silence_limit: Duration,
     /// Lists answered over several frames, gathered until the last.
     pages: events::Pages,
+    /// Moderation requests waiting for answers, and rooms' settings.
+    moderating: moderation::Moderating,
 }
 
 impl<'a> Session<'a> {
@@ -56,6 +59,7 @@ impl<'a> Session<'a> {
             logged_in: false,
             silence_limit: Duration::from_secs(60),
             pages: events::Pages::default(),
+            moderating: moderation::Moderating::default(),
         }
     }
 
@@ -75,8 +79,11 @@ impl<'a> Session<'a> {
     ) -> Outcome {
         let mut framed = Framed::new(stream, FrameCodec::new(GREETING_MAX_FRAME));
         let client = Str8::truncated(concat!("confab/", env!("CARGO_PKG_VERSION")));
-        // The client joins rooms itself, so a reconnect can resume each one (`[HANDSHAKE-7]`).
-        let hello = self.protocol.hello(Hello::NO_AUTO_JOIN, client);
+        // The client joins rooms itself, so a reconnect can resume each one
+        // (`[HANDSHAKE-7]`); it understands the frames of moderation (`[MOD-2]`).
+        let hello = self
+            .protocol
+            .hello(Hello::NO_AUTO_JOIN | Hello::MODERATION, client);
         if let Err(e) = framed.send(hello).await {
             return Outcome::Lost(format!("connection failed: {e}"));
         }
