@@ -27,6 +27,7 @@ mod frame_fit;
 mod handshake;
 mod order_of_checks;
 mod ordering;
+mod packaging;
 mod persistence;
 mod pipelining;
 mod retention;
