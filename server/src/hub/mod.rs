@@ -55,6 +55,8 @@ pub struct Hub {
     pub dm_queues: dm_queue::DmQueues,
     /// Empty rooms kept in memory for their history, oldest first (`[LIMIT-5]`).
     idle: Mutex<IdleRooms>,
+    /// Sessions being taken over by a login to their account (`[AUTH-4]`).
+    pub takeovers: crate::takeover::Takeovers,
 }
 
 #[derive(Debug)]
@@ -77,6 +79,7 @@ impl Hub {
                 bytes: 0,
                 budget: usize::MAX,
             }),
+            takeovers: crate::takeover::Takeovers::default(),
         }
     }
 
