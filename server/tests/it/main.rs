@@ -38,4 +38,5 @@ mod simulation;
 mod spec_1_1;
 mod start_up;
 mod stored_room_rejoin;
+mod takeover;
 mod tls;
