@@ -17,8 +17,8 @@ pub mod retention_schedule;
 pub mod server;
 pub mod shared;
 pub mod store;
-pub mod takeover;
 pub(crate) mod sync;
+pub mod takeover;
 pub mod tls;
 pub mod transport;
 

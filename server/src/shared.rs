@@ -191,10 +191,9 @@ impl Shared {
                 value: u64::from(config.min_password_length),
             });
         }
-        let limits_frame = Frame::ServerLimits(
-            ServerLimits::new(advertised).map_err(|e| format!("LIMITS: {e}"))?,
-        )
-        .to_bytes();
+        let limits_frame =
+            Frame::ServerLimits(ServerLimits::new(advertised).map_err(|e| format!("LIMITS: {e}"))?)
+                .to_bytes();
         let reserved = config
             .reserved_names
             .iter()

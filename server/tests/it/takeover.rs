@@ -40,7 +40,10 @@ async fn a_short_password_is_refused_with_the_minimum_advertised() {
         .await
         .expect_err("seven characters are too few");
     assert_eq!(rejected.code, ErrorCode::PASSWORD_TOO_SHORT, "{rejected:?}");
-    assert!(rejected.message.contains('8'), "says the minimum: {rejected:?}");
+    assert!(
+        rejected.message.contains('8'),
+        "says the minimum: {rejected:?}"
+    );
     // Characters, not bytes: eight accented letters are enough.
     let welcome = client
         .try_login(LoginMode::Register, "dan", "éééééééé")
@@ -81,7 +84,10 @@ async fn a_login_with_the_password_takes_the_session_over() {
         })
         .unwrap_or_else(|| panic!("no GOODBYE in {frames:?}"));
     assert_eq!(goodbye.reason, ErrorCode::TAKEN_OVER);
-    assert!(goodbye.message.contains("took this session over"), "{goodbye:?}");
+    assert!(
+        goodbye.message.contains("took this session over"),
+        "{goodbye:?}"
+    );
 
     // The older session leaves, then the newer one joins.
     expect_presence(&mut watcher, PresenceEvent::Disconnected, "lobby", "alice").await;
