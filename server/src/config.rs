@@ -15,6 +15,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+
+pub use crate::store::SyncMode;
 use confab_protocol::{Limits, DEFAULT_PORT};
 
 /// Confab chat server: many users chat through it over TCP.
@@ -200,6 +202,14 @@ pub struct Config {
     /// Keep history in memory only: nothing survives a restart, no accounts.
     #[arg(long)]
     pub in_memory: bool,
+
+    /// When a message counts as stored: `full` (each group commit reaches
+    /// the disk before any acknowledgement: survives kill -9 and a power
+    /// cut) or `normal` (the commit reaches the operating system: survives
+    /// kill -9 of the server, not a power cut or a kernel crash; much faster
+    /// on a disk with slow fsync).
+    #[arg(long, value_enum, default_value_t = SyncMode::Full)]
+    pub sync: SyncMode,
 
     /// Refuse guests: every name must be a registered account.
     #[arg(long)]

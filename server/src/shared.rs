@@ -130,9 +130,12 @@ impl Shared {
         let (store, accounts) = if config.in_memory {
             (None, HashSet::new())
         } else {
-            let (store, loaded) =
-                crate::store::Store::open(&config.data_dir, usize::from(limits.history_max))
-                    .map_err(|e| e.to_string())?;
+            let (store, loaded) = crate::store::Store::open(
+                &config.data_dir,
+                usize::from(limits.history_max),
+                config.sync,
+            )
+            .map_err(|e| e.to_string())?;
             // spec: LIMIT-9 — stored messages are replayed too.
             let needed = store.largest_stored_frame().map_err(|e| e.to_string())?;
             if needed > u64::from(limits.max_frame) {

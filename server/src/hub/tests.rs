@@ -190,7 +190,7 @@ async fn with_the_sqlite_log_a_message_waits_for_its_commit_and_a_joiner_gets_it
     // spec: MSG-2, ROOM-2, ORDER-1
     let dir = std::env::temp_dir().join(format!("confab-hub-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (store, _) = crate::store::Store::open(&dir, 10).unwrap();
+    let (store, _) = crate::store::Store::open(&dir, 10, crate::store::SyncMode::Full).unwrap();
     let log = Log::Sqlite(store.log());
     let hub = Hub::new(10);
     let room = hub.room_or_create("r", 0, || true).unwrap();

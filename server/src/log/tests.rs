@@ -9,7 +9,7 @@ use confab_protocol::frame::{DirectMessage, Direction, Message};
 use confab_protocol::{Str16, Str8};
 
 use super::*;
-use crate::store::Store;
+use crate::store::{Store, SyncMode};
 use crate::sync::lock;
 
 /// A directory of its own under the system's temporary one, removed on drop.
@@ -41,7 +41,7 @@ impl Drop for TempDir {
 /// Both logs, each with what keeps it alive.
 fn logs(keep: usize) -> Vec<(&'static str, Log, Option<TempDir>)> {
     let dir = TempDir::new("contract");
-    let (store, _) = Store::open(dir.path(), keep).expect("a new store");
+    let (store, _) = Store::open(dir.path(), keep, SyncMode::Full).expect("a new store");
     vec![
         ("memory", Log::Memory(MemoryLog::new(keep)), None),
         ("sqlite", Log::Sqlite(store.log()), Some(dir)),
@@ -346,7 +346,7 @@ fn a_data_directory_that_cannot_be_made_is_named_with_the_reason() {
     std::fs::create_dir_all(dir.path()).unwrap();
     let blocker = dir.path().join("not-a-directory");
     std::fs::write(&blocker, b"a file").unwrap();
-    let error = Store::open(&blocker.join("data"), 10).unwrap_err();
+    let error = Store::open(&blocker.join("data"), 10, SyncMode::Full).unwrap_err();
     let message = error.to_string();
     assert!(
         matches!(error, StoreError::CreateDirectory { .. }),
@@ -361,9 +361,23 @@ fn a_database_file_that_cannot_be_opened_is_named_with_the_reason() {
     // SQLite alone says only "unable to open database file".
     let dir = TempDir::new("unopenable");
     std::fs::create_dir_all(dir.path().join("confab.sqlite3")).unwrap();
-    let error = Store::open(dir.path(), 10).unwrap_err();
+    let error = Store::open(dir.path(), 10, SyncMode::Full).unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, StoreError::Open { .. }), "{error:?}");
     assert!(message.contains("confab.sqlite3"), "{message}");
     assert!(message.contains("os error"), "{message}");
+}
+
+#[test]
+fn each_sync_mode_sets_sqlites_synchronous_pragma() {
+    // FULL is 2 and NORMAL is 1 in SQLite's numbering.
+    for (mode, expected) in [(SyncMode::Full, 2), (SyncMode::Normal, 1)] {
+        let dir = TempDir::new("sync");
+        std::fs::create_dir_all(dir.path()).unwrap();
+        let conn = crate::store::connect(&dir.path().join("db.sqlite3"), mode).unwrap();
+        let synchronous: i64 = conn
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(synchronous, expected, "{mode:?}");
+    }
 }

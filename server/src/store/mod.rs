@@ -60,8 +60,28 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Opens `path` read-write (creating it), in WAL mode with synchronous commits.
-pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
+/// How far a commit goes before it counts (SQLite's `synchronous` in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncMode {
+    /// The WAL is fsynced at every commit: a power cut loses nothing acknowledged.
+    Full,
+    /// The WAL is written at every commit and fsynced at checkpoints: a
+    /// crash of the server loses nothing acknowledged; a power cut may lose
+    /// the last commits (the database stays consistent).
+    Normal,
+}
+
+impl SyncMode {
+    fn pragma(self) -> &'static str {
+        match self {
+            SyncMode::Full => "FULL",
+            SyncMode::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Opens `path` read-write (creating it), in WAL mode, commits synced as `sync` says.
+pub(crate) fn connect(path: &Path, sync: SyncMode) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -69,9 +89,10 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|source| StoreError::open(path, source))?;
-    // WAL lets readers run beside the writer; FULL makes each commit durable.
+    // WAL lets readers run beside the writer; FULL makes each commit durable
+    // on disk, NORMAL in the operating system's cache.
     conn.pragma_update(None, "journal_mode", "WAL")
-        .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
+        .and_then(|()| conn.pragma_update(None, "synchronous", sync.pragma()))
         .and_then(|()| conn.busy_timeout(std::time::Duration::from_secs(5)))
         .map_err(|source| StoreError::open(path, source))?;
     Ok(conn)
@@ -127,13 +148,13 @@ impl Store {
     /// Opens (creating if needed) the database in `dir`, migrates it, loads
     /// what the server resumes from and starts the writer thread. Every
     /// failure is a message for the operator, not a panic.
-    pub fn open(dir: &Path, keep: usize) -> Result<(Store, Loaded), StoreError> {
+    pub fn open(dir: &Path, keep: usize, sync: SyncMode) -> Result<(Store, Loaded), StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDirectory {
             path: dir.to_path_buf(),
             source,
         })?;
         let path = dir.join("confab.sqlite3");
-        let mut writer_conn = connect(&path)?;
+        let mut writer_conn = connect(&path, sync)?;
         schema::migrate(&mut writer_conn).map_err(|source| StoreError::Schema {
             path: path.clone(),
             source,
@@ -148,7 +169,7 @@ impl Store {
         if check != "ok" {
             return Err(StoreError::Corrupt { path, check });
         }
-        let aux = connect(&path)?;
+        let aux = connect(&path, sync)?;
         let loaded = load(&aux, keep).map_err(|source| StoreError::Read {
             path: path.clone(),
             source,

@@ -51,9 +51,10 @@ impl std::fmt::Debug for Pruner {
 
 impl Pruner {
     /// A connection for retention passes, apart from the read connection.
+    /// Its deletions are synced fully: they are rare and nobody waits on them.
     pub fn open(path: &std::path::Path) -> Result<Pruner, StoreError> {
         Ok(Pruner {
-            conn: super::connect(path)?,
+            conn: super::connect(path, super::SyncMode::Full)?,
         })
     }
 

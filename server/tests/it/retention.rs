@@ -230,7 +230,7 @@ const OLD: i64 = 200_000;
 /// A database whose room `big` holds `OLD` messages from 1970 (all past any
 /// retention age) and whose room `kept` holds 100 of today.
 fn fill(dir: &TempDir) {
-    drop(Store::open(dir.path(), 100).expect("a new store"));
+    drop(Store::open(dir.path(), 100, confab_server::store::SyncMode::Full).expect("a new store"));
     let mut conn = rusqlite::Connection::open(dir.path().join("confab.sqlite3")).unwrap();
     let tx = conn.transaction().unwrap();
     {

@@ -1,15 +1,24 @@
 //! Acknowledged messages survive the process killed with SIGKILL under
-//! load.
+//! load, with each `--sync` mode (`normal` promises exactly this much).
 
 use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_messages_survive_kill_9_mid_load() {
+    kill_9_mid_load(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_messages_survive_kill_9_mid_load_with_sync_normal() {
+    kill_9_mid_load(&["--sync", "normal"]).await;
+}
+
+async fn kill_9_mid_load(flags: &[&str]) {
     // spec: MSG-2, MSG-3, MSG-4, HISTORY-1, HISTORY-4
     const SENDERS: usize = 4;
     const KILL_AFTER_ACKS: usize = 3_000;
     let dir = TempDir::new("kill9");
-    let mut server = start_binary(&dir, &[]);
+    let mut server = start_binary(&dir, flags);
 
     let (progress, mut acks_so_far) = watch::channel(0usize);
     let progress = Arc::new(progress);
@@ -54,7 +63,7 @@ async fn acknowledged_messages_survive_kill_9_mid_load() {
     assert!(acked.len() >= KILL_AFTER_ACKS);
 
     // Restart on the same data directory and read everything back.
-    let server = start_binary(&dir, &[]);
+    let server = start_binary(&dir, flags);
     let (mut reader, greeting) = Client::connect(server.addr).await;
     let greeting = greeting_of(greeting);
     assert_ne!(greeting.flags & Greeting::PERSISTENT, 0, "{greeting:?}");
