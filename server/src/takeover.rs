@@ -50,23 +50,37 @@ impl Takeovers {
         lock(&self.ending).remove(&conn_id);
         self.departed.notify_waiters();
     }
+
+    /// A name was freed in an ordinary departure: a takeover waiting for it
+    /// (its holder left by itself just before it was ended) looks again.
+    pub fn name_freed(&self) {
+        self.departed.notify_waiters();
+    }
 }
 
 /// Claims `member`'s name, taking it over from the connection that holds
 /// it; returns once the name is `member`'s. The caller bounds the wait
 /// (the handshake deadline, `[AUTH-2]`).
 pub async fn claim(hub: &Hub, member: &std::sync::Arc<Member>) {
+    let mut ended = None;
     loop {
         // Registered before looking, so a departure after the look wakes us.
         let departed = hub.takeovers.departed.notified();
         tokio::pin!(departed);
         departed.as_mut().enable();
         if hub.claim_name(member) {
+            // An older session that left by itself before it was ended
+            // never reported its departure: forget it.
+            if let Some(conn_id) = ended {
+                lock(&hub.takeovers.ending).remove(&conn_id);
+            }
             return;
         }
-        if let Some(older) = hub.user(&member.name) {
-            hub.takeovers.end(&older);
-        }
+        let Some(older) = hub.user(&member.name) else {
+            continue; // freed between the two looks
+        };
+        hub.takeovers.end(&older);
+        ended = Some(older.conn_id);
         departed.await;
     }
 }

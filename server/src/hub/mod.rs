@@ -133,6 +133,8 @@ impl Hub {
         let key = user_key(&member.name);
         if users.get(&key).is_some_and(|m| m.conn_id == member.conn_id) {
             users.remove(&key);
+            drop(users);
+            self.takeovers.name_freed();
         }
     }
 
