@@ -48,6 +48,7 @@ pub fn all() -> Vec<Case> {
         names::cases(),
         canonical::cases(),
         accounts::cases(),
+        moderation::cases(),
         state::cases(),
         order::cases(),
         rooms::cases(),

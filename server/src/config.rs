@@ -124,6 +124,11 @@ pub struct Config {
     )]
     pub reserved_names: Vec<String>,
 
+    /// Server operators: registered accounts (comma-separated) that hold
+    /// every moderation right in every room (spec section 21).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    pub operators: Vec<String>,
+
     /// Largest frame body in bytes, both directions.
     #[arg(long, default_value_t = Limits::default().max_frame)]
     pub max_frame: u32,
@@ -231,6 +236,10 @@ pub struct Config {
     /// interval), at the time it names, and can be held between batches.
     #[arg(skip)]
     pub retention_driver: Option<crate::retention::Driver>,
+
+    /// Tests only: the clock moderation expiries are judged by (`[MOD-14]`).
+    #[arg(skip)]
+    pub clock: crate::clock::Clock,
 
     /// Milliseconds the server waits for clients to take their last frames
     /// when it shuts down.

@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod hashing;
 pub mod hub;
 pub mod log;
+pub mod moderation;
 mod password_rule;
 pub mod ratelimit;
 pub mod refusals;

@@ -71,6 +71,10 @@ pub async fn run<L: Listener>(
         info!("confab-server listening on {addr} ({security})");
     }
     tracker.spawn(crate::retention::run(Arc::clone(&shared), shutdown.clone()));
+    tracker.spawn(crate::moderation::sweep::run(
+        Arc::clone(&shared),
+        shutdown.clone(),
+    ));
     loop {
         let report_due = refusals.due();
         let accepted = tokio::select! {
@@ -203,6 +207,7 @@ fn refusal_reason(refusal: Refusal) -> &'static str {
         Refusal::TooManyFromAddress => "TOO_MANY_CONNECTIONS (per address)",
         Refusal::TooManyLoggingInFromAddress => "TOO_MANY_CONNECTIONS (logging in, per address)",
         Refusal::ConnectingTooFast => "TOO_MANY_CONNECTIONS (connect rate)",
+        Refusal::AddressBanned => "ADDRESS_BANNED",
     }
 }
 
@@ -212,6 +217,11 @@ fn refusal_error(refusal: Refusal) -> (ErrorCode, &'static str) {
         Refusal::ServerFull => (
             ErrorCode::SERVER_FULL,
             "the server is full; try again later",
+        ),
+        // spec: MOD-13
+        Refusal::AddressBanned => (
+            ErrorCode::ADDRESS_BANNED,
+            "your address is banned from this server",
         ),
         Refusal::TooManyFromAddress => (
             ErrorCode::TOO_MANY_CONNECTIONS,

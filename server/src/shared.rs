@@ -39,6 +39,8 @@ pub struct Shared {
     pub passwords: Option<crate::hashing::HashPool>,
     /// Bytes queued for all clients, against `--queue-bytes-total` (`[MEM-2]`).
     pub queued: Arc<crate::connection::outbox::GlobalQueue>,
+    /// Roles, room settings, bans and the audit log (spec section 21).
+    pub moderation: crate::moderation::Moderation,
     /// Registered names (keys), to tell guests from account holders at once.
     accounts: Mutex<HashSet<String>>,
     reserved: HashSet<String>,
@@ -64,6 +66,8 @@ pub enum Refusal {
     ConnectingTooFast,
     /// The address has `--max-unauthenticated-per-ip` connections logging in (`[LIMIT-4]`).
     TooManyLoggingInFromAddress,
+    /// A server ban's address pattern matches the address (`[MOD-13]`).
+    AddressBanned,
 }
 
 /// Holds a connection's place in the counters; gives it back on drop.
@@ -126,6 +130,8 @@ impl Shared {
             ));
         }
         let hub = Hub::new(usize::from(limits.history_max));
+        let moderation =
+            crate::moderation::Moderation::new(&config.operators, config.clock.clone());
         hub.set_idle_history_budget(config.idle_history_bytes);
         let (store, accounts) = if config.in_memory {
             (None, HashSet::new())
@@ -150,6 +156,12 @@ impl Shared {
             // spec: SEC-8 — a look-alike of an account's name is that name.
             let accounts = loaded.account_keys.iter().map(|k| user_key(k)).collect();
             hub.restore(loaded, &config.default_room);
+            // spec: MOD-19 — roles, settings and bans survive restarts.
+            moderation.restore(
+                store
+                    .load_moderation(crate::moderation::AUDIT_KEEP)
+                    .map_err(|e| e.to_string())?,
+            );
             (Some(store), accounts)
         };
         let log = match &store {
@@ -163,7 +175,8 @@ impl Shared {
             None => None,
         };
         // spec: ACTION-1 — actions are relayed by every reference server.
-        let mut flags = Greeting::ACTIONS;
+        // spec: MOD-1 — this server implements moderation.
+        let mut flags = Greeting::ACTIONS | Greeting::MODERATION;
         if store.is_some() {
             flags |= Greeting::ACCOUNTS | Greeting::PERSISTENT;
         }
@@ -204,6 +217,7 @@ impl Shared {
             .collect();
         Ok(Shared {
             hub,
+            moderation,
             closing: crate::closing::Closing::default(),
             store,
             log,
@@ -274,6 +288,10 @@ impl Shared {
 
     /// Counts a new connection in, or says why it is refused.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, Refusal> {
+        // spec: MOD-13 — refused instead of GREETING, as LIMIT-1 refuses.
+        if self.moderation.address_banned(ip).is_some() {
+            return Err(Refusal::AddressBanned);
+        }
         if self.active.fetch_add(1, Ordering::AcqRel) >= self.config.max_connections {
             self.active.fetch_sub(1, Ordering::AcqRel);
             return Err(Refusal::ServerFull);

@@ -16,6 +16,7 @@ pub mod history;
 pub mod keepalive;
 pub mod limits;
 pub mod messages;
+pub mod moderation;
 pub mod names;
 pub mod order;
 pub mod order_checks;

@@ -74,6 +74,8 @@ pub struct ServerSession {
     max_version: u16,
     attempts_left: u8,
     auto_join: bool,
+    /// The client set HELLO `MODERATION` (`[MOD-2]`).
+    client_moderation: bool,
     /// The GREETING set `MODERATION`: the frames of spec section 21 are
     /// known (`[MOD-1]`); without it they are unknown frames.
     moderation: bool,
@@ -97,6 +99,7 @@ impl ServerSession {
             max_version,
             attempts_left: login_attempts.max(1),
             auto_join: true,
+            client_moderation: false,
             moderation: false,
             pinged: false,
             clock: Clock::new(timers, accepted_at),
@@ -126,6 +129,12 @@ impl ServerSession {
     /// Whether the client wants the default room after WELCOME (`[HANDSHAKE-7]`).
     pub fn auto_join(&self) -> bool {
         self.auto_join
+    }
+
+    /// Whether the client set HELLO `MODERATION`: it reads the
+    /// server-to-client frames of section 21 (`[MOD-2]`).
+    pub fn client_moderation(&self) -> bool {
+        self.client_moderation
     }
 
     /// Whether the body of a frame of this type is examined in the current
@@ -246,6 +255,7 @@ impl ServerSession {
                     );
                 }
                 self.auto_join = hello.flags & crate::frame::Hello::NO_AUTO_JOIN == 0;
+                self.client_moderation = hello.flags & crate::frame::Hello::MODERATION != 0;
                 self.state = ServerState::AwaitLogin;
                 ServerAction::Nothing
             }

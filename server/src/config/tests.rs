@@ -168,20 +168,33 @@ fn the_example_is_the_defaults_commented_or_not() {
     let text = example();
     assert!(same(&under(&text, &[]), &defaults));
     // Every setting line uncommented, but those with no default.
+    let mut unset = 0;
+    let mut previous = "";
     let uncommented: String = text
         .lines()
-        .map(|line| match line.strip_prefix('#') {
-            Some(setting)
-                if setting.starts_with(|c: char| c.is_ascii_lowercase())
-                    && !setting.starts_with("tls-") =>
-            {
-                format!("{setting}\n")
+        .map(|line| {
+            let no_default = previous == "# Not set by default.";
+            previous = line;
+            match line.strip_prefix('#') {
+                Some(_) if no_default => {
+                    unset += 1;
+                    format!("{line}\n")
+                }
+                Some(setting) if setting.starts_with(|c: char| c.is_ascii_lowercase()) => {
+                    format!("{setting}\n")
+                }
+                _ => format!("{line}\n"),
             }
-            _ => format!("{line}\n"),
         })
         .collect();
     let settings = FileSettings::parse(Path::new("confab.toml"), &uncommented).unwrap();
     let keys = super::schema::keys(&super::schema::lenient_command());
-    assert_eq!(settings.len(), keys.len() - 2, "all but the TLS files");
+    // The TLS files and the operators.
+    assert_eq!(unset, 3);
+    assert_eq!(
+        settings.len(),
+        keys.len() - unset,
+        "all but those with no default"
+    );
     assert!(same(&settings.alone().unwrap(), &defaults));
 }

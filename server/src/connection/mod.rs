@@ -173,7 +173,9 @@ pub fn serve<T: Transport>(
             limits.login_attempts,
             timers,
             accepted_at.into_std(),
-        ),
+        )
+        // spec: MOD-1 — the GREETING sets MODERATION.
+        .with_moderation(true),
         member: None,
         rooms: Vec::new(),
         limiter: RateLimiter::new(limits),

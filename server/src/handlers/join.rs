@@ -36,6 +36,15 @@ pub fn join(state: &mut ConnState, join: Join, may_create: bool) -> bool {
         state.reject(ErrorCode::TOO_MANY_ROOMS, code::JOIN, 0, &message);
         return true;
     }
+    // spec: MOD-7, MOD-20 — checks 3–5, for a room not yet joined.
+    let invited = match &already {
+        Some(_) => false,
+        None => match super::moderation::check_join(state, &name) {
+            Ok(invited) => invited,
+            Err(()) => return true,
+        },
+    };
+    let existed = already.is_some() || !may_create || state.shared.hub.room(&name).is_some();
     let history = usize::from(join.history.min(limits.history_max));
     let mut room = already;
     // A room let go between the lookup and the join is looked up again; it
@@ -68,7 +77,17 @@ pub fn join(state: &mut ConnState, join: Join, may_create: bool) -> bool {
                 }
             },
         };
-        if let Some(reply) = candidate.join(state.member(), join.since_seq, history, now_millis()) {
+        let created = !existed && candidate.member_count() == 0 && !candidate.has_history();
+        let newcomer = !candidate.is_member(state.member().conn_id);
+        let after_joined =
+            super::moderation::joining(state, &candidate, created, invited && newcomer);
+        if let Some(reply) = candidate.join_with(
+            state.member(),
+            join.since_seq,
+            history,
+            now_millis(),
+            after_joined,
+        ) {
             if reply.newly_joined {
                 state.rooms.push(candidate);
             }

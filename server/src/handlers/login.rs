@@ -216,11 +216,24 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Claim, u8), Rejectio
         // A guest's direct-message history starts now (`[HISTORY-2]`); an
         // account's is set from the store below.
         history_floor: AtomicU64::new(shared.hub.peek_message_id()),
+        moderation: crate::hub::MemberModeration {
+            key: confab_protocol::names::user_key(&name),
+            registered: login.mode != LoginMode::Guest,
+            aware: state.session.client_moderation(),
+            ip: state.peer.ip(),
+            removed: Default::default(),
+        },
     });
     match login.mode {
-        LoginMode::Guest => Ok((Claim::take(&shared, member)?, 0)),
+        LoginMode::Guest => {
+            // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
+            super::moderation::check_login(&shared, &name)?;
+            Ok((Claim::take(&shared, member)?, 0))
+        }
         LoginMode::Login => {
             let floor = check_password(&shared, state, login, &name).await?;
+            // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
+            super::moderation::check_login(&shared, &name)?;
             member.history_floor.store(floor, Ordering::Relaxed);
             // spec: AUTH-1 — the name is taken only with the right password;
             // spec: AUTH-4 — and from whoever holds it.
@@ -301,6 +314,8 @@ async fn register(
     // Cheap refusals first (no hashing for a name that cannot be had), in
     // the order of `[STATE-7]`: NAME_TAKEN, then the empty password
     // (`[HANDSHAKE-9]`), then ACCOUNT_EXISTS.
+    // spec: MOD-13, MOD-20 — before NAME_TAKEN.
+    super::moderation::check_login(shared, &name)?;
     if shared.hub.user(&name).is_some() {
         return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
     }

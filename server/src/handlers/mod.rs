@@ -6,6 +6,7 @@ mod history;
 mod join;
 mod leave;
 mod login;
+mod moderation;
 mod rooms;
 mod send;
 mod who;
@@ -26,6 +27,8 @@ use crate::log::MessageLog;
 
 /// Handles a READY request; requests are answered in the order they came.
 pub async fn dispatch(state: &mut ConnState, request: Request) {
+    // spec: MOD-11 — a member moderation removed is in those rooms no more.
+    moderation::forget_removed_rooms(state);
     match request {
         Request::Join(join) => {
             // spec: LIMIT-5 — a stored room let go between the load and the
@@ -69,22 +72,11 @@ pub async fn dispatch(state: &mut ConnState, request: Request) {
             who::who(state, who).await
         }
         Request::History(history) => history::history(state, history).await,
-        // spec: MOD-1 — this server does not set MODERATION, so its sessions
-        // never parse these; should one arrive, it is an unknown frame.
-        Request::Moderate(_) => unknown_frame(state, code::MODERATE),
-        Request::RoomSettings(_) => unknown_frame(state, code::ROOM_SETTINGS),
-        Request::Audit(_) => unknown_frame(state, code::AUDIT),
+        // spec: MOD-1 — this server sets MODERATION.
+        Request::Moderate(m) => moderation::moderate(state, m).await,
+        Request::RoomSettings(r) => moderation::room_settings(state, r).await,
+        Request::Audit(a) => moderation::audit(state, a).await,
     }
-}
-
-/// `[VERSION-3]`: a frame this server does not implement.
-fn unknown_frame(state: &mut ConnState, frame_type: u8) {
-    state.reject(
-        ErrorCode::UNKNOWN_FRAME_TYPE,
-        frame_type,
-        0,
-        "unknown frame type; frame skipped",
-    );
 }
 
 /// Leaves every room and frees the name when the connection ends (`[CLOSE-3]`).

@@ -33,6 +33,13 @@ pub async fn send_as(state: &mut ConnState, send: SendMessage, frame_type: u8, f
             .await;
         return;
     };
+    // spec: MOD-9, MOD-20 — after NOT_IN_ROOM, before STORAGE_FAILURE.
+    if let Err(why) = super::moderation::check_speak(state, &room) {
+        state
+            .reject_in_order(ErrorCode::CANNOT_SPEAK, frame_type, client_ref, &why)
+            .await;
+        return;
+    }
     let shared = Arc::clone(&state.shared);
     // Wait for room in the log first: a busy disk slows this sender, never
     // the others, and nothing is assigned that cannot be stored.

@@ -43,6 +43,35 @@ pub struct Member {
     /// a guest sees only its own session's, not an earlier holder's of the
     /// name (`[HISTORY-2]`); an account holder sees all (0).
     pub history_floor: std::sync::atomic::AtomicU64,
+    /// What moderation needs of the member (`[MOD-2]`, `[MOD-3]`, `[MOD-10]`).
+    pub moderation: MemberModeration,
+}
+
+/// A member as moderation sees it.
+#[derive(Debug)]
+pub struct MemberModeration {
+    /// `user_key` of the name (`[SEC-8]`), computed once.
+    pub key: String,
+    /// The name is a registered account's (guests hold no roles).
+    pub registered: bool,
+    /// The client set HELLO `MODERATION`.
+    pub aware: bool,
+    pub ip: std::net::IpAddr,
+    /// Set when moderation removed the member from a room: its connection
+    /// forgets rooms it is no longer in before its next request.
+    pub removed: std::sync::atomic::AtomicBool,
+}
+
+impl Member {
+    /// The member as moderation's questions take it.
+    pub fn who(&self) -> crate::moderation::Who {
+        crate::moderation::Who {
+            name: self.name.to_string(),
+            key: self.moderation.key.clone(),
+            registered: self.moderation.registered,
+            ip: self.moderation.ip,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -143,6 +172,11 @@ impl Hub {
     pub fn user(&self, name: &str) -> Option<Arc<Member>> {
         let normalized = normalize_name(name, usize::from(u8::MAX)).ok()?;
         lock(&self.users).get(&user_key(&normalized)).cloned()
+    }
+
+    /// Every logged-in member (`[MOD-13]`: server-wide actions).
+    pub fn members(&self) -> Vec<Arc<Member>> {
+        lock(&self.users).values().cloned().collect()
     }
 
     /// Every logged-in name, sorted.

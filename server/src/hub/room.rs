@@ -93,6 +93,18 @@ impl Room {
         lock(&self.state).members.len() as u32
     }
 
+    /// The members now (`[MOD-11]`: moderation's announcements).
+    pub fn members(&self) -> Vec<Arc<Member>> {
+        lock(&self.state).members.clone()
+    }
+
+    pub fn is_member(&self, conn_id: u64) -> bool {
+        lock(&self.state)
+            .members
+            .iter()
+            .any(|m| m.conn_id == conn_id)
+    }
+
     pub fn member_names(&self) -> Vec<Str8> {
         let mut names: Vec<Str8> = lock(&self.state)
             .members
@@ -141,6 +153,19 @@ impl Room {
         history: usize,
         now: u64,
     ) -> Option<JoinReply> {
+        self.join_with(member, since_seq, history, now, None)
+    }
+
+    /// `join`, with `after_joined` queued right after JOINED, before the
+    /// replay (`[MOD-6]`: ROOM_INFO).
+    pub fn join_with(
+        self: &Arc<Self>,
+        member: &Arc<Member>,
+        since_seq: u64,
+        history: usize,
+        now: u64,
+        after_joined: Option<Bytes>,
+    ) -> Option<JoinReply> {
         let mut state = lock(&self.state);
         if state.evicted {
             return None;
@@ -160,6 +185,9 @@ impl Room {
             })
             .to_bytes(),
         );
+        if let Some(frame) = after_joined {
+            let _ = member.outbox.push(frame);
+        }
         let wanted: Vec<&Message> = state.history.iter().filter(|m| m.seq > since_seq).collect();
         let skip = wanted.len().saturating_sub(history);
         let replay = &wanted[skip..];

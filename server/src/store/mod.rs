@@ -7,6 +7,7 @@ pub mod accounts;
 mod error;
 mod fit;
 mod log;
+pub mod moderation;
 pub mod prune;
 pub mod schema;
 mod writer;

@@ -55,6 +55,37 @@ const MIGRATIONS: &[&str] = &[
     // 4: the ACTION flag of room and direct messages (`[ACTION-1]`).
     "ALTER TABLE messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE direct_messages ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;",
+    // 5: moderation (`[MOD-19]`): room settings, roles, bans, mutes and
+    // invitations (scope '' is the server's), and the audit log (`[MOD-15]`).
+    "CREATE TABLE mod_rooms (
+        room_key     TEXT    PRIMARY KEY,
+        room         TEXT    NOT NULL,
+        founder      TEXT    NOT NULL,
+        topic        TEXT    NOT NULL,
+        topic_by     TEXT    NOT NULL,
+        topic_at     INTEGER NOT NULL,
+        modes        INTEGER NOT NULL,
+        member_limit INTEGER NOT NULL
+    );
+    CREATE TABLE mod_entries (
+        scope     TEXT    NOT NULL,
+        kind      INTEGER NOT NULL,
+        key       TEXT    NOT NULL,
+        target    TEXT    NOT NULL,
+        expires   INTEGER NOT NULL,
+        reason    TEXT    NOT NULL,
+        PRIMARY KEY (scope, kind, key)
+    );
+    CREATE TABLE mod_audit (
+        id        INTEGER PRIMARY KEY,
+        time      INTEGER NOT NULL,
+        action    INTEGER NOT NULL,
+        room      TEXT    NOT NULL,
+        actor     TEXT    NOT NULL,
+        target    TEXT    NOT NULL,
+        expires   INTEGER NOT NULL,
+        reason    TEXT    NOT NULL
+    );",
 ];
 
 /// The schema version this server writes.

@@ -98,11 +98,11 @@ async fn greeting_arrives_first_and_unprompted_with_the_configured_limits() {
         panic!("first frame {frame:?}");
     };
     assert_eq!((greeting.min_version, greeting.max_version), (1, 1));
-    // spec: ACTION-1
+    // spec: ACTION-1, MOD-1
     assert_eq!(
         greeting.flags,
-        Greeting::ACTIONS,
-        "no accounts, no persistence; actions relayed"
+        Greeting::ACTIONS | Greeting::MODERATION,
+        "no accounts, no persistence; actions relayed; moderation"
     );
     assert!(!greeting.server.is_empty());
     assert_eq!(greeting.limits, expected);

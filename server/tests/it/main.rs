@@ -25,6 +25,7 @@ mod config_file;
 mod faults;
 mod frame_fit;
 mod handshake;
+mod moderation;
 mod order_of_checks;
 mod ordering;
 mod packaging;

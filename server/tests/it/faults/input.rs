@@ -39,8 +39,8 @@ async fn a_first_frame_other_than_hello_is_not_confab() {
         ("type 0x00", raw_frame(0x00, &[]), 0x00),
         (
             "unassigned server type",
-            raw_frame(0x8F, &[0xDE, 0xAD, 0xBE, 0xEF]),
-            0x8F,
+            raw_frame(0x93, &[0xDE, 0xAD, 0xBE, 0xEF]),
+            0x93,
         ),
         ("reserved type 0xA0", raw_frame(0xA0, &[1, 2]), 0xA0),
         (
@@ -233,7 +233,7 @@ async fn unknown_frames_are_skipped_by_length_and_reported() {
     // The body of the unknown frame is itself a whole SEND: if the server
     // did not skip exactly the declared length, it would deliver it.
     let hidden = wire(&send_frame(9, "lobby", "hidden inside an unknown frame"));
-    for frame_type in [0xA0u8, 0xFF, 0x8F, 0x1F] {
+    for frame_type in [0xA0u8, 0xFF, 0x93, 0x1F] {
         mallory.write_raw(&raw_frame(frame_type, &hidden)).await;
         let error = mallory.expect_error(ErrorCode::UNKNOWN_FRAME_TYPE).await;
         assert_eq!((error.frame_type, error.client_ref), (frame_type, 0));
@@ -342,7 +342,7 @@ async fn errors_from_a_client_are_not_answered() {
     client
         .send(Frame::ErrorFrame(confab_protocol::frame::ErrorFrame::new(
             ErrorCode::UNKNOWN_FRAME_TYPE,
-            0x8F,
+            0x93,
             0,
             "what was that?",
         )))
