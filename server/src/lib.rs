@@ -12,6 +12,7 @@ pub mod hub;
 pub mod log;
 pub mod metrics;
 pub mod moderation;
+mod password_rule;
 pub mod ratelimit;
 pub mod refusals;
 pub mod retention_schedule;
@@ -19,6 +20,7 @@ pub mod server;
 pub mod shared;
 pub mod store;
 pub(crate) mod sync;
+pub mod takeover;
 pub mod tls;
 pub mod transport;
 

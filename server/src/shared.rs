@@ -198,14 +198,20 @@ impl Shared {
         })
         .to_bytes();
         // spec: LIMITS-1, LIMITS-2 — the limits added since 1.0, in their own frame.
-        let limits_frame = Frame::ServerLimits(
-            ServerLimits::new(vec![LimitEntry {
-                id: ServerLimits::QUEUE_BYTES,
-                value: u64::from(config.queue_bytes),
-            }])
-            .map_err(|e| format!("LIMITS: {e}"))?,
-        )
-        .to_bytes();
+        let mut advertised = vec![LimitEntry {
+            id: ServerLimits::QUEUE_BYTES,
+            value: u64::from(config.queue_bytes),
+        }];
+        if store.is_some() {
+            // spec: AUTH-3 — advertised by servers with accounts only.
+            advertised.push(LimitEntry {
+                id: ServerLimits::MIN_PASSWORD,
+                value: u64::from(config.min_password_length),
+            });
+        }
+        let limits_frame =
+            Frame::ServerLimits(ServerLimits::new(advertised).map_err(|e| format!("LIMITS: {e}"))?)
+                .to_bytes();
         let reserved = config
             .reserved_names
             .iter()

@@ -137,6 +137,15 @@ impl Claim {
         })
     }
 
+    /// The name, ending the session that holds it (`[AUTH-4]`).
+    async fn take_over(shared: &Arc<Shared>, member: Arc<Member>) -> Claim {
+        crate::takeover::claim(&shared.hub, &member).await;
+        Claim {
+            shared: Arc::clone(shared),
+            member: Some(member),
+        }
+    }
+
     fn keep(mut self) -> Arc<Member> {
         self.member
             .take()
@@ -226,8 +235,9 @@ async fn judge(state: &ConnState, login: &Login) -> Result<(Claim, u8), Rejectio
             // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
             super::moderation::check_login(&shared, &name)?;
             member.history_floor.store(floor, Ordering::Relaxed);
-            // spec: AUTH-1 — the name is taken only with the right password.
-            Ok((Claim::take(&shared, member)?, Welcome::REGISTERED))
+            // spec: AUTH-1 — the name is taken only with the right password;
+            // spec: AUTH-4 — and from whoever holds it.
+            Ok((Claim::take_over(&shared, member).await, Welcome::REGISTERED))
         }
         LoginMode::Register => {
             let claim = register(&shared, state, login, member).await?;
@@ -315,6 +325,9 @@ async fn register(
             "registration needs a password".into(),
         ));
     }
+    // spec: AUTH-3 — after the empty password, before ACCOUNT_EXISTS.
+    crate::password_rule::check_new(&login.password, shared.config.min_password_length)
+        .map_err(|short| (ErrorCode::PASSWORD_TOO_SHORT, short.to_string()))?;
     if shared.is_registered(&name) {
         return Err(exists());
     }

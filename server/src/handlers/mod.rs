@@ -85,14 +85,24 @@ pub fn disconnect(state: &mut ConnState) {
         return;
     };
     // The name is free before anyone hears of the departure, so a client
-    // reacting to the PRESENCE can take it at once.
-    state.shared.hub.release_name(&member);
-    state.shared.hub.dm_queues.forget(member.conn_id);
+    // reacting to the PRESENCE can take it at once; a session taken over
+    // leaves its rooms first (`[AUTH-4]`, see `takeover`).
+    let hub = &state.shared.hub;
+    let taken_over = hub.takeovers.is_ending(member.conn_id);
+    if !taken_over {
+        hub.release_name(&member);
+    }
+    hub.dm_queues.forget(member.conn_id);
     let now = now_millis();
     let rooms: Vec<Arc<Room>> = state.rooms.drain(..).collect();
     for room in rooms {
         room.remove(&member, PresenceEvent::Disconnected, now);
         let_go_if_idle(state, &room);
+    }
+    if taken_over {
+        let hub = &state.shared.hub;
+        hub.release_name(&member);
+        hub.takeovers.departed(member.conn_id);
     }
 }
 
