@@ -42,6 +42,10 @@ pub enum Event {
         /// Why the previous name was refused, if one was.
         rejected: Option<String>,
     },
+    /// A new account was made (the LoggedIn that follows logs in to it).
+    Registered {
+        name: String,
+    },
     LoggedIn {
         name: String,
     },

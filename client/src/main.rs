@@ -159,7 +159,7 @@ fn main() -> ExitCode {
         // the server's last attempt; plain mode exits 3 instead.
         prompt_again: !plain_mode,
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let handle = connection::spawn(options);
         if plain_mode {
             let time = if args.utc {
@@ -186,5 +186,9 @@ fn main() -> ExitCode {
             };
             tui::run(handle, options).await
         }
-    })
+    });
+    // Not waiting for the blocking read of stdin: a session the server ended
+    // (taken over, `[AUTH-4]`) exits now, not at the next line typed.
+    runtime.shutdown_background();
+    code
 }

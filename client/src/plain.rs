@@ -185,6 +185,9 @@ async fn on_event(
             }
             format!("*** {}", sanitize(&prompt))
         }
+        Event::Registered { name } => {
+            format!("*** registered the account {}", sanitize(&name))
+        }
         Event::LoggedIn { name } => {
             state.view.logged_in(&name);
             format!("*** logged in as {}", sanitize(&name))

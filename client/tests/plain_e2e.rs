@@ -200,6 +200,9 @@ async fn register_then_log_in_with_the_password_from_the_environment() {
         ..Launch::default()
     };
     let mut first = PlainClient::spawn_with(&addr, &["--name", "erin", "--register"], "erin", good);
+    first
+        .until(|l| l == "*** registered the account erin")
+        .await;
     first.until(|l| l == "*** logged in as erin").await;
     let (code, _, _) = first.finish().await;
     assert_eq!(code, 0);

@@ -200,6 +200,16 @@ fn register_at_the_name_prompt_asks_for_a_password_that_is_never_drawn() {
         !debug.contains("s3cret"),
         "passwords stay out of debug output: {debug}"
     );
+    // The server made the account: the user is told so.
+    app.on_event(Event::Registered {
+        name: "zoë".into()
+    });
+    app.on_event(Event::LoggedIn {
+        name: "zoë".into()
+    });
+    terminal.draw(|f| render(f, &app)).unwrap();
+    let shown = screen(&terminal).concat();
+    assert!(shown.contains("registered the account zoë"), "{shown}");
 }
 
 #[test]

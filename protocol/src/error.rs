@@ -64,6 +64,7 @@ error_codes! {
     26 ACCOUNTS_UNAVAILABLE false "The server has no accounts";
     27 TRY_AGAIN_LATER      false "The server cannot check or register a password now (busy, or too many registrations from the address)";
     28 ACCOUNT_BANNED       false "The name is banned from the server (LOGIN_REJECTED only)";
+    29 PASSWORD_TOO_SHORT   false "Registration with a password shorter than min_password (LOGIN_REJECTED only)";
     30 ROOM_INVALID         false "The room name breaks the naming rules or length";
     31 NO_SUCH_ROOM         false "The room does not exist";
     32 NOT_IN_ROOM          false "The request needs membership of the room";
@@ -90,6 +91,7 @@ error_codes! {
     55 INTERNAL_ERROR       true  "The server failed; the client may reconnect";
     56 ADDRESS_BANNED       true  "The client's address is banned from the server";
     57 REMOVED              true  "A server operator disconnected the client";
+    58 TAKEN_OVER           true  "A login to the same account with its password took the session over";
 }
 
 impl ErrorCode {

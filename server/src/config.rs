@@ -256,6 +256,12 @@ pub struct Config {
     #[arg(long, default_value_t = 16)]
     pub hash_queue: usize,
 
+    /// Fewest characters a new account's password may have; shorter ones
+    /// are refused with PASSWORD_TOO_SHORT (advertised in LIMITS). Existing
+    /// accounts keep logging in whatever their password's length.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub min_password_length: u16,
+
     /// Registrations one address may make in a burst…
     #[arg(long, default_value_t = 10)]
     pub register_burst: u32,

@@ -17,6 +17,7 @@ mod hub;
 mod log;
 mod metrics;
 mod moderation;
+mod password_rule;
 mod ratelimit;
 mod refusals;
 pub mod retention_schedule;
@@ -25,6 +26,7 @@ mod services;
 mod shared;
 pub mod store;
 mod sync;
+mod takeover;
 mod tls;
 mod transport;
 

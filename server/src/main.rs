@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use confab_server::config::{self, LogFormat, ServerCommand, StartError};
 use confab_server::{bind, run};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -72,8 +72,8 @@ fn main() -> ExitCode {
                 info!("stopped");
                 ExitCode::SUCCESS
             }
+            // Printed once, to stderr, whatever the log filter says.
             Err(e) => {
-                error!("{e}");
                 eprintln!("confab-server: {e}");
                 ExitCode::from(2)
             }

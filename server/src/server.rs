@@ -73,7 +73,13 @@ pub async fn run<L: Listener>(
         );
     }
     if let Ok(addr) = listener.local_addr() {
-        info!("confab-server listening on {addr}");
+        // Said on the same line, so an operator never guesses which it is.
+        let security = if tls.is_some() {
+            "TLS"
+        } else {
+            "plain TCP, no TLS"
+        };
+        info!("confab-server listening on {addr} ({security})");
     }
     tracker.spawn(crate::retention_schedule::run(
         Arc::clone(&shared),

@@ -130,7 +130,7 @@ impl Shared {
         let gate = Gate::new(
             &config,
             greeting(&config, store.is_some(), &default_room),
-            limits_frame(&config)?,
+            limits_frame(&config, store.is_some())?,
         );
         let accounts = Accounts::new(
             store.clone(),
@@ -184,10 +184,18 @@ fn greeting(config: &Config, stored: bool, default_room: &str) -> bytes::Bytes {
 }
 
 /// spec: LIMITS-1, LIMITS-2 — the limits added since 1.0, in their own frame.
-fn limits_frame(config: &Config) -> Result<bytes::Bytes, LengthError> {
-    let limits = ServerLimits::new(vec![LimitEntry {
+fn limits_frame(config: &Config, stored: bool) -> Result<bytes::Bytes, LengthError> {
+    let mut advertised = vec![LimitEntry {
         id: ServerLimits::QUEUE_BYTES,
         value: u64::from(config.queue_bytes),
-    }])?;
+    }];
+    if stored {
+        // spec: AUTH-3 — advertised by servers with accounts only.
+        advertised.push(LimitEntry {
+            id: ServerLimits::MIN_PASSWORD,
+            value: u64::from(config.min_password_length),
+        });
+    }
+    let limits = ServerLimits::new(advertised)?;
     Ok(Frame::ServerLimits(limits).to_bytes())
 }

@@ -65,6 +65,7 @@ ERRORS = {
     "ACCOUNTS_UNAVAILABLE": 26,
     "TRY_AGAIN_LATER": 27,
     "ACCOUNT_BANNED": 28,
+    "PASSWORD_TOO_SHORT": 29,
     "ROOM_INVALID": 30,
     "NO_SUCH_ROOM": 31,
     "NOT_IN_ROOM": 32,
@@ -91,6 +92,7 @@ ERRORS = {
     "INTERNAL_ERROR": 55,
     "ADDRESS_BANNED": 56,
     "REMOVED": 57,
+    "TAKEN_OVER": 58,
 }
 FATAL = 1  # ERROR flags bit 0
 
@@ -175,7 +177,7 @@ CATALOGUE = [
 
 # LIMITS-2: the registry of limit ids (section 5.1).  Receivers ignore ids
 # they do not know.
-LIMIT_IDS = {"queue_bytes": 1}
+LIMIT_IDS = {"queue_bytes": 1, "min_password": 2}  # min_password: 1.2, AUTH-3
 DEFAULT_QUEUE_BYTES = 2 * 1024 * 1024  # section 16
 BY_NAME = {name: (code, fields) for code, name, fields in CATALOGUE}
 BY_CODE = {code: name for code, name, _ in CATALOGUE}
@@ -978,6 +980,8 @@ def build_frames(report):
     add("goodbye-server-shutdown", F("GOODBYE", reason=54, message="server shutting down"))
     add("goodbye-unsupported-version", F("GOODBYE", reason=7, message="need version 1"))
     add("goodbye-multibyte-message", F("GOODBYE", reason=0, message="au revoir, \u00e0 bient\u00f4t \U0001F44B"))
+    add("goodbye-taken-over", F("GOODBYE", reason=58,
+                                message="another login to this account took the session over"))
     add("goodbye-reason-u16-max", F("GOODBYE", reason=U16_MAX, message="x"))
 
     # --- ERROR ---
@@ -1080,6 +1084,8 @@ def build_frames(report):
 
     # --- LIMITS (1.1, LIMITS-1, LIMITS-2) ---
     add("limits-queue-bytes-default", limits_frame(queue_bytes=DEFAULT_QUEUE_BYTES))
+    add("limits-queue-bytes-and-min-password",
+        limits_frame(queue_bytes=DEFAULT_QUEUE_BYTES, min_password=8))
     add("limits-none", F("LIMITS", entries=[]))
     add("limits-queue-bytes-max", F("LIMITS", entries=[{"id": 1, "value": U64_MAX}]))
     # Ids this document does not assign are decoded and ignored by receivers.
@@ -1096,7 +1102,7 @@ def build_frames(report):
     for code, cname in [(20, "name-taken"), (21, "name-invalid"), (22, "name-reserved"),
                         (23, "auth-failed"), (24, "account-required"),
                         (25, "account-exists"), (26, "accounts-unavailable"),
-                        (27, "try-again-later")]:
+                        (27, "try-again-later"), (29, "password-too-short")]:
         add("login-rejected-" + cname,
             F("LOGIN_REJECTED", code=code, attempts_left=2, message=cname.replace("-", " ")))
     add("login-rejected-no-attempts-left-empty-message",

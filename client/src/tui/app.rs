@@ -178,6 +178,9 @@ impl App {
                 self.system(SystemKind::Info, format!("connected to {addr} ({server})"));
             }
             Event::NameRequired { prompt, rejected } => self.name_required(prompt, rejected),
+            Event::Registered { name } => {
+                self.system(SystemKind::Info, format!("registered the account {name}"))
+            }
             Event::LoggedIn { name } => {
                 self.view.logged_in(&name);
                 self.system(

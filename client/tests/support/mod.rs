@@ -117,6 +117,12 @@ impl PlainClient {
     /// every stdout line and stderr (empty unless captured).
     pub async fn finish(mut self) -> (i32, Vec<String>, String) {
         drop(self.stdin.take());
+        self.exit().await
+    }
+
+    /// Waits (bounded) for the client to exit by itself, stdin still open;
+    /// returns what `finish` returns.
+    pub async fn exit(mut self) -> (i32, Vec<String>, String) {
         let stderr = self.stderr.take();
         let rest = tokio::time::timeout(PATIENCE, async {
             let mut lines = Vec::new();

@@ -45,8 +45,12 @@ async fn empty_password(ctx: Arc<Ctx>) -> Check {
     )
     .await?;
     // No account was made: the name can still be registered.
-    let (conn, welcome) =
-        welcomed(&ctx, "HANDSHAKE-9", login(LoginMode::Register, &name, "pw")).await?;
+    let (conn, welcome) = welcomed(
+        &ctx,
+        "HANDSHAKE-9",
+        login(LoginMode::Register, &name, "conform-pw"),
+    )
+    .await?;
     ensure(
         "HANDSHAKE-9",
         welcome.flags & Welcome::REGISTERED != 0,
@@ -70,7 +74,7 @@ async fn guessing_holds_nothing(ctx: Arc<Ctx>) -> Check {
     let (conn, _) = welcomed(
         &ctx,
         "HANDSHAKE-6",
-        login(LoginMode::Register, &name, "right"),
+        login(LoginMode::Register, &name, "right-password"),
     )
     .await?;
     crate::client::quit(conn).await?;
@@ -85,8 +89,12 @@ async fn guessing_holds_nothing(ctx: Arc<Ctx>) -> Check {
     guesser
         .send(login(LoginMode::Login, &name, "wrong"))
         .await?;
-    let (owner, welcome) =
-        welcomed(&ctx, "AUTH-1", login(LoginMode::Login, &name, "right")).await?;
+    let (owner, welcome) = welcomed(
+        &ctx,
+        "AUTH-1",
+        login(LoginMode::Login, &name, "right-password"),
+    )
+    .await?;
     ensure_eq(
         "AUTH-1",
         "WELCOME username",
@@ -126,7 +134,7 @@ async fn deadline_absolute(ctx: Arc<Ctx>) -> Check {
     let (conn, _) = welcomed(
         &ctx,
         "HANDSHAKE-6",
-        login(LoginMode::Register, &name, "right"),
+        login(LoginMode::Register, &name, "right-password"),
     )
     .await?;
     crate::client::quit(conn).await?;
@@ -274,7 +282,7 @@ async fn required(ctx: Arc<Ctx>) -> Check {
     };
     expect_code(&ctx, guest, ErrorCode::ACCOUNT_REQUIRED).await?;
     if ctx.has_flag(Greeting::ACCOUNTS) {
-        expect_registered(&ctx, login(LoginMode::Register, &ctx.user(), "pw")).await?;
+        expect_registered(&ctx, login(LoginMode::Register, &ctx.user(), "conform-pw")).await?;
     }
     Ok(())
 }

@@ -25,8 +25,12 @@ pub(super) async fn password_checks(ctx: Arc<Ctx>) -> Check {
         conns.push(conn);
     }
     for conn in &mut conns {
-        conn.send(account_login(LoginMode::Register, &ctx.user(), "pw"))
-            .await?;
+        conn.send(account_login(
+            LoginMode::Register,
+            &ctx.user(),
+            "conform-pw",
+        ))
+        .await?;
     }
     let mut busy: Option<LoginRejected> = None;
     let mut busy_conn = None;

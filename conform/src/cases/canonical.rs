@@ -217,14 +217,14 @@ async fn account_name(ctx: Arc<Ctx>) -> Check {
     let (first, _) = welcomed(
         &ctx,
         "HANDSHAKE-6",
-        account_login(LoginMode::Register, &canon, "pw"),
+        account_login(LoginMode::Register, &canon, "conform-pw"),
     )
     .await?;
     quit(first).await?;
     let (_, welcome) = welcomed(
         &ctx,
         "HANDSHAKE-6",
-        account_login(LoginMode::Login, &canon.to_uppercase(), "pw"),
+        account_login(LoginMode::Login, &canon.to_uppercase(), "conform-pw"),
     )
     .await?;
     ensure_eq(
@@ -321,7 +321,7 @@ async fn look_alikes(ctx: Arc<Ctx>) -> Check {
         let (conn, _) = welcomed(
             &ctx,
             "HANDSHAKE-6",
-            account_login(LoginMode::Register, &owner, "pw"),
+            account_login(LoginMode::Register, &owner, "conform-pw"),
         )
         .await?;
         quit(conn).await?;

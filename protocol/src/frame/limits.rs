@@ -26,6 +26,9 @@ impl ServerLimits {
     /// Registry id of `queue_bytes`: bytes the server queues for this
     /// client before it is a slow consumer (`[MEM-2]`).
     pub const QUEUE_BYTES: u16 = 1;
+    /// Registry id of `min_password` (1.2): the fewest characters a
+    /// registration's password may have (`[AUTH-3]`).
+    pub const MIN_PASSWORD: u16 = 2;
     /// The most entries a server sends (`[LIMITS-2]`): a body of at most
     /// 2 + 64 × 10 = 642 bytes.
     pub const MAX_ENTRIES: usize = 64;
@@ -56,6 +59,11 @@ impl ServerLimits {
     /// `queue_bytes`, when advertised.
     pub fn queue_bytes(&self) -> Option<u64> {
         self.get(Self::QUEUE_BYTES)
+    }
+
+    /// `min_password`, when advertised (a server with accounts).
+    pub fn min_password(&self) -> Option<u64> {
+        self.get(Self::MIN_PASSWORD)
     }
 }
 

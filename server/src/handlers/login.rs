@@ -149,6 +149,15 @@ impl<'a> Claim<'a> {
         })
     }
 
+    /// The name, ending the session that holds it (`[AUTH-4]`).
+    async fn take_over(hub: &'a Hub, member: Arc<Member>) -> Claim<'a> {
+        crate::takeover::claim(hub, &member).await;
+        Claim {
+            hub,
+            member: Some(member),
+        }
+    }
+
     fn keep(mut self) -> Arc<Member> {
         self.member
             .take()
@@ -241,8 +250,12 @@ async fn judge<'a>(
             // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
             super::moderation::check_login(services, &name)?;
             member.history_floor.store(floor, Ordering::Relaxed);
-            // spec: AUTH-1 — the name is taken only with the right password.
-            Ok((Claim::take(&services.hub, member)?, Welcome::REGISTERED))
+            // spec: AUTH-1 — the name is taken only with the right password;
+            // spec: AUTH-4 — and from whoever holds it.
+            Ok((
+                Claim::take_over(&services.hub, member).await,
+                Welcome::REGISTERED,
+            ))
         }
         LoginMode::Register => {
             let claim = register(services, accounts, peer, login, member).await?;
@@ -331,6 +344,9 @@ async fn register<'a>(
             "registration needs a password".into(),
         ));
     }
+    // spec: AUTH-3 — after the empty password, before ACCOUNT_EXISTS.
+    crate::password_rule::check_new(&login.password, services.config.min_password_length)
+        .map_err(|short| (ErrorCode::PASSWORD_TOO_SHORT, short.to_string()))?;
     if accounts.is_registered(&name) {
         return Err(exists());
     }

@@ -98,13 +98,22 @@ pub(crate) async fn dispatch(
 /// Leaves every room and frees the name when the connection ends (`[CLOSE-3]`).
 pub(crate) fn disconnect(services: &Services, member: &Arc<Member>, peer: &mut Peer) {
     // The name is free before anyone hears of the departure, so a client
-    // reacting to the PRESENCE can take it at once.
-    services.hub.release_name(member);
-    services.hub.dm_queues.forget(member.conn_id);
+    // reacting to the PRESENCE can take it at once; a session taken over
+    // leaves its rooms first (`[AUTH-4]`, see `takeover`).
+    let hub = &services.hub;
+    let taken_over = hub.takeovers.is_ending(member.conn_id);
+    if !taken_over {
+        hub.release_name(member);
+    }
+    hub.dm_queues.forget(member.conn_id);
     let now = now_millis();
     for room in std::mem::take(&mut peer.rooms) {
         room.remove(member, PresenceEvent::Disconnected, now);
         let_go_if_idle(services, &room);
+    }
+    if taken_over {
+        hub.release_name(member);
+        hub.takeovers.departed(member.conn_id);
     }
 }
 

@@ -86,6 +86,8 @@ pub struct Hub {
     pub dm_queues: dm_queue::DmQueues,
     /// Empty rooms kept in memory for their history, oldest first (`[LIMIT-5]`).
     idle: Mutex<IdleRooms>,
+    /// Sessions being taken over by a login to their account (`[AUTH-4]`).
+    pub takeovers: crate::takeover::Takeovers,
 }
 
 #[derive(Debug)]
@@ -109,6 +111,7 @@ impl Hub {
                 bytes: 0,
                 budget: usize::MAX,
             }),
+            takeovers: crate::takeover::Takeovers::default(),
         }
     }
 
@@ -163,6 +166,8 @@ impl Hub {
         let key = user_key(&member.name);
         if users.get(&key).is_some_and(|m| m.conn_id == member.conn_id) {
             users.remove(&key);
+            drop(users);
+            self.takeovers.name_freed();
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection};
 use tokio::sync::mpsc;
-use tracing::{error, warn};
+use tracing::{debug, error};
 
 use super::Op;
 use crate::log::{ConversationKey, Entry};
@@ -50,7 +50,8 @@ pub(crate) fn run(conn: Connection, mut ops: mpsc::Receiver<Op>, metrics: StoreM
             notify.durable(&entry);
         }
     }
-    warn!("message store writer stopped");
+    // Every sender is gone: the server is shutting down, nothing is wrong.
+    debug!("message store writer stopped");
 }
 
 fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {

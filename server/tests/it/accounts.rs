@@ -73,10 +73,11 @@ async fn a_registered_name_logs_in_from_another_connection_with_its_password() {
 
     let alice = register(&server, "alice", "correct horse battery staple").await;
     assert_eq!(alice.name, "alice");
-    // While alice is logged in, the name is taken, even with the password.
+    // While alice is logged in, the name is taken for a registration (a
+    // login with the password takes the session over: takeover.rs).
     expect_rejected(
         &server,
-        LoginMode::Login,
+        LoginMode::Register,
         "alice",
         "correct horse battery staple",
         ErrorCode::NAME_TAKEN,

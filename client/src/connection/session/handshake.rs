@@ -79,8 +79,16 @@ impl Session<'_> {
             ClientAction::Welcomed(welcome) => {
                 self.logged_in = true;
                 // Registered once: every later connection logs in.
-                if let Some(account) = &mut self.memory.account {
-                    account.register = false;
+                let registered = self
+                    .memory
+                    .account
+                    .as_mut()
+                    .is_some_and(|account| std::mem::take(&mut account.register));
+                if registered {
+                    self.emit(Event::Registered {
+                        name: welcome.username.to_string(),
+                    })
+                    .await;
                 }
                 self.memory.logged_in_once = true;
                 self.memory.name = Some(welcome.username.to_string());
@@ -184,6 +192,11 @@ impl Session<'_> {
                     // spec: MOD-13 — put out by an operator: coming back is theirs to allow.
                     | ErrorCode::REMOVED
                     | ErrorCode::ADDRESS_BANNED => Outcome::Fatal(reason),
+                    // spec: AUTH-4 — never reconnect into a takeover: two
+                    // clients of one account would end each other forever.
+                    ErrorCode::TAKEN_OVER => Outcome::Fatal(format!(
+                        "{reason} (not reconnecting: log in again to take the session back)"
+                    )),
                     _ => Outcome::Lost(reason),
                 });
             }
