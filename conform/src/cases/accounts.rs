@@ -209,7 +209,7 @@ async fn unavailable(ctx: Arc<Ctx>) -> Check {
     .await?;
     expect_code(
         &ctx,
-        login(LoginMode::Register, &ctx.user(), "secret"),
+        login(LoginMode::Register, &ctx.user(), "conform-secret"),
         ErrorCode::ACCOUNTS_UNAVAILABLE,
     )
     .await
@@ -254,7 +254,7 @@ async fn unknown_account(ctx: Arc<Ctx>) -> Check {
 async fn registered_name_rules(ctx: Arc<Ctx>) -> Check {
     require_accounts(&ctx)?;
     let name = ctx.user();
-    let first = expect_registered(&ctx, login(LoginMode::Register, &name, "pw1")).await?;
+    let first = expect_registered(&ctx, login(LoginMode::Register, &name, "conform-password-1")).await?;
     crate::client::quit(first).await?;
     let guest = Login {
         mode: LoginMode::Guest,
@@ -264,7 +264,7 @@ async fn registered_name_rules(ctx: Arc<Ctx>) -> Check {
     expect_code(&ctx, guest, ErrorCode::ACCOUNT_REQUIRED).await?;
     expect_code(
         &ctx,
-        login(LoginMode::Register, &name, "pw2"),
+        login(LoginMode::Register, &name, "conform-password-2"),
         ErrorCode::ACCOUNT_EXISTS,
     )
     .await
