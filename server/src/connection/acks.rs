@@ -4,8 +4,32 @@
 //! connection's last frame: requests are answered in the order they came.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
+
+/// A connection's [`Unacked`], made at its first message: a connection
+/// that sends nothing (most idle ones) holds no allocation for it.
+#[derive(Debug, Default)]
+pub struct LazyUnacked(OnceLock<Arc<Unacked>>);
+
+impl LazyUnacked {
+    /// The connection's ACK count, made now if need be.
+    pub fn get(&self) -> &Arc<Unacked> {
+        self.0.get_or_init(Arc::default)
+    }
+
+    pub fn any(&self) -> bool {
+        self.0.get().is_some_and(|unacked| unacked.any())
+    }
+
+    /// Waits until every owed ACK is queued.
+    pub async fn settled(&self) {
+        if let Some(unacked) = self.0.get() {
+            unacked.settled().await;
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Unacked {
@@ -47,7 +71,6 @@ impl Unacked {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[tokio::test]
     async fn settles_when_the_last_ack_is_paid() {

@@ -62,7 +62,7 @@ pub(crate) struct Peer {
     /// This connection's place in the server's connection counts.
     pub admission: Admission,
     /// ACKs owed for stored messages (`[ORDER-1]`).
-    pub unacked: Arc<acks::Unacked>,
+    pub unacked: acks::LazyUnacked,
     /// Counts the frames sent (`/metrics`).
     pub metrics: Arc<Metrics>,
 }
@@ -187,7 +187,7 @@ pub(crate) fn serve<T: Transport>(
             outbox,
             rooms: Vec::new(),
             admission,
-            unacked: Arc::default(),
+            unacked: Default::default(),
             metrics,
         },
     });

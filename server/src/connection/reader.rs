@@ -117,9 +117,11 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
         }
         // HELLO starts keepalive (`[KEEPALIVE-2]`), which may fall due
         // before the handshake deadline the timer was armed for.
-        let next = next_timer(state, timer.deadline());
-        if next < timer.deadline() {
-            timer.as_mut().reset(next);
+        {
+            let next = next_timer(state, timer.deadline());
+            if next < timer.deadline() {
+                timer.as_mut().reset(next);
+            }
         }
         if buf.is_empty() {
             // Decoded frames hold their own handles on the bytes; between
@@ -132,13 +134,7 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
             // A sender overflowed the queue, or the writer, in this task,
             // ended the output: each transition wakes the task.
             lifecycle = state.peer.outbox.stopped() => return Ended::Stopped(lifecycle),
-            _ = &mut shutting_down => {
-                // spec: CLOSE-2, ORDER-1 — the owed ACKs before the GOODBYE.
-                let _ = tokio::time::timeout(Duration::from_secs(1), state.peer.unacked.settled()).await;
-                let goodbye = state.session.goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
-                state.peer.close_with(goodbye);
-                return Ended::Stopped(state.peer.outbox.lifecycle());
-            }
+            _ = &mut shutting_down => return Box::pin(say_goodbye(state)).await,
             read = read_more(read_half, &mut buf) => match read {
                 Ok(0) if buf.is_empty() => return Ended::PeerClosed,
                 // spec: FRAMING-6 — a partial frame at EOF is discarded.
@@ -167,6 +163,18 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
             }
         }
     }
+}
+
+/// The server is shutting down: GOODBYE, after the owed ACKs. Boxed by
+/// the caller: inline, its timer would size every idle connection's future.
+async fn say_goodbye(state: &mut ConnState) -> Ended {
+    // spec: CLOSE-2, ORDER-1 — the owed ACKs before the GOODBYE.
+    let _ = tokio::time::timeout(Duration::from_secs(1), state.peer.unacked.settled()).await;
+    let goodbye = state
+        .session
+        .goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
+    state.peer.close_with(goodbye);
+    Ended::Stopped(state.peer.outbox.lifecycle())
 }
 
 /// Reads more bytes into `buf`. Without a partial frame to complete it waits

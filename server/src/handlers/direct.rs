@@ -94,8 +94,9 @@ pub async fn direct_as(
     };
     let unacked = slot.defers().then(|| {
         // spec: ORDER-1 — owed until the delivery queues the ACK.
-        peer.unacked.owe();
-        Arc::clone(&peer.unacked)
+        let unacked = peer.unacked.get();
+        unacked.owe();
+        Arc::clone(unacked)
     });
     let delivery = DirectDelivery {
         sender: me,

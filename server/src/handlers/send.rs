@@ -72,7 +72,7 @@ pub async fn send_as(
         now_millis(),
         || hub.next_message_id(),
         slot,
-        &peer.unacked,
+        peer.unacked.get(),
     );
     services
         .metrics

@@ -65,7 +65,7 @@ impl Server {
             outbox,
             rooms: Vec::new(),
             admission: self.gate.admit(addr.ip()).expect("admitted"),
-            unacked: Arc::default(),
+            unacked: Default::default(),
             metrics: Arc::clone(&self.services.metrics),
         };
         Client { me, peer }
