@@ -127,7 +127,7 @@ impl Gate {
         Ok(Admission {
             gate: Arc::clone(self),
             address,
-            handshake_timeout,
+            handshake_ms: u32::try_from(handshake_timeout.as_millis()).unwrap_or(u32::MAX),
             conn_id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
             logging_in: true,
         })
@@ -149,14 +149,19 @@ pub(crate) struct Admission {
     gate: Arc<Gate>,
     /// The address's entry, held while the connection lives.
     pub address: Option<Arc<Address>>,
-    /// This connection's time to log in: shorter for an address that holds
-    /// many connections still logging in (`[LIMIT-4]`).
-    pub handshake_timeout: Duration,
-    pub conn_id: u64,
+    /// `handshake_timeout()`, in 32 bits: every idle connection keeps this ticket.
+    handshake_ms: u32,
     logging_in: bool,
+    pub conn_id: u64,
 }
 
 impl Admission {
+    /// This connection's time to log in: shorter for an address that holds
+    /// many connections still logging in (`[LIMIT-4]`).
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_millis(u64::from(self.handshake_ms))
+    }
+
     /// The connection logged in: it no longer counts against --max-unauthenticated.
     pub fn logged_in(&mut self) {
         if std::mem::take(&mut self.logging_in) {

@@ -4,20 +4,45 @@
 //! A connection's task is polled for every batch it reads or writes. Polling
 //! a waiting `CancellationToken` future takes two server-wide locks each
 //! time (the token's state, then its `Notify`'s waiter list), which every
-//! busy connection then contends on. Here a waiter registers once; after
-//! that a poll reads one atomic flag.
+//! busy connection then contends on. Here a waiter registers once (one lock,
+//! per connection, not per message); after that a poll reads one atomic flag.
 
-use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Poll;
+use std::sync::Mutex;
+use std::task::{Poll, Waker};
 
-use tokio::sync::Notify;
+use crate::sync::lock;
 
 #[derive(Debug, Default)]
 pub struct Closing {
     flag: AtomicBool,
-    notify: Notify,
+    /// The waiting tasks' wakers, kept here rather than in each waiter: a
+    /// `Notify` waiter would add a hundred bytes to every idle connection's
+    /// future, a slot here costs it 16.
+    waiters: Mutex<Waiters>,
+}
+
+#[derive(Debug, Default)]
+struct Waiters {
+    slots: Vec<Option<Waker>>,
+    free: Vec<usize>,
+}
+
+/// A waiter's slot, given back when its wait ends or is dropped.
+struct Slot<'a> {
+    closing: &'a Closing,
+    index: Option<usize>,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Some(index) = self.index {
+            let mut waiters = lock(&self.closing.waiters);
+            waiters.slots[index] = None;
+            waiters.free.push(index);
+        }
+    }
 }
 
 impl Closing {
@@ -25,7 +50,12 @@ impl Closing {
     pub fn start(&self) {
         // Set before the wake-up, so that a woken waiter sees it.
         self.flag.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
+        let wakers: Vec<Waker> = lock(&self.waiters)
+            .slots
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     fn is_closing(&self) -> bool {
@@ -36,22 +66,31 @@ impl Closing {
     /// the waker of the first poll, which is the same for every poll of a
     /// task.
     pub async fn wait(&self) {
-        let mut notified = pin!(self.notify.notified());
-        let mut registered = false;
+        let mut slot = Slot {
+            closing: self,
+            index: None,
+        };
         poll_fn(|cx| {
             if self.is_closing() {
                 return Poll::Ready(());
             }
-            if !registered {
-                registered = true;
-                if notified.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(());
-                }
-                // `start` may have run between the look above and the
-                // registration, waking nobody.
+            if slot.index.is_none() {
+                let mut waiters = lock(&self.waiters);
+                // `start` may have run since the look above, under this lock.
                 if self.is_closing() {
                     return Poll::Ready(());
                 }
+                let waker = Some(cx.waker().clone());
+                slot.index = Some(match waiters.free.pop() {
+                    Some(index) => {
+                        waiters.slots[index] = waker;
+                        index
+                    }
+                    None => {
+                        waiters.slots.push(waker);
+                        waiters.slots.len() - 1
+                    }
+                });
             }
             Poll::Pending
         })

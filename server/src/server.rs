@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
-use crate::admission::Refusal;
+use crate::admission::{Admission, Refusal};
 use crate::config::Config;
 use crate::connection;
 use crate::refusals::RefusalLog;
@@ -155,7 +155,7 @@ pub async fn run<L: Listener>(
                     // A refused newcomer gets no more time than a plain refusal would.
                     let limit = admitted
                         .as_ref()
-                        .map_or(REFUSAL_TIMEOUT, |a| a.handshake_timeout);
+                        .map_or(REFUSAL_TIMEOUT, Admission::handshake_timeout);
                     let handshake = tokio::time::timeout(limit, accepting).await;
                     let failure = match &handshake {
                         Ok(Ok(_)) => None,

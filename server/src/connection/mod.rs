@@ -48,6 +48,9 @@ pub(crate) struct ConnState {
     limiter: RateLimiter,
     /// Wrong passwords so far; each makes the next answer slower.
     auth_failures: u32,
+    /// When the buffered input arrived, for the session's keepalive. Here,
+    /// not in the reader's future, which every idle connection holds.
+    received_at: std::time::Instant,
     peer: Peer,
 }
 
@@ -161,7 +164,7 @@ pub(crate) fn serve<T: Transport>(
     let timers = ServerTimers {
         // spec: HANDSHAKE-8 — counted from accept, TLS handshake included.
         // spec: LIMIT-4 — shorter for an address holding many handshakes.
-        handshake_timeout: admission.handshake_timeout,
+        handshake_timeout: admission.handshake_timeout(),
         ..ServerTimers::from_limits(limits)
     };
     let closing_shared = Arc::clone(&shared);
@@ -181,6 +184,7 @@ pub(crate) fn serve<T: Transport>(
         limiter: RateLimiter::new(limits),
         shared,
         auth_failures: 0,
+        received_at: std::time::Instant::now(),
         peer: Peer {
             id,
             addr: peer,

@@ -209,7 +209,9 @@ impl Outbox {
     }
 
     /// Resolves once the connection is no longer open, with where it is.
-    pub async fn stopped(&self) -> Lifecycle {
+    /// A plain poll function (not an `async fn` around one, which holds its
+    /// argument twice): every idle connection's reader waits on it.
+    pub fn stopped(&self) -> impl std::future::Future<Output = Lifecycle> + '_ {
         poll_fn(|cx| {
             self.writer.register(cx.waker());
             match self.lifecycle.get() {
@@ -217,7 +219,6 @@ impl Outbox {
                 other => Poll::Ready(other),
             }
         })
-        .await
     }
 
     /// Waits until there is something to write or the connection is no

@@ -78,7 +78,6 @@ fn next_timer(state: &ConnState, armed: Instant) -> Instant {
 }
 
 pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: &Shared) -> Ended {
-    let max_frame = state.shared.services.limits.max_frame;
     // Armed lazily: a frame received pushes the session's deadline later
     // without touching the timer, which on firing early asks the session
     // again. Only a deadline brought forward re-arms it at once.
@@ -88,23 +87,24 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
     let shutting_down = shared.services.closing.wait();
     tokio::pin!(shutting_down);
     let mut buf = BytesMut::new();
-    // When the buffered bytes arrived, for the session's keepalive.
-    let mut received_at = Instant::now();
 
     loop {
         let mut handled = 0;
         loop {
-            match next_frame(state, &mut buf, max_frame, received_at.into_std()) {
-                Step::Handled => {}
+            let waited = match next_frame(state, &mut buf) {
+                Step::Handled => false,
                 Step::Async(handler) => {
                     if let Some(ended) = handler.await {
                         return ended;
                     }
-                    // What is still buffered is taken up only now.
-                    received_at = Instant::now();
+                    true
                 }
                 Step::End(ended) => return ended,
                 Step::NeedBytes => break,
+            };
+            if waited {
+                // What is still buffered is taken up only now.
+                state.received_at = std::time::Instant::now();
             }
             handled += 1;
             // One request can queue hundreds of answers (HISTORY): let the
@@ -141,7 +141,7 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
                 Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
                 Ok(n) => {
                     shared.services.metrics.bytes_in.inc_by(n as u64);
-                    received_at = Instant::now();
+                    state.received_at = std::time::Instant::now();
                 }
                 Err(e) => return Ended::Io(e),
             },
@@ -179,8 +179,13 @@ async fn say_goodbye(state: &mut ConnState) -> Ended {
 
 /// Reads more bytes into `buf`. Without a partial frame to complete it waits
 /// for bytes before reserving room for them. Cancel-safe, like `read_buf`.
-async fn read_more<R: ReadHalf>(read_half: &mut R, buf: &mut BytesMut) -> std::io::Result<usize> {
-    std::future::poll_fn(|cx| loop {
+/// A plain poll function, not an `async fn` around one, which would hold
+/// its arguments twice in every idle connection's future.
+fn read_more<'a, R: ReadHalf>(
+    read_half: &'a mut R,
+    buf: &'a mut BytesMut,
+) -> impl Future<Output = std::io::Result<usize>> + 'a {
+    std::future::poll_fn(move |cx| loop {
         let idle = buf.capacity() == 0;
         if idle {
             std::task::ready!(read_half.poll_readable(cx))?;
@@ -199,7 +204,6 @@ async fn read_more<R: ReadHalf>(read_half: &mut R, buf: &mut BytesMut) -> std::i
         }
         return read;
     })
-    .await
 }
 
 /// What to do after looking at the buffered input.
@@ -219,13 +223,9 @@ enum Step<'a> {
 
 /// Decodes and handles the next buffered frame, if there is one. Synchronous,
 /// so no frame is kept in the reader's state across a wait.
-fn next_frame<'a>(
-    state: &'a mut ConnState,
-    buf: &mut BytesMut,
-    max_frame: u32,
-    now: std::time::Instant,
-) -> Step<'a> {
-    let frame = match state.session.decode(buf, max_frame, now) {
+fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut) -> Step<'a> {
+    let max_frame = state.shared.services.limits.max_frame;
+    let frame = match state.session.decode(buf, max_frame, state.received_at) {
         Ok(Some(frame)) => frame,
         Ok(None) => return Step::NeedBytes,
         Err(error) => {
