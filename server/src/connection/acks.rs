@@ -4,28 +4,28 @@
 //! connection's last frame: requests are answered in the order they came.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use tokio::sync::Notify;
 
 /// A connection's [`Unacked`], made at its first message: a connection
 /// that sends nothing (most idle ones) holds no allocation for it.
 #[derive(Debug, Default)]
-pub struct LazyUnacked(OnceLock<Arc<Unacked>>);
+pub struct LazyUnacked(Option<Arc<Unacked>>);
 
 impl LazyUnacked {
     /// The connection's ACK count, made now if need be.
-    pub fn get(&self) -> &Arc<Unacked> {
-        self.0.get_or_init(Arc::default)
+    pub fn get(&mut self) -> &Arc<Unacked> {
+        self.0.get_or_insert_with(Arc::default)
     }
 
     pub fn any(&self) -> bool {
-        self.0.get().is_some_and(|unacked| unacked.any())
+        self.0.as_ref().is_some_and(|unacked| unacked.any())
     }
 
     /// Waits until every owed ACK is queued.
     pub async fn settled(&self) {
-        if let Some(unacked) = self.0.get() {
+        if let Some(unacked) = &self.0 {
             unacked.settled().await;
         }
     }
