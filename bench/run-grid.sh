@@ -4,6 +4,7 @@
 # bench/results/<date>.jsonl and a readable log to stdout.
 #   bash bench/run-grid.sh            # full grid (a few minutes)
 #   QUICK=1 bash bench/run-grid.sh    # one repetition, smaller N
+#   (durable runs: --sync full, the default, and --sync normal)
 #   ROOMS=1 bash bench/run-grid.sh    # also many small rooms: 1,000 rooms of 10
 #   ROOMS=only bash bench/run-grid.sh # only the rooms section
 #   (ROOMS_R, ROOMS_N, ROOMS_M: the layout and messages; ROOMS_RATE: a paced total messages/s)
@@ -25,8 +26,13 @@ cleanup() {
 trap cleanup EXIT
 
 ulimit -n "$(ulimit -Hn)"
+# The grid's window (16 messages per sender in flight) queues up to 16 N
+# messages for every client: at N=1,000 about 2.3 MB a client and 2.3 GB in
+# all, past the default byte budgets (2 MiB, 256 MiB: spec MEM-1/MEM-2),
+# which would cut clients off as slow consumers. Raised here, as the counts are.
 limits=(--msg-rate 100000000 --msg-burst 100000000 --byte-rate 4000000000 --byte-burst 4000000000
-        --queue-depth 1000000 --max-connections 20000 --max-per-ip 0 --max-unauthenticated 0 --log info)
+        --queue-depth 1000000 --queue-bytes 1000000000 --queue-bytes-total 16000000000
+        --max-connections 20000 --max-per-ip 0 --max-unauthenticated 0 --log info)
 
 start_server() { # name, extra args...
     local name=$1; shift
@@ -44,6 +50,7 @@ start_server() { # name, extra args...
 
 start_server memory --in-memory
 start_server durable --data-dir "$data_dir/db"
+start_server normal --data-dir "$data_dir/db-normal" --sync normal
 "$bench_bin" relay --listen 127.0.0.1:0 2>"$data_dir/relay.log" &
 pids+=($!); relay_pid=$!
 for _ in $(seq 100); do
@@ -65,6 +72,9 @@ for n in "${grid[@]}"; do
     echo "== N=$n M=$m (durable store)"
     "$bench_bin" fanout --server "$durable_addr" --server-pid "$durable_pid" -n "$n" -m "$m" --repeat 1 --timeout 120 --json \
         | sed 's/"target":"confab"/"target":"confab-durable"/' | tee -a "$out"
+    echo "== N=$n M=$m (durable store, --sync normal)"
+    "$bench_bin" fanout --server "$normal_addr" --server-pid "$normal_pid" -n "$n" -m "$m" --repeat 1 --timeout 120 --json \
+        | sed 's/"target":"confab"/"target":"confab-durable-normal"/' | tee -a "$out"
 done
 if [ -n "${ROOMS:-}" ]; then
     # Many small rooms: R rooms of N, every member sending; 10,000 clients fit the fd limit.
