@@ -184,7 +184,7 @@ pub(crate) fn serve<T: Transport>(
         limiter: RateLimiter::new(limits),
         shared,
         auth_failures: 0,
-        received_at: std::time::Instant::now(),
+        received_at: accepted_at.into_std(),
         peer: Peer {
             id,
             addr: peer,

@@ -104,7 +104,7 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
             };
             if waited {
                 // What is still buffered is taken up only now.
-                state.received_at = std::time::Instant::now();
+                state.received_at = Instant::now().into_std();
             }
             handled += 1;
             // One request can queue hundreds of answers (HISTORY): let the
@@ -141,7 +141,7 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
                 Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
                 Ok(n) => {
                     shared.services.metrics.bytes_in.inc_by(n as u64);
-                    state.received_at = std::time::Instant::now();
+                    state.received_at = Instant::now().into_std();
                 }
                 Err(e) => return Ended::Io(e),
             },

@@ -232,7 +232,7 @@ async fn judge<'a>(
         // account's is set from the store below.
         history_floor: AtomicU64::new(services.hub.peek_message_id()),
         moderation: crate::hub::MemberModeration {
-            key: confab_protocol::names::user_key(&name),
+            key: confab_protocol::names::user_key(&name).into(),
             registered: login.mode != LoginMode::Guest,
             aware,
             ip: peer.addr.ip(),

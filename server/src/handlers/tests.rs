@@ -50,7 +50,7 @@ impl Server {
             outbox: Arc::clone(&outbox),
             history_floor: AtomicU64::new(0),
             moderation: crate::hub::MemberModeration {
-                key: confab_protocol::names::user_key(name),
+                key: confab_protocol::names::user_key(name).into(),
                 registered: false,
                 aware: false,
                 ip: std::net::IpAddr::from([127, 0, 0, 1]),

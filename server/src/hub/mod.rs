@@ -50,8 +50,9 @@ pub struct Member {
 /// A member as moderation sees it.
 #[derive(Debug)]
 pub struct MemberModeration {
-    /// `user_key` of the name (`[SEC-8]`), computed once.
-    pub key: String,
+    /// `user_key` of the name (`[SEC-8]`), computed once, and shared with
+    /// the hub's map of names, which is keyed by it.
+    pub key: Arc<str>,
     /// The name is a registered account's (guests hold no roles).
     pub registered: bool,
     /// The client set HELLO `MODERATION`.
@@ -67,7 +68,7 @@ impl Member {
     pub fn who(&self) -> crate::moderation::Who {
         crate::moderation::Who {
             name: self.name.to_string(),
-            key: self.moderation.key.clone(),
+            key: self.moderation.key.to_string(),
             registered: self.moderation.registered,
             ip: self.moderation.ip,
         }
@@ -76,7 +77,8 @@ impl Member {
 
 #[derive(Debug)]
 pub struct Hub {
-    users: Mutex<HashMap<String, Arc<Member>>>,
+    /// By `user_key`, the member's own copy (`MemberModeration::key`).
+    users: Mutex<HashMap<Arc<str>, Arc<Member>>>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     next_id: AtomicU64,
     /// Room messages queued for recipients (`/metrics`), shared by every room.
@@ -152,20 +154,20 @@ impl Hub {
     pub fn claim_name(&self, member: &Arc<Member>) -> bool {
         let mut users = lock(&self.users);
         // spec: SEC-8 — look-alike names are the same name.
-        let key = user_key(&member.name);
-        if users.contains_key(&key) {
+        let key = &member.moderation.key;
+        if users.contains_key(key) {
             return false;
         }
-        users.insert(key, Arc::clone(member));
+        users.insert(Arc::clone(key), Arc::clone(member));
         true
     }
 
     /// Frees a name when its connection ends.
     pub fn release_name(&self, member: &Member) {
         let mut users = lock(&self.users);
-        let key = user_key(&member.name);
-        if users.get(&key).is_some_and(|m| m.conn_id == member.conn_id) {
-            users.remove(&key);
+        let key = &*member.moderation.key;
+        if users.get(key).is_some_and(|m| m.conn_id == member.conn_id) {
+            users.remove(key);
             drop(users);
             self.takeovers.name_freed();
         }
@@ -175,7 +177,9 @@ impl Hub {
     /// an invalid name names nobody (`[STATE-7]`).
     pub fn user(&self, name: &str) -> Option<Arc<Member>> {
         let normalized = normalize_name(name, usize::from(u8::MAX)).ok()?;
-        lock(&self.users).get(&user_key(&normalized)).cloned()
+        lock(&self.users)
+            .get(user_key(&normalized).as_str())
+            .cloned()
     }
 
     /// Every logged-in member (`[MOD-13]`: server-wide actions).

@@ -38,7 +38,7 @@ fn member(conn_id: u64, name: &str) -> Arc<Member> {
         outbox: Arc::new(Outbox::new(1_000, 1 << 20, GlobalQueue::new(1 << 30))),
         history_floor: AtomicU64::new(0),
         moderation: super::MemberModeration {
-            key: confab_protocol::names::user_key(name),
+            key: confab_protocol::names::user_key(name).into(),
             registered: false,
             aware: false,
             ip: std::net::IpAddr::from([127, 0, 0, 1]),
