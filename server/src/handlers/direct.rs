@@ -9,7 +9,7 @@ use crate::clock::now_millis;
 use crate::connection::Peer;
 use crate::hub::DirectDelivery;
 use crate::hub::Member;
-use crate::log::{Appended, Entry, MessageLog, Notify};
+use crate::log::{Appended, Entry, Notify};
 use crate::services::Services;
 use tracing::debug;
 

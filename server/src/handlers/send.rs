@@ -8,7 +8,6 @@ use confab_protocol::ErrorCode;
 use crate::clock::now_millis;
 use crate::connection::Peer;
 use crate::hub::Member;
-use crate::log::MessageLog;
 use crate::services::Services;
 
 pub async fn send(services: &Services, me: &Arc<Member>, peer: &mut Peer, send: SendMessage) {
