@@ -27,6 +27,8 @@ mod shared;
 pub mod store;
 mod sync;
 mod takeover;
+#[cfg(test)]
+mod test_frames;
 mod tls;
 mod transport;
 
