@@ -194,6 +194,15 @@ pub async fn half_close(client: &mut Client) -> std::io::Result<()> {
         .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
+/// The next of `set`'s tasks to end (`None` once all have), within three
+/// PATIENCEs: a stuck attacker fails the test rather than hanging it.
+pub(crate) async fn next_done<T: 'static>(
+    set: &mut tokio::task::JoinSet<T>,
+    what: &str,
+) -> Option<Result<T, tokio::task::JoinError>> {
+    crate::common::within_for(PATIENCE * 3, what, set.join_next()).await
+}
+
 // ---------------------------------------------------------------------------
 // Randomness
 // ---------------------------------------------------------------------------
