@@ -5,8 +5,7 @@ use super::*;
 #[tokio::test]
 async fn a_registered_name_logs_in_from_another_connection_with_its_password() {
     // spec: HANDSHAKE-6, HANDSHAKE-3, HANDSHAKE-5
-    let dir = TempDir::new("acct-login");
-    let server = TestServer::with(|c| *c = store_config(&dir)).await;
+    let (_dir, server) = stored_server("acct-login").await;
     let (first, flags) = connect(&server).await;
     assert_eq!(
         flags & (Greeting::ACCOUNTS | Greeting::ACCOUNT_REQUIRED),
@@ -49,8 +48,7 @@ async fn a_registered_name_logs_in_from_another_connection_with_its_password() {
 #[tokio::test]
 async fn account_names_compare_case_insensitively_after_normalisation() {
     // spec: HANDSHAKE-6, SEC-3
-    let dir = TempDir::new("acct-nfc");
-    let server = TestServer::with(|c| *c = store_config(&dir)).await;
+    let (_dir, server) = stored_server("acct-nfc").await;
     // "Zoë" with a precomposed ë (NFC).
     register(&server, "Zo\u{eb}", "pw-zoe").await.quit().await;
     // Decomposed (NFD) and upper case name the same account.
@@ -80,8 +78,7 @@ async fn account_names_compare_case_insensitively_after_normalisation() {
 #[tokio::test]
 async fn wrong_passwords_fail_and_repeated_failures_are_answered_more_slowly() {
     // spec: HANDSHAKE-6, HANDSHAKE-4, SEC-6
-    let dir = TempDir::new("acct-slow");
-    let server = TestServer::with(|c| *c = store_config(&dir)).await;
+    let (_dir, server) = stored_server("acct-slow").await;
     register(&server, "bob", "bob's real password")
         .await
         .quit()
@@ -134,8 +131,7 @@ async fn wrong_passwords_fail_and_repeated_failures_are_answered_more_slowly() {
 #[tokio::test]
 async fn guests_existing_names_and_empty_passwords_are_refused() {
     // spec: HANDSHAKE-6, HANDSHAKE-5
-    let dir = TempDir::new("acct-refusals");
-    let server = TestServer::with(|c| *c = store_config(&dir)).await;
+    let (_dir, server) = stored_server("acct-refusals").await;
     register(&server, "carol", "carol-pw").await.quit().await;
 
     // A guest may not use a registered name, in any case.

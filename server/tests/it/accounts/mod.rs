@@ -58,6 +58,14 @@ async fn register(server: &TestServer, name: &str, password: &str) -> Client {
     client
 }
 
+/// A server keeping accounts in a fresh directory named after `tag`; the
+/// directory lives as long as the returned guard.
+async fn stored_server(tag: &str) -> (TempDir, TestServer) {
+    let dir = TempDir::new(tag);
+    let server = TestServer::with(|c| *c = store_config(&dir)).await;
+    (dir, server)
+}
+
 fn store_config(dir: &TempDir) -> Config {
     TestServer::persistent_config(dir.path())
 }

@@ -5,8 +5,7 @@ use super::*;
 #[tokio::test]
 async fn accounts_survive_a_restart() {
     // spec: HANDSHAKE-6
-    let dir = TempDir::new("acct-restart");
-    let server = TestServer::with(|c| *c = store_config(&dir)).await;
+    let (dir, server) = stored_server("acct-restart").await;
     register(&server, "erin", "erin-pw").await.quit().await;
     server.finish().await;
 
@@ -61,8 +60,7 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
 async fn the_database_holds_salted_argon2id_hashes_never_the_password() {
     // spec: SEC-6
     const PASSWORD: &str = "Tr0ub4dor&3-never-in-clear";
-    let dir = TempDir::new("acct-hash");
-    let server = TestServer::with(|c| *c = store_config(&dir)).await;
+    let (dir, server) = stored_server("acct-hash").await;
     register(&server, "fay", PASSWORD).await.quit().await;
     register(&server, "gus", PASSWORD).await.quit().await;
 
