@@ -146,22 +146,12 @@ async fn guests_existing_names_and_empty_passwords_are_refused() {
         .await;
     }
     // Registering a registered name, or with an empty password.
-    expect_rejected(
-        &server,
-        LoginMode::Register,
-        "carol",
-        "other-pw",
-        ErrorCode::ACCOUNT_EXISTS,
-    )
-    .await;
-    expect_rejected(
-        &server,
-        LoginMode::Register,
-        "dan",
-        "",
-        ErrorCode::AUTH_FAILED,
-    )
-    .await;
+    for (name, password, code) in [
+        ("carol", "other-pw", ErrorCode::ACCOUNT_EXISTS),
+        ("dan", "", ErrorCode::AUTH_FAILED),
+    ] {
+        expect_rejected(&server, LoginMode::Register, name, password, code).await;
+    }
     // dan was not registered by that attempt.
     let (dan, welcome) = Client::login_account(server.addr, LoginMode::Guest, "dan", "").await;
     assert_eq!(welcome.flags & Welcome::REGISTERED, 0);
