@@ -31,26 +31,25 @@ pub enum Request {
     Audit(Audit),
 }
 
-impl Request {
-    /// The request `frame` makes in READY, or the frame back if it is none.
-    pub(super) fn from_frame(frame: Frame) -> Result<Request, Frame> {
-        Ok(match frame {
-            Frame::Join(join) => Request::Join(join),
-            Frame::Leave(leave) => Request::Leave(leave),
-            Frame::ListRooms(_) => Request::ListRooms,
-            Frame::SendMessage(send) => Request::SendMessage(send),
-            Frame::Direct(direct) => Request::Direct(direct),
-            Frame::SendAction(send) => Request::SendAction(send),
-            Frame::DirectAction(direct) => Request::DirectAction(direct),
-            Frame::Who(who) => Request::Who(who),
-            Frame::History(history) => Request::History(history),
-            // spec: MOD-1 — parsed only when the server set MODERATION.
-            Frame::Moderate(moderate) => Request::Moderate(moderate),
-            Frame::RoomSettings(settings) => Request::RoomSettings(settings),
-            Frame::Audit(audit) => Request::Audit(audit),
-            other => return Err(other),
-        })
-    }
+/// What READY does with a frame that is no control frame: hands its
+/// request to the application, or answers UNEXPECTED_FRAME.
+pub(super) fn ready_action(frame: Frame) -> ServerAction {
+    ServerAction::Request(match frame {
+        Frame::Join(join) => Request::Join(join),
+        Frame::Leave(leave) => Request::Leave(leave),
+        Frame::ListRooms(_) => Request::ListRooms,
+        Frame::SendMessage(send) => Request::SendMessage(send),
+        Frame::Direct(direct) => Request::Direct(direct),
+        Frame::SendAction(send) => Request::SendAction(send),
+        Frame::DirectAction(direct) => Request::DirectAction(direct),
+        Frame::Who(who) => Request::Who(who),
+        Frame::History(history) => Request::History(history),
+        // spec: MOD-1 — parsed only when the server set MODERATION.
+        Frame::Moderate(moderate) => Request::Moderate(moderate),
+        Frame::RoomSettings(settings) => Request::RoomSettings(settings),
+        Frame::Audit(audit) => Request::Audit(audit),
+        other => return unexpected(&other),
+    })
 }
 
 /// The `client_ref` an ERROR about `frame` carries (spec section 5.1, ERROR).

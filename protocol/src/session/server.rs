@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
-use super::request::{client_ref_of, unexpected, Request};
+use super::request::{client_ref_of, ready_action, unexpected, Request};
 use super::timers::{Clock, Expired, ServerTimers};
 use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE, NOT_CONFAB_TLS_MESSAGE};
 use crate::error::{DecodeError, ErrorCode};
@@ -299,10 +299,7 @@ impl ServerSession {
                 "unknown frame type; frame skipped",
             )),
             Frame::Login(login) if !ready => ServerAction::Login(login),
-            other if ready => match Request::from_frame(other) {
-                Ok(request) => ServerAction::Request(request),
-                Err(other) => unexpected(&other),
-            },
+            other if ready => ready_action(other),
             other => unexpected(&other),
         }
     }
