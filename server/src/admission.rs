@@ -151,6 +151,18 @@ impl Gate {
         }
         self.max_unauthenticated_per_ip
             .store(config.max_unauthenticated_per_ip, Ordering::Relaxed);
+        if let Some(book) = &self.addresses {
+            book.set_rates(
+                (
+                    f64::from(config.connect_rate),
+                    f64::from(config.connect_burst.max(1)),
+                ),
+                (
+                    f64::from(config.room_create_rate),
+                    f64::from(config.room_create_burst.max(1)),
+                ),
+            );
+        }
     }
 
     pub fn active_connections(&self) -> usize {

@@ -4,12 +4,13 @@
 //! | Setting | At a reload |
 //! |---|---|
 //! | `max-connections`, `max-unauthenticated`, `max-per-ip`, `max-unauthenticated-per-ip` | newcomers meet the new limit; nobody connected is cut off |
+//! | `connect-rate`, `connect-burst`, `room-create-rate`, `room-create-burst` | the next connect or new room; tokens held are capped at the new burst |
 //! | `idle-history-bytes` | the next eviction uses it |
 //! | `reserved-names` | later logins; a user logged in under a newly reserved name keeps it |
 //! | `operators` | the next moderation decision; a removed operator's rights end at once |
 //! | `tls-cert`, `tls-key` (also the same paths, files renewed) | new handshakes; a certificate or key that does not load keeps the running one |
 //! | limits in the GREETING or LIMITS (`max-frame`, `max-body`, `msg-rate`, `queue-bytes`, `min-password-length`, …), `default-room`, `require-account` | need a restart: a connected client holds the values it was told, and the server keeps to them |
-//! | `listen`, `metrics-listen`, `data-dir`, `in-memory`, `sync`, TLS on or off, `max-per-ip` to or from 0, per-address rates, hashing, retention, logging | need a restart |
+//! | `listen`, `metrics-listen`, `data-dir`, `in-memory`, `sync`, TLS on or off, `max-per-ip` to or from 0, `per-ip-share`, `max-rooms-total`, `dm-queue-*`, `queue-bytes-total`, hashing, retention, logging, `shutdown-grace-ms` | need a restart |
 //!
 //! Every row is in `table::TABLE`. A file with errors is refused whole, with
 //! the same `file:line` messages as at start, and nothing changes. One log

@@ -48,7 +48,7 @@ const GREETING: &str = "clients read it in the GREETING when they connect";
 const LIMITS: &str = "clients read it in LIMITS when they connect";
 const BOUND: &str = "its socket is bound at start";
 const STORE: &str = "the store is opened with it at start";
-const BUCKETS: &str = "per-address buckets are made with it at start";
+const SHARED_TOKENS: &str = "connections of an address share buckets made with it at start";
 const HASHING: &str = "the password hashing pool is made with it at start";
 const RETENTION: &str = "the retention task reads it at start";
 const LOGGING: &str = "logging is set up at start";
@@ -71,21 +71,17 @@ pub(crate) const TABLE: &[Setting] = &[
     row!("max-connections", max_connections, When::Now),
     row!("max-per-ip", max_per_ip, When::Now),
     row!("max-unauthenticated", max_unauthenticated, When::Now),
-    row!("connect-rate", connect_rate, When::Restart(BUCKETS)),
-    row!("connect-burst", connect_burst, When::Restart(BUCKETS)),
-    row!("per-ip-share", per_ip_share, When::Restart(BUCKETS)),
+    row!("connect-rate", connect_rate, When::Now),
+    row!("connect-burst", connect_burst, When::Now),
+    row!("per-ip-share", per_ip_share, When::Restart(SHARED_TOKENS)),
     row!(
         "max-unauthenticated-per-ip",
         max_unauthenticated_per_ip,
         When::Now
     ),
     row!("max-rooms-total", max_rooms_total, When::Restart(SERVICES)),
-    row!("room-create-rate", room_create_rate, When::Restart(BUCKETS)),
-    row!(
-        "room-create-burst",
-        room_create_burst,
-        When::Restart(BUCKETS)
-    ),
+    row!("room-create-rate", room_create_rate, When::Now),
+    row!("room-create-burst", room_create_burst, When::Now),
     row!("idle-history-bytes", idle_history_bytes, When::Now),
     row!("dm-queue-per-ip", dm_queue_per_ip, When::Restart(SERVICES)),
     row!("dm-queue-total", dm_queue_total, When::Restart(SERVICES)),
