@@ -53,26 +53,34 @@ impl Reloader {
         }
     }
 
-    /// Reloads at every SIGHUP until `shutdown`.
-    pub async fn on_hangup(mut self, shutdown: CancellationToken) {
+    /// Catches SIGHUP now (before the server says it listens, so a
+    /// SIGHUP sent once it has said so is never the default's exit), and
+    /// returns the task that reloads at each one until `shutdown`.
+    pub fn on_hangup(
+        mut self,
+        shutdown: CancellationToken,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
         #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let mut hangups = match signal(SignalKind::hangup()) {
-                Ok(hangups) => hangups,
-                Err(e) => return warn!("SIGHUP cannot be caught, so it will not reload: {e}"),
-            };
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    received = hangups.recv() => if received.is_none() { return },
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+        async move {
+            #[cfg(unix)]
+            {
+                let mut hangups = match hangups {
+                    Ok(hangups) => hangups,
+                    Err(e) => return warn!("SIGHUP cannot be caught, so it will not reload: {e}"),
+                };
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        received = hangups.recv() => if received.is_none() { return },
+                    }
+                    info!("SIGHUP: reloading the settings");
+                    self.reload();
                 }
-                info!("SIGHUP: reloading the settings");
-                self.reload();
             }
+            #[cfg(not(unix))]
+            let _ = (shutdown, &mut self);
         }
-        #[cfg(not(unix))]
-        let _ = shutdown;
     }
 
     /// Resolves the command line again and takes in what may change now.
