@@ -4,6 +4,7 @@
 # bench/results/<date>.jsonl and a readable log to stdout.
 #   bash bench/run-grid.sh            # full grid (a few minutes)
 #   QUICK=1 bash bench/run-grid.sh    # one repetition, smaller N
+#   (durable runs: --sync full, the default, and --sync normal)
 #   ROOMS=1 bash bench/run-grid.sh    # also many small rooms: 1,000 rooms of 10
 #   ROOMS=only bash bench/run-grid.sh # only the rooms section
 #   (ROOMS_R, ROOMS_N, ROOMS_M: the layout and messages; ROOMS_RATE: a paced total messages/s)
@@ -44,6 +45,7 @@ start_server() { # name, extra args...
 
 start_server memory --in-memory
 start_server durable --data-dir "$data_dir/db"
+start_server normal --data-dir "$data_dir/db-normal" --sync normal
 "$bench_bin" relay --listen 127.0.0.1:0 2>"$data_dir/relay.log" &
 pids+=($!); relay_pid=$!
 for _ in $(seq 100); do
@@ -65,6 +67,9 @@ for n in "${grid[@]}"; do
     echo "== N=$n M=$m (durable store)"
     "$bench_bin" fanout --server "$durable_addr" --server-pid "$durable_pid" -n "$n" -m "$m" --repeat 1 --timeout 120 --json \
         | sed 's/"target":"confab"/"target":"confab-durable"/' | tee -a "$out"
+    echo "== N=$n M=$m (durable store, --sync normal)"
+    "$bench_bin" fanout --server "$normal_addr" --server-pid "$normal_pid" -n "$n" -m "$m" --repeat 1 --timeout 120 --json \
+        | sed 's/"target":"confab"/"target":"confab-durable-normal"/' | tee -a "$out"
 done
 if [ -n "${ROOMS:-}" ]; then
     # Many small rooms: R rooms of N, every member sending; 10,000 clients fit the fd limit.
