@@ -26,8 +26,13 @@ cleanup() {
 trap cleanup EXIT
 
 ulimit -n "$(ulimit -Hn)"
+# The grid's window (16 messages per sender in flight) queues up to 16 N
+# messages for every client: at N=1,000 about 2.3 MB a client and 2.3 GB in
+# all, past the default byte budgets (2 MiB, 256 MiB: spec MEM-1/MEM-2),
+# which would cut clients off as slow consumers. Raised here, as the counts are.
 limits=(--msg-rate 100000000 --msg-burst 100000000 --byte-rate 4000000000 --byte-burst 4000000000
-        --queue-depth 1000000 --max-connections 20000 --max-per-ip 0 --max-unauthenticated 0 --log info)
+        --queue-depth 1000000 --queue-bytes 1000000000 --queue-bytes-total 16000000000
+        --max-connections 20000 --max-per-ip 0 --max-unauthenticated 0 --log info)
 
 start_server() { # name, extra args...
     local name=$1; shift
