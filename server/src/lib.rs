@@ -20,6 +20,7 @@ mod moderation;
 mod password_rule;
 mod ratelimit;
 mod refusals;
+mod reload;
 pub mod retention_schedule;
 mod server;
 mod services;

@@ -2,7 +2,7 @@
 //! the server with `tls_cert`/`tls_key`, and rustls clients speaking the same
 //! Confab frames inside the TLS stream.
 
-mod client;
+pub(crate) mod client;
 
 use crate::common;
 
