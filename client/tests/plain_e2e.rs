@@ -6,7 +6,7 @@ mod support;
 use std::process::Stdio;
 
 use confab_server::Config;
-use support::{Launch, PlainClient, PATIENCE};
+use support::{Launch, PlainClient, StoredServer, PATIENCE};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
@@ -182,18 +182,8 @@ async fn client_reconnects_and_catches_up_after_server_restart() {
 
 #[tokio::test]
 async fn register_then_log_in_with_the_password_from_the_environment() {
-    let data_dir =
-        std::env::temp_dir().join(format!("confab-client-accounts-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let shutdown = CancellationToken::new();
-    let config = Config {
-        in_memory: false,
-        data_dir: data_dir.clone(),
-        ..Config::default()
-    };
-    tokio::spawn(confab_server::run(listener, config, shutdown.clone()));
+    let server = StoredServer::start("accounts").await;
+    let addr = server.addr.clone();
 
     let good = Launch {
         env: &[("CONFAB_PASSWORD", "correct horse")],
@@ -222,6 +212,5 @@ async fn register_then_log_in_with_the_password_from_the_environment() {
     again.until(|l| l == "*** logged in as erin").await;
     let (code, _, _) = again.finish().await;
     assert_eq!(code, 0);
-    shutdown.cancel();
-    let _ = std::fs::remove_dir_all(&data_dir);
+    server.stop();
 }

@@ -6,24 +6,12 @@
 
 mod support;
 
-use confab_server::Config;
-use support::{Launch, PlainClient};
-use tokio_util::sync::CancellationToken;
+use support::{Launch, PlainClient, StoredServer};
 
 #[tokio::test]
 async fn a_founder_sets_the_topic_and_kicks_and_the_kicked_see_who_and_why() {
-    let data_dir =
-        std::env::temp_dir().join(format!("confab-client-moderation-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let shutdown = CancellationToken::new();
-    let config = Config {
-        in_memory: false,
-        data_dir: data_dir.clone(),
-        ..Config::default()
-    };
-    tokio::spawn(confab_server::run(listener, config, shutdown.clone()));
+    let server = StoredServer::start("moderation").await;
+    let addr = server.addr.clone();
 
     // spec: MOD-3 — a registered account's JOIN creates the room: its founder.
     let password = Launch {
@@ -79,6 +67,5 @@ async fn a_founder_sets_the_topic_and_kicks_and_the_kicked_see_who_and_why() {
     assert_eq!(code, 0);
     let (code, _, _) = alice.finish().await;
     assert_eq!(code, 0);
-    shutdown.cancel();
-    let _ = std::fs::remove_dir_all(&data_dir);
+    server.stop();
 }

@@ -5,25 +5,13 @@
 
 mod support;
 
-use confab_server::Config;
-use support::{Launch, PlainClient, Stderr};
-use tokio_util::sync::CancellationToken;
+use support::{Launch, PlainClient, Stderr, StoredServer};
 
 #[tokio::test]
 async fn a_taken_over_client_says_why_and_does_not_reconnect() {
     // spec: AUTH-4
-    let data_dir =
-        std::env::temp_dir().join(format!("confab-client-takeover-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let shutdown = CancellationToken::new();
-    let config = Config {
-        in_memory: false,
-        data_dir: data_dir.clone(),
-        ..Config::default()
-    };
-    tokio::spawn(confab_server::run(listener, config, shutdown.clone()));
+    let server = StoredServer::start("takeover").await;
+    let addr = server.addr.clone();
 
     let launch = Launch {
         env: &[("CONFAB_PASSWORD", "correct horse")],
@@ -57,6 +45,5 @@ async fn a_taken_over_client_says_why_and_does_not_reconnect() {
             .any(|l| l.contains("disconnected") || l.contains("TAKEN_OVER")),
         "the second session was never taken over: {lines:?}"
     );
-    shutdown.cancel();
-    let _ = std::fs::remove_dir_all(&data_dir);
+    server.stop();
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use confab_protocol::names::user_key;
 
@@ -24,7 +24,8 @@ pub(crate) struct Accounts {
     pub required: bool,
     /// Registered names (keys).
     names: Mutex<HashSet<String>>,
-    reserved: HashSet<String>,
+    /// Replaced whole by a reload; read once per login.
+    reserved: RwLock<HashSet<String>>,
     /// Recent wrong passwords per address, so reconnecting does not reset the slow-down.
     failures: Mutex<HashMap<IpAddr, u32>>,
 }
@@ -44,7 +45,7 @@ impl Accounts {
             required,
             // spec: SEC-8 — a look-alike of an account's name is that name.
             names: Mutex::new(names.into_iter().map(|k| user_key(k)).collect()),
-            reserved: reserved.into_iter().map(|n| user_key(n.trim())).collect(),
+            reserved: RwLock::new(reserved_keys(reserved)),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -58,7 +59,17 @@ impl Accounts {
     }
 
     pub fn is_reserved(&self, normalized: &str) -> bool {
-        self.reserved.contains(&user_key(normalized))
+        let key = user_key(normalized);
+        self.reserved
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+    }
+
+    /// `--reserved-names` as reloaded: later logins meet the new set; a
+    /// user already logged in under a newly reserved name keeps it.
+    pub fn set_reserved<'a>(&self, reserved: impl IntoIterator<Item = &'a String>) {
+        *self.reserved.write().unwrap_or_else(|e| e.into_inner()) = reserved_keys(reserved);
     }
 
     /// Counts a wrong password from `ip`; returns the failures so far.
@@ -76,6 +87,11 @@ impl Accounts {
     pub fn auth_succeeded(&self, ip: IpAddr) {
         lock(&self.failures).remove(&ip);
     }
+}
+
+/// The name keys `--reserved-names` lists.
+fn reserved_keys<'a>(reserved: impl IntoIterator<Item = &'a String>) -> HashSet<String> {
+    reserved.into_iter().map(|n| user_key(n.trim())).collect()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use confab_protocol::Limits;
 use tokio::time::Instant;
@@ -52,7 +52,9 @@ impl Address {
 pub struct AddressBook {
     entries: Mutex<HashMap<IpAddr, Arc<Address>>>,
     cap: usize,
-    pub rules: AddressRules,
+    /// Replaced whole by a reload (`crate::reload`): only the connect and
+    /// room rates change there; read once per newcomer or new room.
+    rules: RwLock<Arc<AddressRules>>,
 }
 
 impl AddressBook {
@@ -62,8 +64,25 @@ impl AddressBook {
         AddressBook {
             entries: Mutex::new(HashMap::new()),
             cap,
-            rules,
+            rules: RwLock::new(Arc::new(rules)),
         }
+    }
+
+    fn rules(&self) -> Arc<AddressRules> {
+        Arc::clone(&self.rules.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Takes up reloaded connect and room-creation rates; buckets keep their
+    /// tokens, capped at the new burst when next used.
+    pub fn set_rates(&self, connect: (f64, f64), room_create: (f64, f64)) {
+        let mut rules = self.rules.write().unwrap_or_else(|e| e.into_inner());
+        *rules = Arc::new(AddressRules {
+            connect_rate: connect.0,
+            connect_burst: connect.1,
+            room_create_rate: room_create.0,
+            room_create_burst: room_create.1,
+            ..AddressRules::clone(&rules)
+        });
     }
 
     /// The entry of `ip`, made if needed.
@@ -76,7 +95,7 @@ impl AddressBook {
         if entries.len() >= self.cap {
             self.forget_idle(&mut entries);
         }
-        let rules = &self.rules;
+        let rules = self.rules();
         let entry = Arc::new(Address {
             state: Mutex::new(AddressState {
                 connections: 0,
@@ -95,28 +114,16 @@ impl AddressBook {
     /// rather than memory grown).
     fn forget_idle(&self, entries: &mut HashMap<IpAddr, Arc<Address>>) {
         let now = Instant::now();
-        entries.retain(|_, entry| Arc::strong_count(entry) > 1 || !self.is_idle(entry, now));
+        let rules = self.rules();
+        entries.retain(|_, entry| Arc::strong_count(entry) > 1 || !is_idle(&rules, entry, now));
         if entries.len() >= self.cap * 3 / 4 {
             entries.retain(|_, entry| Arc::strong_count(entry) > 1);
         }
     }
 
-    fn is_idle(&self, entry: &Address, now: Instant) -> bool {
-        let state = entry.lock();
-        let rules = &self.rules;
-        state.connections == 0
-            && state
-                .connect
-                .is_full_at(rules.connect_rate, rules.connect_burst, now)
-            && state
-                .rooms
-                .is_full_at(rules.room_create_rate, rules.room_create_burst, now)
-            && state.requests.is_idle(&rules.limits, rules.share, now)
-    }
-
     /// Takes a connect token (`[LIMIT-3]`); false when the address connects too fast.
     pub fn take_connect(&self, state: &mut AddressState) -> bool {
-        let rules = &self.rules;
+        let rules = self.rules();
         rules.connect_rate <= 0.0
             || state
                 .connect
@@ -125,7 +132,7 @@ impl AddressBook {
 
     /// Takes a room-creation token; false when the address makes rooms too fast.
     pub fn take_room(&self, state: &mut AddressState) -> bool {
-        let rules = &self.rules;
+        let rules = self.rules();
         rules.room_create_rate <= 0.0
             || state.rooms.take(
                 1.0,
@@ -139,6 +146,18 @@ impl AddressBook {
     fn len(&self) -> usize {
         lock(&self.entries).len()
     }
+}
+
+fn is_idle(rules: &AddressRules, entry: &Address, now: Instant) -> bool {
+    let state = entry.lock();
+    state.connections == 0
+        && state
+            .connect
+            .is_full_at(rules.connect_rate, rules.connect_burst, now)
+        && state
+            .rooms
+            .is_full_at(rules.room_create_rate, rules.room_create_burst, now)
+        && state.requests.is_idle(&rules.limits, rules.share, now)
 }
 
 /// The address that stands for one client: an IPv6 host is its /64 prefix

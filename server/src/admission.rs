@@ -40,10 +40,12 @@ pub(crate) struct Gate {
     pub limits_frame: Bytes,
     /// Per-address state; `None` with `--max-per-ip 0`.
     addresses: Option<AddressBook>,
-    max_connections: usize,
-    max_unauthenticated: usize,
-    max_per_ip: usize,
-    max_unauthenticated_per_ip: usize,
+    // Atomics, not a lock: a reload (`crate::reload`) changes them while
+    // the accept path reads each once per newcomer.
+    max_connections: AtomicUsize,
+    max_unauthenticated: AtomicUsize,
+    max_per_ip: AtomicUsize,
+    max_unauthenticated_per_ip: AtomicUsize,
     handshake_timeout: Duration,
     next_conn_id: AtomicU64,
     active: AtomicUsize,
@@ -69,10 +71,10 @@ impl Gate {
                     config.max_connections.saturating_add(16_384),
                 )
             }),
-            max_connections: config.max_connections,
-            max_unauthenticated: config.max_unauthenticated,
-            max_per_ip: config.max_per_ip,
-            max_unauthenticated_per_ip: config.max_unauthenticated_per_ip,
+            max_connections: AtomicUsize::new(config.max_connections),
+            max_unauthenticated: AtomicUsize::new(config.max_unauthenticated),
+            max_per_ip: AtomicUsize::new(config.max_per_ip),
+            max_unauthenticated_per_ip: AtomicUsize::new(config.max_unauthenticated_per_ip),
             handshake_timeout: Duration::from_millis(u64::from(limits.handshake_timeout_ms)),
             next_conn_id: AtomicU64::new(1),
             active: AtomicUsize::new(0),
@@ -82,11 +84,13 @@ impl Gate {
 
     /// Counts a new connection in, or says why it is refused.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, Refusal> {
-        if self.active.fetch_add(1, Ordering::AcqRel) >= self.max_connections {
+        if self.active.fetch_add(1, Ordering::AcqRel)
+            >= self.max_connections.load(Ordering::Relaxed)
+        {
             self.active.fetch_sub(1, Ordering::AcqRel);
             return Err(Refusal::ServerFull);
         }
-        let limit = self.max_unauthenticated;
+        let limit = self.max_unauthenticated.load(Ordering::Relaxed);
         if self.unauthenticated.fetch_add(1, Ordering::AcqRel) >= limit && limit > 0 {
             self.unauthenticated.fetch_sub(1, Ordering::AcqRel);
             self.active.fetch_sub(1, Ordering::AcqRel);
@@ -97,8 +101,8 @@ impl Gate {
             Some(book) => {
                 let entry = book.entry(ip);
                 let mut state = entry.lock();
-                let pending_cap = self.max_unauthenticated_per_ip;
-                let refusal = if state.connections >= self.max_per_ip {
+                let pending_cap = self.max_unauthenticated_per_ip.load(Ordering::Relaxed);
+                let refusal = if state.connections >= self.max_per_ip.load(Ordering::Relaxed) {
                     Some(Refusal::TooManyFromAddress)
                 } else if pending_cap > 0 && state.logging_in >= pending_cap {
                     Some(Refusal::TooManyLoggingInFromAddress)
@@ -131,6 +135,34 @@ impl Gate {
             conn_id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
             logging_in: true,
         })
+    }
+
+    /// Takes up reloaded connection limits (`crate::reload`); connections
+    /// already admitted keep their places, newcomers meet the new limits.
+    /// `--max-per-ip` is taken only while the per-address book exists (it
+    /// cannot be turned on or off at run time).
+    pub fn set_limits(&self, config: &Config) {
+        self.max_connections
+            .store(config.max_connections, Ordering::Relaxed);
+        self.max_unauthenticated
+            .store(config.max_unauthenticated, Ordering::Relaxed);
+        if self.addresses.is_some() && config.max_per_ip > 0 {
+            self.max_per_ip.store(config.max_per_ip, Ordering::Relaxed);
+        }
+        self.max_unauthenticated_per_ip
+            .store(config.max_unauthenticated_per_ip, Ordering::Relaxed);
+        if let Some(book) = &self.addresses {
+            book.set_rates(
+                (
+                    f64::from(config.connect_rate),
+                    f64::from(config.connect_burst.max(1)),
+                ),
+                (
+                    f64::from(config.room_create_rate),
+                    f64::from(config.room_create_burst.max(1)),
+                ),
+            );
+        }
     }
 
     pub fn active_connections(&self) -> usize {

@@ -285,6 +285,13 @@ pub struct Config {
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// The command line this configuration was resolved from (program name
+    /// first), kept so SIGHUP can resolve it again with the file as it is
+    /// then (`crate::reload`); `None` for a configuration built in code,
+    /// which is never reloaded.
+    #[arg(skip)]
+    pub command_line: Option<Vec<std::ffi::OsString>>,
+
     /// Tests and embedders: an already bound listener for the metrics
     /// endpoint, used instead of binding --metrics-listen.
     #[arg(skip)]
@@ -320,6 +327,15 @@ pub enum ServerCommand {
     /// Print an example configuration file: every setting, its help and
     /// its default.
     ConfigExample,
+}
+
+/// Every setting's key, in `--help` order (for the reload table's test).
+#[cfg(test)]
+pub(crate) fn schema_keys() -> Vec<String> {
+    schema::keys(&schema::lenient_command())
+        .iter()
+        .map(|key| key.name().to_string())
+        .collect()
 }
 
 impl Default for Config {

@@ -20,6 +20,7 @@ mod moderation;
 mod password_rule;
 mod ratelimit;
 mod refusals;
+mod reload;
 pub mod retention_schedule;
 mod server;
 mod services;
@@ -27,6 +28,8 @@ mod shared;
 pub mod store;
 mod sync;
 mod takeover;
+#[cfg(test)]
+mod test_frames;
 mod tls;
 mod transport;
 

@@ -48,7 +48,9 @@ pub async fn run<L: Listener>(
 ) -> Result<(), StartError> {
     let grace = config.shutdown_grace();
     let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        (Some(cert), Some(key)) => Some(Arc::new(crate::tls::LiveAcceptor::new(
+            crate::tls::acceptor(cert, key)?,
+        ))),
         (None, None) => None,
         _ => return Err(StartError::TlsHalfConfigured),
     };
@@ -64,7 +66,13 @@ pub async fn run<L: Listener>(
             crate::metrics::http::serve(metrics_listener, Arc::clone(&readiness), shutdown.clone());
         tracker.spawn(serving);
     }
+    // Only a configuration read from a command line can be read again.
+    let reloadable = config.command_line.is_some().then(|| config.clone());
     let shared = Arc::new(Shared::new(config)?);
+    if let Some(running) = reloadable {
+        let reloader = crate::reload::Reloader::new(Arc::clone(&shared), tls.clone(), running);
+        tracker.spawn(reloader.on_hangup(shutdown.clone()));
+    }
     let mut refusals = RefusalLog::default();
     if let Some(store) = &shared.accounts.store {
         info!(
@@ -148,7 +156,7 @@ pub async fn run<L: Listener>(
                 }
             },
             Some(acceptor) => {
-                let accepting = acceptor.accept(stream);
+                let accepting = acceptor.current().accept(stream);
                 tracker.spawn(async move {
                     // The TLS handshake counts against the login deadline (`[SEC-7]`),
                     // and a refusal is said inside TLS, where the client reads.
@@ -204,7 +212,7 @@ const DESCRIPTOR_RESERVE: u64 = 128;
 /// Each connection holds a descriptor: lowers `--max-connections` to what
 /// the process's limit allows, with a reserve, so that past it newcomers
 /// get SERVER_FULL rather than nothing at all.
-fn fit_descriptors(mut config: Config) -> Config {
+pub(crate) fn fit_descriptors(mut config: Config) -> Config {
     let Ok((soft, _hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) else {
         return config;
     };

@@ -71,6 +71,25 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The acceptor new handshakes use, replaced whole when a reload reads a
+/// new certificate and key; handshakes under way keep the one they began with.
+pub(crate) struct LiveAcceptor(std::sync::RwLock<TlsAcceptor>);
+
+impl LiveAcceptor {
+    pub fn new(acceptor: TlsAcceptor) -> LiveAcceptor {
+        LiveAcceptor(std::sync::RwLock::new(acceptor))
+    }
+
+    /// The acceptor for one new handshake (a cheap `Arc` clone).
+    pub fn current(&self) -> TlsAcceptor {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn replace(&self, acceptor: TlsAcceptor) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = acceptor;
+    }
+}
+
 /// Writes `cert.pem` and `key.pem`, self-signed for `hosts`, into `dir`.
 pub fn generate_self_signed(dir: &Path, hosts: &[String]) -> Result<(PathBuf, PathBuf), TlsError> {
     let certified = rcgen::generate_simple_self_signed(hosts.to_vec())?;

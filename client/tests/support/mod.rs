@@ -1,5 +1,6 @@
 //! The harness shared by the end-to-end tests: a real `confab --plain`
-//! process, fed lines on stdin and read line by line on stdout.
+//! process, fed lines on stdin and read line by line on stdout, and a real
+//! server that keeps accounts.
 //!
 //! Each test file compiles its own copy of this module and uses only part of
 //! it, hence the `dead_code` allowance.
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio_util::sync::CancellationToken;
 
 /// How long any single wait on a client may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(15);
@@ -152,4 +154,40 @@ pub fn bodies_from<'a>(seen: &'a [String], name: &str) -> Vec<&'a str> {
     seen.iter()
         .filter_map(|l| l.split_once(&marker).map(|(_, body)| body))
         .collect()
+}
+
+/// A real server on 127.0.0.1 that keeps accounts, in a fresh data
+/// directory of its own (named after `tag` and this process).
+pub struct StoredServer {
+    pub addr: String,
+    data_dir: std::path::PathBuf,
+    shutdown: CancellationToken,
+}
+
+impl StoredServer {
+    pub async fn start(tag: &str) -> Self {
+        let data_dir =
+            std::env::temp_dir().join(format!("confab-client-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let shutdown = CancellationToken::new();
+        let config = confab_server::Config {
+            in_memory: false,
+            data_dir: data_dir.clone(),
+            ..confab_server::Config::default()
+        };
+        tokio::spawn(confab_server::run(listener, config, shutdown.clone()));
+        Self {
+            addr,
+            data_dir,
+            shutdown,
+        }
+    }
+
+    /// Stops the server and removes its data directory.
+    pub fn stop(self) {
+        self.shutdown.cancel();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
 }

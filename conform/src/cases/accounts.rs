@@ -254,7 +254,11 @@ async fn unknown_account(ctx: Arc<Ctx>) -> Check {
 async fn registered_name_rules(ctx: Arc<Ctx>) -> Check {
     require_accounts(&ctx)?;
     let name = ctx.user();
-    let first = expect_registered(&ctx, login(LoginMode::Register, &name, "conform-password-1")).await?;
+    let first = expect_registered(
+        &ctx,
+        login(LoginMode::Register, &name, "conform-password-1"),
+    )
+    .await?;
     crate::client::quit(first).await?;
     let guest = Login {
         mode: LoginMode::Guest,

@@ -338,7 +338,11 @@ async fn look_alikes(ctx: Arc<Ctx>) -> Check {
         rejected(
             &ctx,
             "SEC-8",
-            account_login(LoginMode::Register, &fullwidth(&owner), "conform-password-2"),
+            account_login(
+                LoginMode::Register,
+                &fullwidth(&owner),
+                "conform-password-2",
+            ),
             ErrorCode::ACCOUNT_EXISTS,
         )
         .await?;

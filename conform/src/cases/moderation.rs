@@ -62,6 +62,15 @@ fn settings(room: &str, change: u8, modes: u8, topic: &str) -> RoomSettings {
     }
 }
 
+/// A JOIN with no replay: these checks look only at what comes after it.
+fn join_frame(room: &str) -> Join {
+    Join {
+        room: s8(room),
+        since_seq: 0,
+        history: 0,
+    }
+}
+
 /// The next frame other than PRESENCE; a NOTICE too (`[MOD-2]`).
 async fn next(conn: &mut Conn, clause: &'static str, expected: &str) -> Check<Frame> {
     loop {
@@ -110,12 +119,7 @@ async fn new_founder(ctx: &Ctx, room: &str) -> Check<Conn> {
 async fn aware_member(ctx: &Ctx, room: &str) -> Check<(Conn, RoomInfo)> {
     let flags = Hello::NO_AUTO_JOIN | Hello::MODERATION;
     let mut conn = login_guest(ctx, &ctx.user(), flags).await?;
-    conn.send(Join {
-        room: s8(room),
-        since_seq: 0,
-        history: 0,
-    })
-    .await?;
+    conn.send(join_frame(room)).await?;
     match next(&mut conn, "MOD-6", "JOINED").await? {
         Frame::Joined(_) => {}
         other => return Err(fail("MOD-6", "JOINED", describe(&other))),
@@ -301,12 +305,7 @@ async fn kick_ban(ctx: Arc<Ctx>) -> Check {
         .send(moderate(ModAction::Ban, &room, &name, ""))
         .await?;
     event(&mut owner, "MOD-12").await?;
-    old.send(Join {
-        room: s8(&room),
-        since_seq: 0,
-        history: 0,
-    })
-    .await?;
+    old.send(join_frame(&room)).await?;
     old.expect_error("MOD-7", ErrorCode::BANNED).await?;
     Ok(())
 }
@@ -343,13 +342,7 @@ async fn speak_invite(ctx: Arc<Ctx>) -> Check {
     info(&mut owner, "MOD-6").await?;
     let invited = ctx.user();
     let mut guest = login_guest(&ctx, &invited, Hello::NO_AUTO_JOIN | Hello::MODERATION).await?;
-    guest
-        .send(Join {
-            room: s8(&room),
-            since_seq: 0,
-            history: 0,
-        })
-        .await?;
+    guest.send(join_frame(&room)).await?;
     guest.expect_error("MOD-8", ErrorCode::INVITE_ONLY).await?;
     owner
         .send(moderate(ModAction::Invite, &room, &invited, ""))
@@ -362,13 +355,7 @@ async fn speak_invite(ctx: Arc<Ctx>) -> Check {
         ModAction::Invite,
         heard.action,
     )?;
-    guest
-        .send(Join {
-            room: s8(&room),
-            since_seq: 0,
-            history: 0,
-        })
-        .await?;
+    guest.send(join_frame(&room)).await?;
     match next(&mut guest, "MOD-8", "JOINED").await? {
         Frame::Joined(_) => Ok(()),
         other => Err(fail("MOD-8", "JOINED", describe(&other))),

@@ -3,11 +3,13 @@
 //! is judged the same way wherever it happens.
 
 mod client;
+mod request;
 mod server;
 mod timers;
 
 pub use client::{ClientAction, ClientSession, ClientState, Incoming};
-pub use server::{Request, ServerAction, ServerSession, ServerState};
+pub use request::Request;
+pub use server::{ServerAction, ServerSession, ServerState};
 pub use timers::ServerTimers;
 
 use crate::error::ErrorCode;

@@ -7,12 +7,13 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
+use super::request::{client_ref_of, ready_action, unexpected, Request};
 use super::timers::{Clock, Expired, ServerTimers};
 use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE, NOT_CONFAB_TLS_MESSAGE};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
-    self, code, route_of, Audit, Direct, ErrorFrame, Frame, Goodbye, History, Join, Leave, Login,
-    LoginRejected, Moderate, Ping, Pong, RoomSettings, Route, SendMessage, Welcome, Who,
+    self, code, route_of, ErrorFrame, Frame, Goodbye, Login, LoginRejected, Ping, Pong, Route,
+    Welcome,
 };
 use crate::wire::{Str16, Str8};
 
@@ -23,28 +24,6 @@ pub enum ServerState {
     AwaitLogin,
     Ready,
     Closed,
-}
-
-/// A request legal in the READY state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    Join(Join),
-    Leave(Leave),
-    ListRooms,
-    SendMessage(SendMessage),
-    Direct(Direct),
-    /// An action (`[ACTION-1]`): handled as SEND, delivered with the ACTION flag.
-    SendAction(crate::frame::SendAction),
-    /// An action (`[ACTION-1]`): handled as DIRECT, delivered with the ACTION flag.
-    DirectAction(crate::frame::DirectAction),
-    Who(Who),
-    History(History),
-    /// A moderation action (`[MOD-20]`); only on a server that set `MODERATION`.
-    Moderate(Moderate),
-    /// Sets or asks for room settings (`[MOD-5]`); only with `MODERATION`.
-    RoomSettings(RoomSettings),
-    /// A page of the moderation log (`[MOD-16]`); only with `MODERATION`.
-    Audit(Audit),
 }
 
 /// What the server must do with a received frame.
@@ -320,32 +299,8 @@ impl ServerSession {
                 "unknown frame type; frame skipped",
             )),
             Frame::Login(login) if !ready => ServerAction::Login(login),
-            Frame::Join(join) if ready => ServerAction::Request(Request::Join(join)),
-            Frame::Leave(leave) if ready => ServerAction::Request(Request::Leave(leave)),
-            Frame::ListRooms(_) if ready => ServerAction::Request(Request::ListRooms),
-            Frame::SendMessage(send) if ready => ServerAction::Request(Request::SendMessage(send)),
-            Frame::Direct(direct) if ready => ServerAction::Request(Request::Direct(direct)),
-            Frame::SendAction(send) if ready => ServerAction::Request(Request::SendAction(send)),
-            Frame::DirectAction(direct) if ready => {
-                ServerAction::Request(Request::DirectAction(direct))
-            }
-            Frame::Who(who) if ready => ServerAction::Request(Request::Who(who)),
-            Frame::History(history) if ready => ServerAction::Request(Request::History(history)),
-            // spec: MOD-1 — parsed only when the server set MODERATION.
-            Frame::Moderate(moderate) if ready => {
-                ServerAction::Request(Request::Moderate(moderate))
-            }
-            Frame::RoomSettings(settings) if ready => {
-                ServerAction::Request(Request::RoomSettings(settings))
-            }
-            Frame::Audit(audit) if ready => ServerAction::Request(Request::Audit(audit)),
-            // spec: STATE-2, STATE-3
-            other => ServerAction::Reply(Frame::ErrorFrame(ErrorFrame::new(
-                ErrorCode::UNEXPECTED_FRAME,
-                other.frame_type(),
-                client_ref_of(&other),
-                &format!("{} is not allowed now; frame ignored", other.name()),
-            ))),
+            other if ready => ready_action(other),
+            other => unexpected(&other),
         }
     }
 
@@ -445,16 +400,5 @@ impl ServerSession {
 
     fn fatal_action(&mut self, code: ErrorCode, frame_type: u8, message: &str) -> ServerAction {
         ServerAction::CloseWith(self.fatal(code, frame_type, message))
-    }
-}
-
-/// The `client_ref` an ERROR about `frame` carries (spec section 5.1, ERROR).
-fn client_ref_of(frame: &Frame) -> u32 {
-    match frame {
-        Frame::SendMessage(send) => send.client_ref,
-        Frame::Direct(direct) => direct.client_ref,
-        Frame::SendAction(send) => send.client_ref,
-        Frame::DirectAction(direct) => direct.client_ref,
-        _ => 0,
     }
 }

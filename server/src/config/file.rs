@@ -40,15 +40,17 @@ where
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let matches = schema::lenient_command().try_get_matches_from(&args)?;
-    match matches.get_one::<PathBuf>(CONFIG_FLAG) {
-        None => Ok(Config::try_parse_from(&args)?),
+    let mut config = match matches.get_one::<PathBuf>(CONFIG_FLAG) {
+        None => Config::try_parse_from(&args)?,
         Some(path) => {
             let settings = load(path)?;
             settings
                 .under(&args)
-                .map_err(|error| StartError::Merged(settings.path.clone(), error))
+                .map_err(|error| StartError::Merged(settings.path.clone(), error))?
         }
-    }
+    };
+    config.command_line = Some(args);
+    Ok(config)
 }
 
 impl FileSettings {

@@ -36,8 +36,18 @@ fn under(text: &str, args: &[&str]) -> Config {
 
 /// Two configurations are the same settings (`Config` is not `PartialEq`:
 /// it holds a test hook).
+/// Equal settings; where they were read from (`command_line`) aside.
 fn same(a: &Config, b: &Config) -> bool {
-    format!("{a:?}") == format!("{b:?}")
+    let settings = |c: &Config| {
+        format!(
+            "{:?}",
+            Config {
+                command_line: None,
+                ..c.clone()
+            }
+        )
+    };
+    settings(a) == settings(b)
 }
 
 #[test]
@@ -197,4 +207,25 @@ fn the_example_is_the_defaults_commented_or_not() {
         "all but those with no default"
     );
     assert!(same(&settings.alone().unwrap(), &defaults));
+}
+
+/// The README's example configuration ("Running a public server") is a file
+/// the server starts with, so it cannot drift from the settings.
+#[test]
+fn the_readme_example_is_a_valid_file() {
+    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+    let section = readme
+        .split("### An example configuration")
+        .nth(1)
+        .expect("the README's example section");
+    let text = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block in it");
+    let settings = FileSettings::parse(Path::new("confab.toml"), text).unwrap();
+    let config = settings.alone().unwrap();
+    assert_eq!(config.operators, ["alice", "bob"]);
+    assert!(config.tls_cert.is_some() && config.metrics_listen.is_some());
+    config.check_frames_fit().unwrap();
 }

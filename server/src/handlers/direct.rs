@@ -9,7 +9,7 @@ use crate::clock::now_millis;
 use crate::connection::Peer;
 use crate::hub::DirectDelivery;
 use crate::hub::Member;
-use crate::log::{Appended, Entry, MessageLog, Notify};
+use crate::log::{Appended, Entry, Notify};
 use crate::services::Services;
 use tracing::debug;
 
@@ -78,19 +78,8 @@ pub async fn direct_as(
             return;
         }
     };
-    let slot = match services.log.reserve().await {
-        Ok(slot) => slot,
-        Err(e) => {
-            tracing::error!(conn = peer.id, "cannot append to the message log: {e}");
-            peer.reject_in_order(
-                ErrorCode::STORAGE_FAILURE,
-                frame_type,
-                client_ref,
-                "message store unavailable",
-            )
-            .await;
-            return;
-        }
+    let Some(slot) = super::reserve_or_refuse(services, peer, frame_type, client_ref).await else {
+        return;
     };
     let unacked = slot.defers().then(|| {
         // spec: ORDER-1 — owed until the delivery queues the ACK.

@@ -30,7 +30,7 @@ use crate::account_book::Accounts;
 use crate::clock::now_millis;
 use crate::connection::Peer;
 use crate::hub::{Member, Room};
-use crate::log::MessageLog;
+use crate::log::{MessageLog, Slot};
 use crate::services::Services;
 
 /// Handles a READY request from `me`; requests are answered in the order
@@ -181,6 +181,30 @@ fn check_body(services: &Services, body: &str) -> Result<(), (ErrorCode, &'stati
         ));
     }
     Ok(())
+}
+
+/// Room in the message log for one message (`[MSG-2]`), or STORAGE_FAILURE
+/// to the sender: SEND and DIRECT wait here, so a busy disk slows only them.
+async fn reserve_or_refuse<'a>(
+    services: &'a Services,
+    peer: &Peer,
+    frame_type: u8,
+    client_ref: u32,
+) -> Option<Slot<'a>> {
+    match services.log.reserve().await {
+        Ok(slot) => Some(slot),
+        Err(e) => {
+            tracing::error!(conn = peer.id, "cannot append to the message log: {e}");
+            peer.reject_in_order(
+                ErrorCode::STORAGE_FAILURE,
+                frame_type,
+                client_ref,
+                "message store unavailable",
+            )
+            .await;
+            None
+        }
+    }
 }
 
 /// Splits a list into pages whose encoded entries fit `budget` bytes.

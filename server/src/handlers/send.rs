@@ -8,7 +8,6 @@ use confab_protocol::ErrorCode;
 use crate::clock::now_millis;
 use crate::connection::Peer;
 use crate::hub::Member;
-use crate::log::MessageLog;
 use crate::services::Services;
 
 pub async fn send(services: &Services, me: &Arc<Member>, peer: &mut Peer, send: SendMessage) {
@@ -31,13 +30,7 @@ pub async fn send_as(
         return;
     }
     let Some(room) = super::joined_room(services, peer, &send.room) else {
-        peer.reject_in_order(
-            ErrorCode::NOT_IN_ROOM,
-            frame_type,
-            client_ref,
-            "join the room first",
-        )
-        .await;
+        not_in_room(peer, frame_type, client_ref).await;
         return;
     };
     // spec: MOD-9, MOD-20 — after NOT_IN_ROOM, before STORAGE_FAILURE.
@@ -48,19 +41,8 @@ pub async fn send_as(
     }
     // Wait for room in the log first: a busy disk slows this sender, never
     // the others, and nothing is assigned that cannot be stored.
-    let slot = match services.log.reserve().await {
-        Ok(slot) => slot,
-        Err(e) => {
-            tracing::error!(conn = peer.id, "cannot append to the message log: {e}");
-            peer.reject_in_order(
-                ErrorCode::STORAGE_FAILURE,
-                frame_type,
-                client_ref,
-                "message store unavailable",
-            )
-            .await;
-            return;
-        }
+    let Some(slot) = super::reserve_or_refuse(services, peer, frame_type, client_ref).await else {
+        return;
     };
     let hub = &services.hub;
     // The ACK goes out when the message is released (once durable, `[MSG-2]`).
@@ -79,12 +61,17 @@ pub async fn send_as(
         .messages_accepted
         .inc_by(u64::from(published));
     if !published {
-        peer.reject_in_order(
-            ErrorCode::NOT_IN_ROOM,
-            frame_type,
-            client_ref,
-            "join the room first",
-        )
-        .await;
+        not_in_room(peer, frame_type, client_ref).await;
     }
+}
+
+/// NOT_IN_ROOM, before the room is looked up and when it was left meanwhile.
+async fn not_in_room(peer: &Peer, frame_type: u8, client_ref: u32) {
+    peer.reject_in_order(
+        ErrorCode::NOT_IN_ROOM,
+        frame_type,
+        client_ref,
+        "join the room first",
+    )
+    .await;
 }

@@ -114,15 +114,7 @@ impl Client {
         if let Some((taken, _)) = futures_now(self.peer.outbox.drain()) {
             queued = taken;
         }
-        queued
-            .iter()
-            .map(|bytes| {
-                let mut buffer = bytes::BytesMut::from(&bytes[..]);
-                confab_protocol::frame::decode(&mut buffer, u32::MAX)
-                    .expect("a frame the server encoded")
-                    .expect("a whole frame")
-            })
-            .collect()
+        crate::test_frames::decode_all(&queued)
     }
 
     fn errors(&self) -> Vec<ErrorCode> {

@@ -50,15 +50,7 @@ fn member(conn_id: u64, name: &str) -> Arc<Member> {
 /// The frames queued for `member` so far.
 async fn frames(member: &Member) -> Vec<Frame> {
     let (queued, _) = member.outbox.drain().await;
-    queued
-        .iter()
-        .map(|bytes| {
-            let mut buffer = bytes::BytesMut::from(&bytes[..]);
-            confab_protocol::frame::decode(&mut buffer, u32::MAX)
-                .expect("a frame the server encoded")
-                .expect("a whole frame")
-        })
-        .collect()
+    crate::test_frames::decode_all(&queued)
 }
 
 fn kinds(frames: &[Frame]) -> Vec<&'static str> {

@@ -122,8 +122,9 @@ impl Drop for Writing<'_> {
 
 #[derive(Debug)]
 pub struct Moderation {
-    /// Server operators' name keys, from the configuration (`[MOD-3]`).
-    operators: HashSet<String>,
+    /// Server operators' name keys, from the configuration (`[MOD-3]`);
+    /// replaced whole by a reload.
+    operators: RwLock<HashSet<String>>,
     state: RwLock<State>,
     /// Whether any room has a mute or is `MODERATED`: SEND asks nothing more
     /// while none has (`[MOD-9]`).
@@ -136,12 +137,7 @@ pub struct Moderation {
 impl Moderation {
     pub fn new(operators: &[String], clock: Clock) -> Moderation {
         Moderation {
-            operators: operators
-                .iter()
-                .map(|n| n.trim())
-                .filter(|n| !n.is_empty())
-                .map(user_key)
-                .collect(),
+            operators: RwLock::new(operator_keys(operators)),
             state: RwLock::new(State {
                 next_id: 1,
                 ..State::default()
@@ -188,7 +184,18 @@ impl Moderation {
 
     /// `[MOD-3]`: a server operator is a registered account the configuration names.
     pub fn is_operator(&self, who: &Who) -> bool {
-        who.registered && self.operators.contains(&who.key)
+        who.registered
+            && self
+                .operators
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&who.key)
+    }
+
+    /// `--operators` as reloaded: the next decision judges by the new set,
+    /// so a removed operator's rights end at once (`[MOD-3]`).
+    pub fn set_operators(&self, operators: &[String]) {
+        *self.operators.write().unwrap_or_else(|e| e.into_inner()) = operator_keys(operators);
     }
 
     /// `who`'s rank in the room `room_key` (`[MOD-3]`).
@@ -260,6 +267,16 @@ pub fn until(expires: u64) -> String {
         |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     );
     format!(" until {at}")
+}
+
+/// The name keys `--operators` lists.
+fn operator_keys(operators: &[String]) -> HashSet<String> {
+    operators
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(user_key)
+        .collect()
 }
 
 #[cfg(test)]

@@ -52,13 +52,7 @@ fn connection_exhaustion_is_refused_and_recovers() {
             for _ in 0..40 {
                 newcomers.spawn(refused(addr, None, ErrorCode::SERVER_FULL));
             }
-            while let Some(done) = crate::common::within_for(
-                crate::common::PATIENCE * 3,
-                "newcomers to end",
-                newcomers.join_next(),
-            )
-            .await
-            {
+            while let Some(done) = next_done(&mut newcomers, "newcomers to end").await {
                 done.expect("a newcomer past max_connections gets SERVER_FULL");
             }
             // The idle connections go away.
@@ -102,13 +96,7 @@ fn one_address_cannot_take_every_connection() {
                 ErrorCode::TOO_MANY_CONNECTIONS,
             ));
         }
-        while let Some(done) = crate::common::within_for(
-            crate::common::PATIENCE * 3,
-            "newcomers to end",
-            newcomers.join_next(),
-        )
-        .await
-        {
+        while let Some(done) = next_done(&mut newcomers, "newcomers to end").await {
             done.expect("a newcomer past max_per_ip gets TOO_MANY_CONNECTIONS");
         }
         // Other addresses are unaffected.

@@ -198,13 +198,7 @@ fn a_flood_is_rate_limited_then_disconnected_and_nobody_else_notices() {
                 format!("flood-room-{i}"),
             ));
         }
-        while let Some(done) = crate::common::within_for(
-            crate::common::PATIENCE * 3,
-            "floods to end",
-            floods.join_next(),
-        )
-        .await
-        {
+        while let Some(done) = next_done(&mut floods, "floods to end").await {
             let (accepted, limited) = done.unwrap();
             assert!(
                 accepted >= burst - 1 && limited == burst,

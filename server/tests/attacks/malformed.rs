@@ -139,13 +139,7 @@ async fn run_all(addr: SocketAddr, inputs: &Arc<Vec<Input>>) -> Vec<String> {
         });
     }
     let mut failures = Vec::new();
-    while let Some(joined) = crate::common::within_for(
-        crate::common::PATIENCE * 3,
-        "tasks to end",
-        tasks.join_next(),
-    )
-    .await
-    {
+    while let Some(joined) = next_done(&mut tasks, "tasks to end").await {
         match joined {
             Ok((_, Ok(()))) => {}
             Ok((index, Err(why))) => {

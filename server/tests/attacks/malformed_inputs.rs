@@ -7,6 +7,7 @@ use confab_protocol::frame::{self, code, Frame, Hello, Route};
 use confab_protocol::{ErrorCode, Str8};
 
 use crate::common::wire;
+use crate::support::Rng;
 use crate::DEFAULT_MAX_FRAME;
 
 /// Where the attacker's bytes land.
@@ -117,44 +118,6 @@ pub(crate) fn parses(state: ModelState, frame_type: u8) -> bool {
             Some(Route::Both | Route::ClientToServer)
         ),
     }
-}
-
-/// A deterministic xorshift64* generator.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.byte()).collect()
-    }
-}
-
-pub(crate) fn seed() -> u64 {
-    std::env::var("CONFAB_ATTACK_SEED")
-        .ok()
-        .and_then(|s| {
-            let s = s.trim();
-            match s.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                None => s.parse().ok(),
-            }
-        })
-        .unwrap_or(0xC0FF_EE15_600D_F00D)
-        .max(1)
 }
 
 pub(crate) struct Vector {

@@ -48,13 +48,7 @@ fn half_open_connections_are_closed_by_keepalive() {
             });
         }
         let mut longest = Duration::ZERO;
-        while let Some(done) = crate::common::within_for(
-            crate::common::PATIENCE * 3,
-            "silent to end",
-            silent.join_next(),
-        )
-        .await
-        {
+        while let Some(done) = next_done(&mut silent, "silent to end").await {
             let (ready, frames, ending, silence) = done.unwrap();
             let who = format!(
                 "half-open ({})",

@@ -138,23 +138,11 @@ fn slowloris_connections_are_dropped_and_the_login_queue_stays_open() {
             for _ in 0..SLOTS {
                 newcomers.spawn(refused(addr, None, ErrorCode::SERVER_FULL));
             }
-            while let Some(done) = crate::common::within_for(
-                crate::common::PATIENCE * 3,
-                "newcomers to end",
-                newcomers.join_next(),
-            )
-            .await
-            {
+            while let Some(done) = next_done(&mut newcomers, "newcomers to end").await {
                 done.expect("a refused newcomer got an ERROR SERVER_FULL");
             }
             // The handshake timeout drops every slowloris connection.
-            while let Some(done) = crate::common::within_for(
-                crate::common::PATIENCE * 3,
-                "sloths to end",
-                sloths.join_next(),
-            )
-            .await
-            {
+            while let Some(done) = next_done(&mut sloths, "sloths to end").await {
                 let (kind, (frames, ending, held)) = done.unwrap();
                 let who = format!("wave {wave}: slowloris {kind:?}");
                 assert_fatal_end(&who, &frames, &ending, ErrorCode::HANDSHAKE_TIMEOUT);

@@ -193,3 +193,55 @@ pub async fn half_close(client: &mut Client) -> std::io::Result<()> {
         .await
         .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
+
+/// The next of `set`'s tasks to end (`None` once all have), within three
+/// PATIENCEs: a stuck attacker fails the test rather than hanging it.
+pub(crate) async fn next_done<T: 'static>(
+    set: &mut tokio::task::JoinSet<T>,
+    what: &str,
+) -> Option<Result<T, tokio::task::JoinError>> {
+    crate::common::within_for(PATIENCE * 3, what, set.join_next()).await
+}
+
+// ---------------------------------------------------------------------------
+// Randomness
+// ---------------------------------------------------------------------------
+
+/// A deterministic xorshift64* generator.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub(crate) fn byte(&mut self) -> u8 {
+        self.next() as u8
+    }
+
+    pub(crate) fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.byte()).collect()
+    }
+}
+
+/// The mutations' seed: `CONFAB_ATTACK_SEED` (decimal or 0x-hex) replays a run.
+pub(crate) fn seed() -> u64 {
+    std::env::var("CONFAB_ATTACK_SEED")
+        .ok()
+        .and_then(|s| {
+            let s = s.trim();
+            match s.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => s.parse().ok(),
+            }
+        })
+        .unwrap_or(0xC0FF_EE15_600D_F00D)
+        .max(1)
+}

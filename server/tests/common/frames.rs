@@ -10,6 +10,20 @@ pub fn wire(frame: &Frame) -> Vec<u8> {
     frame.to_bytes().to_vec()
 }
 
+/// SEND frames with client_refs 1..=count to `room`, bodies from `body`,
+/// in one buffer (for one write).
+pub fn sends(room: &str, count: u32, body: impl Fn(u32) -> String) -> Vec<u8> {
+    (1..=count)
+        .flat_map(|client_ref| {
+            wire(&Frame::SendMessage(confab_protocol::frame::SendMessage {
+                client_ref,
+                room: confab_protocol::Str8::truncated(room),
+                body: confab_protocol::Str16::truncated(&body(client_ref)),
+            }))
+        })
+        .collect()
+}
+
 /// A hand-built frame: type, length and body as given.
 pub fn raw_frame(frame_type: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![frame_type];

@@ -13,19 +13,6 @@ use confab_protocol::ErrorCode;
 use confab_server::Config;
 use tokio::time::Instant;
 
-/// SEND frames 1..=count to `room`, in one buffer.
-fn sends(room: &str, count: u32) -> Vec<u8> {
-    (1..=count)
-        .flat_map(|client_ref| {
-            wire(&Frame::SendMessage(confab_protocol::frame::SendMessage {
-                client_ref,
-                room: confab_protocol::Str8::truncated(room),
-                body: confab_protocol::Str16::truncated("spam"),
-            }))
-        })
-        .collect()
-}
-
 /// One round of the reconnect flood: connect from `local`, log in, join,
 /// flood until cut. Returns the ACKs it got, or None when refused at the door.
 async fn one_round(addr: SocketAddr, local: IpAddr, round: u32) -> Option<u32> {
@@ -42,7 +29,9 @@ async fn one_round(addr: SocketAddr, local: IpAddr, round: u32) -> Option<u32> {
         .login_as(&format!("reflood{round}"), Hello::NO_AUTO_JOIN)
         .await;
     client.join("target", 0, 0).await;
-    let _ = client.try_write_raw(&sends("target", 400)).await;
+    let _ = client
+        .try_write_raw(&sends("target", 400, |_| "spam".to_string()))
+        .await;
     let (frames, _) = client.read_to_end_within(PATIENCE).await;
     Some(frames.iter().filter(|f| matches!(f, Frame::Ack(_))).count() as u32)
 }

@@ -32,6 +32,7 @@ mod ordering;
 mod packaging;
 mod persistence;
 mod pipelining;
+mod reload;
 mod retention;
 mod rooms;
 mod scale;

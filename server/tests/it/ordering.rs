@@ -10,19 +10,6 @@ use confab_protocol::frame::{code, Frame, Hello};
 use confab_protocol::ErrorCode;
 use confab_server::Config;
 
-/// SEND frames with client_refs 1..=count, all in one write.
-fn sends(room: &str, count: u32) -> Vec<u8> {
-    (1..=count)
-        .flat_map(|client_ref| {
-            wire(&Frame::SendMessage(confab_protocol::frame::SendMessage {
-                client_ref,
-                room: confab_protocol::Str8::truncated(room),
-                body: confab_protocol::Str16::truncated(&format!("message {client_ref}")),
-            }))
-        })
-        .collect()
-}
-
 /// The answers (ACK or ERROR) about SENDs, as (client_ref, ERROR code or
 /// None for an ACK), in the order received.
 fn answers(frames: &[Frame]) -> Vec<(u32, Option<ErrorCode>)> {
@@ -54,7 +41,9 @@ async fn durable_answers_come_in_request_order() {
     let server = TestServer::start(durable(&dir)).await;
     let mut sender = Client::login_flags(server.addr, "sender", Hello::NO_AUTO_JOIN).await;
     sender.enter("ordered", 0, 0).await;
-    sender.write_raw(&sends("ordered", 70)).await;
+    sender
+        .write_raw(&sends("ordered", 70, |n| format!("message {n}")))
+        .await;
     let mut frames = Vec::new();
     while answers(&frames).len() < 70 {
         frames.push(sender.recv().await);
@@ -87,7 +76,9 @@ async fn a_flooder_cut_off_in_durable_mode_gets_every_ack_first() {
     witness.enter("flooded", 0, 0).await;
     let mut flooder = Client::login_flags(server.addr, "flooder", Hello::NO_AUTO_JOIN).await;
     flooder.enter("flooded", 0, 0).await;
-    flooder.write_raw(&sends("flooded", 400)).await;
+    flooder
+        .write_raw(&sends("flooded", 400, |n| format!("message {n}")))
+        .await;
     let (frames, ending) = flooder.read_to_end().await;
     assert_eq!(ending, Ending::Eof);
     let got = answers(&frames);

@@ -6,19 +6,20 @@
 //! (`[MSG-5]`) and lets a join replay end exactly where live delivery starts
 //! (`[ROOM-2]`).
 
+mod messages;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use confab_protocol::frame::{
-    Ack, Direction, Frame, HistoryEnd, HistoryKind, Joined, Message, Missed, PresenceEvent,
+    Frame, HistoryEnd, HistoryKind, Joined, Message, Missed, PresenceEvent,
 };
 use confab_protocol::Str8;
 
 use super::presence::{self, Decision, PresenceGate};
 use super::Member;
 use crate::connection::acks::Unacked;
-use crate::log::{Appended, Entry, Notify, OnDurable, Slot};
 use crate::sync::lock;
 use prometheus_client::metrics::counter::Counter;
 
@@ -307,144 +308,5 @@ impl Room {
             presence::announce(&state.members, conn_id, &name, event, &self.name, now);
         }
         again
-    }
-
-    /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`)
-    /// and appends it to the message log in `slot`, under the room's lock so
-    /// the log sees each room's messages in `seq` order. It is delivered and
-    /// acknowledged once durable: at once, or when the log says so (the
-    /// sender's `unacked` owes the ACK meanwhile). False when the sender is
-    /// no member.
-    // `flags` (the ACTION bit, `[ACTION-1]`) makes eight; a struct for one call site would not help.
-    #[allow(clippy::too_many_arguments)]
-    pub fn publish(
-        self: &Arc<Self>,
-        sender: &Arc<Member>,
-        client_ref: u32,
-        body: confab_protocol::Str16,
-        flags: u8,
-        now: u64,
-        next_id: impl FnOnce() -> u64,
-        slot: Slot<'_>,
-        unacked: &Arc<Unacked>,
-    ) -> bool {
-        let mut state = lock(&self.state);
-        if !state.members.iter().any(|m| m.conn_id == sender.conn_id) {
-            return false;
-        }
-        let seq = state.next_seq;
-        state.next_seq += 1;
-        let message = Message {
-            id: next_id(),
-            seq,
-            time: now,
-            flags,
-            room: self.name.clone(),
-            sender: sender.name.clone(),
-            // A body decoded zero-copy shares the sender's whole read buffer;
-            // history keeps messages long, so it gets a buffer of its own.
-            body: confab_protocol::Str16::truncated(&body),
-        };
-        let unacked = slot.defers().then(|| {
-            // spec: ORDER-1 — owed until the release queues the ACK.
-            unacked.owe();
-            Arc::clone(unacked)
-        });
-        state.undelivered.push_back(Undelivered {
-            message: message.clone(),
-            sender: Arc::clone(sender),
-            client_ref,
-            unacked,
-        });
-        let notify = || Arc::clone(self) as Notify;
-        match slot.append(Entry::Room(message), notify) {
-            Appended::Now => self.release_locked(&mut state, seq),
-            Appended::Later => {}
-        }
-        true
-    }
-
-    /// Delivers every pending message up to `seq`, now durable (`[MSG-2]`).
-    pub fn release(&self, seq: u64) {
-        let mut state = lock(&self.state);
-        self.release_locked(&mut state, seq);
-    }
-
-    fn release_locked(&self, state: &mut RoomState, up_to: u64) {
-        while state
-            .undelivered
-            .front()
-            .is_some_and(|p| p.message.seq <= up_to)
-        {
-            let Some(Undelivered {
-                mut message,
-                sender,
-                client_ref,
-                unacked,
-            }) = state.undelivered.pop_front()
-            else {
-                break;
-            };
-            // Encoded once, shared by every recipient (`[MSG-1]`).
-            let wire: Bytes = Frame::Message(message.clone()).to_bytes();
-            let mut delivered = 0;
-            for member in state.members.iter().filter(|m| m.conn_id != sender.conn_id) {
-                // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
-                delivered += u64::from(member.outbox.push(wire.clone()).is_ok());
-            }
-            // One atomic add per fan-out, not per recipient.
-            self.deliveries.inc_by(delivered);
-            // The ACK follows every recipient's copy (`[MSG-2]`).
-            let ack = Frame::Ack(Ack {
-                client_ref,
-                id: message.id,
-                seq: message.seq,
-                time: message.time,
-            });
-            let _ = sender.outbox.push(ack.to_bytes());
-            if let Some(unacked) = unacked {
-                unacked.paid();
-            }
-            state.released_next = message.seq + 1;
-            message.flags |= Message::HISTORY;
-            if state.history.len() >= state.keep {
-                state.history.pop_front();
-            }
-            state.history.push_back(message);
-        }
-    }
-
-    /// Up to `limit` kept messages on one side of `anchor`, ascending, and
-    /// whether more exist on that side (`[HISTORY-1]`).
-    pub fn history(&self, direction: Direction, anchor: u64, limit: usize) -> (Vec<Message>, bool) {
-        let state = lock(&self.state);
-        let (messages, more) =
-            crate::log::page(state.history.iter(), |m| m.seq, direction, anchor, limit);
-        // Before the oldest kept message there may be older ones, no longer kept.
-        let older = direction == Direction::Before && messages.first().is_some_and(|m| m.seq > 1);
-        (messages, more || older)
-    }
-
-    /// Forgets kept messages whose `time` is below `before_time` or whose
-    /// `seq` is below `first_kept_seq`: what retention removed from the
-    /// store, so a replay never shows what HISTORY no longer returns.
-    pub fn forget(&self, before_time: Option<u64>, first_kept_seq: Option<u64>) {
-        let mut state = lock(&self.state);
-        let before_time = before_time.unwrap_or(0);
-        let first_kept_seq = first_kept_seq.unwrap_or(0);
-        // Not just a prefix: a clock set back can stamp a newer message earlier.
-        state
-            .history
-            .retain(|m| m.time >= before_time && m.seq >= first_kept_seq);
-    }
-}
-
-/// The log tells a room when its messages are durable: they are then
-/// delivered, in `seq` order (`[MSG-2]`).
-impl OnDurable for Room {
-    fn durable(&self, entry: &Entry) {
-        if let Entry::Room(message) = entry {
-            self.release(message.seq);
-        }
     }
 }
