@@ -108,11 +108,13 @@ fn shared_rates(limits: &Limits, share: u32) -> ((f64, f64), (f64, f64)) {
 }
 
 /// One connection's two buckets, requests and body bytes, refilled at the
-/// server's rates up to its bursts.
+/// server's rates up to its bursts. Both are always refilled together, so
+/// they share one refill time: every connection holds a limiter.
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
-    requests: Bucket,
-    bytes: Bucket,
+    requests: f64,
+    bytes: f64,
+    last_refill: Instant,
     window_start: Instant,
     rejected_in_window: u32,
 }
@@ -120,10 +122,12 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// Full buckets.
     pub fn new(limits: &Limits) -> Self {
+        let now = Instant::now();
         RateLimiter {
-            requests: Bucket::full(f64::from(limits.msg_burst)),
-            bytes: Bucket::full(f64::from(limits.byte_burst)),
-            window_start: Instant::now(),
+            requests: f64::from(limits.msg_burst),
+            bytes: f64::from(limits.byte_burst),
+            last_refill: now,
+            window_start: now,
             rejected_in_window: 0,
         }
     }
@@ -151,14 +155,15 @@ impl RateLimiter {
     ) -> Verdict {
         let now = Instant::now();
         let size = body_len as f64;
-        self.requests
-            .refill(f64::from(limits.msg_rate), f64::from(limits.msg_burst), now);
-        self.bytes.refill(
-            f64::from(limits.byte_rate),
-            f64::from(limits.byte_burst),
-            now,
-        );
-        let mut allowed = self.requests.has(1.0) && self.bytes.has(size);
+        let elapsed = now
+            .saturating_duration_since(self.last_refill)
+            .as_secs_f64();
+        self.last_refill = now;
+        self.requests =
+            (self.requests + elapsed * f64::from(limits.msg_rate)).min(f64::from(limits.msg_burst));
+        self.bytes =
+            (self.bytes + elapsed * f64::from(limits.byte_rate)).min(f64::from(limits.byte_burst));
+        let mut allowed = self.requests >= 1.0 && self.bytes >= size;
         if let Some((shared, share)) = address {
             let (requests, bytes) = shared_rates(limits, share);
             shared.requests.refill(requests.0, requests.1, now);
@@ -170,8 +175,8 @@ impl RateLimiter {
             }
         }
         if allowed {
-            self.requests.spend(1.0);
-            self.bytes.spend(size);
+            self.requests -= 1.0;
+            self.bytes -= size;
             return Verdict::Allowed;
         }
         if now.saturating_duration_since(self.window_start) >= Duration::from_secs(1) {
@@ -191,6 +196,13 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_limiter_stays_small() {
+        // Every connection's state holds one: at 56 bytes it takes a
+        // 272-byte allocator chunk rather than 288.
+        assert!(std::mem::size_of::<RateLimiter>() <= 56);
+    }
 
     fn limits(msg_rate: u32, msg_burst: u32, byte_rate: u32, byte_burst: u32) -> Limits {
         Limits {

@@ -49,17 +49,12 @@ impl Services {
             log: Log::Memory(crate::log::MemoryLog::new(history_max)),
             default_room: config.default_room.clone(),
             closing: Closing::default(),
-            queued: GlobalQueue::new(usize::MAX),
+            queued: GlobalQueue::new(usize::MAX, 1_000, 1 << 20),
             moderation: Arc::new(Moderation::new(&config.operators, config.clock.clone())),
             store: None,
             metrics: Arc::new(Metrics::new(Default::default(), None)),
             limits,
             config,
         }
-    }
-
-    /// `--queue-bytes`: one client's outbound byte budget (`[MEM-2]`).
-    pub fn queue_bytes(&self) -> usize {
-        self.config.queue_bytes as usize
     }
 }

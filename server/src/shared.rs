@@ -150,6 +150,8 @@ impl Shared {
                 store,
                 queued: crate::connection::outbox::GlobalQueue::new(
                     usize::try_from(config.queue_bytes_total).unwrap_or(usize::MAX),
+                    limits.queue_depth as usize,
+                    config.queue_bytes as usize,
                 ),
                 limits,
                 config,

@@ -131,7 +131,7 @@ mod tests {
             ("end_output", |o, _| o.end_output(), Lifecycle::Ended),
         ];
         for (name, transition, after) in transitions {
-            let outbox = Outbox::new(1, 1 << 20, GlobalQueue::new(1 << 30));
+            let outbox = Outbox::new(GlobalQueue::new(1 << 30, 1, 1 << 20));
             let wakes = Arc::new(Wakes::default());
             let waker = Waker::from(Arc::clone(&wakes));
             let mut cx = Context::from_waker(&waker);

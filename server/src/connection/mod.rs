@@ -151,11 +151,7 @@ pub(crate) fn serve<T: Transport>(
     let (mut read_half, write_half) = stream.into_split();
     let services = &shared.services;
     let limits = &services.limits;
-    let outbox = Arc::new(Outbox::new(
-        limits.queue_depth as usize,
-        services.queue_bytes(),
-        Arc::clone(&services.queued),
-    ));
+    let outbox = Arc::new(Outbox::new(Arc::clone(&services.queued)));
     // spec: HANDSHAKE-1, LIMITS-1 — the greeting is the first thing queued,
     // LIMITS the second, before anything is read.
     let _ = outbox.push(shared.gate.greeting.clone());

@@ -32,30 +32,43 @@ struct State {
     queue: VecDeque<Bytes>,
     /// Frames in the last batch handed over: the next queue is sized for
     /// as many at its first push, not regrown from nothing under load.
-    last_batch: u32,
-    /// Bytes queued, plus those handed to the writer and not yet written.
-    bytes: usize,
+    /// Counted up to `PRESIZE_MAX`, in 16 bits: with `bytes` and `pacing`
+    /// it fits the 8 bytes after the queue.
+    last_batch: u16,
+    /// Bytes queued, plus those handed to the writer and not yet written;
+    /// 32 bits (saturated), as the byte budget, so an idle queue's block
+    /// takes a smaller allocator chunk.
+    bytes: u32,
     /// A long answer waits for the queue to go below half its byte budget.
     pacing: bool,
 }
 
 /// The bytes of every connection's queue together, and their budget
 /// (`[MEM-2]`): past it, a frame for a client whose queue holds more than
-/// `1 / SHARE_DIVISOR` of its own budget makes it a slow consumer.
+/// `1 / SHARE_DIVISOR` of its own budget makes it a slow consumer. It also
+/// holds each queue's own limits, the same for every connection, so that
+/// they are not copied into every queue.
 #[derive(Debug)]
 pub struct GlobalQueue {
     total: AtomicUsize,
     budget: usize,
+    /// Each queue's depth in frames and budget in bytes, 32 bits saturated.
+    depth: u32,
+    byte_budget: u32,
 }
 
 /// Past the global budget, a queue over 1/8 of its own budget is cut.
 pub const SHARE_DIVISOR: usize = 8;
 
 impl GlobalQueue {
-    pub fn new(budget: usize) -> Arc<GlobalQueue> {
+    /// `budget` for all queues together; `depth` frames and `byte_budget`
+    /// bytes for each.
+    pub fn new(budget: usize, depth: usize, byte_budget: usize) -> Arc<GlobalQueue> {
         Arc::new(GlobalQueue {
             total: AtomicUsize::new(0),
             budget,
+            depth: u32::try_from(depth).unwrap_or(u32::MAX),
+            byte_budget: u32::try_from(byte_budget).unwrap_or(u32::MAX),
         })
     }
 
@@ -66,7 +79,7 @@ impl GlobalQueue {
 }
 
 /// Most frames a new queue reserves room for at its first push.
-const PRESIZE_MAX: u32 = 1024;
+const PRESIZE_MAX: u16 = 1024;
 
 #[derive(Debug)]
 pub struct Outbox {
@@ -77,15 +90,12 @@ pub struct Outbox {
     writer: AtomicWaker,
     /// Changed only under the `state` lock, with the queue.
     lifecycle: AtomicLifecycle,
-    /// 32 bits each, saturated: one idle connection's outbox fits a
-    /// smaller allocation.
-    depth: u32,
-    byte_budget: u32,
+    /// The server-wide count, and the queue's depth and byte budget.
     global: Arc<GlobalQueue>,
 }
 
 impl Outbox {
-    pub fn new(depth: usize, byte_budget: usize, global: Arc<GlobalQueue>) -> Self {
+    pub fn new(global: Arc<GlobalQueue>) -> Self {
         Outbox {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
@@ -95,33 +105,48 @@ impl Outbox {
             }),
             writer: AtomicWaker::new(),
             lifecycle: AtomicLifecycle::new(),
-            depth: u32::try_from(depth).unwrap_or(u32::MAX),
-            byte_budget: u32::try_from(byte_budget).unwrap_or(u32::MAX),
             global,
         }
     }
 
     fn depth(&self) -> usize {
-        self.depth as usize
+        self.global.depth as usize
     }
 
     fn byte_budget(&self) -> usize {
-        self.byte_budget as usize
+        self.global.byte_budget as usize
     }
 
     /// Whether one more frame of `len` bytes overflows the queue.
     fn is_full(&self, state: &State, len: usize) -> bool {
-        if state.queue.len() >= self.depth() || state.bytes + len > self.byte_budget() {
+        let bytes = state.bytes as usize;
+        if state.queue.len() >= self.depth() || bytes + len > self.byte_budget() {
             return true;
         }
         // spec: MEM-2 — past the global budget, the big queues are cut.
-        self.global.total() + len > self.global.budget
-            && state.bytes > self.byte_budget() / SHARE_DIVISOR
+        self.global.total() + len > self.global.budget && bytes > self.byte_budget() / SHARE_DIVISOR
     }
 
+    /// Counts `len` more bytes, here and server-wide alike (the same
+    /// amount, should the 32-bit count saturate).
     fn count(&self, state: &mut State, len: usize) {
-        state.bytes += len;
-        self.global.total.fetch_add(len, Ordering::Relaxed);
+        let added = u32::try_from(len)
+            .unwrap_or(u32::MAX)
+            .min(u32::MAX - state.bytes);
+        state.bytes += added;
+        self.global
+            .total
+            .fetch_add(added as usize, Ordering::Relaxed);
+    }
+
+    /// Uncounts up to `len` bytes, here and server-wide alike.
+    fn uncount(&self, state: &mut State, len: usize) -> u32 {
+        let removed = u32::try_from(len).unwrap_or(u32::MAX).min(state.bytes);
+        state.bytes -= removed;
+        self.global
+            .total
+            .fetch_sub(removed as usize, Ordering::Relaxed);
+        removed
     }
 
     /// The queue overflowed: its frames are dropped (those the writer holds
@@ -131,8 +156,7 @@ impl Outbox {
             return;
         }
         let dropped: usize = state.queue.iter().map(Bytes::len).sum();
-        state.bytes -= dropped;
-        self.global.total.fetch_sub(dropped, Ordering::Relaxed);
+        self.uncount(state, dropped);
         state.queue = VecDeque::new();
     }
 
@@ -164,7 +188,7 @@ impl Outbox {
         }
         let was_empty = state.queue.is_empty();
         if state.queue.capacity() == 0 {
-            let expected = state.last_batch.min(PRESIZE_MAX) as usize;
+            let expected = usize::from(state.last_batch.min(PRESIZE_MAX));
             state.queue.reserve(expected.max(4));
         }
         self.count(&mut state, frame.len());
@@ -232,7 +256,7 @@ impl Outbox {
             let mut state = self.lock();
             let lifecycle = self.lifecycle.get();
             if !state.queue.is_empty() || lifecycle != Lifecycle::Open {
-                state.last_batch = state.queue.len() as u32;
+                state.last_batch = state.queue.len().min(usize::from(PRESIZE_MAX)) as u16;
                 return Poll::Ready((std::mem::take(&mut state.queue), lifecycle));
             }
             Poll::Pending
@@ -243,10 +267,9 @@ impl Outbox {
     /// The writer has written (or let go of) frames of `len` bytes in all.
     pub fn written(&self, len: usize) {
         let mut state = self.lock();
-        let len = len.min(state.bytes);
-        state.bytes -= len;
-        self.global.total.fetch_sub(len, Ordering::Relaxed);
-        let wake = std::mem::take(&mut state.pacing) && state.bytes <= self.byte_budget() / 2;
+        self.uncount(&mut state, len);
+        let wake =
+            std::mem::take(&mut state.pacing) && state.bytes as usize <= self.byte_budget() / 2;
         drop(state);
         if wake {
             self.writer.wake();
@@ -260,7 +283,9 @@ impl Outbox {
         poll_fn(|cx| {
             self.writer.register(cx.waker());
             let mut state = self.lock();
-            if state.bytes <= self.byte_budget() / 2 || self.lifecycle.get() != Lifecycle::Open {
+            if state.bytes as usize <= self.byte_budget() / 2
+                || self.lifecycle.get() != Lifecycle::Open
+            {
                 Poll::Ready(())
             } else {
                 state.pacing = true;
@@ -312,7 +337,9 @@ impl Drop for Outbox {
     fn drop(&mut self) {
         // Whatever was never written leaves the server-wide count.
         let bytes = self.lock().bytes;
-        self.global.total.fetch_sub(bytes, Ordering::Relaxed);
+        self.global
+            .total
+            .fetch_sub(bytes as usize, Ordering::Relaxed);
     }
 }
 
@@ -321,7 +348,7 @@ mod tests {
     use super::*;
 
     fn outbox(depth: usize) -> Outbox {
-        Outbox::new(depth, 1 << 20, GlobalQueue::new(1 << 30))
+        Outbox::new(GlobalQueue::new(1 << 30, depth, 1 << 20))
     }
 
     #[tokio::test]
@@ -334,6 +361,13 @@ mod tests {
         let (batch, status) = outbox.drain().await;
         assert_eq!(status, Lifecycle::Overflowed);
         assert!(batch.is_empty());
+    }
+
+    #[test]
+    fn an_idle_outbox_fits_a_small_block() {
+        // With the `Arc` counts, 104 bytes: a 112-byte allocator chunk
+        // (at 120, a 128-byte one). Every connection has one.
+        assert!(std::mem::size_of::<Outbox>() <= 88);
     }
 
     #[tokio::test]
@@ -358,8 +392,8 @@ mod byte_tests {
     #[tokio::test]
     async fn bytes_count_until_written_and_overflow_at_the_budget() {
         // spec: MEM-2
-        let global = GlobalQueue::new(1 << 30);
-        let outbox = Outbox::new(100, 10, Arc::clone(&global));
+        let global = GlobalQueue::new(1 << 30, 100, 10);
+        let outbox = Outbox::new(Arc::clone(&global));
         outbox.push(Bytes::from_static(b"12345")).unwrap();
         let (batch, _) = outbox.drain().await;
         // Handed to the writer but not written: still counted.
@@ -374,9 +408,9 @@ mod byte_tests {
     #[tokio::test]
     async fn past_the_global_budget_only_big_queues_are_cut() {
         // spec: MEM-2
-        let global = GlobalQueue::new(40);
-        let big = Outbox::new(100, 80, Arc::clone(&global));
-        let small = Outbox::new(100, 80, Arc::clone(&global));
+        let global = GlobalQueue::new(40, 100, 80);
+        let big = Outbox::new(Arc::clone(&global));
+        let small = Outbox::new(Arc::clone(&global));
         for _ in 0..4 {
             big.push(Bytes::from_static(b"0123456789")).unwrap();
         }
@@ -390,7 +424,7 @@ mod byte_tests {
 
     #[tokio::test]
     async fn paced_waits_for_the_writer() {
-        let outbox = Outbox::new(100, 10, GlobalQueue::new(1 << 30));
+        let outbox = Outbox::new(GlobalQueue::new(1 << 30, 100, 10));
         outbox.push(Bytes::from_static(b"123456")).unwrap();
         let mut paced = std::pin::pin!(outbox.paced());
         assert!(futures_util::poll!(paced.as_mut()).is_pending());

@@ -39,11 +39,7 @@ impl Server {
 
     /// A logged-in client with no socket.
     fn client(&self, id: u64, name: &str) -> Client {
-        let outbox = Arc::new(Outbox::new(
-            1_000,
-            1 << 20,
-            Arc::clone(&self.services.queued),
-        ));
+        let outbox = Arc::new(Outbox::new(Arc::clone(&self.services.queued)));
         let me = Arc::new(Member {
             conn_id: id,
             name: Str8::truncated(name),

@@ -35,7 +35,7 @@ fn member(conn_id: u64, name: &str) -> Arc<Member> {
     Arc::new(Member {
         conn_id,
         name: Str8::truncated(name),
-        outbox: Arc::new(Outbox::new(1_000, 1 << 20, GlobalQueue::new(1 << 30))),
+        outbox: Arc::new(Outbox::new(GlobalQueue::new(1 << 30, 1_000, 1 << 20))),
         history_floor: AtomicU64::new(0),
         moderation: super::MemberModeration {
             key: confab_protocol::names::user_key(name).into(),
