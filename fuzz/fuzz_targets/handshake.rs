@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use confab_fuzz::chunks;
-use confab_protocol::frame::{code, Route};
+use confab_protocol::frame::{self, code, Route};
 use confab_protocol::frame::{
     ErrorFrame, Goodbye, Hello, Join, Login, LoginMode, Ping, SendMessage, Unknown,
 };
@@ -158,8 +158,13 @@ impl Harness {
                         assert!(!error.is_fatal(), "a fatal ERROR must close: {error:?}");
                         assert_eq!(error.frame_type, frame.frame_type());
                         assert_eq!(error.client_ref, client_ref_of(&frame));
+                        // spec: MOD-1 — this session never set MODERATION,
+                        // so the frames of section 21 are unknown to it.
                         let expected = match frame {
                             Frame::Unknown(_) => ErrorCode::UNKNOWN_FRAME_TYPE,
+                            _ if frame::is_moderation(frame.frame_type()) => {
+                                ErrorCode::UNKNOWN_FRAME_TYPE
+                            }
                             _ => ErrorCode::UNEXPECTED_FRAME,
                         };
                         assert_eq!(error.code, expected);
