@@ -81,6 +81,7 @@ error_codes! {
     43 CANNOT_SPEAK         false "Muted, or the room is moderated and the sender not voiced; not delivered";
     44 INVALID_TARGET       false "The target does not fit the action, or there is nothing to remove";
     45 TEXT_TOO_LONG        false "A topic or reason above 390 bytes";
+    46 CLUSTER_UNAVAILABLE  false "The cluster's shared store is unreachable; the message was not acknowledged";
     48 ROOM_LIMIT           false "The server has as many rooms as it allows; the room was not made";
     49 RECIPIENT_BUSY       false "Too many direct messages wait unread for the recipient; not delivered";
     50 SLOW_CONSUMER        true  "The client's outbound queue overflowed";
@@ -92,6 +93,7 @@ error_codes! {
     56 ADDRESS_BANNED       true  "The client's address is banned from the server";
     57 REMOVED              true  "A server operator disconnected the client";
     58 TAKEN_OVER           true  "A login to the same account with its password took the session over";
+    59 NODE_LEAVING         true  "This node of a cluster is shutting down; reconnect to another node";
 }
 
 impl ErrorCode {

@@ -218,6 +218,24 @@ pub struct Config {
     #[arg(long, value_enum, default_value_t = SyncMode::Full)]
     pub sync: SyncMode,
 
+    /// Join a cluster: every node started with the same Redis (or Valkey)
+    /// URL, `redis://HOST:PORT[/DB]`, behaves as one server. Messages,
+    /// accounts, names and room membership then live in Redis, not in
+    /// --data-dir; limits stay per node (see README, "Running a cluster").
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
+
+    /// This node's name in a cluster: the GREETING's server field and the
+    /// owner of its users' names in Redis (default: the listen address).
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
+
+    /// Milliseconds a cluster node's claim on its users' names (and on its
+    /// rooms' members) outlives the node: after a crash, its users can log
+    /// in again elsewhere once it runs out. Renewed every third of it.
+    #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(300..=3_600_000))]
+    pub name_lease_ms: u64,
+
     /// Refuse guests: every name must be a registered account.
     #[arg(long)]
     pub require_account: bool,

@@ -34,6 +34,8 @@ pub enum StartError {
     /// The configuration's checks and the store.
     #[error(transparent)]
     Setup(#[from] SetupError),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// How long a refused newcomer gets to take its ERROR frame.
@@ -68,7 +70,20 @@ pub async fn run<L: Listener>(
     }
     // Only a configuration read from a command line can be read again.
     let reloadable = config.command_line.is_some().then(|| config.clone());
-    let shared = Arc::new(Shared::new(config)?);
+    let cluster = match &config.cluster {
+        Some(url) => {
+            let node = config
+                .node_name
+                .clone()
+                .unwrap_or_else(|| config.listen.to_string());
+            let lease = Duration::from_millis(config.name_lease_ms);
+            let cluster = crate::cluster::Cluster::connect(url, &node, lease).await?;
+            info!(node = cluster.node_id(), "joined the cluster at {url}");
+            Some(cluster)
+        }
+        None => None,
+    };
+    let shared = Arc::new(Shared::new(config, cluster)?);
     if let Some(running) = reloadable {
         let reloader = crate::reload::Reloader::new(Arc::clone(&shared), tls.clone(), running);
         tracker.spawn(reloader.on_hangup(shutdown.clone()));

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use confab_protocol::Limits;
 
 use crate::closing::Closing;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::connection::outbox::GlobalQueue;
 use crate::hub::Hub;
@@ -34,8 +35,11 @@ pub(crate) struct Services {
     pub moderation: Arc<Moderation>,
     /// What the operator sees at `/metrics` (`--metrics-listen`).
     pub metrics: Arc<Metrics>,
-    /// Where moderation is kept (`[MOD-19]`); `None` with `--in-memory`.
+    /// Where moderation is kept (`[MOD-19]`); `None` with `--in-memory`
+    /// and in a cluster.
     pub store: Option<Store>,
+    /// The node's cluster (`--cluster`, spec section 22); `None` alone.
+    pub cluster: Option<Cluster>,
 }
 
 impl Services {
@@ -52,6 +56,7 @@ impl Services {
             queued: GlobalQueue::new(usize::MAX, 1_000, 1 << 20),
             moderation: Arc::new(Moderation::new(&config.operators, config.clock.clone())),
             store: None,
+            cluster: None,
             metrics: Arc::new(Metrics::new(Default::default(), None)),
             limits,
             config,

@@ -12,6 +12,7 @@ use confab_protocol::{LengthError, Str16, Str8, PROTOCOL_VERSION};
 
 use crate::account_book::Accounts;
 use crate::admission::Gate;
+use crate::cluster::Cluster;
 use crate::config::{Config, FramesDoNotFit};
 use crate::hashing::HashPool;
 use crate::hub::Hub;
@@ -64,7 +65,8 @@ pub enum SetupError {
 }
 
 impl Shared {
-    pub fn new(config: Config) -> Result<Self, SetupError> {
+    /// `cluster`: the node's cluster (`--cluster`), already connected.
+    pub fn new(config: Config, cluster: Option<Cluster>) -> Result<Self, SetupError> {
         let limits = config.limits();
         limits.validate().map_err(SetupError::Limits)?;
         config.check_frames_fit()?;
@@ -91,7 +93,8 @@ impl Shared {
         let hub = Hub::new(history_max);
         let moderation = Moderation::new(&config.operators, config.clock.clone());
         hub.set_idle_history_budget(config.idle_history_bytes);
-        let (store, names) = if config.in_memory {
+        // A cluster keeps messages and accounts in its Redis, not on this node.
+        let (store, names) = if config.in_memory || cluster.is_some() {
             (None, Vec::new())
         } else {
             let (store, loaded) = Store::open(&config.data_dir, history_max, config.sync)?;
@@ -114,9 +117,10 @@ impl Shared {
             Some(store) => Log::Sqlite(store.log()),
             None => Log::Memory(MemoryLog::new(history_max)),
         };
-        let passwords = match &store {
-            Some(_) => Some(HashPool::start(config.hash_pool()).map_err(SetupError::HashThreads)?),
-            None => None,
+        let has_accounts = store.is_some() || cluster.is_some();
+        let passwords = match has_accounts {
+            true => Some(HashPool::start(config.hash_pool()).map_err(SetupError::HashThreads)?),
+            false => None,
         };
         let default_room = normalize_name(&config.default_room, usize::from(limits.max_room_name))
             .map_err(|source| SetupError::DefaultRoom {
@@ -129,8 +133,13 @@ impl Shared {
         );
         let gate = Gate::new(
             &config,
-            greeting(&config, store.is_some(), &default_room),
-            limits_frame(&config, store.is_some())?,
+            greeting(
+                &config,
+                has_accounts,
+                &default_room,
+                cluster.as_ref().map(Cluster::node_name),
+            ),
+            limits_frame(&config, has_accounts)?,
         );
         let accounts = Accounts::new(
             store.clone(),
@@ -148,6 +157,7 @@ impl Shared {
                 moderation: Arc::new(moderation),
                 metrics: Arc::new(metrics),
                 store,
+                cluster,
                 queued: crate::connection::outbox::GlobalQueue::new(
                     usize::try_from(config.queue_bytes_total).unwrap_or(usize::MAX),
                     limits.queue_depth as usize,
@@ -163,7 +173,9 @@ impl Shared {
 }
 
 /// The GREETING every connection starts with (`[HANDSHAKE-1]`).
-fn greeting(config: &Config, stored: bool, default_room: &str) -> bytes::Bytes {
+/// `node`: the cluster node's name, which the server field then ends with
+/// (`[CLUSTER-2]`).
+fn greeting(config: &Config, stored: bool, default_room: &str, node: Option<&str>) -> bytes::Bytes {
     // spec: ACTION-1 — actions are relayed by every reference server.
     // spec: MOD-1 — this server implements moderation.
     let mut flags = Greeting::ACTIONS | Greeting::MODERATION;
@@ -177,12 +189,21 @@ fn greeting(config: &Config, stored: bool, default_room: &str) -> bytes::Bytes {
         min_version: PROTOCOL_VERSION,
         max_version: PROTOCOL_VERSION,
         flags,
-        server: Str8::truncated(concat!("confab-server/", env!("CARGO_PKG_VERSION"))),
+        server: Str8::truncated(&server_field(node)),
         limits: config.limits(),
         default_room: Str8::truncated(default_room),
         prompt: Str16::truncated("Welcome to Confab. Please send your username."),
     })
     .to_bytes()
+}
+
+/// GREETING's server field: the software, and the node in a cluster.
+fn server_field(node: Option<&str>) -> String {
+    let software = concat!("confab-server/", env!("CARGO_PKG_VERSION"));
+    match node {
+        Some(node) => format!("{software} node {node}"),
+        None => software.to_string(),
+    }
 }
 
 /// spec: LIMITS-1, LIMITS-2 — the limits added since 1.0, in their own frame.

@@ -250,7 +250,7 @@ mod tests {
         let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap());
         let (client, accepted) = tokio::join!(client, listener.accept());
         let (_client, (stream, peer)) = (client.unwrap(), accepted.unwrap());
-        let shared = Arc::new(Shared::new(crate::Config::default()).unwrap());
+        let shared = Arc::new(Shared::new(crate::Config::default(), None).unwrap());
         let admission = shared.gate.admit(peer.ip()).unwrap();
         let connection = serve(stream, peer, shared, admission, tokio::time::Instant::now());
         let size = std::mem::size_of_val(&connection);

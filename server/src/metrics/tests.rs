@@ -45,7 +45,9 @@ async fn readiness_follows_the_server_and_health_is_always_ok() {
     let answer = exchange(addr, &get("/healthz")).await;
     assert_eq!(status(&answer), "HTTP/1.1 200 OK");
 
-    readiness.set_ready(Arc::new(Shared::new(crate::Config::default()).unwrap()));
+    readiness.set_ready(Arc::new(
+        Shared::new(crate::Config::default(), None).unwrap(),
+    ));
     let answer = exchange(addr, &get("/readyz")).await;
     assert_eq!(status(&answer), "HTTP/1.1 200 OK");
     let answer = exchange(addr, &get("/metrics?x=1")).await;

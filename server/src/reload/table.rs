@@ -48,6 +48,7 @@ const GREETING: &str = "clients read it in the GREETING when they connect";
 const LIMITS: &str = "clients read it in LIMITS when they connect";
 const BOUND: &str = "its socket is bound at start";
 const STORE: &str = "the store is opened with it at start";
+const CLUSTER: &str = "the node joins its cluster with it at start";
 const SHARED_TOKENS: &str = "connections of an address share buckets made with it at start";
 const HASHING: &str = "the password hashing pool is made with it at start";
 const RETENTION: &str = "the retention task reads it at start";
@@ -122,6 +123,9 @@ pub(crate) const TABLE: &[Setting] = &[
     row!("data-dir", data_dir, When::Restart(STORE)),
     row!("in-memory", in_memory, When::Restart(STORE)),
     row!("sync", sync, When::Restart(STORE)),
+    row!("cluster", cluster, When::Restart(CLUSTER)),
+    row!("node-name", node_name, When::Restart(CLUSTER)),
+    row!("name-lease-ms", name_lease_ms, When::Restart(CLUSTER)),
     row!("require-account", require_account, When::Restart(GREETING)),
     row!("retention-days", retention_days, When::Restart(RETENTION)),
     row!(

@@ -1,0 +1,143 @@
+//! Cluster mode (`--cluster redis://HOST:PORT[/DB]`): any number of nodes on
+//! one Redis behave as one server (spec section 22, design in
+//! docs/cluster.md).
+//!
+//! Redis holds what must be shared: names (with leases), accounts, room
+//! membership, and every message, appended by a Lua script that assigns the
+//! room's `seq`, appends to the room's stream and publishes, in one step.
+//! Each node delivers to its own connections what it hears on the channels
+//! of the rooms they are in, in `seq` order, and backfills from the stream
+//! any gap it sees.
+
+mod error;
+pub mod keys;
+
+pub use error::ClusterError;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// How long one command may take before the node calls Redis unreachable
+/// (`[CLUSTER-3]`) rather than make its clients wait.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A node's handle on its cluster; cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    url: String,
+    client: redis::Client,
+    commands: ConnectionManager,
+    node_id: String,
+    node_name: String,
+    lease: Duration,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("url", &self.inner.url)
+            .field("node_id", &self.inner.node_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Connects to the cluster's Redis as node `node_name`; fails at start
+    /// when Redis cannot be reached (later outages are survived, `[CLUSTER-3]`).
+    pub async fn connect(
+        url: &str,
+        node_name: &str,
+        lease: Duration,
+    ) -> Result<Cluster, ClusterError> {
+        let client = redis::Client::open(url).map_err(|source| ClusterError::Url {
+            url: url.to_string(),
+            source,
+        })?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(RESPONSE_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let unreachable = |source| ClusterError::Unreachable {
+            url: url.to_string(),
+            source,
+        };
+        let mut commands = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(unreachable)?;
+        let () = redis::cmd("PING")
+            .query_async::<String>(&mut commands)
+            .await
+            .map(drop)
+            .map_err(unreachable)?;
+        Ok(Cluster {
+            inner: Arc::new(Inner {
+                url: url.to_string(),
+                client,
+                commands,
+                node_id: node_id(node_name),
+                node_name: node_name.to_string(),
+                lease,
+            }),
+        })
+    }
+
+    /// A connection for commands (multiplexed: clone it freely; it
+    /// reconnects by itself after Redis comes back).
+    pub fn commands(&self) -> ConnectionManager {
+        self.inner.commands.clone()
+    }
+
+    /// The client, for connections of their own (subscriptions).
+    pub fn client(&self) -> &redis::Client {
+        &self.inner.client
+    }
+
+    /// This run of this node: its name and a nonce, so that a node
+    /// restarted under the same name never inherits its former leases.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node_id
+    }
+
+    /// The node's name, as GREETING's server field says it (`[CLUSTER-2]`).
+    pub fn node_name(&self) -> &str {
+        &self.inner.node_name
+    }
+
+    /// How long names and memberships outlive a node that died (`[CLUSTER-5]`).
+    pub fn lease(&self) -> Duration {
+        self.inner.lease
+    }
+}
+
+/// `node_name` without white space (ids are space-separated in Redis
+/// values), then `#` and a nonce from the clock and the process id.
+fn node_id(node_name: &str) -> String {
+    let name: String = node_name
+        .chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{name}#{:x}{:x}", std::process::id(), nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_ids_hold_no_white_space_and_name_the_node() {
+        let id = node_id("node a\t1");
+        assert!(id.starts_with("node_a_1#"), "{id}");
+        assert!(!id.contains(char::is_whitespace));
+        assert!(id.len() > "node_a_1#".len(), "a nonce follows: {id}");
+    }
+}
