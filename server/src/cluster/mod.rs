@@ -9,8 +9,11 @@
 //! of the rooms they are in, in `seq` order, and backfills from the stream
 //! any gap it sees.
 
+pub mod accounts;
 mod error;
+pub mod heartbeat;
 pub mod keys;
+pub mod names;
 
 pub use error::ClusterError;
 

@@ -5,23 +5,28 @@
 //! account's hash is ready), so guessers can never keep an owner out; they
 //! are slowed down per connection and per address instead. The whole
 //! judgement, slow-down included, ends at the handshake deadline (`[AUTH-2]`).
+//!
+//! In cluster mode (`[CLUSTER-1]`) a name is claimed on the node, then in
+//! Redis (`crate::cluster::names`), and accounts are read from Redis; a
+//! Redis that cannot be reached is `CLUSTER_UNAVAILABLE` (`[CLUSTER-3]`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use confab_protocol::frame::{Join, Login, LoginMode, Welcome};
-use confab_protocol::names::{name_key, normalize_name};
+use confab_protocol::names::normalize_name;
 use confab_protocol::{ErrorCode, Str8};
 use tracing::{debug, error, info, warn};
 
 use confab_protocol::session::ServerSession;
 
-use crate::account_book::Accounts;
+use crate::account_book::{Accounts, AccountsError};
+use crate::cluster::{accounts as shared_accounts, names, ClusterError};
 use crate::clock::now_millis;
 use crate::connection::Peer;
 use crate::hashing::HashError;
-use crate::hub::{Hub, Member};
+use crate::hub::Member;
 use crate::services::Services;
 
 /// The first wrong password is answered after this; each next one waits twice as long.
@@ -60,7 +65,7 @@ pub(crate) async fn login(
             let Some(welcome) = session.accept_login(member.name.clone(), flags, now_millis())
             else {
                 // The session closed while the login was judged: nobody to welcome.
-                services.hub.release_name(&member);
+                super::release_name(services, &member);
                 return None;
             };
             peer.send(welcome);
@@ -130,32 +135,53 @@ async fn judge_and_slow_down<'a>(
 
 type Rejection = (ErrorCode, String);
 
-/// A name claimed for a connection; released on drop unless kept, so a
-/// login cut short (by the handshake deadline) leaves no name behind.
+/// A name claimed for a connection (on the node, and in the cluster's
+/// Redis in cluster mode); released on drop unless kept, so a login cut
+/// short (by the handshake deadline) leaves no name behind.
 struct Claim<'a> {
-    hub: &'a Hub,
+    services: &'a Services,
     member: Option<Arc<Member>>,
 }
 
 impl<'a> Claim<'a> {
-    fn take(hub: &'a Hub, member: Arc<Member>) -> Result<Claim<'a>, Rejection> {
-        if !hub.claim_name(&member) {
-            let name = member.name.as_str();
-            return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
+    async fn take(services: &'a Services, member: Arc<Member>) -> Result<Claim<'a>, Rejection> {
+        if !services.hub.claim_name(&member) {
+            return Err(taken(&member.name));
         }
-        Ok(Claim {
-            hub,
+        let claim = Claim {
+            services,
             member: Some(member),
-        })
+        };
+        claim.in_cluster().await?;
+        Ok(claim)
     }
 
-    /// The name, ending the session that holds it (`[AUTH-4]`).
-    async fn take_over(hub: &'a Hub, member: Arc<Member>) -> Claim<'a> {
-        crate::takeover::claim(hub, &member).await;
-        Claim {
-            hub,
+    /// The name, ending the session on this node that holds it (`[AUTH-4]`).
+    /// In cluster mode a holder on another node is not ended: the login is
+    /// `NAME_TAKEN` (`[CLUSTER-5]`, docs/cluster.md "Names").
+    async fn take_over(services: &'a Services, member: Arc<Member>) -> Result<Claim<'a>, Rejection> {
+        crate::takeover::claim(&services.hub, &member).await;
+        let claim = Claim {
+            services,
             member: Some(member),
+        };
+        claim.in_cluster().await?;
+        Ok(claim)
+    }
+
+    /// spec: CLUSTER-1, HANDSHAKE-5, SEC-8 — the name, claimed locally, is
+    /// claimed in the cluster too (by its `user_key`, so look-alikes too).
+    async fn in_cluster(&self) -> Result<(), Rejection> {
+        let (Some(cluster), Some(member)) = (&self.services.cluster, &self.member) else {
+            return Ok(());
+        };
+        let claimed = names::claim(cluster, &member.moderation.key, member.conn_id)
+            .await
+            .map_err(cluster_unavailable)?;
+        if !claimed {
+            return Err(taken(&member.name));
         }
+        Ok(())
     }
 
     fn keep(mut self) -> Arc<Member> {
@@ -168,8 +194,41 @@ impl<'a> Claim<'a> {
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
         if let Some(member) = &self.member {
-            self.hub.release_name(member);
+            super::release_name(self.services, member);
         }
+    }
+}
+
+fn taken(name: &str) -> Rejection {
+    (ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken"))
+}
+
+/// spec: CLUSTER-3 — LOGIN answers an unreachable Redis as its own refusal.
+fn cluster_unavailable(e: ClusterError) -> Rejection {
+    warn!("login refused: {e}");
+    (
+        ErrorCode::CLUSTER_UNAVAILABLE,
+        "the cluster's shared store is unreachable; try again soon".to_string(),
+    )
+}
+
+/// An account lookup's failure as LOGIN answers it.
+fn account_failed(e: AccountsError) -> Rejection {
+    match e {
+        AccountsError::Cluster(e) => cluster_unavailable(e),
+        AccountsError::None => (ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()),
+        AccountsError::Store(e) => unavailable(e),
+    }
+}
+
+/// The first message id of a direct-message history starting now
+/// (`[HISTORY-2]`): the cluster's next id in cluster mode.
+async fn history_floor(services: &Services) -> Result<u64, Rejection> {
+    match &services.cluster {
+        Some(cluster) => shared_accounts::next_message_id(cluster)
+            .await
+            .map_err(cluster_unavailable),
+        None => Ok(services.hub.peek_message_id()),
     }
 }
 
@@ -189,7 +248,7 @@ async fn judge<'a>(
                 "guests log in without a password".into(),
             ))
         }
-        LoginMode::Login | LoginMode::Register if accounts.store.is_none() => {
+        LoginMode::Login | LoginMode::Register if !accounts.has_accounts() => {
             return Err((
                 ErrorCode::ACCOUNTS_UNAVAILABLE,
                 "this server has no accounts; log in as a guest".into(),
@@ -206,7 +265,14 @@ async fn judge<'a>(
             format!("the name {name:?} is reserved"),
         ));
     }
-    if login.mode == LoginMode::Guest && (accounts.required || accounts.is_registered(&name)) {
+    let guest = login.mode == LoginMode::Guest;
+    if guest
+        && (accounts.required
+            || accounts
+                .is_registered_anywhere(&name)
+                .await
+                .map_err(cluster_unavailable)?)
+    {
         let why = if accounts.required {
             "this server requires an account: log in or register".to_string()
         } else {
@@ -215,22 +281,24 @@ async fn judge<'a>(
         return Err((ErrorCode::ACCOUNT_REQUIRED, why));
     }
     // spec: NAMES-1 — an account holder is known by the registered spelling.
-    let name = match (&accounts.store, login.mode) {
-        (Some(store), LoginMode::Login) => store
-            .account_name(name_key(&name))
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(name),
-        _ => name,
+    let (name, account) = match login.mode {
+        LoginMode::Login => match accounts.account(&name).await.map_err(account_failed)? {
+            Some((spelling, account)) => (spelling, Some(account)),
+            None => (name, None),
+        },
+        _ => (name, None),
+    };
+    // A guest's direct-message history starts now (`[HISTORY-2]`); an
+    // account's is set from its account below.
+    let floor = match guest {
+        true => history_floor(services).await?,
+        false => services.hub.peek_message_id(),
     };
     let member = Arc::new(Member {
         conn_id: peer.id,
         name: Str8::truncated(&name),
         outbox: Arc::clone(&peer.outbox),
-        // A guest's direct-message history starts now (`[HISTORY-2]`); an
-        // account's is set from the store below.
-        history_floor: AtomicU64::new(services.hub.peek_message_id()),
+        history_floor: AtomicU64::new(floor),
         moderation: crate::hub::MemberModeration {
             key: confab_protocol::names::user_key(&name).into(),
             registered: login.mode != LoginMode::Guest,
@@ -243,17 +311,17 @@ async fn judge<'a>(
         LoginMode::Guest => {
             // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
             super::moderation::check_login(services, &name)?;
-            Ok((Claim::take(&services.hub, member)?, 0))
+            Ok((Claim::take(services, member).await?, 0))
         }
         LoginMode::Login => {
-            let floor = check_password(accounts, peer, login, &name).await?;
+            let floor = check_password(accounts, peer, login, account).await?;
             // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
             super::moderation::check_login(services, &name)?;
             member.history_floor.store(floor, Ordering::Relaxed);
             // spec: AUTH-1 — the name is taken only with the right password;
             // spec: AUTH-4 — and from whoever holds it.
             Ok((
-                Claim::take_over(&services.hub, member).await,
+                Claim::take_over(services, member).await?,
                 Welcome::REGISTERED,
             ))
         }
@@ -287,17 +355,13 @@ async fn check_password(
     accounts: &Accounts,
     peer: &Peer,
     login: &Login,
-    name: &str,
+    account: Option<crate::store::accounts::Account>,
 ) -> Result<u64, Rejection> {
-    let (Some(store), Some(passwords)) = (&accounts.store, &accounts.passwords) else {
+    let Some(passwords) = &accounts.passwords else {
         return Err((ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()));
     };
     let wrong = || (ErrorCode::AUTH_FAILED, "wrong name or password".to_string());
-    let Some(account) = store
-        .account(name_key(name).to_string())
-        .await
-        .map_err(unavailable)?
-    else {
+    let Some(account) = account else {
         return Err(wrong());
     };
     let password = login.password.to_string();
@@ -320,7 +384,7 @@ async fn register<'a>(
     login: &Login,
     member: Arc<Member>,
 ) -> Result<Claim<'a>, Rejection> {
-    let (Some(store), Some(passwords)) = (&accounts.store, &accounts.passwords) else {
+    let Some(passwords) = &accounts.passwords else {
         return Err((ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()));
     };
     let name = member.name.to_string();
@@ -336,7 +400,17 @@ async fn register<'a>(
     // spec: MOD-13, MOD-20 — before NAME_TAKEN.
     super::moderation::check_login(services, &name)?;
     if services.hub.user(&name).is_some() {
-        return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
+        return Err(taken(&name));
+    }
+    if let Some(cluster) = &services.cluster {
+        // spec: CLUSTER-1 — held on another node is taken too.
+        let key = &member.moderation.key;
+        if names::held_elsewhere(cluster, key)
+            .await
+            .map_err(cluster_unavailable)?
+        {
+            return Err(taken(&name));
+        }
     }
     if login.password.is_empty() {
         return Err((
@@ -347,7 +421,11 @@ async fn register<'a>(
     // spec: AUTH-3 — after the empty password, before ACCOUNT_EXISTS.
     crate::password_rule::check_new(&login.password, services.config.min_password_length)
         .map_err(|short| (ErrorCode::PASSWORD_TOO_SHORT, short.to_string()))?;
-    if accounts.is_registered(&name) {
+    if accounts
+        .is_registered_anywhere(&name)
+        .await
+        .map_err(cluster_unavailable)?
+    {
         return Err(exists());
     }
     let hash = passwords
@@ -356,14 +434,13 @@ async fn register<'a>(
         .map_err(hashing_failed)?;
     // Claimed before the account is stored, so a name cannot be registered
     // from under a guest who took it meanwhile; released if storing fails.
-    let claim = Claim::take(&services.hub, member)?;
+    let claim = Claim::take(services, member).await?;
     // Direct messages a guest exchanged under this name stay its own.
-    let history_floor = services.hub.peek_message_id();
-    let key = name_key(&name).to_string();
-    let stored = store
-        .insert_account(key, name.clone(), hash, now_millis(), history_floor)
+    let history_floor = history_floor(services).await?;
+    let stored = accounts
+        .insert(&name, hash, now_millis(), history_floor)
         .await
-        .map_err(unavailable)?;
+        .map_err(account_failed)?;
     if !stored {
         return Err(exists());
     }
