@@ -96,7 +96,10 @@ impl Accounts {
 
     /// The account of `normalized`: its registered spelling (`[NAMES-1]`)
     /// and its hash.
-    pub async fn account(&self, normalized: &str) -> Result<Option<(String, Account)>, AccountsError> {
+    pub async fn account(
+        &self,
+        normalized: &str,
+    ) -> Result<Option<(String, Account)>, AccountsError> {
         if let Some(cluster) = &self.cluster {
             let found = shared_accounts::get(cluster, &user_key(normalized)).await?;
             return Ok(found.map(|a| (a.name, a.account)));
@@ -109,7 +112,10 @@ impl Accounts {
             return Ok(None);
         };
         let name = store.account_name(key).await?;
-        Ok(Some((name.unwrap_or_else(|| normalized.to_string()), account)))
+        Ok(Some((
+            name.unwrap_or_else(|| normalized.to_string()),
+            account,
+        )))
     }
 
     /// Stores a new account; false when the name is registered already.
@@ -122,7 +128,9 @@ impl Accounts {
     ) -> Result<bool, AccountsError> {
         if let Some(cluster) = &self.cluster {
             let key = user_key(name);
-            return Ok(shared_accounts::insert(cluster, &key, name, &hash, now, history_floor).await?);
+            return Ok(
+                shared_accounts::insert(cluster, &key, name, &hash, now, history_floor).await?,
+            );
         }
         let Some(store) = &self.store else {
             return Err(AccountsError::None);

@@ -114,7 +114,8 @@ pub async fn run<L: Listener>(
     ));
     if let Some(cluster) = shared.services.cluster.clone() {
         // spec: CLUSTER-5 — the names' leases live while the node does.
-        let beating = crate::cluster::heartbeat::run(cluster, Arc::clone(&shared), shutdown.clone());
+        let beating =
+            crate::cluster::heartbeat::run(cluster, Arc::clone(&shared), shutdown.clone());
         tracker.spawn(beating);
     }
     readiness.set_ready(Arc::clone(&shared));

@@ -34,7 +34,10 @@ pub struct ClusterAccount {
 }
 
 /// The account of `user_key`, if there is one.
-pub async fn get(cluster: &Cluster, user_key: &str) -> Result<Option<ClusterAccount>, ClusterError> {
+pub async fn get(
+    cluster: &Cluster,
+    user_key: &str,
+) -> Result<Option<ClusterAccount>, ClusterError> {
     let (name, hash, floor): (Option<String>, Option<String>, Option<u64>) = redis::cmd("HMGET")
         .arg(keys::account(user_key))
         .arg("name")

@@ -22,8 +22,8 @@ use tracing::{debug, error, info, warn};
 use confab_protocol::session::ServerSession;
 
 use crate::account_book::{Accounts, AccountsError};
-use crate::cluster::{accounts as shared_accounts, names, ClusterError};
 use crate::clock::now_millis;
+use crate::cluster::{accounts as shared_accounts, names, ClusterError};
 use crate::connection::Peer;
 use crate::hashing::HashError;
 use crate::hub::Member;
@@ -159,7 +159,10 @@ impl<'a> Claim<'a> {
     /// The name, ending the session on this node that holds it (`[AUTH-4]`).
     /// In cluster mode a holder on another node is not ended: the login is
     /// `NAME_TAKEN` (`[CLUSTER-5]`, docs/cluster.md "Names").
-    async fn take_over(services: &'a Services, member: Arc<Member>) -> Result<Claim<'a>, Rejection> {
+    async fn take_over(
+        services: &'a Services,
+        member: Arc<Member>,
+    ) -> Result<Claim<'a>, Rejection> {
         crate::takeover::claim(&services.hub, &member).await;
         let claim = Claim {
             services,

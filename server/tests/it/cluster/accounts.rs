@@ -35,7 +35,14 @@ async fn an_account_registered_on_one_node_is_known_on_every_node() {
     assert_eq!(welcome.username, "Grace");
     assert_ne!(welcome.flags & Welcome::REGISTERED, 0);
 
-    let wrong = refused(c.addr(), LoginMode::Login, "Grace", "not the password", "wrong password").await;
+    let wrong = refused(
+        c.addr(),
+        LoginMode::Login,
+        "Grace",
+        "not the password",
+        "wrong password",
+    )
+    .await;
     assert_eq!(wrong.code, ErrorCode::AUTH_FAILED, "{wrong:?}");
     let rejected = refused(c.addr(), LoginMode::Guest, "GRACE", "", "a registered name").await;
     assert_eq!(rejected.code, ErrorCode::ACCOUNT_REQUIRED, "{rejected:?}");
@@ -54,7 +61,9 @@ async fn an_account_registered_on_one_node_is_known_on_every_node() {
             }
         }
     }
-    let refused = refused.expect("grace's name freed").expect_err("registered already");
+    let refused = refused
+        .expect("grace's name freed")
+        .expect_err("registered already");
     assert_eq!(refused.code, ErrorCode::ACCOUNT_EXISTS, "{refused:?}");
 }
 
@@ -69,7 +78,14 @@ async fn a_takeover_works_on_the_holders_node_only() {
         .expect("registered on node a");
 
     // On another node: the name is taken, the session on node a stays.
-    let rejected = refused(b.addr(), LoginMode::Login, "heidi", PASSWORD, "held on node a").await;
+    let rejected = refused(
+        b.addr(),
+        LoginMode::Login,
+        "heidi",
+        PASSWORD,
+        "held on node a",
+    )
+    .await;
     assert_eq!(rejected.code, ErrorCode::NAME_TAKEN, "{rejected:?}");
 
     // On node a: the new login takes the session over, in Redis too.
@@ -80,12 +96,21 @@ async fn a_takeover_works_on_the_holders_node_only() {
     assert_eq!(welcome.username, "heidi");
     let (frames, _) = first.read_to_end().await;
     assert!(
-        frames.iter().any(|f| matches!(f, Frame::Goodbye(g) if g.reason == ErrorCode::TAKEN_OVER)),
+        frames
+            .iter()
+            .any(|f| matches!(f, Frame::Goodbye(g) if g.reason == ErrorCode::TAKEN_OVER)),
         "the older session ends TAKEN_OVER: {frames:?}"
     );
     let rejected = refused(b.addr(), LoginMode::Guest, "heidi", "", "a registered name").await;
     assert_eq!(rejected.code, ErrorCode::ACCOUNT_REQUIRED, "{rejected:?}");
-    let rejected = refused(b.addr(), LoginMode::Login, "heidi", PASSWORD, "still held on node a, by the newer session").await;
+    let rejected = refused(
+        b.addr(),
+        LoginMode::Login,
+        "heidi",
+        PASSWORD,
+        "still held on node a, by the newer session",
+    )
+    .await;
     assert_eq!(rejected.code, ErrorCode::NAME_TAKEN, "{rejected:?}");
     second.quit().await;
 }

@@ -89,7 +89,10 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("redis-server did not restart on port {}: {failures:#?}", self.port);
+        panic!(
+            "redis-server did not restart on port {}: {failures:#?}",
+            self.port
+        );
     }
 }
 

@@ -4,4 +4,5 @@
 
 mod accounts;
 pub mod harness;
+mod heartbeat;
 mod names;

@@ -24,7 +24,12 @@ async fn a_name_is_unique_across_nodes_look_alikes_included() {
     for (node, name) in [(&b, "Alice"), (&b, "ALICE"), (&c, "alice"), (&c, "Аlice")] {
         // The last is a look-alike: Cyrillic А.
         let rejected = refused(node.addr(), LoginMode::Guest, name, "", "held on node a").await;
-        assert_eq!(rejected.code, ErrorCode::NAME_TAKEN, "{name} on {}: {rejected:?}", node.name);
+        assert_eq!(
+            rejected.code,
+            ErrorCode::NAME_TAKEN,
+            "{name} on {}: {rejected:?}",
+            node.name
+        );
     }
     // Other names are not held by Alice's.
     let bob = guest(c.addr(), "Bob").await;
@@ -34,7 +39,14 @@ async fn a_name_is_unique_across_nodes_look_alikes_included() {
     let (on_b, welcome, _) =
         login_eventually(b.addr(), LoginMode::Guest, "alice", "", LEASE_BOUND).await;
     assert_eq!(welcome.username, "alice");
-    let rejected = refused(a.addr(), LoginMode::Guest, "Alice", "", "now held on node b").await;
+    let rejected = refused(
+        a.addr(),
+        LoginMode::Guest,
+        "Alice",
+        "",
+        "now held on node b",
+    )
+    .await;
     assert_eq!(rejected.code, ErrorCode::NAME_TAKEN, "{rejected:?}");
     on_b.quit().await;
     bob.quit().await;
@@ -71,11 +83,26 @@ async fn without_redis_a_login_is_cluster_unavailable_and_works_again_after() {
     let dave = guest(b.addr(), "dave").await;
 
     redis.stop();
-    let rejected = refused(a.addr(), LoginMode::Guest, "erin", "", "no Redis to claim the name in").await;
-    assert_eq!(rejected.code, ErrorCode::CLUSTER_UNAVAILABLE, "{rejected:?}");
+    let rejected = refused(
+        a.addr(),
+        LoginMode::Guest,
+        "erin",
+        "",
+        "no Redis to claim the name in",
+    )
+    .await;
+    assert_eq!(
+        rejected.code,
+        ErrorCode::CLUSTER_UNAVAILABLE,
+        "{rejected:?}"
+    );
     // The node stays up: it still greets and judges logins.
     let rejected = refused(a.addr(), LoginMode::Guest, "frank", "", "still no Redis").await;
-    assert_eq!(rejected.code, ErrorCode::CLUSTER_UNAVAILABLE, "{rejected:?}");
+    assert_eq!(
+        rejected.code,
+        ErrorCode::CLUSTER_UNAVAILABLE,
+        "{rejected:?}"
+    );
 
     redis.restart();
     let (erin, welcome, _) =
