@@ -102,6 +102,9 @@ impl Accounts {
     ) -> Result<Option<(String, Account)>, AccountsError> {
         if let Some(cluster) = &self.cluster {
             let found = shared_accounts::get(cluster, &user_key(normalized)).await?;
+            if found.is_some() {
+                self.note_registered(normalized);
+            }
             return Ok(found.map(|a| (a.name, a.account)));
         }
         let Some(store) = &self.store else {
