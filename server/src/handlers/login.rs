@@ -17,13 +17,16 @@ use std::time::Duration;
 use confab_protocol::frame::{Join, Login, LoginMode, Welcome};
 use confab_protocol::names::normalize_name;
 use confab_protocol::{ErrorCode, Str8};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 use confab_protocol::session::ServerSession;
 
-use crate::account_book::{Accounts, AccountsError};
+use super::claim::{
+    account_failed, cluster_unavailable, history_floor, taken, unavailable, Claim, Rejection,
+};
+use crate::account_book::Accounts;
 use crate::clock::now_millis;
-use crate::cluster::{accounts as shared_accounts, names, ClusterError};
+use crate::cluster::names;
 use crate::connection::Peer;
 use crate::hashing::HashError;
 use crate::hub::Member;
@@ -133,108 +136,6 @@ async fn judge_and_slow_down<'a>(
     verdict
 }
 
-type Rejection = (ErrorCode, String);
-
-/// A name claimed for a connection (on the node, and in the cluster's
-/// Redis in cluster mode); released on drop unless kept, so a login cut
-/// short (by the handshake deadline) leaves no name behind.
-struct Claim<'a> {
-    services: &'a Services,
-    member: Option<Arc<Member>>,
-}
-
-impl<'a> Claim<'a> {
-    async fn take(services: &'a Services, member: Arc<Member>) -> Result<Claim<'a>, Rejection> {
-        if !services.hub.claim_name(&member) {
-            return Err(taken(&member.name));
-        }
-        let claim = Claim {
-            services,
-            member: Some(member),
-        };
-        claim.in_cluster().await?;
-        Ok(claim)
-    }
-
-    /// The name, ending the session on this node that holds it (`[AUTH-4]`).
-    /// In cluster mode a holder on another node is not ended: the login is
-    /// `NAME_TAKEN` (`[CLUSTER-5]`, docs/cluster.md "Names").
-    async fn take_over(
-        services: &'a Services,
-        member: Arc<Member>,
-    ) -> Result<Claim<'a>, Rejection> {
-        crate::takeover::claim(&services.hub, &member).await;
-        let claim = Claim {
-            services,
-            member: Some(member),
-        };
-        claim.in_cluster().await?;
-        Ok(claim)
-    }
-
-    /// spec: CLUSTER-1, HANDSHAKE-5, SEC-8 — the name, claimed locally, is
-    /// claimed in the cluster too (by its `user_key`, so look-alikes too).
-    async fn in_cluster(&self) -> Result<(), Rejection> {
-        let (Some(cluster), Some(member)) = (&self.services.cluster, &self.member) else {
-            return Ok(());
-        };
-        let claimed = names::claim(cluster, &member.moderation.key, member.conn_id)
-            .await
-            .map_err(cluster_unavailable)?;
-        if !claimed {
-            return Err(taken(&member.name));
-        }
-        Ok(())
-    }
-
-    fn keep(mut self) -> Arc<Member> {
-        self.member
-            .take()
-            .expect("a claim holds its member until kept")
-    }
-}
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        if let Some(member) = &self.member {
-            super::release_name(self.services, member);
-        }
-    }
-}
-
-fn taken(name: &str) -> Rejection {
-    (ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken"))
-}
-
-/// spec: CLUSTER-3 — LOGIN answers an unreachable Redis as its own refusal.
-fn cluster_unavailable(e: ClusterError) -> Rejection {
-    warn!("login refused: {e}");
-    (
-        ErrorCode::CLUSTER_UNAVAILABLE,
-        "the cluster's shared store is unreachable; try again soon".to_string(),
-    )
-}
-
-/// An account lookup's failure as LOGIN answers it.
-fn account_failed(e: AccountsError) -> Rejection {
-    match e {
-        AccountsError::Cluster(e) => cluster_unavailable(e),
-        AccountsError::None => (ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()),
-        AccountsError::Store(e) => unavailable(e),
-    }
-}
-
-/// The first message id of a direct-message history starting now
-/// (`[HISTORY-2]`): the cluster's next id in cluster mode.
-async fn history_floor(services: &Services) -> Result<u64, Rejection> {
-    match &services.cluster {
-        Some(cluster) => shared_accounts::next_message_id(cluster)
-            .await
-            .map_err(cluster_unavailable),
-        None => Ok(services.hub.peek_message_id()),
-    }
-}
-
 /// `[HANDSHAKE-5]`, `[HANDSHAKE-6]`: the claimed name to log in and its
 /// WELCOME flags, or why not.
 async fn judge<'a>(
@@ -333,14 +234,6 @@ async fn judge<'a>(
             Ok((claim, Welcome::REGISTERED))
         }
     }
-}
-
-fn unavailable(e: impl std::fmt::Display) -> Rejection {
-    error!("account store: {e}");
-    (
-        ErrorCode::AUTH_FAILED,
-        "accounts are unavailable right now".to_string(),
-    )
 }
 
 /// The pool's refusals: busy or rate-limited is `TRY_AGAIN_LATER` (`[MEM-1]`).

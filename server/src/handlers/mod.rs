@@ -7,6 +7,7 @@
 //! before there is a member, gets the [`Accounts`] and the session it
 //! answers through instead.
 
+mod claim;
 mod direct;
 mod history;
 mod join;
