@@ -1,0 +1,8 @@
+//! Cluster mode (`--cluster`, spec section 22): nodes on one real Redis.
+
+mod failures;
+mod messages;
+mod redis;
+mod rooms;
+
+use crate::common::{within, within_for, Client, TestServer};
