@@ -206,7 +206,10 @@ enum Outcome {
     Lost(String),
     /// The node (GREETING's `server`) ended the connection with
     /// `NODE_LEAVING`: reconnect at once to another node (`[CLUSTER-4]`).
-    Leaving { node: String, reason: String },
+    Leaving {
+        node: String,
+        reason: String,
+    },
     /// The session cannot go on; do not reconnect.
     Fatal(String),
     /// Too many names were refused at the prompt: connect again at once
