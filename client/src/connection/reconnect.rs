@@ -77,6 +77,14 @@ pub(super) async fn run(
         oldest_fetched: std::collections::HashMap::new(),
         refused: None,
     };
+    if options.addrs.is_empty() {
+        let closed = Event::Closed {
+            reason: "no server address given".into(),
+            clean: false,
+        };
+        let _ = events.send(closed).await;
+        return;
+    }
     let mut attempt = 0u32;
     let mut failures = 0u32;
     // Which of the server's addresses (nodes) is tried next.
