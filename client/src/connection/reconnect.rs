@@ -90,7 +90,7 @@ pub(super) async fn run(
     // Which of the server's addresses (nodes) is tried next.
     let mut current = 0usize;
     // Before the first login: how many addresses were tried, and why each
-    // one that could not be reached failed.
+    // one failed.
     let mut tried = 0usize;
     let mut unreached: Vec<String> = Vec::new();
     let goodbye = || Event::Closed {
@@ -142,6 +142,9 @@ pub(super) async fn run(
             current = (current + 1) % options.addrs.len();
             if !memory.logged_in_once {
                 // The first connection tries each address once before giving up.
+                if let Outcome::Lost(why) | Outcome::Leaving { reason: why, .. } = &outcome {
+                    unreached.push(format!("{addr}: {why}"));
+                }
                 tried += 1;
                 if tried < options.addrs.len() {
                     continue 'reconnect;
