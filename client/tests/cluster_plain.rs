@@ -8,7 +8,7 @@ mod support;
 
 use cluster_support::{accept_login, answer_join, close_on_goodbye, leave, next_send, node};
 use cluster_support::{refusing_addr, say};
-use confab_protocol::frame::{code, Ack, ErrorFrame, Frame};
+use confab_protocol::frame::{code, Ack, ErrorFrame, Frame, Goodbye};
 use confab_protocol::ErrorCode;
 use futures_util::SinkExt;
 use support::{bodies_from, Launch, PlainClient, Stderr};
@@ -155,5 +155,34 @@ async fn a_message_the_cluster_could_not_take_is_reported_not_sent() {
         err.matches("not sent").count(),
         1,
         "only the refused line is reported: {err}"
+    );
+}
+
+#[tokio::test]
+async fn a_node_shutting_down_sends_the_client_to_the_next_one_after_its_backoff() {
+    // spec: CLUSTER-4
+    let (listener_a, first) = node().await;
+    let (listener_b, second) = node().await;
+    let list = format!("{first},{second}");
+    let args = ["--name", "alice", "--reconnect-initial-ms", "20"];
+    let mut alice = PlainClient::spawn_with(&list, &args, "alice", capture());
+    let (mut node_a, join) = accept_login(&listener_a, "node-a").await;
+    answer_join(&mut node_a, &join, 5).await;
+    say(&mut node_a, 5, "five").await;
+    alice.until(|l| l.ends_with("bob: five")).await;
+    // Not a cluster's departure: an ordinary shutdown, or a crash, which
+    // the client also answers with the next address (round robin).
+    let goodbye = Goodbye::new(ErrorCode::SERVER_SHUTDOWN, "bye");
+    node_a.send(Frame::Goodbye(goodbye)).await.unwrap();
+    drop(node_a);
+    let (node_b, join) = accept_login(&listener_b, "node-b").await;
+    assert_eq!(join.since_seq, 5, "{join:?}");
+    close_on_goodbye(node_b);
+    let (code, out, err) = alice.finish().await;
+    assert_eq!(code, 0, "{out:?} {err}");
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with("*** disconnected: SERVER_SHUTDOWN")),
+        "{out:?}"
     );
 }
