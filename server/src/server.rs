@@ -112,10 +112,11 @@ pub async fn run<L: Listener>(
         Arc::clone(&shared),
         shutdown.clone(),
     ));
-    if let Some(cluster) = shared.services.cluster.clone() {
+    if let Some(cluster) = &shared.services.cluster {
+        cluster.start(&shared, &tracker, &shutdown);
         // spec: CLUSTER-5 — the names' leases live while the node does.
         let beating =
-            crate::cluster::heartbeat::run(cluster, Arc::clone(&shared), shutdown.clone());
+            crate::cluster::heartbeat::run(cluster.clone(), Arc::clone(&shared), shutdown.clone());
         tracker.spawn(beating);
     }
     readiness.set_ready(Arc::clone(&shared));
@@ -221,6 +222,9 @@ pub async fn run<L: Listener>(
             "{} connections did not close within the grace period",
             shared.gate.active_connections()
         );
+    }
+    if let Some(cluster) = &shared.services.cluster {
+        cluster.leave().await;
     }
     Ok(())
 }

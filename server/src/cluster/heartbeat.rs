@@ -1,7 +1,8 @@
-//! The node's heartbeat (`[CLUSTER-5]`): every third of the lease, one
-//! script call renews the node's own key and the lease of every name its
-//! connections hold, so that a node that dies frees them within a lease,
-//! and a living one keeps them through two missed beats.
+//! The names' heartbeat (`[CLUSTER-5]`): every third of the lease, one
+//! script call renews the lease of every name the node's connections hold,
+//! so that a node that dies frees them within a lease, and a living one
+//! keeps them through two missed beats. (The node's own key is beaten by
+//! `membership::janitor`, which the rooms' janitor reads.)
 //!
 //! A name that vanished (Redis restarted without it, or the node could not
 //! reach Redis for longer than the lease) is claimed again. One that
@@ -22,21 +23,19 @@ use super::{keys, Cluster, ClusterError};
 use crate::hub::{Hub, Member};
 use crate::shared::Shared;
 
-/// `KEYS[1]`: the node's key; `KEYS[i]`, i > 1: names, held by `ARGV[i]`;
-/// `ARGV[1]`: the lease in ms. Renews the node's key and each name still
-/// ours, claims again each that vanished, and returns the indexes (from 2)
-/// of those someone else holds now.
+/// `KEYS[i]`: names, held by `ARGV[i + 1]`; `ARGV[1]`: the lease in ms.
+/// Renews each name still ours, claims again each that vanished, and
+/// returns the indexes (from 1) of those someone else holds now.
 static RENEW: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 local lost = {}
-for i = 2, #KEYS do
+for i = 1, #KEYS do
   local held = redis.call('GET', KEYS[i])
-  if held == ARGV[i] then
+  if held == ARGV[i + 1] then
     redis.call('PEXPIRE', KEYS[i], ARGV[1])
   elseif held == false then
-    redis.call('SET', KEYS[i], ARGV[i], 'PX', ARGV[1])
+    redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1])
   else
     table.insert(lost, i)
   end
@@ -50,7 +49,11 @@ return lost
 pub const LOST_NAME: &str = "this server lost its claim on your name while it could not reach \
      the cluster, and a login on another node took the name";
 
-/// Beats until `shutdown`; spawned by `server::run` in cluster mode.
+/// Beats until `shutdown`, then frees the node's names at once
+/// (`release_all`): its clients, told `NODE_LEAVING`, reconnect to other
+/// nodes under the same names (`[CLUSTER-4]`). Spawned by `server::run` in
+/// cluster mode; freeing here, after the last beat, means no beat can
+/// claim a name again after it was freed.
 pub async fn run(cluster: Cluster, shared: Arc<Shared>, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval((cluster.lease() / 3).max(Duration::from_millis(1)));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -58,7 +61,7 @@ pub async fn run(cluster: Cluster, shared: Arc<Shared>, shutdown: CancellationTo
     let mut failing = false;
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => break,
             _ = ticks.tick() => {}
         }
         match beat(&cluster, &shared.services.hub).await {
@@ -74,15 +77,20 @@ pub async fn run(cluster: Cluster, shared: Arc<Shared>, shutdown: CancellationTo
             Err(_) => {}
         }
     }
+    match release_all(&cluster, &shared.services.hub).await {
+        Ok(freed) => info!("freed {freed} names in the cluster"),
+        Err(e) => warn!("cannot free this node's names (their leases will): {e}"),
+    }
 }
 
 /// One beat: renews, then ends the sessions whose names are lost.
 async fn beat(cluster: &Cluster, hub: &Hub) -> Result<(), ClusterError> {
     let members = hub.members();
+    if members.is_empty() {
+        return Ok(());
+    }
     let mut invocation = RENEW.prepare_invoke();
-    invocation
-        .key(keys::node(cluster.node_id()))
-        .arg(lease_ms(cluster));
+    invocation.arg(lease_ms(cluster));
     for member in &members {
         invocation
             .key(keys::name(&member.moderation.key))
@@ -90,8 +98,8 @@ async fn beat(cluster: &Cluster, hub: &Hub) -> Result<(), ClusterError> {
     }
     let lost: Vec<usize> = invocation.invoke_async(&mut cluster.commands()).await?;
     for index in lost {
-        // Lua's index 2 is the first member.
-        if let Some(member) = index.checked_sub(2).and_then(|i| members.get(i)) {
+        // Lua counts from 1.
+        if let Some(member) = index.checked_sub(1).and_then(|i| members.get(i)) {
             end_duplicate(member);
         }
     }
@@ -118,19 +126,15 @@ fn end_duplicate(member: &Member) {
         .close_with(ErrorCode::TAKEN_OVER, goodbye.to_bytes());
 }
 
-/// Frees every name this node's connections hold (where still theirs) and
-/// the node's key, for a shutdown (SIGTERM): other nodes may take the
-/// names at once instead of after the lease.
-pub async fn release_all(cluster: &Cluster, hub: &Hub) -> Result<(), ClusterError> {
+/// Frees every name this node's connections hold (where still theirs),
+/// for a shutdown (SIGTERM): other nodes may take the names at once
+/// instead of after the lease. Returns how many it freed. (The node's key
+/// is `Cluster::leave`'s.)
+pub async fn release_all(cluster: &Cluster, hub: &Hub) -> Result<i64, ClusterError> {
     let held: Vec<(String, String)> = hub
         .members()
         .iter()
         .map(|m| (m.moderation.key.to_string(), holder(cluster, m.conn_id)))
         .collect();
-    names::release_many(cluster, &held).await?;
-    let _: i64 = redis::cmd("DEL")
-        .arg(keys::node(cluster.node_id()))
-        .query_async(&mut cluster.commands())
-        .await?;
-    Ok(())
+    names::release_many(cluster, &held).await
 }

@@ -1,8 +1,14 @@
-//! Cluster mode (spec section 22) with real processes: one real
-//! `redis-server` and several real `confab-server` nodes on it
-//! (`harness`). Run with `cargo test -p confab-server --test it cluster::`.
+//! Cluster mode (`--cluster`, spec section 22): nodes on one real Redis,
+//! real `confab-server` processes or in-process servers. Run with
+//! `cargo test -p confab-server --test it cluster::`.
 
 mod accounts;
+mod failures;
 pub mod harness;
 mod heartbeat;
+mod messages;
 mod names;
+mod redis;
+mod rooms;
+
+use crate::common::{within, within_for, Client, TestServer};
