@@ -90,7 +90,8 @@ pub fn release(cluster: &Cluster, user_key: &str, conn_id: u64) {
             .invoke_async(&mut cluster.commands())
             .await;
         if let Err(e) = freed {
-            tracing::warn!("cannot free {key} (its lease will): {e}");
+            // Said once per outage by the heartbeat, not once per departure.
+            tracing::debug!("cannot free {key} (its lease will): {e}");
         }
     });
 }

@@ -20,6 +20,9 @@ pub(super) type Rejection = (ErrorCode, String);
 pub(super) struct Claim<'a> {
     services: &'a Services,
     pub(super) member: Option<Arc<Member>>,
+    /// Redis may hold the name for this connection: claimed, or the claim
+    /// failed in a way that leaves it unknown (a timeout).
+    in_redis: bool,
 }
 
 impl<'a> Claim<'a> {
@@ -30,9 +33,10 @@ impl<'a> Claim<'a> {
         if !services.hub.claim_name(&member) {
             return Err(taken(&member.name));
         }
-        let claim = Claim {
+        let mut claim = Claim {
             services,
             member: Some(member),
+            in_redis: false,
         };
         claim.in_cluster().await?;
         Ok(claim)
@@ -46,9 +50,10 @@ impl<'a> Claim<'a> {
         member: Arc<Member>,
     ) -> Result<Claim<'a>, Rejection> {
         crate::takeover::claim(&services.hub, &member).await;
-        let claim = Claim {
+        let mut claim = Claim {
             services,
             member: Some(member),
+            in_redis: false,
         };
         claim.in_cluster().await?;
         Ok(claim)
@@ -56,14 +61,17 @@ impl<'a> Claim<'a> {
 
     /// spec: CLUSTER-1, HANDSHAKE-5, SEC-8 — the name, claimed locally, is
     /// claimed in the cluster too (by its `user_key`, so look-alikes too).
-    async fn in_cluster(&self) -> Result<(), Rejection> {
+    async fn in_cluster(&mut self) -> Result<(), Rejection> {
         let (Some(cluster), Some(member)) = (&self.services.cluster, &self.member) else {
             return Ok(());
         };
+        self.in_redis = true;
         let claimed = names::claim(cluster, &member.moderation.key, member.conn_id)
             .await
             .map_err(cluster_unavailable)?;
         if !claimed {
+            // Another node's: nothing of ours to free there.
+            self.in_redis = false;
             return Err(taken(&member.name));
         }
         Ok(())
@@ -78,8 +86,10 @@ impl<'a> Claim<'a> {
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
-        if let Some(member) = &self.member {
-            super::release_name(self.services, member);
+        match &self.member {
+            Some(member) if self.in_redis => super::release_name(self.services, member),
+            Some(member) => self.services.hub.release_name(member),
+            None => {}
         }
     }
 }
