@@ -82,12 +82,20 @@ async fn thirty_clients_on_three_nodes_get_every_message_once_in_order() {
         let mut seqs: Vec<u64> = heard.keys().copied().chain(acked.iter().copied()).collect();
         seqs.sort_unstable();
         let total = CLIENTS as u64 * u64::from(EACH);
-        assert_eq!(seqs, (1..=total).collect::<Vec<_>>(), "{me}: one contiguous seq");
+        assert_eq!(
+            seqs,
+            (1..=total).collect::<Vec<_>>(),
+            "{me}: one contiguous seq"
+        );
         all_seqs.extend(acked);
     }
     all_seqs.sort_unstable();
     let total = CLIENTS as u64 * u64::from(EACH);
-    assert_eq!(all_seqs, (1..=total).collect::<Vec<_>>(), "each seq ACKed once");
+    assert_eq!(
+        all_seqs,
+        (1..=total).collect::<Vec<_>>(),
+        "each seq ACKed once"
+    );
     for node in nodes {
         node.finish().await;
     }
@@ -123,7 +131,9 @@ async fn history_and_replay_read_the_same_log_from_any_node() {
     // HISTORY pages on c, oldest first, with MORE until the start.
     let mut carol = Client::login(nodes[2].addr, "carol").await;
     carol.enter("den", 0, 0).await;
-    carol.history(HistoryKind::Room, "den", Direction::Before, 6, 3).await;
+    carol
+        .history(HistoryKind::Room, "den", Direction::Before, 6, 3)
+        .await;
     let mut page = Vec::new();
     loop {
         match carol.recv_skipping_presence().await {

@@ -2,6 +2,7 @@
 
 mod failures;
 mod messages;
+mod nodes;
 mod redis;
 mod rooms;
 

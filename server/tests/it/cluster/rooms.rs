@@ -67,15 +67,21 @@ async fn direct_messages_reach_any_node_and_share_their_history() {
     let ack = alice.expect_ack(client_ref).await;
     match bob.recv_skipping_presence().await {
         Frame::DirectMessage(m) => {
-            assert_eq!((m.from.as_str(), m.body.as_str(), m.id), ("alice", "psst", ack.id));
+            assert_eq!(
+                (m.from.as_str(), m.body.as_str(), m.id),
+                ("alice", "psst", ack.id)
+            );
         }
         other => panic!("bob: expected DIRECT_MESSAGE, got {other:?}"),
     }
     let client_ref = alice.dm("nobody", "hello?").await;
-    alice.expect_error(confab_protocol::ErrorCode::NO_SUCH_USER).await;
+    alice
+        .expect_error(confab_protocol::ErrorCode::NO_SUCH_USER)
+        .await;
     let _ = client_ref;
     // The conversation's history, read on the other node.
-    bob.history(HistoryKind::Direct, "alice", Direction::Before, 0, 10).await;
+    bob.history(HistoryKind::Direct, "alice", Direction::Before, 0, 10)
+        .await;
     match bob.recv_skipping_presence().await {
         Frame::DirectMessage(m) => assert_eq!(m.body.as_str(), "psst"),
         other => panic!("bob: expected the DM's history, got {other:?}"),
