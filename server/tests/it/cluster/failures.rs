@@ -9,7 +9,7 @@ use confab_protocol::frame::{Frame, LoginMode};
 use confab_protocol::ErrorCode;
 
 use super::messages::nodes;
-use super::redis::Redis;
+use super::redis_server::Redis;
 use super::*;
 use crate::common::{Ending, ServerProcess};
 

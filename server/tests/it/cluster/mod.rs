@@ -3,7 +3,8 @@
 mod failures;
 mod messages;
 mod nodes;
-mod redis;
+mod redis_server;
+mod retention;
 mod rooms;
 
 use crate::common::{within, within_for, Client, TestServer};

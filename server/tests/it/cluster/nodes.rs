@@ -4,7 +4,7 @@
 use confab_protocol::frame::Frame;
 use confab_protocol::ErrorCode;
 
-use super::redis::Redis;
+use super::redis_server::Redis;
 use super::*;
 
 #[tokio::test]
