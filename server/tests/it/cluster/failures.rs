@@ -234,3 +234,48 @@ async fn a_node_shut_down_sends_its_clients_elsewhere() {
     .await;
     drop(bob);
 }
+
+#[tokio::test]
+async fn while_redis_is_down_requests_are_refused_and_connections_kept() {
+    // spec: CLUSTER-3, ERROR-1
+    let mut redis = Redis::start();
+    let nodes = nodes(&redis, 2).await;
+    let mut alice = Client::login(nodes[0].addr, "alice").await;
+    alice.enter("hall", 0, 0).await;
+    let mut bob = Client::login(nodes[1].addr, "bob").await;
+    bob.enter("hall", 0, 0).await;
+    redis.kill();
+    let client_ref = alice.say("hall", "into the void").await;
+    let refused = alice.expect_error(ErrorCode::CLUSTER_UNAVAILABLE).await;
+    assert_eq!(
+        refused.client_ref, client_ref,
+        "the refusal names the message"
+    );
+    alice.who("hall").await;
+    alice.expect_error(ErrorCode::CLUSTER_UNAVAILABLE).await;
+    alice.list_rooms().await;
+    alice.expect_error(ErrorCode::CLUSTER_UNAVAILABLE).await;
+    alice.join("elsewhere", 0, 0).await;
+    alice.expect_error(ErrorCode::CLUSTER_UNAVAILABLE).await;
+    // Back: the same connections work again, without reconnecting.
+    redis.restart();
+    let acked = within_for(Duration::from_secs(20), "the node to recover", async {
+        loop {
+            let client_ref = alice.say("hall", "back").await;
+            match alice.recv_skipping_presence().await {
+                Frame::Ack(ack) if ack.client_ref == client_ref => break ack,
+                Frame::ErrorFrame(e) if e.code == ErrorCode::CLUSTER_UNAVAILABLE => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => panic!("alice: unexpected {other:?}"),
+            }
+        }
+    })
+    .await;
+    let mut seen = BTreeSet::new();
+    hear_all(&mut bob, &mut seen, &BTreeSet::from([acked.seq])).await;
+    drop((alice, bob));
+    for node in nodes {
+        node.finish().await;
+    }
+}
