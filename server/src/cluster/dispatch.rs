@@ -270,6 +270,12 @@ impl Subscription<'_> {
                 .filter_map(|r| record::read_room_message(r, &room.name))
                 .filter(|(m, _)| before.is_none_or(|b| m.seq < b))
                 .collect();
+            tracing::debug!(
+                room = room.name.as_str(),
+                expected,
+                read = records.len(),
+                "cluster: catching up"
+            );
             let Some((first, _)) = messages.first() else {
                 if let Some(before) = before {
                     room.skip_to(before);

@@ -9,7 +9,7 @@ use confab_protocol::frame::{Frame, LoginMode};
 use confab_protocol::ErrorCode;
 
 use super::messages::nodes;
-use super::redis::Redis;
+use super::redis_server::Redis;
 use super::*;
 use crate::common::{Ending, ServerProcess};
 
@@ -102,7 +102,9 @@ async fn a_node_killed_mid_load_loses_nothing_acknowledged() {
     let mut load = Vec::new();
     for (i, mut sender) in senders.into_iter().enumerate() {
         load.push(tokio::spawn(async move {
-            let seqs = send_all(&mut sender, "hall", &format!("s{i}"), 200, 10).await;
+            // 250 messages in all: what the watcher misses fits one replay
+            // (history_max is 248 with the default queue).
+            let seqs = send_all(&mut sender, "hall", &format!("s{i}"), 100, 10).await;
             (sender, seqs)
         }));
     }
@@ -117,7 +119,7 @@ async fn a_node_killed_mid_load_loses_nothing_acknowledged() {
     assert_ne!(ending, Ending::Open);
     for task in load {
         let (_, seqs) = within("the senders on b and c", task).await.unwrap();
-        assert_eq!(seqs.len(), 200, "b and c acknowledge everything");
+        assert_eq!(seqs.len(), 100, "b and c acknowledge everything");
         acked.extend(seqs);
     }
     // The watcher comes back on b once a's lease on its name ran out.
@@ -138,6 +140,8 @@ async fn a_node_killed_mid_load_loses_nothing_acknowledged() {
         }
     })
     .await;
+    // The auto-join of the default room comes first (HANDSHAKE-7).
+    watcher.expect_joined("lobby").await;
     let contiguous = (1..).take_while(|s| seen.contains(s)).last().unwrap_or(0);
     let (_, replay) = watcher.enter("hall", contiguous, 1000).await;
     for frame in replay {
@@ -229,4 +233,49 @@ async fn a_node_shut_down_sends_its_clients_elsewhere() {
     )
     .await;
     drop(bob);
+}
+
+#[tokio::test]
+async fn while_redis_is_down_requests_are_refused_and_connections_kept() {
+    // spec: CLUSTER-3, ERROR-1
+    let mut redis = Redis::start();
+    let nodes = nodes(&redis, 2).await;
+    let mut alice = Client::login(nodes[0].addr, "alice").await;
+    alice.enter("hall", 0, 0).await;
+    let mut bob = Client::login(nodes[1].addr, "bob").await;
+    bob.enter("hall", 0, 0).await;
+    redis.kill();
+    let client_ref = alice.say("hall", "into the void").await;
+    let refused = alice.expect_error(ErrorCode::CLUSTER_UNAVAILABLE).await;
+    assert_eq!(
+        refused.client_ref, client_ref,
+        "the refusal names the message"
+    );
+    alice.who("hall").await;
+    alice.expect_error(ErrorCode::CLUSTER_UNAVAILABLE).await;
+    alice.list_rooms().await;
+    alice.expect_error(ErrorCode::CLUSTER_UNAVAILABLE).await;
+    alice.join("elsewhere", 0, 0).await;
+    alice.expect_error(ErrorCode::CLUSTER_UNAVAILABLE).await;
+    // Back: the same connections work again, without reconnecting.
+    redis.restart();
+    let acked = within_for(Duration::from_secs(20), "the node to recover", async {
+        loop {
+            let client_ref = alice.say("hall", "back").await;
+            match alice.recv_skipping_presence().await {
+                Frame::Ack(ack) if ack.client_ref == client_ref => break ack,
+                Frame::ErrorFrame(e) if e.code == ErrorCode::CLUSTER_UNAVAILABLE => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => panic!("alice: unexpected {other:?}"),
+            }
+        }
+    })
+    .await;
+    let mut seen = BTreeSet::new();
+    hear_all(&mut bob, &mut seen, &BTreeSet::from([acked.seq])).await;
+    drop((alice, bob));
+    for node in nodes {
+        node.finish().await;
+    }
 }

@@ -8,7 +8,9 @@ pub mod harness;
 mod heartbeat;
 mod messages;
 mod names;
-mod redis;
+mod nodes;
+mod redis_server;
+mod retention;
 mod rooms;
 
 use crate::common::{within, within_for, Client, TestServer};

@@ -4,7 +4,7 @@
 use confab_protocol::frame::{Direction, Frame, HistoryKind, PresenceEvent};
 
 use super::messages::nodes;
-use super::redis::Redis;
+use super::redis_server::Redis;
 use super::*;
 use crate::common::expect_presence;
 
