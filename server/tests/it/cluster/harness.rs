@@ -75,6 +75,15 @@ impl RedisServer {
         let _ = child.wait();
     }
 
+    /// SIGKILL, as a crash: what Redis acknowledged is on disk already
+    /// (`appendfsync always`). `restart` brings it back.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Starts Redis again on the same port with the same data.
     pub fn restart(&mut self) {
         self.stop();

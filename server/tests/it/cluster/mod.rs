@@ -9,7 +9,6 @@ mod heartbeat;
 mod messages;
 mod names;
 mod nodes;
-mod redis_server;
 mod retention;
 mod rooms;
 
