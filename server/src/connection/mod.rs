@@ -18,7 +18,7 @@ use confab_protocol::frame::{ErrorFrame, Frame};
 use confab_protocol::session::{ServerSession, ServerTimers};
 use confab_protocol::{ErrorCode, PROTOCOL_VERSION};
 use tokio::io::AsyncReadExt;
-use tracing::{debug, info};
+use tracing::debug;
 
 use crate::admission::Admission;
 use crate::hub::{Member, Room};
@@ -141,14 +141,13 @@ fn closing_code(last: &Frame) -> ErrorCode {
 /// future keeps only what the connection needs while it lives: every idle
 /// client holds one, and its size is the server's memory per connection.
 pub(crate) fn serve<T: Transport>(
-    stream: T,
+    mut stream: T,
     peer: SocketAddr,
     shared: Arc<Shared>,
     admission: Admission,
     accepted_at: tokio::time::Instant,
 ) -> impl Future<Output = ()> + Send {
-    let id = admission.conn_id;
-    let (mut read_half, write_half) = stream.into_split();
+    let id = shared.gate.next_conn_id();
     let services = &shared.services;
     let limits = &services.limits;
     let outbox = Arc::new(Outbox::new(Arc::clone(&services.queued)));
@@ -195,27 +194,11 @@ pub(crate) fn serve<T: Transport>(
     // Reader and writer run in one task: every idle client holds one task,
     // and its size is most of the server's memory per connection.
     async move {
-        let reading = async {
-            let ended = reader::run(&mut read_half, &mut state, &closing_shared).await;
-            let peer = &state.peer;
-            match &state.member {
-                Some(member) => {
-                    info!(conn = peer.id, peer = %peer.addr, user = %member.name, "closed: {ended}")
-                }
-                // Never logged in: scanners and slowloris come by the
-                // thousand, and a line each would flood the log.
-                None => debug!(conn = peer.id, peer = %peer.addr, "closed before login: {ended}"),
-            }
-            // spec: ORDER-1 — a peer that closed its side may still read the
-            // ACKs of what it sent (bounded, like any closing, `[CLOSE-4]`).
-            let _ = tokio::time::timeout(LINGER * 5, state.peer.unacked.settled()).await;
-            if let Some(member) = state.member.take() {
-                crate::handlers::disconnect(&state.shared.services, &member, &mut state.peer);
-            }
-            state.peer.outbox.close();
-        };
+        // Borrowed halves: owned ones would share the stream through one
+        // more allocation per connection.
+        let (mut read_half, write_half) = stream.split_ref();
         tokio::join!(
-            reading,
+            reader::run(&mut read_half, &mut state, &closing_shared),
             writer::run(write_half, &writer_outbox, &closing_shared.services.metrics)
         );
         linger(read_half).await;
@@ -269,5 +252,44 @@ mod tests {
         // future of 4,320 plus a second task.
         const LIMIT: usize = 640;
         assert!(size <= LIMIT, "the connection future grew to {size} bytes");
+    }
+}
+
+#[cfg(test)]
+mod probe {
+    use super::*;
+    #[tokio::test]
+    async fn probe_sizes() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (_client, (mut stream, peer)) = (client.unwrap(), accepted.unwrap());
+        let shared = Arc::new(Shared::new(crate::Config::default(), None).unwrap());
+        let admission = shared.gate.admit(peer.ip()).unwrap();
+        let outbox = Arc::new(Outbox::new(Arc::clone(&shared.services.queued)));
+        let (mut r, w) = stream.split_ref();
+        eprintln!("TcpStream {}", std::mem::size_of::<tokio::net::TcpStream>());
+        eprintln!("writer fut {}", std::mem::size_of_val(&writer::run(w, &outbox, &shared.services.metrics)));
+        eprintln!("drain fut {}", std::mem::size_of_val(&outbox.drain()));
+        eprintln!("stopped fut {}", std::mem::size_of_val(&outbox.stopped()));
+        eprintln!("closing wait {}", std::mem::size_of_val(&shared.services.closing.wait()));
+        eprintln!("sleep {}", std::mem::size_of::<tokio::time::Sleep>());
+        eprintln!("session {}", std::mem::size_of::<ServerSession>());
+        eprintln!("peer {}", std::mem::size_of::<Peer>());
+        eprintln!("admission {}", std::mem::size_of::<Admission>());
+        eprintln!("limiter {}", std::mem::size_of::<RateLimiter>());
+        eprintln!("member {}", std::mem::size_of::<Member>());
+        let mut buf = bytes::BytesMut::new();
+        eprintln!("read_more {}", std::mem::size_of_val(&reader::read_more(&mut r, &mut buf)));
+        let mut state = Box::new(ConnState {
+            session: ServerSession::new(1, 1, 3, ServerTimers::from_limits(&shared.services.limits), std::time::Instant::now()),
+            member: None,
+            limiter: RateLimiter::new(&shared.services.limits),
+            shared: Arc::clone(&shared),
+            auth_failures: 0,
+            received_at: std::time::Instant::now(),
+            peer: Peer { id: 1, addr: peer, outbox: Arc::clone(&outbox), rooms: Vec::new(), admission, unacked: Default::default(), metrics: Arc::clone(&shared.services.metrics) },
+        });
+        eprintln!("reader fut {}", std::mem::size_of_val(&reader::run(&mut r, &mut state, &shared)));
     }
 }

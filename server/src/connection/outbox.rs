@@ -248,9 +248,9 @@ impl Outbox {
     /// Waits until there is something to write or the connection is no
     /// longer open, then hands over every queued frame, allocation and all
     /// (an idle connection's queue holds no memory), with the lifecycle
-    /// they were taken in.
-    pub async fn drain(&self) -> (VecDeque<Bytes>, Lifecycle) {
-        poll_fn(|cx| {
+    /// they were taken in. A plain poll function, holding `self` once.
+    pub fn drain(&self) -> impl std::future::Future<Output = (VecDeque<Bytes>, Lifecycle)> + '_ {
+        poll_fn(move |cx| {
             // Registered before looking, so a push after the look wakes us.
             self.writer.register(cx.waker());
             let mut state = self.lock();
@@ -261,7 +261,6 @@ impl Outbox {
             }
             Poll::Pending
         })
-        .await
     }
 
     /// The writer has written (or let go of) frames of `len` bytes in all.

@@ -13,7 +13,7 @@ use confab_protocol::session::ServerAction;
 use confab_protocol::ErrorCode;
 use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 use super::lifecycle::Lifecycle;
 use super::{cost, ConnState};
@@ -77,7 +77,19 @@ fn next_timer(state: &ConnState, armed: Instant) -> Instant {
         .map_or(armed, Instant::from_std)
 }
 
-pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: &Shared) -> Ended {
+/// Reads and handles frames until the connection is to end, then takes
+/// the member out of the server and closes the outbox.
+///
+/// One `async` block rather than an `async fn` (which would keep its
+/// arguments twice) and no caller's block around it (which would keep
+/// them once more): every idle connection's future holds this one.
+pub fn run<'a, R: ReadHalf>(
+    read_half: &'a mut R,
+    state: &'a mut ConnState,
+    shared: &'a Shared,
+) -> impl Future<Output = ()> + 'a {
+    async move {
+    let ended = {
     // Armed lazily: a frame received pushes the session's deadline later
     // without touching the timer, which on firing early asks the session
     // again. Only a deadline brought forward re-arms it at once.
@@ -88,18 +100,18 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
     tokio::pin!(shutting_down);
     let mut buf = BytesMut::new();
 
-    loop {
+    'reading: loop {
         let mut handled = 0;
         loop {
             let waited = match next_frame(state, &mut buf) {
                 Step::Handled => false,
                 Step::Async(handler) => {
                     if let Some(ended) = handler.await {
-                        return ended;
+                        break 'reading ended;
                     }
                     true
                 }
-                Step::End(ended) => return ended,
+                Step::End(ended) => break 'reading ended,
                 Step::NeedBytes => break,
             };
             if waited {
@@ -133,17 +145,17 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
             biased;
             // A sender overflowed the queue, or the writer, in this task,
             // ended the output: each transition wakes the task.
-            lifecycle = state.peer.outbox.stopped() => return Ended::Stopped(lifecycle),
-            _ = &mut shutting_down => return Box::pin(say_goodbye(state)).await,
+            lifecycle = state.peer.outbox.stopped() => break 'reading Ended::Stopped(lifecycle),
+            _ = &mut shutting_down => break 'reading Box::pin(say_goodbye(state)).await,
             read = read_more(read_half, &mut buf) => match read {
-                Ok(0) if buf.is_empty() => return Ended::PeerClosed,
+                Ok(0) if buf.is_empty() => break 'reading Ended::PeerClosed,
                 // spec: FRAMING-6 — a partial frame at EOF is discarded.
-                Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
+                Ok(0) => break 'reading Ended::PeerVanishedMidFrame(buf.len()),
                 Ok(n) => {
                     shared.services.metrics.bytes_in.inc_by(n as u64);
                     state.received_at = Instant::now().into_std();
                 }
-                Err(e) => return Ended::Io(e),
+                Err(e) => break 'reading Ended::Io(e),
             },
             _ = &mut timer => {
                 // spec: HANDSHAKE-8, KEEPALIVE-2 — the session decides.
@@ -154,7 +166,7 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
                     }
                     ServerAction::CloseWith(last) => {
                         state.peer.close_with(last);
-                        return Ended::Stopped(state.peer.outbox.lifecycle());
+                        break 'reading Ended::Stopped(state.peer.outbox.lifecycle());
                     }
                     _ => {}
                 }
@@ -163,6 +175,32 @@ pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: 
             }
         }
     }
+    };
+    // Boxed: inline, the closing steps' timer would size every idle
+    // connection's future (the loop's timer cannot share its room).
+    Box::pin(closed(state, ended)).await;
+    }
+}
+
+/// The closing steps once reading ended: the log line, the owed ACKs, the
+/// member out of the hub, the outbox closed.
+async fn closed(state: &mut ConnState, ended: Ended) {
+    let peer = &state.peer;
+    match &state.member {
+        Some(member) => {
+            info!(conn = peer.id, peer = %peer.addr, user = %member.name, "closed: {ended}")
+        }
+        // Never logged in: scanners and slowloris come by the
+        // thousand, and a line each would flood the log.
+        None => debug!(conn = peer.id, peer = %peer.addr, "closed before login: {ended}"),
+    }
+    // spec: ORDER-1 — a peer that closed its side may still read the
+    // ACKs of what it sent (bounded, like any closing, `[CLOSE-4]`).
+    let _ = tokio::time::timeout(super::LINGER * 5, state.peer.unacked.settled()).await;
+    if let Some(member) = state.member.take() {
+        handlers::disconnect(&state.shared.services, &member, &mut state.peer);
+    }
+    state.peer.outbox.close();
 }
 
 /// The server is shutting down: GOODBYE, after the owed ACKs. Boxed by
@@ -181,7 +219,7 @@ async fn say_goodbye(state: &mut ConnState) -> Ended {
 /// for bytes before reserving room for them. Cancel-safe, like `read_buf`.
 /// A plain poll function, not an `async fn` around one, which would hold
 /// its arguments twice in every idle connection's future.
-fn read_more<'a, R: ReadHalf>(
+pub(super) fn read_more<'a, R: ReadHalf>(
     read_half: &'a mut R,
     buf: &'a mut BytesMut,
 ) -> impl Future<Output = std::io::Result<usize>> + 'a {

@@ -31,7 +31,14 @@ const MAX_COALESCE: usize = 64 * 1024;
 ///
 /// Waiting for frames is all an idle connection does here, so only that wait
 /// is inline; writing a batch, and every rare path, is a boxed future.
-pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox, metrics: &Metrics) {
+/// An `async` block rather than an `async fn`, which would keep its
+/// arguments twice.
+pub fn run<'a, W: AsyncWrite + Unpin + 'a>(
+    mut write_half: W,
+    outbox: &'a Outbox,
+    metrics: &'a Metrics,
+) -> impl std::future::Future<Output = ()> + 'a {
+    async move {
     loop {
         let (batch, lifecycle) = outbox.drain().await;
         metrics.queue_depth.observe(batch.len() as u64);
@@ -56,6 +63,7 @@ pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox, metr
     }
     outbox.end_output();
     let _ = Box::pin(timeout(OVERFLOW_GRACE, write_half.shutdown())).await;
+    }
 }
 
 /// [`write_batch`], given at most `CLOSE_GRACE` more once the connection is
