@@ -109,7 +109,8 @@ impl ServerSession {
     /// Whether a type code is known on this connection: the frames of spec
     /// section 21 are unknown unless the server set `MODERATION` (`[MOD-1]`).
     fn knows(&self, frame_type: u8) -> bool {
-        route_of(frame_type).is_some() && (self.has(MODERATION) || !frame::is_moderation(frame_type))
+        route_of(frame_type).is_some()
+            && (self.has(MODERATION) || !frame::is_moderation(frame_type))
     }
 
     pub fn state(&self) -> ServerState {
@@ -187,7 +188,10 @@ impl ServerSession {
     /// `poll_timeout` is later than `now`, or `None`.
     pub fn handle_timeout(&mut self, now: Instant) -> ServerAction {
         let (handshaking, keepalive) = self.timers_running();
-        match self.clock.expire(now, handshaking, keepalive, self.has(PINGED)) {
+        match self
+            .clock
+            .expire(now, handshaking, keepalive, self.has(PINGED))
+        {
             Expired::Nothing => ServerAction::Nothing,
             // spec: HANDSHAKE-8, AUTH-2 — absolute, whatever is pending.
             Expired::Handshake => self.fatal_action(
@@ -248,7 +252,10 @@ impl ServerSession {
                         &message,
                     );
                 }
-                self.set(AUTO_JOIN, hello.flags & crate::frame::Hello::NO_AUTO_JOIN == 0);
+                self.set(
+                    AUTO_JOIN,
+                    hello.flags & crate::frame::Hello::NO_AUTO_JOIN == 0,
+                );
                 self.set(
                     CLIENT_MODERATION,
                     hello.flags & crate::frame::Hello::MODERATION != 0,

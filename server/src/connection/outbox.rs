@@ -232,17 +232,21 @@ impl Outbox {
         self.writer.wake();
     }
 
+    /// Ready once the connection is no longer open, with where it is; the
+    /// task is woken at every transition. A poll function: every idle
+    /// connection's reader waits on it.
+    pub fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> Poll<Lifecycle> {
+        self.writer.register(cx.waker());
+        match self.lifecycle.get() {
+            Lifecycle::Open => Poll::Pending,
+            other => Poll::Ready(other),
+        }
+    }
+
     /// Resolves once the connection is no longer open, with where it is.
-    /// A plain poll function (not an `async fn` around one, which holds its
-    /// argument twice): every idle connection's reader waits on it.
+    #[cfg(test)]
     pub fn stopped(&self) -> impl std::future::Future<Output = Lifecycle> + '_ {
-        poll_fn(|cx| {
-            self.writer.register(cx.waker());
-            match self.lifecycle.get() {
-                Lifecycle::Open => Poll::Pending,
-                other => Poll::Ready(other),
-            }
-        })
+        poll_fn(|cx| self.poll_stopped(cx))
     }
 
     /// Waits until there is something to write or the connection is no

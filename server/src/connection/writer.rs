@@ -39,31 +39,49 @@ pub fn run<'a, W: AsyncWrite + Unpin + 'a>(
     metrics: &'a Metrics,
 ) -> impl std::future::Future<Output = ()> + 'a {
     async move {
-    loop {
-        let (batch, lifecycle) = outbox.drain().await;
-        metrics.queue_depth.observe(batch.len() as u64);
-        if lifecycle == Lifecycle::Overflowed {
-            // Boxed, like every rare path here: inline, its state would
-            // size the future of every idle connection.
-            Box::pin(cut_off_slow_consumer(&mut write_half, &[])).await;
-            break;
+        loop {
+            // Every rare path, and writing itself, is boxed: inline, its state
+            // would size the future of every idle connection. The batch lives
+            // in this block only: a local kept beside the wait would too.
+            let writing = {
+                let (batch, lifecycle) = outbox.drain().await;
+                metrics.queue_depth.observe(batch.len() as u64);
+                Box::pin(write_or_cut_off(
+                    &mut write_half,
+                    batch,
+                    lifecycle,
+                    outbox,
+                    metrics,
+                ))
+            };
+            if !writing.await {
+                break;
+            }
         }
-        let bytes: usize = batch.iter().map(Bytes::len).sum();
-        if !Box::pin(write_batch_bounded(&mut write_half, batch, outbox)).await {
-            break;
+        if outbox.lifecycle() == Lifecycle::Overflowed {
+            metrics.slow_consumer_cuts.inc();
+            metrics.error_sent(ErrorCode::SLOW_CONSUMER, 0);
         }
-        metrics.bytes_out.inc_by(bytes as u64);
-        if lifecycle != Lifecycle::Open {
-            break;
-        }
+        outbox.end_output();
+        let _ = Box::pin(timeout(OVERFLOW_GRACE, write_half.shutdown())).await;
     }
-    if outbox.lifecycle() == Lifecycle::Overflowed {
-        metrics.slow_consumer_cuts.inc();
-        metrics.error_sent(ErrorCode::SLOW_CONSUMER, 0);
+}
+
+/// Writes a batch taken in `lifecycle`, or cuts off a slow consumer;
+/// whether to go on.
+async fn write_or_cut_off<W: AsyncWrite + Unpin>(
+    write_half: &mut W,
+    batch: VecDeque<Bytes>,
+    lifecycle: Lifecycle,
+    outbox: &Outbox,
+    metrics: &Metrics,
+) -> bool {
+    if lifecycle == Lifecycle::Overflowed {
+        drop(batch);
+        cut_off_slow_consumer(write_half, &[]).await;
+        return false;
     }
-    outbox.end_output();
-    let _ = Box::pin(timeout(OVERFLOW_GRACE, write_half.shutdown())).await;
-    }
+    write_batch_bounded(write_half, batch, outbox, metrics).await && lifecycle == Lifecycle::Open
 }
 
 /// [`write_batch`], given at most `CLOSE_GRACE` more once the connection is
@@ -73,9 +91,13 @@ async fn write_batch_bounded<W: AsyncWrite + Unpin>(
     write_half: &mut W,
     batch: VecDeque<Bytes>,
     outbox: &Outbox,
+    metrics: &Metrics,
 ) -> bool {
+    // Counted here, not in `run`: every idle connection's future holds
+    // what `run` keeps across this wait.
+    let bytes: usize = batch.iter().map(Bytes::len).sum();
     let mut writing = std::pin::pin!(write_batch(write_half, batch, outbox));
-    tokio::select! {
+    let done = tokio::select! {
         biased;
         done = &mut writing => done,
         _ = outbox.closing() => match timeout(CLOSE_GRACE, writing).await {
@@ -85,7 +107,11 @@ async fn write_batch_bounded<W: AsyncWrite + Unpin>(
                 false
             }
         },
+    };
+    if done {
+        metrics.bytes_out.inc_by(bytes as u64);
     }
+    done
 }
 
 /// Writes one batch, coalesced into few syscalls; false when the connection
