@@ -100,10 +100,13 @@ pub fn local_ip(server: SocketAddr, index: usize) -> Option<IpAddr> {
 
 pub async fn run(
     target: Target,
-    server: SocketAddr,
+    servers: &[SocketAddr],
     workload: &Workload,
-    server_pid: Option<u32>,
+    server_pids: &[u32],
 ) -> Result<Report, String> {
+    if servers.is_empty() {
+        return Err("no server to measure".into());
+    }
     let n = workload.clients();
     let deadline = Instant::now() + workload.timeout;
     let barrier = Arc::new(Barrier::new(n + 1));
@@ -138,6 +141,8 @@ pub async fn run(
         let bar = bar.clone();
         let mut start_rx = start_rx.clone();
         let connect_permits = Arc::clone(&connect_permits);
+        // A cluster's clients are spread over its nodes, in turn.
+        let server = servers[index % servers.len()];
         tasks.push(tokio::spawn(async move {
             let permit = connect_permits
                 .acquire_owned()
@@ -171,7 +176,7 @@ pub async fn run(
     }
     // All logged in (or failed): go.
     barrier.wait().await;
-    let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
+    let server_before = summed(server_pids);
     let bench_before = procstat::sample(None);
     let start = Instant::now();
     go.send_replace(Some(start));
@@ -193,7 +198,7 @@ pub async fn run(
             errors[0]
         ));
     }
-    let server_after = server_pid.and_then(|pid| procstat::sample(Some(pid)));
+    let server_after = summed(server_pids);
     let bench_after = procstat::sample(None);
 
     // A bucket of a bounded run stays far below u32::MAX deliveries.
@@ -315,4 +320,24 @@ async fn client(
         histogram,
         timed_out,
     }
+}
+
+/// The processes' CPU time and memory added up (a cluster's nodes and its
+/// Redis); `None` when there is none or one cannot be read.
+fn summed(pids: &[u32]) -> Option<procstat::Sample> {
+    if pids.is_empty() {
+        return None;
+    }
+    let mut total = procstat::Sample {
+        cpu_seconds: 0.0,
+        rss: 0,
+        peak_rss: 0,
+    };
+    for pid in pids {
+        let sample = procstat::sample(Some(*pid))?;
+        total.cpu_seconds += sample.cpu_seconds;
+        total.rss += sample.rss;
+        total.peak_rss += sample.peak_rss;
+    }
+    Some(total)
 }

@@ -101,7 +101,8 @@ pub async fn run(
             timeout,
             progress: false,
         };
-        Some(fanout::run(Target::Confab, server, &workload, server_pid).await?)
+        let pids: Vec<u32> = server_pid.into_iter().collect();
+        Some(fanout::run(Target::Confab, &[server], &workload, &pids).await?)
     } else {
         None
     };

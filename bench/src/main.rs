@@ -30,9 +30,10 @@ struct Args {
 /// What `fanout` and `rooms` share: the targets, the messages, the pacing.
 #[derive(Debug, clap::Args)]
 struct Load {
-    /// The confab-server to measure (start it with high --msg-rate/--msg-burst/--byte-rate/--byte-burst).
-    #[arg(long, default_value = "127.0.0.1:7667")]
-    server: SocketAddr,
+    /// The confab-server to measure (start it with high --msg-rate/--msg-burst/--byte-rate/--byte-burst);
+    /// for a cluster, its nodes, comma-separated: client i connects to node i mod the count.
+    #[arg(long, default_value = "127.0.0.1:7667", value_delimiter = ',')]
+    server: Vec<SocketAddr>,
     /// A bare relay (`confab-bench relay`) to run the same workload against, for the ratio.
     #[arg(long)]
     floor: Option<SocketAddr>,
@@ -51,9 +52,10 @@ struct Load {
     /// Runs of each target (figures per run; the summary shows median and range).
     #[arg(long, default_value_t = 1)]
     repeat: usize,
-    /// PID of the confab-server, to sample its CPU and memory.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// PID of the confab-server, to sample its CPU and memory; for a
+    /// cluster, every node's (and Redis's), comma-separated: their sums.
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
     /// PID of the relay, likewise.
     #[arg(long)]
     floor_pid: Option<u32>,
@@ -195,7 +197,9 @@ async fn run(mode: Mode) -> Result<bool, String> {
 /// Runs `rooms` rooms of `members` against Confab and, if given, the floor,
 /// alternating so that drift on a shared machine hits both alike.
 async fn compare(rooms: usize, members: usize, load: Load) -> Result<bool, String> {
-    loopback_only(&load.server)?;
+    for server in &load.server {
+        loopback_only(server)?;
+    }
     if let Some(floor) = &load.floor {
         loopback_only(floor)?;
     }
@@ -216,11 +220,12 @@ async fn compare(rooms: usize, members: usize, load: Load) -> Result<bool, Strin
     let mut confab_runs = Vec::new();
     let mut floor_runs = Vec::new();
     for _ in 0..load.repeat.max(1) {
-        let report = fanout::run(Target::Confab, load.server, &workload, load.server_pid).await?;
+        let report = fanout::run(Target::Confab, &load.server, &workload, &load.server_pid).await?;
         emit(&report, load.json);
         confab_runs.push(report);
         if let Some(floor) = load.floor {
-            let report = fanout::run(Target::Floor, floor, &workload, load.floor_pid).await?;
+            let pids: Vec<u32> = load.floor_pid.into_iter().collect();
+            let report = fanout::run(Target::Floor, &[floor], &workload, &pids).await?;
             emit(&report, load.json);
             floor_runs.push(report);
         }

@@ -3,6 +3,7 @@
 //! terminal UI ([`tui`]) and plain line mode for scripts ([`plain`]), both
 //! deciding through one view-model ([`view`]).
 
+pub mod address;
 pub mod command;
 pub mod connection;
 pub mod event;

@@ -20,7 +20,10 @@ use confab_protocol::DEFAULT_PORT;
 #[derive(Debug, Parser)]
 #[command(name = "confab", version, about)]
 struct Args {
-    /// Server address, host:port.
+    /// Server address, host:port (the port defaults to 7667); or the nodes
+    /// of a cluster as a comma-separated list, host1:port,host2:port,...:
+    /// the client connects to the first and, whenever a connection is lost
+    /// or a node leaves, to the next one, resuming its rooms.
     #[arg(default_value_t = format!("127.0.0.1:{DEFAULT_PORT}"))]
     server: String,
 
@@ -104,6 +107,15 @@ fn password_for(name: &str) -> Result<String, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Checked before anything else: a bad entry is named now, not met later.
+    let tls_wanted = args.tls || args.ca.is_some();
+    let addrs = match confab_client::address::parse_list(&args.server, tls_wanted) {
+        Ok(addrs) => addrs,
+        Err(e) => {
+            eprintln!("confab: {e}");
+            return ExitCode::from(exit::UNREACHABLE);
+        }
+    };
     let account = if args.login || args.register {
         match password_for(args.name.as_deref().unwrap_or_default()) {
             Ok(password) => Some(Account {
@@ -118,7 +130,7 @@ fn main() -> ExitCode {
     } else {
         None
     };
-    let tls = if args.tls || args.ca.is_some() {
+    let tls = if tls_wanted {
         match confab_client::tls::connector(args.ca.as_deref()) {
             Ok(connector) => Some(std::sync::Arc::new(connector)),
             Err(e) => {
@@ -144,7 +156,7 @@ fn main() -> ExitCode {
         }
     };
     let options = Options {
-        addr: args.server.clone(),
+        addrs,
         name: args.name.clone(),
         account,
         rooms: args.room.iter().cloned().collect(),

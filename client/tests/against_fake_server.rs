@@ -69,7 +69,7 @@ async fn scripted_login(listener: &TcpListener, limits: Limits) -> Framed<TcpStr
 
 async fn start_client(listener: &TcpListener) -> Handle {
     connection::spawn(Options {
-        addr: listener.local_addr().unwrap().to_string(),
+        addrs: vec![listener.local_addr().unwrap().to_string()],
         name: Some("alice".into()),
         account: None,
         rooms: Vec::new(),
@@ -341,7 +341,7 @@ async fn too_many_attempts_without_a_login_tried_is_the_end_not_a_reconnect_loop
     // a server that says so at once must not make it reconnect forever.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut handle = connection::spawn(Options {
-        addr: listener.local_addr().unwrap().to_string(),
+        addrs: vec![listener.local_addr().unwrap().to_string()],
         name: None,
         account: None,
         rooms: Vec::new(),

@@ -26,7 +26,7 @@ async fn until(handle: &mut Handle, wanted: impl Fn(&Event) -> bool) -> Event {
 
 fn client(addr: &str, name: &str, join_history: u16) -> Handle {
     connection::spawn(Options {
-        addr: addr.to_string(),
+        addrs: vec![addr.to_string()],
         name: Some(name.into()),
         account: None,
         rooms: Vec::new(),

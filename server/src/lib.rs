@@ -9,8 +9,6 @@ mod addresses;
 mod admission;
 mod clock;
 mod closing;
-// Wired into login, rooms and the log by the commits that follow.
-#[allow(dead_code)]
 mod cluster;
 pub mod config;
 mod connection;

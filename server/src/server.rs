@@ -112,6 +112,9 @@ pub async fn run<L: Listener>(
         Arc::clone(&shared),
         shutdown.clone(),
     ));
+    if let Some(cluster) = &shared.services.cluster {
+        cluster.start(&shared, &tracker, &shutdown);
+    }
     readiness.set_ready(Arc::clone(&shared));
     loop {
         let report_due = refusals.due();
@@ -215,6 +218,9 @@ pub async fn run<L: Listener>(
             "{} connections did not close within the grace period",
             shared.gate.active_connections()
         );
+    }
+    if let Some(cluster) = &shared.services.cluster {
+        cluster.leave().await;
     }
     Ok(())
 }

@@ -113,9 +113,13 @@ impl Shared {
             moderation.restore(store.load_moderation(crate::moderation::AUDIT_KEEP)?);
             (Some(store), names)
         };
-        let log = match &store {
-            Some(store) => Log::Sqlite(store.log()),
-            None => Log::Memory(MemoryLog::new(history_max)),
+        let log = match (&store, &cluster) {
+            (_, Some(cluster)) => Log::Cluster(crate::cluster::RedisLog::start(
+                cluster.clone(),
+                std::time::Duration::from_secs(config.retention_interval_s.max(1)),
+            )),
+            (Some(store), None) => Log::Sqlite(store.log()),
+            (None, None) => Log::Memory(MemoryLog::new(history_max)),
         };
         let has_accounts = store.is_some() || cluster.is_some();
         let passwords = match has_accounts {

@@ -93,6 +93,8 @@ ERRORS = {
     "ADDRESS_BANNED": 56,
     "REMOVED": 57,
     "TAKEN_OVER": 58,
+    "NODE_LEAVING": 59,
+    "CLUSTER_UNAVAILABLE": 46,
 }
 FATAL = 1  # ERROR flags bit 0
 
@@ -982,6 +984,8 @@ def build_frames(report):
     add("goodbye-multibyte-message", F("GOODBYE", reason=0, message="au revoir, \u00e0 bient\u00f4t \U0001F44B"))
     add("goodbye-taken-over", F("GOODBYE", reason=58,
                                 message="another login to this account took the session over"))
+    add("goodbye-node-leaving", F("GOODBYE", reason=59,
+                                  message="this node is shutting down; reconnect to another node"))
     add("goodbye-reason-u16-max", F("GOODBYE", reason=U16_MAX, message="x"))
 
     # --- ERROR ---
@@ -989,6 +993,8 @@ def build_frames(report):
                                          client_ref=7, message="not logged in"))
     add("error-not-confab-fatal", F("ERROR", code=6, flags=FATAL, frame_type=0, client_ref=0,
                                     message="This is a Confab server; see spec/PROTOCOL.md."))
+    add("error-cluster-unavailable-send", F("ERROR", code=46, flags=0, frame_type=0x15,
+                                            client_ref=9, message="not acknowledged, try again"))
     add("error-empty-message", F("ERROR", code=0, flags=0, frame_type=0, client_ref=0, message=""))
     add("error-rate-limited-client-ref-u32-max", F("ERROR", code=37, flags=0, frame_type=0x16,
                                                    client_ref=U32_MAX, message="slow down"))

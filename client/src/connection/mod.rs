@@ -30,8 +30,10 @@ pub struct Backoff {
 
 #[derive(Clone)]
 pub struct Options {
-    /// `host:port` of the server.
-    pub addr: String,
+    /// `host:port` of the server, or of each node of a cluster (at least
+    /// one): connected to in turn, from the first, moving on to the next
+    /// whenever a connection is lost (`[CLUSTER-4]`).
+    pub addrs: Vec<String>,
     /// The name to log in with; asked for through `Event::NameRequired` when `None`.
     pub name: Option<String>,
     /// Log in to (or register) an account instead of as a guest.
@@ -202,6 +204,12 @@ enum Outcome {
     Quit,
     /// The connection was lost; worth reconnecting.
     Lost(String),
+    /// The node (GREETING's `server`) ended the connection with
+    /// `NODE_LEAVING`: reconnect at once to another node (`[CLUSTER-4]`).
+    Leaving {
+        node: String,
+        reason: String,
+    },
     /// The session cannot go on; do not reconnect.
     Fatal(String),
     /// Too many names were refused at the prompt: connect again at once

@@ -1,5 +1,7 @@
 //! The reconnect loop: connect, run a session, back off (queueing meanwhile), connect again.
 
+use std::time::Duration;
+
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -75,8 +77,22 @@ pub(super) async fn run(
         oldest_fetched: std::collections::HashMap::new(),
         refused: None,
     };
+    if options.addrs.is_empty() {
+        let closed = Event::Closed {
+            reason: "no server address given".into(),
+            clean: false,
+        };
+        let _ = events.send(closed).await;
+        return;
+    }
     let mut attempt = 0u32;
     let mut failures = 0u32;
+    // Which of the server's addresses (nodes) is tried next.
+    let mut current = 0usize;
+    // Before the first login: how many addresses were tried, and why each
+    // one failed.
+    let mut tried = 0usize;
+    let mut unreached: Vec<String> = Vec::new();
     let goodbye = || Event::Closed {
         reason: "goodbye".into(),
         clean: true,
@@ -88,22 +104,24 @@ pub(super) async fn run(
     // Every way out of the reconnect loop ends in one Closed event.
     let closed = 'reconnect: loop {
         attempt += 1;
+        let addr = options.addrs[current].clone();
         let _ = events
             .send(Event::Connecting {
-                addr: options.addr.clone(),
+                addr: addr.clone(),
                 attempt,
             })
             .await;
         let opened = match memory.drain_deadline {
             // Finishing: even the connection attempt must not outlast the deadline.
-            Some(deadline) => tokio::time::timeout_at(deadline, open(&options))
+            Some(deadline) => tokio::time::timeout_at(deadline, open(&addr, &options))
                 .await
                 .unwrap_or_else(|_| Err("timed out".into())),
-            None => open(&options).await,
+            None => open(&addr, &options).await,
         };
+        let mut unreachable = false;
         let outcome = match opened {
             Ok(stream) => {
-                let mut session = Session::new(&options, &mut memory, &events);
+                let mut session = Session::new(&options, &addr, &mut memory, &events);
                 let outcome = session.run(stream, &mut commands).await;
                 if session.logged_in() {
                     failures = 0;
@@ -111,16 +129,44 @@ pub(super) async fn run(
                 outcome
             }
             Err(e) if !memory.logged_in_once => {
-                Outcome::Fatal(format!("cannot connect to {}: {e}", options.addr))
+                unreachable = true;
+                unreached.push(format!("{addr}: {e}"));
+                Outcome::Fatal(format!("cannot connect to {}", unreached.join("; ")))
             }
             // Short: it is said again on each attempt.
-            Err(e) => Outcome::Lost(format!("{}: {e}", options.addr)),
+            Err(e) => Outcome::Lost(format!("{addr}: {e}")),
         };
         memory.outbox.connection_lost();
+        if unreachable || matches!(outcome, Outcome::Lost(_) | Outcome::Leaving { .. }) {
+            // spec: CLUSTER-4 — the next node, round robin.
+            current = (current + 1) % options.addrs.len();
+            if !memory.logged_in_once {
+                // The first connection tries each address once before giving up.
+                if let Outcome::Lost(why) | Outcome::Leaving { reason: why, .. } = &outcome {
+                    unreached.push(format!("{addr}: {why}"));
+                }
+                tried += 1;
+                if tried < options.addrs.len() {
+                    continue 'reconnect;
+                }
+            }
+        }
+        // A node's departure with another node to go to: the next try is at
+        // once, unless the last one after a departure failed already (no
+        // spinning between nodes that all leave).
+        let mut leaving = None;
         let reason = match outcome {
             Outcome::Quit => break goodbye(),
             Outcome::Fatal(reason) => break lost(memory.undelivered(&reason)),
             Outcome::Lost(reason) => reason,
+            Outcome::Leaving { node, reason } if options.addrs.len() > 1 => {
+                if failures == 0 {
+                    let next = &options.addrs[current];
+                    leaving = Some(format!("{node} is leaving; reconnecting to {next}"));
+                }
+                format!("{node} is leaving ({reason})")
+            }
+            Outcome::Leaving { reason, .. } => reason,
             // A fresh connection, fresh attempts; the user is asked again.
             Outcome::PromptAgain => continue 'reconnect,
             Outcome::PromptIdle { reason, asked } => {
@@ -153,17 +199,28 @@ pub(super) async fn run(
             break lost(memory.undelivered(&reason));
         };
         memory.start_drain_clock(options.drain_timeout);
-        let delay = backoff
-            .initial
-            .saturating_mul(1 << failures.min(16))
-            .min(backoff.max);
+        // Each round of the address list doubles the delay (one address:
+        // each attempt, as ever).
+        let rounds = failures / options.addrs.len() as u32;
+        let delay = match leaving {
+            Some(_) => Duration::ZERO,
+            None => backoff
+                .initial
+                .saturating_mul(1 << rounds.min(16))
+                .min(backoff.max),
+        };
         failures += 1;
-        let _ = events
-            .send(Event::Disconnected {
+        let disconnected = match leaving {
+            Some(note) => Event::Disconnected {
+                reason: note,
+                retry_in: None,
+            },
+            None => Event::Disconnected {
                 reason,
                 retry_in: Some(delay),
-            })
-            .await;
+            },
+        };
+        let _ = events.send(disconnected).await;
         let deadline = Instant::now() + delay;
         loop {
             let give_up = memory.drain_deadline;
@@ -191,15 +248,15 @@ pub(super) async fn run(
 }
 
 /// TCP to the server, wrapped in TLS when asked for; the error in words.
-async fn open(options: &Options) -> Result<Box<dyn ServerStream>, String> {
-    let stream = TcpStream::connect(&options.addr)
+async fn open(addr: &str, options: &Options) -> Result<Box<dyn ServerStream>, String> {
+    let stream = TcpStream::connect(addr)
         .await
         .map_err(|e| describe_io(&e))?;
     let _ = stream.set_nodelay(true);
     let Some(connector) = &options.tls else {
         return Ok(Box::new(stream));
     };
-    let host = crate::tls::server_name(&options.addr).map_err(|e| describe_io(&e))?;
+    let host = crate::tls::server_name(addr).map_err(|e| describe_io(&e))?;
     let tls = connector
         .connect(host, stream)
         .await

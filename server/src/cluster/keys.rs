@@ -47,6 +47,7 @@ pub fn name(user_key: &str) -> String {
 }
 
 /// An account: a hash with the password hash and when it was made.
+#[allow(dead_code)] // Until accounts move to the cluster (next commit).
 pub fn account(user_key: &str) -> String {
     format!("{PREFIX}:account:{user_key}")
 }
@@ -74,4 +75,19 @@ pub fn retention_lock() -> String {
 /// Held by the node clearing dead nodes' members out of rooms.
 pub fn janitor_lock() -> String {
     format!("{PREFIX}:lock:janitor")
+}
+
+/// Everyone logged in on any node: a hash, display name → node id (WHO).
+pub fn online() -> String {
+    format!("{PREFIX}:online")
+}
+
+/// Keys of the rooms that have a log (retention walks them).
+pub fn logs() -> String {
+    format!("{PREFIX}:logs")
+}
+
+/// Keys of the conversations that have a log (retention walks them).
+pub fn direct_logs() -> String {
+    format!("{PREFIX}:direct-logs")
 }

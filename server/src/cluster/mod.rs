@@ -9,10 +9,31 @@
 //! of the rooms they are in, in `seq` order, and backfills from the stream
 //! any gap it sees.
 
+mod ack;
+mod dispatch;
 mod error;
 pub mod keys;
+mod log;
+mod membership;
+mod record;
+mod retention;
+mod scripts;
 
+pub use ack::Acknowledge;
 pub use error::ClusterError;
+pub use log::RedisLog;
+pub use membership::{has_log, members, occupied, online, Change};
+
+use std::sync::Mutex;
+
+use confab_protocol::frame::PresenceEvent;
+use confab_protocol::Str8;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::hub::Room;
+use crate::sync::lock;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +57,17 @@ struct Inner {
     node_id: String,
     node_name: String,
     lease: Duration,
+    /// Requests to the subscription (`dispatch.rs`).
+    dispatch: mpsc::Sender<dispatch::Command>,
+    /// Membership changes to write (`membership.rs`).
+    membership: mpsc::Sender<Change>,
+    /// The two queues' far ends, until `start` takes them.
+    receivers: Mutex<Option<Receivers>>,
+}
+
+struct Receivers {
+    dispatch: mpsc::Receiver<dispatch::Command>,
+    membership: mpsc::Receiver<Change>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -76,6 +108,8 @@ impl Cluster {
             .await
             .map(drop)
             .map_err(unreachable)?;
+        let (dispatch, dispatch_receiver) = mpsc::channel(1_024);
+        let (membership, membership_receiver) = mpsc::channel(membership::QUEUE);
         Ok(Cluster {
             inner: Arc::new(Inner {
                 url: url.to_string(),
@@ -84,8 +118,108 @@ impl Cluster {
                 node_id: node_id(node_name),
                 node_name: node_name.to_string(),
                 lease,
+                dispatch,
+                membership,
+                receivers: Mutex::new(Some(Receivers {
+                    dispatch: dispatch_receiver,
+                    membership: membership_receiver,
+                })),
             }),
         })
+    }
+
+    /// Starts the node's tasks: its subscription, its membership writer and
+    /// its heartbeat and janitor. Once; later calls do nothing.
+    pub fn start(
+        &self,
+        shared: &Arc<crate::shared::Shared>,
+        tracker: &TaskTracker,
+        shutdown: &CancellationToken,
+    ) {
+        let Some(receivers) = lock(&self.inner.receivers).take() else {
+            return;
+        };
+        let keep = usize::from(shared.services.limits.history_max);
+        tracker.spawn(dispatch::run(
+            self.clone(),
+            Arc::clone(shared),
+            keep,
+            receivers.dispatch,
+            shutdown.clone(),
+        ));
+        // What is left at shutdown is `leave`'s.
+        tracker.spawn(membership::write(
+            self.clone(),
+            receivers.membership,
+            shutdown.clone(),
+        ));
+        tracker.spawn(membership::janitor(self.clone(), shutdown.clone()));
+    }
+
+    /// The node leaves the cluster at shutdown, once its connections are
+    /// gone (`[CLUSTER-4]`): its members leave their rooms and its heartbeat
+    /// stops at once, not a lease later.
+    pub async fn leave(&self) {
+        match tokio::time::timeout(RESPONSE_TIMEOUT, membership::leave(self)).await {
+            Ok(Ok(())) => tracing::info!("left the cluster"),
+            Ok(Err(e)) => tracing::warn!("leaving the cluster: {e}; the janitor will finish"),
+            Err(_) => tracing::warn!("leaving the cluster timed out; the janitor will finish"),
+        }
+    }
+
+    /// Subscribes to `room` and loads it from the cluster, before a member
+    /// here joins it; an error when the cluster cannot be reached (`[CLUSTER-3]`).
+    pub async fn sync_room(&self, room: &Arc<Room>) -> Result<(), ClusterError> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || ClusterError::Unexpected("the node's subscription has stopped".into());
+        self.inner
+            .dispatch
+            .send(dispatch::Command::Sync(Arc::clone(room), reply))
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    /// The room was let go here: the node stops hearing it.
+    pub fn forget_room(&self, room: Arc<Room>) {
+        if self
+            .inner
+            .dispatch
+            .try_send(dispatch::Command::Forget(room))
+            .is_err()
+        {
+            tracing::debug!("cluster: a let-go room stays subscribed (queue full)");
+        }
+    }
+
+    /// Records that `name` logged in on this node, or left it (WHO, `[CLUSTER-1]`).
+    pub fn user_changed(&self, name: &Str8, online: bool) {
+        let change = Change::Online {
+            name: name.clone(),
+            online,
+        };
+        if self.inner.membership.try_send(change).is_err() {
+            tracing::warn!(
+                user = name.as_str(),
+                "cluster: membership queue full; a change was dropped"
+            );
+        }
+    }
+
+    /// Records that `name` joined or left `room` on this node (`[CLUSTER-1]`).
+    pub fn member_changed(&self, room: &Str8, name: &Str8, event: PresenceEvent) {
+        let change = Change::Room {
+            room: room.clone(),
+            name: name.clone(),
+            event,
+        };
+        if self.inner.membership.try_send(change).is_err() {
+            tracing::warn!(
+                room = room.as_str(),
+                user = name.as_str(),
+                "cluster: membership queue full; a change was dropped"
+            );
+        }
     }
 
     /// A connection for commands (multiplexed: clone it freely; it

@@ -199,8 +199,8 @@ fn the_example_is_the_defaults_commented_or_not() {
         .collect();
     let settings = FileSettings::parse(Path::new("confab.toml"), &uncommented).unwrap();
     let keys = super::schema::keys(&super::schema::lenient_command());
-    // The TLS files, the operators and the metrics address.
-    assert_eq!(unset, 4);
+    // The TLS files, the operators, the metrics address, the cluster and the node's name.
+    assert_eq!(unset, 6);
     assert_eq!(
         settings.len(),
         keys.len() - unset,

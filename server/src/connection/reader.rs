@@ -240,9 +240,16 @@ async fn closed(state: &mut ConnState, ended: Ended) {
 async fn say_goodbye(state: &mut ConnState) -> Ended {
     // spec: CLOSE-2, ORDER-1 — the owed ACKs before the GOODBYE.
     let _ = tokio::time::timeout(Duration::from_secs(1), state.peer.unacked.settled()).await;
-    let goodbye = state
-        .session
-        .goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down");
+    let goodbye = match state.shared.services.cluster {
+        // spec: CLUSTER-4 — the others go on: reconnect to one of them.
+        Some(_) => state.session.goodbye(
+            ErrorCode::NODE_LEAVING,
+            "this node is shutting down; reconnect to another node",
+        ),
+        None => state
+            .session
+            .goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down"),
+    };
     state.peer.close_with(goodbye);
     Ended::Stopped(state.peer.outbox.lifecycle())
 }

@@ -34,6 +34,9 @@ pub async fn direct_as(
         return;
     }
     let me = Arc::clone(me);
+    if services.cluster.is_some() {
+        return clustered(services, &me, peer, direct, frame_type, flags).await;
+    }
     let recipient = match services.hub.user(&direct.to) {
         Some(user) if user.conn_id != me.conn_id => user,
         // spec: DM-2
@@ -104,4 +107,56 @@ pub async fn direct_as(
             delivery.deliver(id, time);
         }
     }
+}
+
+/// In a cluster the recipient may be on any node: the cluster's log finds
+/// the node holding the name, numbers, stores and routes the message in one
+/// step, and answers NO_SUCH_USER when nobody holds it (`[CLUSTER-1]`,
+/// `[DM-2]`). The `[DM-4]` budget is the recipient node's outbox then
+/// (`[CLUSTER-2]`).
+async fn clustered(
+    services: &Services,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    direct: Direct,
+    frame_type: u8,
+    flags: u8,
+) {
+    let client_ref = direct.client_ref;
+    let to = match confab_protocol::names::normalize_name(&direct.to, usize::from(u8::MAX)) {
+        Ok(to) if confab_protocol::names::user_key(&to) != *me.moderation.key => to,
+        // spec: DM-2 — an invalid name, or oneself, is nobody to write to.
+        _ => {
+            peer.reject_in_order(
+                ErrorCode::NO_SUCH_USER,
+                frame_type,
+                client_ref,
+                "no such user online",
+            )
+            .await;
+            return;
+        }
+    };
+    let message = DirectMessage {
+        id: 0,
+        time: now_millis(),
+        flags,
+        from: me.name.clone(),
+        to: confab_protocol::Str8::truncated(&to),
+        body: direct.body,
+    };
+    let Some(slot) = super::reserve_or_refuse(services, peer, frame_type, client_ref).await else {
+        return;
+    };
+    let unacked = Arc::clone(peer.unacked.get());
+    // spec: ORDER-1 — owed until the log answers.
+    unacked.owe();
+    let acknowledge = crate::cluster::Acknowledge {
+        sender: Arc::clone(me),
+        client_ref,
+        frame_type,
+        unacked,
+    };
+    services.metrics.messages_accepted.inc();
+    let _ = slot.append(Entry::Direct(message), || Arc::new(acknowledge) as Notify);
 }

@@ -78,7 +78,7 @@ pub async fn history(
         Err(e) => {
             error!(conn = peer.id, "history read failed: {e}");
             peer.reject(
-                ErrorCode::STORAGE_FAILURE,
+                e.code(),
                 code::HISTORY,
                 0,
                 "history is unavailable right now",

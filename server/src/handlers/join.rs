@@ -1,6 +1,6 @@
 //! JOIN (`[ROOM-1]` to `[ROOM-4]`).
 
-use confab_protocol::frame::{code, Join};
+use confab_protocol::frame::{code, Join, PresenceEvent};
 use confab_protocol::names::normalize_name;
 use confab_protocol::ErrorCode;
 
@@ -103,6 +103,57 @@ pub fn join(
         "room {name:?} kept being let go while joining"
     );
     true
+}
+
+/// JOIN on a node of a cluster: the room is heard and loaded first (its
+/// numbering, latest messages and members on every node), then joined as
+/// on a server of its own, and the cluster told (`[CLUSTER-1]`).
+pub async fn join_clustered(
+    services: &Services,
+    cluster: &crate::cluster::Cluster,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    request: Join,
+) {
+    let limits = &services.limits;
+    let Ok(name) = normalize_name(&request.room, usize::from(limits.max_room_name)) else {
+        // Refused as ROOM_INVALID.
+        join(services, me, peer, request, true);
+        return;
+    };
+    let rooms_before = peer.rooms.len();
+    let mut heard = None;
+    if super::joined_room(services, peer, &name).is_none()
+        && peer.rooms.len() < usize::from(limits.max_rooms)
+    {
+        let Ok(Some(room)) = find_or_create(services, peer, &name, true) else {
+            // Refused as a JOIN on a server of its own refuses it.
+            join(services, me, peer, request, true);
+            return;
+        };
+        if let Err(e) = cluster.sync_room(&room).await {
+            warn!(conn = peer.id, "JOIN {name:?}: {e}");
+            // spec: CLUSTER-3
+            peer.reject(
+                ErrorCode::CLUSTER_UNAVAILABLE,
+                code::JOIN,
+                0,
+                "the server cannot reach its cluster's store; try again",
+            );
+            super::let_go_if_idle(services, &room);
+            return;
+        }
+        heard = Some(room);
+    }
+    join(services, me, peer, request, true);
+    if peer.rooms.len() > rooms_before {
+        if let Some(room) = peer.rooms.last() {
+            cluster.member_changed(&room.name, &me.name, PresenceEvent::Joined);
+        }
+    } else if let Some(room) = heard {
+        // Refused (a ban, a full room): nobody here may be in it.
+        super::let_go_if_idle(services, &room);
+    }
 }
 
 /// `[LIMIT-5]`: an existing room, or a new one within the server's cap and

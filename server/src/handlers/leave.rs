@@ -21,6 +21,9 @@ pub fn leave(services: &Services, me: &Arc<Member>, peer: &mut Peer, leave: Leav
         return;
     };
     room.remove(me, PresenceEvent::Left, now_millis());
+    if let Some(cluster) = &services.cluster {
+        cluster.member_changed(&room.name, &me.name, PresenceEvent::Left);
+    }
     peer.rooms.retain(|r| !std::sync::Arc::ptr_eq(r, &room));
     super::let_go_if_idle(services, &room);
     peer.send(Frame::Left(Left {

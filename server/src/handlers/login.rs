@@ -64,6 +64,10 @@ pub(crate) async fn login(
                 return None;
             };
             peer.send(welcome);
+            if let Some(cluster) = &services.cluster {
+                // spec: CLUSTER-1 — WHO on any node names the user.
+                cluster.user_changed(&member.name, true);
+            }
             if flags & Welcome::REGISTERED != 0 {
                 accounts.auth_succeeded(peer.addr.ip());
             }
@@ -76,7 +80,12 @@ pub(crate) async fn login(
                     history: 0,
                 };
                 // The default room is never let go: it may always be made.
-                let _ = super::join::join(services, &member, peer, join, true);
+                match &services.cluster {
+                    Some(cluster) => {
+                        super::join::join_clustered(services, cluster, &member, peer, join).await
+                    }
+                    None => drop(super::join::join(services, &member, peer, join, true)),
+                }
             }
             Some(member)
         }

@@ -46,6 +46,9 @@ pub(crate) async fn dispatch(
     moderation::forget_removed_rooms(me, peer);
     match request {
         Request::Join(join) => {
+            if let Some(cluster) = &services.cluster {
+                return join::join_clustered(services, cluster, me, peer, join).await;
+            }
             // spec: LIMIT-5 — a stored room let go between the load and the
             // join (its last member left meanwhile) is loaded again, never
             // made anew with its numbering reset.
@@ -106,9 +109,15 @@ pub(crate) fn disconnect(services: &Services, member: &Arc<Member>, peer: &mut P
         hub.release_name(member);
     }
     hub.dm_queues.forget(member.conn_id);
+    if let Some(cluster) = &services.cluster {
+        cluster.user_changed(&member.name, false);
+    }
     let now = now_millis();
     for room in std::mem::take(&mut peer.rooms) {
         room.remove(member, PresenceEvent::Disconnected, now);
+        if let Some(cluster) = &services.cluster {
+            cluster.member_changed(&room.name, &member.name, PresenceEvent::Disconnected);
+        }
         let_go_if_idle(services, &room);
     }
     if taken_over {
@@ -120,10 +129,15 @@ pub(crate) fn disconnect(services: &Services, member: &Arc<Member>, peer: &mut P
 /// `[LIMIT-5]`: a room nobody is in leaves memory, unless it is the default
 /// room or, without a store, it has history (kept in memory only).
 fn let_go_if_idle(services: &Services, room: &Arc<Room>) {
-    if room.name.as_str() != services.default_room {
-        services
+    if room.name.as_str() != services.default_room
+        && services
             .hub
-            .let_go_if_idle(room, services.log.is_persistent());
+            .let_go_if_idle(room, services.log.is_persistent())
+    {
+        if let Some(cluster) = &services.cluster {
+            // Nobody here is in it: this node stops hearing it.
+            cluster.forget_room(Arc::clone(room));
+        }
     }
 }
 
@@ -131,7 +145,8 @@ fn let_go_if_idle(services: &Services, room: &Arc<Room>) {
 /// True when the room may be made anew: there is no store, or it does not
 /// hold the room.
 async fn load_if_stored(services: &Services, room: &str) -> bool {
-    if !services.log.is_persistent() {
+    // A cluster's rooms are loaded by the node's subscription (`cluster::dispatch`).
+    if !services.log.is_persistent() || services.cluster.is_some() {
         return true;
     }
     let Ok(name) = normalize_name(room, usize::from(services.limits.max_room_name)) else {
@@ -196,7 +211,7 @@ async fn reserve_or_refuse<'a>(
         Err(e) => {
             tracing::error!(conn = peer.id, "cannot append to the message log: {e}");
             peer.reject_in_order(
-                ErrorCode::STORAGE_FAILURE,
+                e.code(),
                 frame_type,
                 client_ref,
                 "message store unavailable",

@@ -17,7 +17,25 @@ use crate::services::Services;
 const OVERHEAD: usize = 1 + 2;
 
 pub async fn list_rooms(services: &Services, me: &Arc<Member>, peer: &mut Peer) {
-    let occupied = services.hub.occupied_rooms();
+    let occupied = match &services.cluster {
+        // spec: CLUSTER-1 — the rooms of every node.
+        Some(cluster) => match crate::cluster::occupied(cluster).await {
+            Ok(occupied) => occupied,
+            Err(e) => {
+                tracing::warn!(conn = peer.id, "LIST_ROOMS: {e}");
+                // spec: CLUSTER-3
+                let why = "the server cannot reach its cluster's store; try again";
+                peer.reject(
+                    confab_protocol::ErrorCode::CLUSTER_UNAVAILABLE,
+                    confab_protocol::frame::code::LIST_ROOMS,
+                    0,
+                    why,
+                );
+                return;
+            }
+        },
+        None => services.hub.occupied_rooms(),
+    };
     let budget = services.limits.max_frame as usize - OVERHEAD;
     if me.moderation.aware {
         return list_rooms_info(services, peer, occupied, budget).await;

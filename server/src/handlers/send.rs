@@ -45,17 +45,30 @@ pub async fn send_as(
         return;
     };
     let hub = &services.hub;
-    // The ACK goes out when the message is released (once durable, `[MSG-2]`).
-    let published = room.publish(
-        me,
-        client_ref,
-        send.body,
-        flags,
-        now_millis(),
-        || hub.next_message_id(),
-        slot,
-        peer.unacked.get(),
-    );
+    let published = if slot.numbers() {
+        // spec: CLUSTER-1 — the cluster's log numbers it; every node delivers it.
+        let unacked = Arc::clone(peer.unacked.get());
+        let acknowledge = crate::cluster::Acknowledge {
+            sender: Arc::clone(me),
+            client_ref,
+            frame_type,
+            unacked: Arc::clone(&unacked),
+        };
+        let notify = || Arc::new(acknowledge) as crate::log::Notify;
+        room.submit(me, send.body, flags, now_millis(), slot, &unacked, notify)
+    } else {
+        // The ACK goes out when the message is released (once durable, `[MSG-2]`).
+        room.publish(
+            me,
+            client_ref,
+            send.body,
+            flags,
+            now_millis(),
+            || hub.next_message_id(),
+            slot,
+            peer.unacked.get(),
+        )
+    };
     services
         .metrics
         .messages_accepted

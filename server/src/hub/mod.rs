@@ -8,7 +8,7 @@
 mod direct;
 pub mod dm_queue;
 mod presence;
-mod room;
+pub mod room;
 
 pub use direct::DirectDelivery;
 pub use room::Room;
@@ -241,15 +241,17 @@ impl Hub {
     }
 
     /// Lets `room` go if nobody is in it and it keeps nothing that is not
-    /// also in the store (`[LIMIT-5]`): an empty room costs no memory.
-    pub fn let_go_if_idle(&self, room: &Arc<Room>, history_is_stored: bool) {
+    /// also in the store (`[LIMIT-5]`): an empty room costs no memory. True
+    /// when it was let go.
+    pub fn let_go_if_idle(&self, room: &Arc<Room>, history_is_stored: bool) -> bool {
         let mut rooms = lock(&self.rooms);
         let key = name_key(&room.name);
         if !rooms.get(&key).is_some_and(|r| Arc::ptr_eq(r, room)) {
-            return;
+            return false;
         }
         if room.evict_if_idle(history_is_stored) {
             rooms.remove(&key);
+            return true;
         } else if !history_is_stored && room.member_count() == 0 {
             // Kept for its history alone, within a budget for all such rooms.
             let mut idle = lock(&self.idle);
@@ -274,6 +276,7 @@ impl Hub {
                 }
             }
         }
+        false
     }
 
     /// Bytes of history the rooms kept only for it may hold, in all (`[LIMIT-5]`).

@@ -96,6 +96,16 @@ pub enum Entry {
 /// Told when an appended entry is durable; see the module's contract.
 pub trait OnDurable: Send + Sync {
     fn durable(&self, entry: &Entry);
+
+    /// The entry could not be made durable and never will be: only a
+    /// cluster's log gives up (`[CLUSTER-3]`); the others retry.
+    fn refused(&self, _code: confab_protocol::ErrorCode, _why: &str) {}
+
+    /// The sending connection's id, which a cluster's log records so that
+    /// its node skips the sender when delivering (`[MSG-1]`).
+    fn connection(&self) -> u64 {
+        0
+    }
 }
 
 /// What an append is followed by. An `Arc` so that a room is its own
@@ -118,6 +128,8 @@ pub enum Appended {
 pub enum Slot<'a> {
     Memory(&'a MemoryLog),
     Sqlite(tokio::sync::mpsc::Permit<'a, crate::store::Op>),
+    /// A cluster's log, which numbers what it appends (`[CLUSTER-1]`).
+    Cluster(tokio::sync::mpsc::Permit<'a, crate::store::Op>),
 }
 
 impl std::fmt::Debug for Slot<'_> {
@@ -125,6 +137,7 @@ impl std::fmt::Debug for Slot<'_> {
         f.write_str(match self {
             Slot::Memory(_) => "Slot::Memory",
             Slot::Sqlite(_) => "Slot::Sqlite",
+            Slot::Cluster(_) => "Slot::Cluster",
         })
     }
 }
@@ -135,6 +148,12 @@ impl Slot<'_> {
         !matches!(self, Slot::Memory(_))
     }
 
+    /// Whether the log numbers what is appended (a cluster's): the room's
+    /// `seq` and the message id are then the log's, not the hub's.
+    pub fn numbers(&self) -> bool {
+        matches!(self, Slot::Cluster(_))
+    }
+
     /// Appends `entry`; `notify` is asked for only when the entry is not
     /// durable on return.
     pub fn append(self, entry: Entry, notify: impl FnOnce() -> Notify) -> Appended {
@@ -143,7 +162,7 @@ impl Slot<'_> {
                 log.append(entry);
                 Appended::Now
             }
-            Slot::Sqlite(permit) => {
+            Slot::Sqlite(permit) | Slot::Cluster(permit) => {
                 permit.send(crate::store::Op {
                     entry,
                     notify: notify(),
@@ -218,12 +237,13 @@ pub trait MessageLog: Send + Sync {
 pub enum Log {
     Memory(MemoryLog),
     Sqlite(SqliteLog),
+    Cluster(crate::cluster::RedisLog),
 }
 
 impl Log {
     /// Whether what the log holds outlives the process.
     pub fn is_persistent(&self) -> bool {
-        matches!(self, Log::Sqlite(_))
+        matches!(self, Log::Sqlite(_) | Log::Cluster(_))
     }
 }
 
@@ -232,6 +252,7 @@ impl MessageLog for Log {
         match self {
             Log::Memory(log) => log.reserve().await,
             Log::Sqlite(log) => log.reserve().await,
+            Log::Cluster(log) => log.reserve().await,
         }
     }
 
@@ -245,6 +266,7 @@ impl MessageLog for Log {
         match self {
             Log::Memory(log) => log.room_history(room, direction, anchor, limit).await,
             Log::Sqlite(log) => log.room_history(room, direction, anchor, limit).await,
+            Log::Cluster(log) => log.room_history(room, direction, anchor, limit).await,
         }
     }
 
@@ -265,6 +287,10 @@ impl MessageLog for Log {
                 log.direct_history(conversation, floor, direction, anchor, limit)
                     .await
             }
+            Log::Cluster(log) => {
+                log.direct_history(conversation, floor, direction, anchor, limit)
+                    .await
+            }
         }
     }
 
@@ -272,6 +298,7 @@ impl MessageLog for Log {
         match self {
             Log::Memory(log) => log.load_room(name, keep).await,
             Log::Sqlite(log) => log.load_room(name, keep).await,
+            Log::Cluster(log) => log.load_room(name, keep).await,
         }
     }
 
@@ -283,6 +310,7 @@ impl MessageLog for Log {
         match self {
             Log::Memory(log) => log.apply_retention(policy, checkpoint).await,
             Log::Sqlite(log) => log.apply_retention(policy, checkpoint).await,
+            Log::Cluster(log) => log.apply_retention(policy, checkpoint).await,
         }
     }
 }

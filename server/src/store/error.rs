@@ -43,9 +43,21 @@ pub enum StoreError {
     Closed,
     #[error("store task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The cluster's Redis, where a cluster node keeps its messages.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 impl StoreError {
+    /// The error code a request that needed the log is answered with.
+    pub fn code(&self) -> confab_protocol::ErrorCode {
+        match self {
+            // spec: CLUSTER-3
+            StoreError::Cluster(_) => confab_protocol::ErrorCode::CLUSTER_UNAVAILABLE,
+            _ => confab_protocol::ErrorCode::STORAGE_FAILURE,
+        }
+    }
+
     /// SQLite failed to open or set up `path`. When it could not open a
     /// file, asks the operating system why: for the database itself, then
     /// for the directory its journal files are made in.

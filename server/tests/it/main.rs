@@ -18,6 +18,7 @@ mod attacks_slowloris;
 mod attacks_targeted;
 mod chat;
 mod closing;
+mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
 mod compat_1_0;

@@ -195,11 +195,22 @@ impl Session<'_> {
                 }
                 if error.client_ref != 0 {
                     if let Some(queued) = self.memory.outbox.answered(error.client_ref) {
+                        // spec: CLUSTER-3 — not acknowledged: the user decides
+                        // whether to send it again (it may have arrived).
+                        let reason = if error.code == ErrorCode::CLUSTER_UNAVAILABLE {
+                            format!(
+                                "the server cannot reach its cluster's store ({}); try \
+                                 again, though it may still arrive",
+                                error.code
+                            )
+                        } else {
+                            text
+                        };
                         let event = Event::NotSent {
                             n: queued.n,
                             target: queued.target,
                             body: queued.body,
-                            reason: text,
+                            reason,
                         };
                         self.emit(event).await;
                         return;

@@ -48,8 +48,11 @@ impl Session<'_> {
                     }
                     self.memory.rooms = rooms.into_iter().map(|r| (r, 0)).collect();
                 }
+                if !greeting.server.as_str().trim().is_empty() {
+                    self.node = crate::format::sanitize(greeting.server.as_str());
+                }
                 self.emit(Event::Connected {
-                    addr: self.options.addr.clone(),
+                    addr: self.addr.to_string(),
                     server: greeting.server.to_string(),
                 })
                 .await;
@@ -197,6 +200,11 @@ impl Session<'_> {
                     ErrorCode::TAKEN_OVER => Outcome::Fatal(format!(
                         "{reason} (not reconnecting: log in again to take the session back)"
                     )),
+                    // spec: CLUSTER-4 — another node carries on the session.
+                    ErrorCode::NODE_LEAVING => Outcome::Leaving {
+                        node: self.node.clone(),
+                        reason,
+                    },
                     _ => Outcome::Lost(reason),
                 });
             }

@@ -26,6 +26,10 @@ use crate::event::Event;
 
 pub(super) struct Session<'a> {
     options: &'a Options,
+    /// The address this connection went to (one of `options.addrs`).
+    addr: &'a str,
+    /// The node's name, from its GREETING (`[CLUSTER-2]`).
+    node: String,
     memory: &'a mut Memory,
     events: &'a mpsc::Sender<Event>,
     /// The handshake's state, and whether a name is owed (`login_owed`).
@@ -46,11 +50,14 @@ pub(super) struct Session<'a> {
 impl<'a> Session<'a> {
     pub(super) fn new(
         options: &'a Options,
+        addr: &'a str,
         memory: &'a mut Memory,
         events: &'a mpsc::Sender<Event>,
     ) -> Self {
         Session {
             options,
+            addr,
+            node: addr.to_string(),
             memory,
             events,
             protocol: ClientSession::new(),

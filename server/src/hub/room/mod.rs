@@ -6,6 +6,8 @@
 //! (`[MSG-5]`) and lets a join replay end exactly where live delivery starts
 //! (`[ROOM-2]`).
 
+mod clustered;
+pub use clustered::Logged;
 mod messages;
 
 use std::collections::VecDeque;
@@ -52,6 +54,9 @@ struct RoomState {
     /// Set when the hub let the room go (`[LIMIT-5]`): a JOIN that still
     /// holds it must look the room up again.
     evicted: bool,
+    /// In a cluster: the members on other nodes, by name key
+    /// (`[CLUSTER-1]`); always empty on a server of its own.
+    remote: std::collections::BTreeMap<String, Str8>,
 }
 
 /// A message that has its id and `seq` but is not delivered yet.
@@ -96,12 +101,15 @@ impl Room {
                 keep: keep.max(1),
                 presence: PresenceGate::default(),
                 evicted: false,
+                remote: std::collections::BTreeMap::new(),
             }),
         }
     }
 
+    /// Members on this node and, in a cluster, on the others.
     pub fn member_count(&self) -> u32 {
-        lock(&self.state).members.len() as u32
+        let state = lock(&self.state);
+        (state.members.len() + state.remote.len()) as u32
     }
 
     /// The members now (`[MOD-11]`: moderation's announcements).
@@ -117,11 +125,14 @@ impl Room {
     }
 
     pub fn member_names(&self) -> Vec<Str8> {
-        let mut names: Vec<Str8> = lock(&self.state)
+        let state = lock(&self.state);
+        let mut names: Vec<Str8> = state
             .members
             .iter()
             .map(|m| m.name.clone())
+            .chain(state.remote.values().cloned())
             .collect();
+        drop(state);
         names.sort();
         names
     }
@@ -185,8 +196,10 @@ impl Room {
         let newly_joined = !state.members.iter().any(|m| m.conn_id == member.conn_id);
         if newly_joined {
             state.members.push(Arc::clone(member));
+            // In a cluster, a user who came over from another node is here now.
+            state.remote.remove(&*member.moderation.key);
         }
-        let members = state.members.len() as u32;
+        let members = (state.members.len() + state.remote.len()) as u32;
         // Messages still waiting for the store are delivered to the joiner
         // when released, so live delivery starts at the first unreleased one.
         let _ = member.outbox.push(
@@ -232,7 +245,8 @@ impl Room {
             }
         }
         if newly_joined {
-            self.presence_changed(&mut state, member, PresenceEvent::Joined, now);
+            let (conn_id, name) = (member.conn_id, &member.name);
+            self.presence_changed(&mut state, conn_id, name, PresenceEvent::Joined, now);
         }
         Some(JoinReply {
             newly_joined,
@@ -257,31 +271,26 @@ impl Room {
             return false;
         };
         state.members.swap_remove(index);
-        self.presence_changed(&mut state, member, event, now);
+        self.presence_changed(&mut state, member.conn_id, &member.name, event, now);
         true
     }
 
     /// Announces a change of membership now, or coalesces it (`[PRESENCE-3]`).
+    /// `subject`: the member's connection, or a made-up id for a member on
+    /// another node of a cluster (`clustered.rs`).
     fn presence_changed(
         self: &Arc<Self>,
         state: &mut RoomState,
-        subject: &Member,
+        subject: u64,
+        name: &Str8,
         event: PresenceEvent,
         now: u64,
     ) {
         let members = state.members.len();
-        match state
-            .presence
-            .change(subject.conn_id, &subject.name, event, members)
-        {
-            Decision::Announce => presence::announce(
-                &state.members,
-                subject.conn_id,
-                &subject.name,
-                event,
-                &self.name,
-                now,
-            ),
+        match state.presence.change(subject, name, event, members) {
+            Decision::Announce => {
+                presence::announce(&state.members, subject, name, event, &self.name, now)
+            }
             Decision::Deferred { schedule: false } => {}
             Decision::Deferred { schedule: true } => {
                 let room = Arc::clone(self);
