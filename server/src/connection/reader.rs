@@ -88,6 +88,8 @@ fn next_timer(state: &ConnState, armed: Instant) -> Instant {
 /// One `async` block rather than an `async fn` (which would keep its
 /// arguments twice) and no caller's block around it (which would keep
 /// them once more): every idle connection's future holds this one.
+// An `async fn` would keep its arguments twice: see above.
+#[allow(clippy::manual_async_fn)]
 pub fn run<'a, R: ReadHalf + 'a>(
     mut read_half: R,
     state: &'a mut ConnState,

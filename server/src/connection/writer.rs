@@ -33,6 +33,8 @@ const MAX_COALESCE: usize = 64 * 1024;
 /// is inline; writing a batch, and every rare path, is a boxed future.
 /// An `async` block rather than an `async fn`, which would keep its
 /// arguments twice.
+// An `async fn` would keep its arguments twice: see above.
+#[allow(clippy::manual_async_fn)]
 pub fn run<'a, W: AsyncWrite + Unpin + 'a>(
     mut write_half: W,
     outbox: &'a Outbox,
