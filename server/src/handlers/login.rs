@@ -213,7 +213,7 @@ async fn judge<'a>(
         outbox: Arc::clone(&peer.outbox),
         history_floor: AtomicU64::new(floor),
         moderation: crate::hub::MemberModeration {
-            key: confab_protocol::names::user_key(&name).into(),
+            key: crate::hub::key_of(&name),
             registered: login.mode != LoginMode::Guest,
             aware,
             ip: peer.addr.ip(),

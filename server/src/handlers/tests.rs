@@ -46,7 +46,7 @@ impl Server {
             outbox: Arc::clone(&outbox),
             history_floor: AtomicU64::new(0),
             moderation: crate::hub::MemberModeration {
-                key: confab_protocol::names::user_key(name).into(),
+                key: crate::hub::key_of(name),
                 registered: false,
                 aware: false,
                 ip: std::net::IpAddr::from([127, 0, 0, 1]),

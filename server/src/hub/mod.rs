@@ -13,12 +13,14 @@ pub mod room;
 pub use direct::DirectDelivery;
 pub use room::Room;
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use confab_protocol::names::{name_key, normalize_name, user_key};
-use confab_protocol::Str8;
+use confab_protocol::{Str8, Text};
 
 use crate::connection::outbox::Outbox;
 use crate::sync::lock;
@@ -50,9 +52,10 @@ pub struct Member {
 /// A member as moderation sees it.
 #[derive(Debug)]
 pub struct MemberModeration {
-    /// `user_key` of the name (`[SEC-8]`), computed once, and shared with
-    /// the hub's map of names, which is keyed by it.
-    pub key: Arc<str>,
+    /// `user_key` of the name (`[SEC-8]`), computed once; the hub's set of
+    /// users is keyed by it. Inline up to 23 bytes, so a short name's key
+    /// costs no allocation of its own.
+    pub key: UserKey,
     /// The name is a registered account's (guests hold no roles).
     pub registered: bool,
     /// The client set HELLO `MODERATION`.
@@ -62,6 +65,47 @@ pub struct MemberModeration {
     /// forgets rooms it is no longer in before its next request.
     pub removed: std::sync::atomic::AtomicBool,
 }
+
+/// A user key (`[SEC-8]`): text that is never encoded, so with no length
+/// limit, since a skeleton can be longer than the 255-byte name it is of.
+pub type UserKey = Text<{ usize::MAX }>;
+
+/// The user key of a normalised name, as members keep it.
+pub fn key_of(normalized: &str) -> UserKey {
+    UserKey::truncated(&user_key(normalized))
+}
+
+/// A logged-in member in the hub's set, found by its user key: the member
+/// holds the key, so the set needs no key of its own (8 bytes an entry).
+#[derive(Debug)]
+struct ByKey(Arc<Member>);
+
+impl ByKey {
+    fn key(&self) -> &str {
+        &self.0.moderation.key
+    }
+}
+
+impl Borrow<str> for ByKey {
+    fn borrow(&self) -> &str {
+        self.key()
+    }
+}
+
+// Hashes and compares as its key's `str`, as `Borrow<str>` requires.
+impl Hash for ByKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl PartialEq for ByKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for ByKey {}
 
 impl Member {
     /// The member as moderation's questions take it.
@@ -78,7 +122,7 @@ impl Member {
 #[derive(Debug)]
 pub struct Hub {
     /// By `user_key`, the member's own copy (`MemberModeration::key`).
-    users: Mutex<HashMap<Arc<str>, Arc<Member>>>,
+    users: Mutex<HashSet<ByKey>>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     next_id: AtomicU64,
     /// Room messages queued for recipients (`/metrics`), shared by every room.
@@ -102,7 +146,7 @@ struct IdleRooms {
 impl Hub {
     pub fn new(history_keep: usize) -> Self {
         Hub {
-            users: Mutex::new(HashMap::new()),
+            users: Mutex::new(HashSet::new()),
             rooms: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             deliveries: prometheus_client::metrics::counter::Counter::default(),
@@ -154,19 +198,14 @@ impl Hub {
     pub fn claim_name(&self, member: &Arc<Member>) -> bool {
         let mut users = lock(&self.users);
         // spec: SEC-8 — look-alike names are the same name.
-        let key = &member.moderation.key;
-        if users.contains_key(key) {
-            return false;
-        }
-        users.insert(Arc::clone(key), Arc::clone(member));
-        true
+        users.insert(ByKey(Arc::clone(member)))
     }
 
     /// Frees a name when its connection ends.
     pub fn release_name(&self, member: &Member) {
         let mut users = lock(&self.users);
         let key = &*member.moderation.key;
-        if users.get(key).is_some_and(|m| m.conn_id == member.conn_id) {
+        if users.get(key).is_some_and(|m| m.0.conn_id == member.conn_id) {
             users.remove(key);
             drop(users);
             self.takeovers.name_freed();
@@ -179,17 +218,17 @@ impl Hub {
         let normalized = normalize_name(name, usize::from(u8::MAX)).ok()?;
         lock(&self.users)
             .get(user_key(&normalized).as_str())
-            .cloned()
+            .map(|m| Arc::clone(&m.0))
     }
 
     /// Every logged-in member (`[MOD-13]`: server-wide actions).
     pub fn members(&self) -> Vec<Arc<Member>> {
-        lock(&self.users).values().cloned().collect()
+        lock(&self.users).iter().map(|m| Arc::clone(&m.0)).collect()
     }
 
     /// Every logged-in name, sorted.
     pub fn user_names(&self) -> Vec<Str8> {
-        let mut names: Vec<Str8> = lock(&self.users).values().map(|m| m.name.clone()).collect();
+        let mut names: Vec<Str8> = lock(&self.users).iter().map(|m| m.0.name.clone()).collect();
         names.sort();
         names
     }

@@ -38,7 +38,7 @@ fn member(conn_id: u64, name: &str) -> Arc<Member> {
         outbox: Arc::new(Outbox::new(GlobalQueue::new(1 << 30, 1_000, 1 << 20))),
         history_floor: AtomicU64::new(0),
         moderation: super::MemberModeration {
-            key: confab_protocol::names::user_key(name).into(),
+            key: crate::hub::key_of(name),
             registered: false,
             aware: false,
             ip: std::net::IpAddr::from([127, 0, 0, 1]),
