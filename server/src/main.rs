@@ -11,6 +11,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
 
+// jemalloc rather than the system allocator: about 60 bytes less per idle
+// connection (BENCHMARKS.md, "Idle connections"). The binary's choice only;
+// the library and its tests keep the system allocator.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let config = match config::resolve(std::env::args_os()) {
         Ok(config) => config,

@@ -238,3 +238,32 @@ async fn with_the_sqlite_log_a_message_waits_for_its_commit_and_a_joiner_gets_it
     drop((log, store));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn names_are_claimed_once_by_their_key_and_freed_by_their_holder() {
+    let hub = Hub::new(100);
+    // Short keys are kept inline, long ones apart: both must be found.
+    let long = "m".repeat(40);
+    for (name, look_alike) in [("Alice", "ALICE"), (long.as_str(), &long.to_uppercase())] {
+        let holder = member(1, name);
+        assert!(hub.claim_name(&holder));
+        // spec: SEC-8
+        assert!(!hub.claim_name(&member(2, look_alike)));
+        assert_eq!(hub.user(look_alike).map(|m| m.conn_id), Some(1));
+        // Only the holder's connection frees the name.
+        hub.release_name(&member(2, look_alike));
+        assert!(hub.user(name).is_some());
+        hub.release_name(&holder);
+        assert!(hub.user(name).is_none());
+        assert!(hub.claim_name(&member(2, look_alike)));
+    }
+    assert_eq!(hub.members().len(), 2);
+}
+
+#[test]
+fn a_member_stays_small() {
+    // With the `Arc`'s two counts a member takes 128 bytes, one of jemalloc's
+    // size classes; 8 bytes more would take 160 for every logged-in user.
+    let size = std::mem::size_of::<Member>();
+    assert!(size <= 112, "a member grew to {size} bytes");
+}
