@@ -16,6 +16,7 @@ use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, error, info, warn};
 
+use super::arrival::Arrival;
 use super::lifecycle::Lifecycle;
 use super::{cost, ConnState};
 use crate::handlers;
@@ -129,7 +130,7 @@ pub fn run<'a, R: ReadHalf + 'a>(
                     match waited {
                         Some(Some(ended)) => break 'reading ended,
                         // What is still buffered is taken up only now.
-                        Some(None) => state.received_at = Instant::now().into_std(),
+                        Some(None) => state.received_at = Arrival::at(Instant::now().into_std()),
                         None => {}
                     }
                     handled = handled.wrapping_add(1);
@@ -187,7 +188,7 @@ pub fn run<'a, R: ReadHalf + 'a>(
                         Ok(0) => break 'reading Ended::PeerVanishedMidFrame(buf.len()),
                         Ok(n) => {
                             shared.services.metrics.bytes_in.inc_by(n as u64);
-                            state.received_at = Instant::now().into_std();
+                            state.received_at = Arrival::at(Instant::now().into_std());
                         }
                         Err(e) => break 'reading Ended::Io(e),
                     },
@@ -311,7 +312,10 @@ enum Step<'a> {
 /// so no frame is kept in the reader's state across a wait.
 fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut) -> Step<'a> {
     let max_frame = state.shared.services.limits.max_frame;
-    let frame = match state.session.decode(buf, max_frame, state.received_at) {
+    let frame = match state
+        .session
+        .decode(buf, max_frame, state.received_at.instant())
+    {
         Ok(Some(frame)) => frame,
         Ok(None) => return Step::NeedBytes,
         Err(error) => {

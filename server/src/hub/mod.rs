@@ -205,7 +205,10 @@ impl Hub {
     pub fn release_name(&self, member: &Member) {
         let mut users = lock(&self.users);
         let key = &*member.moderation.key;
-        if users.get(key).is_some_and(|m| m.0.conn_id == member.conn_id) {
+        if users
+            .get(key)
+            .is_some_and(|m| m.0.conn_id == member.conn_id)
+        {
             users.remove(key);
             drop(users);
             self.takeovers.name_freed();
