@@ -1,0 +1,150 @@
+//! Section 22 from the outside in: real `confab --plain` processes against
+//! real in-process `confab-server` nodes sharing one real `redis-server`,
+//! all on 127.0.0.1.
+
+#[path = "support/real_cluster.rs"]
+mod real_cluster;
+mod support;
+
+use real_cluster::{Node, Redis};
+use support::{bodies_from, Launch, PlainClient, Stderr};
+
+fn capture() -> Launch<'static> {
+    Launch {
+        stderr: Stderr::Capture,
+        ..Launch::default()
+    }
+}
+
+/// Bob's numbered lines `from..=to`, typed one after the other.
+async fn numbered(bob: &mut PlainClient, from: u32, to: u32) {
+    for n in from..=to {
+        bob.line(&format!("m{n}")).await;
+    }
+}
+
+fn expected(to: u32) -> Vec<String> {
+    (1..=to).map(|n| format!("m{n}")).collect()
+}
+
+#[tokio::test]
+async fn a_leaving_node_hands_alice_to_the_next_without_a_gap_or_a_duplicate() {
+    // spec: CLUSTER-4, CLUSTER-1
+    let redis = Redis::start("failover");
+    let node_a = Node::start(&redis, "node-a").await;
+    let node_b = Node::start(&redis, "node-b").await;
+    let list = format!("{},{}", node_a.addr, node_b.addr);
+    let b_addr = node_b.addr.clone();
+    // A minute's backoff: only a reconnection "at once" is done in time.
+    let args = ["--name", "alice", "--reconnect-initial-ms", "60000"];
+    let mut alice = PlainClient::spawn_with(&list, &args, "alice", capture());
+    alice
+        .until(|l| l.starts_with(&format!("*** connected to {}", node_a.addr)))
+        .await;
+    alice.until(|l| l.starts_with("*** joined lobby")).await;
+    let mut bob = PlainClient::spawn_with(&b_addr, &["--name", "bob"], "bob", capture());
+    bob.until(|l| l.starts_with("*** joined lobby")).await;
+
+    // Before: through node A.
+    numbered(&mut bob, 1, 20).await;
+    alice.until(|l| l.ends_with("] bob: m20")).await;
+
+    // During: bob keeps typing while node A says goodbye and alice moves.
+    let during = async {
+        numbered(&mut bob, 21, 60).await;
+    };
+    let leaving = async {
+        node_a.stop().await;
+    };
+    tokio::join!(during, leaving);
+    alice
+        .until(|l| l == format!("*** disconnected: confab-server/0.1.0 node node-a is leaving; reconnecting to {b_addr}"))
+        .await;
+    alice
+        .until(|l| l.starts_with(&format!("*** connected to {b_addr}")))
+        .await;
+
+    // After: through node B.
+    numbered(&mut bob, 61, 80).await;
+    alice.until(|l| l.ends_with("] bob: m80")).await;
+
+    let (code, out, err) = bob.finish().await;
+    assert_eq!(code, 0, "bob: {out:?} {err}");
+    let (code, out, err) = alice.finish().await;
+    assert_eq!(code, 0, "alice: {out:?} {err}");
+    assert_eq!(
+        bodies_from(&out, "bob"),
+        expected(80),
+        "each once, in order: {out:#?}"
+    );
+    node_b.stop().await;
+}
+
+#[tokio::test]
+async fn alice_on_one_node_and_bob_on_another_chat_and_see_each_other() {
+    // spec: CLUSTER-1
+    let redis = Redis::start("chat");
+    let node_a = Node::start(&redis, "node-a").await;
+    let node_b = Node::start(&redis, "node-b").await;
+    let mut alice = PlainClient::spawn_with(&node_a.addr, &["--name", "alice"], "alice", capture());
+    alice.until(|l| l == "*** joined lobby (1 here)").await;
+    let mut bob = PlainClient::spawn_with(&node_b.addr, &["--name", "bob"], "bob", capture());
+    bob.until(|l| l == "*** joined lobby (2 here)").await;
+    alice.until(|l| l == "*** bob joined lobby").await;
+
+    alice.line("hello from node-a").await;
+    bob.until(|l| l.ends_with("] alice: hello from node-a"))
+        .await;
+    bob.line("hello from node-b").await;
+    alice
+        .until(|l| l.ends_with("] bob: hello from node-b"))
+        .await;
+
+    // The room's members, then everyone online, wherever each is connected.
+    alice.line("/who lobby").await;
+    alice.until(|l| l == "*** in lobby: alice, bob").await;
+    bob.line("/who lobby").await;
+    bob.until(|l| l == "*** in lobby: alice, bob").await;
+    alice.line("/who").await;
+    alice.until(|l| l == "*** online: alice, bob").await;
+
+    let (code, out, err) = bob.finish().await;
+    assert_eq!(code, 0, "bob: {out:?} {err}");
+    alice.until(|l| l == "*** bob disconnected from lobby").await;
+    let (code, out, err) = alice.finish().await;
+    assert_eq!(code, 0, "alice: {out:?} {err}");
+    assert_eq!(bodies_from(&out, "bob"), ["hello from node-b"], "{out:#?}");
+    node_a.stop().await;
+    node_b.stop().await;
+}
+
+#[tokio::test]
+async fn a_direct_message_crosses_from_one_node_to_another() {
+    // spec: CLUSTER-1, DM-1
+    let redis = Redis::start("direct");
+    let node_a = Node::start(&redis, "node-a").await;
+    let node_b = Node::start(&redis, "node-b").await;
+    let mut alice = PlainClient::spawn_with(&node_a.addr, &["--name", "alice"], "alice", capture());
+    alice.until(|l| l.starts_with("*** joined lobby")).await;
+    let mut bob = PlainClient::spawn_with(&node_b.addr, &["--name", "bob"], "bob", capture());
+    bob.until(|l| l.starts_with("*** joined lobby")).await;
+
+    alice.line("/msg bob psst, from node-a").await;
+    bob.until(|l| l.ends_with("] alice -> bob: psst, from node-a"))
+        .await;
+    bob.line("/msg alice heard you on node-b").await;
+    alice
+        .until(|l| l.ends_with("] bob -> alice: heard you on node-b"))
+        .await;
+
+    let (code, out, err) = bob.finish().await;
+    assert_eq!(code, 0, "bob: {out:?} {err}");
+    let directs = out.iter().filter(|l| l.contains(" -> bob: ")).count();
+    assert_eq!(directs, 1, "delivered once: {out:#?}");
+    let (code, out, err) = alice.finish().await;
+    assert_eq!(code, 0, "alice: {out:?} {err}");
+    let directs = out.iter().filter(|l| l.contains(" -> alice: ")).count();
+    assert_eq!(directs, 1, "delivered once: {out:#?}");
+    node_a.stop().await;
+    node_b.stop().await;
+}
