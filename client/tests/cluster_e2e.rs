@@ -27,42 +27,46 @@ fn expected(to: u32) -> Vec<String> {
     (1..=to).map(|n| format!("m{n}")).collect()
 }
 
+/// The server named in a `*** connected to ADDR (SERVER)` line.
+fn server_of(connected: &str) -> &str {
+    let (_, rest) = connected
+        .split_once(" (")
+        .expect("connected to ADDR (SERVER)");
+    rest.strip_suffix(')').expect("connected to ADDR (SERVER)")
+}
+
 #[tokio::test]
 async fn a_leaving_node_hands_alice_to_the_next_without_a_gap_or_a_duplicate() {
     // spec: CLUSTER-4, CLUSTER-1
     let redis = Redis::start("failover");
     let node_a = Node::start(&redis, "node-a").await;
     let node_b = Node::start(&redis, "node-b").await;
+    // Bob on a third node: every message crosses the cluster, before and after.
+    let node_c = Node::start(&redis, "node-c").await;
     let list = format!("{},{}", node_a.addr, node_b.addr);
     let b_addr = node_b.addr.clone();
     // A minute's backoff: only a reconnection "at once" is done in time.
     let args = ["--name", "alice", "--reconnect-initial-ms", "60000"];
     let mut alice = PlainClient::spawn_with(&list, &args, "alice", capture());
-    alice
-        .until(|l| l.starts_with(&format!("*** connected to {}", node_a.addr)))
-        .await;
+    let on_a = format!("*** connected to {} (", node_a.addr);
+    let connected = alice.until(|l| l.starts_with(&on_a)).await;
+    let a_server = server_of(&connected).to_string();
+    assert!(a_server.ends_with("node node-a"), "{a_server}");
     alice.until(|l| l.starts_with("*** joined lobby")).await;
-    let mut bob = PlainClient::spawn_with(&b_addr, &["--name", "bob"], "bob", capture());
+    let mut bob = PlainClient::spawn_with(&node_c.addr, &["--name", "bob"], "bob", capture());
     bob.until(|l| l.starts_with("*** joined lobby")).await;
+    alice.until(|l| l == "*** bob joined lobby").await;
 
     // Before: through node A.
     numbered(&mut bob, 1, 20).await;
     alice.until(|l| l.ends_with("] bob: m20")).await;
 
     // During: bob keeps typing while node A says goodbye and alice moves.
-    let during = async {
-        numbered(&mut bob, 21, 60).await;
-    };
-    let leaving = async {
-        node_a.stop().await;
-    };
-    tokio::join!(during, leaving);
-    alice
-        .until(|l| l == format!("*** disconnected: confab-server/0.1.0 node node-a is leaving; reconnecting to {b_addr}"))
-        .await;
-    alice
-        .until(|l| l.starts_with(&format!("*** connected to {b_addr}")))
-        .await;
+    tokio::join!(numbered(&mut bob, 21, 60), node_a.stop());
+    let leaving = format!("*** disconnected: {a_server} is leaving; reconnecting to {b_addr}");
+    alice.until(|l| l == leaving).await;
+    let on_b = format!("*** connected to {b_addr} (");
+    alice.until(|l| l.starts_with(&on_b)).await;
 
     // After: through node B.
     numbered(&mut bob, 61, 80).await;
@@ -77,7 +81,14 @@ async fn a_leaving_node_hands_alice_to_the_next_without_a_gap_or_a_duplicate() {
         expected(80),
         "each once, in order: {out:#?}"
     );
+    // One departure, one move: no failed attempt, no second hop.
+    let count = |prefix: &str| out.iter().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(count("*** disconnected"), 1, "{out:#?}");
+    assert_eq!(count("*** reconnect failed"), 0, "{out:#?}");
+    assert_eq!(count("*** connected to"), 2, "{out:#?}");
+    assert!(err.is_empty(), "nothing went wrong: {err}");
     node_b.stop().await;
+    node_c.stop().await;
 }
 
 #[tokio::test]
@@ -110,7 +121,9 @@ async fn alice_on_one_node_and_bob_on_another_chat_and_see_each_other() {
 
     let (code, out, err) = bob.finish().await;
     assert_eq!(code, 0, "bob: {out:?} {err}");
-    alice.until(|l| l == "*** bob disconnected from lobby").await;
+    alice
+        .until(|l| l == "*** bob disconnected from lobby")
+        .await;
     let (code, out, err) = alice.finish().await;
     assert_eq!(code, 0, "alice: {out:?} {err}");
     assert_eq!(bodies_from(&out, "bob"), ["hello from node-b"], "{out:#?}");
