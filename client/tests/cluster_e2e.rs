@@ -92,6 +92,43 @@ async fn a_leaving_node_hands_alice_to_the_next_without_a_gap_or_a_duplicate() {
 }
 
 #[tokio::test]
+async fn what_alice_types_while_her_node_leaves_reaches_bob_once_in_order() {
+    // spec: CLUSTER-4, CLUSTER-1
+    let redis = Redis::start("outbox");
+    let node_a = Node::start(&redis, "node-a").await;
+    let node_b = Node::start(&redis, "node-b").await;
+    let list = format!("{},{}", node_a.addr, node_b.addr);
+    let args = ["--name", "alice", "--reconnect-initial-ms", "60000"];
+    let mut alice = PlainClient::spawn_with(&list, &args, "alice", capture());
+    alice.until(|l| l.starts_with("*** joined lobby")).await;
+    let mut bob = PlainClient::spawn_with(&node_b.addr, &["--name", "bob"], "bob", capture());
+    bob.until(|l| l.starts_with("*** joined lobby")).await;
+    alice.until(|l| l == "*** bob joined lobby").await;
+
+    numbered(&mut alice, 1, 20).await;
+    bob.until(|l| l.ends_with("] alice: m20")).await;
+    // Some of these are in flight, acknowledged or not, when node A says
+    // goodbye: each is sent again on node B only if it was not stored.
+    tokio::join!(numbered(&mut alice, 21, 60), node_a.stop());
+    let on_b = format!("*** connected to {} (", node_b.addr);
+    alice.until(|l| l.starts_with(&on_b)).await;
+    numbered(&mut alice, 61, 80).await;
+    bob.until(|l| l.ends_with("] alice: m80")).await;
+
+    let (code, out, err) = alice.finish().await;
+    assert_eq!(code, 0, "alice: {out:?} {err}");
+    assert!(err.is_empty(), "nothing reported unsent: {err}");
+    let (code, out, err) = bob.finish().await;
+    assert_eq!(code, 0, "bob: {out:?} {err}");
+    assert_eq!(
+        bodies_from(&out, "alice"),
+        expected(80),
+        "each once, in order: {out:#?}"
+    );
+    node_b.stop().await;
+}
+
+#[tokio::test]
 async fn alice_on_one_node_and_bob_on_another_chat_and_see_each_other() {
     // spec: CLUSTER-1
     let redis = Redis::start("chat");

@@ -8,8 +8,8 @@
 mod cluster_support;
 mod support;
 
-use cluster_support::{answer_join, close_on_goodbye, leave, next_frame, next_send, node, Wire};
 use cluster_support::{accept_login, PATIENCE};
+use cluster_support::{answer_join, close_on_goodbye, leave, next_frame, next_send, node, Wire};
 use confab_protocol::frame::{Frame, Greeting, Limits, Welcome};
 use confab_protocol::{FrameCodec, Str16, Str8};
 use futures_util::SinkExt;
