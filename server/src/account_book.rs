@@ -2,6 +2,9 @@
 //! names (to tell guests from account holders at once), reserved names,
 //! the per-address wrong-password count and the password hashing pool.
 //! Used by LOGIN, and by HISTORY to spell a user as registered.
+//!
+//! In cluster mode the accounts live in the cluster's Redis instead of the
+//! store (`crate::cluster::accounts`); the lookups below take either path.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -9,14 +12,30 @@ use std::sync::{Mutex, RwLock};
 
 use confab_protocol::names::user_key;
 
+use crate::cluster::{accounts as shared_accounts, Cluster, ClusterError};
 use crate::hashing::HashPool;
-use crate::store::Store;
+use crate::store::accounts::Account;
+use crate::store::{Store, StoreError};
 use crate::sync::lock;
+
+/// Why an account could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AccountsError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `[CLUSTER-3]`: answered `CLUSTER_UNAVAILABLE`.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("this server has no accounts")]
+    None,
+}
 
 #[derive(Debug)]
 pub(crate) struct Accounts {
     /// The durable store (accounts); `None` with `--in-memory`.
     pub store: Option<Store>,
+    /// The cluster whose Redis holds the accounts (`--cluster`), instead of `store`.
+    pub cluster: Option<Cluster>,
     /// Hashes and checks passwords on a few threads (`[MEM-1]`); `None`
     /// without accounts.
     pub passwords: Option<HashPool>,
@@ -41,6 +60,7 @@ impl Accounts {
     ) -> Accounts {
         Accounts {
             store,
+            cluster: None,
             passwords,
             required,
             // spec: SEC-8 — a look-alike of an account's name is that name.
@@ -50,6 +70,83 @@ impl Accounts {
         }
     }
 
+    /// Keeps the accounts in `cluster`'s Redis (cluster mode, no store).
+    pub fn with_cluster(mut self, cluster: Option<Cluster>) -> Accounts {
+        self.cluster = cluster;
+        self
+    }
+
+    /// Whether logins with a password and registrations are served.
+    pub fn has_accounts(&self) -> bool {
+        self.store.is_some() || self.cluster.is_some()
+    }
+
+    /// Whether `normalized` is a registered name: on any node in cluster
+    /// mode (asking Redis), else as this server knows.
+    pub async fn is_registered_anywhere(&self, normalized: &str) -> Result<bool, ClusterError> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(self.is_registered(normalized));
+        };
+        let registered = shared_accounts::exists(cluster, &user_key(normalized)).await?;
+        if registered {
+            self.note_registered(normalized);
+        }
+        Ok(registered)
+    }
+
+    /// The account of `normalized`: its registered spelling (`[NAMES-1]`)
+    /// and its hash.
+    pub async fn account(
+        &self,
+        normalized: &str,
+    ) -> Result<Option<(String, Account)>, AccountsError> {
+        if let Some(cluster) = &self.cluster {
+            let found = shared_accounts::get(cluster, &user_key(normalized)).await?;
+            if found.is_some() {
+                self.note_registered(normalized);
+            }
+            return Ok(found.map(|a| (a.name, a.account)));
+        }
+        let Some(store) = &self.store else {
+            return Err(AccountsError::None);
+        };
+        let key = confab_protocol::names::name_key(normalized).to_string();
+        let Some(account) = store.account(key.clone()).await? else {
+            return Ok(None);
+        };
+        let name = store.account_name(key).await?;
+        Ok(Some((
+            name.unwrap_or_else(|| normalized.to_string()),
+            account,
+        )))
+    }
+
+    /// Stores a new account; false when the name is registered already.
+    pub async fn insert(
+        &self,
+        name: &str,
+        hash: String,
+        now: u64,
+        history_floor: u64,
+    ) -> Result<bool, AccountsError> {
+        if let Some(cluster) = &self.cluster {
+            let key = user_key(name);
+            return Ok(
+                shared_accounts::insert(cluster, &key, name, &hash, now, history_floor).await?,
+            );
+        }
+        let Some(store) = &self.store else {
+            return Err(AccountsError::None);
+        };
+        let key = confab_protocol::names::name_key(name).to_string();
+        Ok(store
+            .insert_account(key, name.to_string(), hash, now, history_floor)
+            .await?)
+    }
+
+    /// Registered names as this node knows them: every one in the store
+    /// without a cluster; in cluster mode those registered or logged in to
+    /// through this node (moderation's synchronous checks).
     pub fn is_registered(&self, normalized: &str) -> bool {
         lock(&self.names).contains(&user_key(normalized))
     }

@@ -132,7 +132,6 @@ impl Gate {
             gate: Arc::clone(self),
             address,
             handshake_ms: u32::try_from(handshake_timeout.as_millis()).unwrap_or(u32::MAX),
-            conn_id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
             logging_in: true,
         })
     }
@@ -169,6 +168,12 @@ impl Gate {
         self.active.load(Ordering::Acquire)
     }
 
+    /// A new connection's id (unique, increasing). Not kept in the
+    /// [`Admission`] ticket: the connection keeps it once, in its `Peer`.
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Connections admitted and not logged in yet.
     pub fn logging_in(&self) -> usize {
         self.unauthenticated.load(Ordering::Acquire)
@@ -184,7 +189,6 @@ pub(crate) struct Admission {
     /// `handshake_timeout()`, in 32 bits: every idle connection keeps this ticket.
     handshake_ms: u32,
     logging_in: bool,
-    pub conn_id: u64,
 }
 
 impl Admission {

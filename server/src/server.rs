@@ -114,6 +114,10 @@ pub async fn run<L: Listener>(
     ));
     if let Some(cluster) = &shared.services.cluster {
         cluster.start(&shared, &tracker, &shutdown);
+        // spec: CLUSTER-5 — the names' leases live while the node does.
+        let beating =
+            crate::cluster::heartbeat::run(cluster.clone(), Arc::clone(&shared), shutdown.clone());
+        tracker.spawn(beating);
     }
     readiness.set_ready(Arc::clone(&shared));
     loop {

@@ -151,7 +151,8 @@ impl Shared {
             config.require_account,
             &names,
             &config.reserved_names,
-        );
+        )
+        .with_cluster(cluster.clone());
         Ok(Shared {
             services: Services {
                 hub,

@@ -11,13 +11,23 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// A byte stream to one client.
 pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
-    type Read: ReadHalf;
+    type Read: ReadHalf + 'static;
     type Write: AsyncWrite + Unpin + Send + 'static;
+    type ReadRef<'a>: ReadHalf + 'a
+    where
+        Self: 'a;
+    type WriteRef<'a>: AsyncWrite + Unpin + Send + 'a
+    where
+        Self: 'a;
     fn into_split(self) -> (Self::Read, Self::Write);
+    /// Halves borrowing the stream, for a reader and a writer in one task:
+    /// TCP's owned halves share the stream through an `Arc`, one more
+    /// block for every idle connection.
+    fn split_ref(&mut self) -> (Self::ReadRef<'_>, Self::WriteRef<'_>);
 }
 
 /// The reading half of a client stream.
-pub trait ReadHalf: AsyncRead + Unpin + Send + 'static {
+pub trait ReadHalf: AsyncRead + Unpin + Send {
     /// Ready when a read would find bytes (or the end), without a buffer, so
     /// an idle connection need not hold one. Streams that cannot tell say
     /// "ready" at once, and the reader then waits in `read` with its buffer.
@@ -40,8 +50,16 @@ impl ReadHalf for tokio::net::tcp::OwnedReadHalf {
     const EXACT_READINESS: bool = true;
 }
 
+impl ReadHalf for tokio::net::tcp::ReadHalf<'_> {
+    fn poll_readable(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.as_ref().poll_read_ready(cx)
+    }
+
+    const EXACT_READINESS: bool = true;
+}
+
 /// TLS decrypts into buffers of its own whatever we do.
-impl<S: AsyncRead + Send + 'static> ReadHalf for tokio::io::ReadHalf<S> {}
+impl<S: AsyncRead + Send> ReadHalf for tokio::io::ReadHalf<S> {}
 
 /// Accepts client streams.
 pub trait Listener: Send + 'static {
@@ -53,9 +71,15 @@ pub trait Listener: Send + 'static {
 impl Transport for tokio::net::TcpStream {
     type Read = tokio::net::tcp::OwnedReadHalf;
     type Write = tokio::net::tcp::OwnedWriteHalf;
+    type ReadRef<'a> = tokio::net::tcp::ReadHalf<'a>;
+    type WriteRef<'a> = tokio::net::tcp::WriteHalf<'a>;
 
     fn into_split(self) -> (Self::Read, Self::Write) {
         tokio::net::TcpStream::into_split(self)
+    }
+
+    fn split_ref(&mut self) -> (Self::ReadRef<'_>, Self::WriteRef<'_>) {
+        tokio::net::TcpStream::split(self)
     }
 }
 
@@ -80,8 +104,14 @@ impl Listener for tokio::net::TcpListener {
 impl<S: Transport> Transport for tokio_rustls::server::TlsStream<S> {
     type Read = tokio::io::ReadHalf<Self>;
     type Write = tokio::io::WriteHalf<Self>;
+    type ReadRef<'a> = tokio::io::ReadHalf<&'a mut Self>;
+    type WriteRef<'a> = tokio::io::WriteHalf<&'a mut Self>;
 
     fn into_split(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
+    }
+
+    fn split_ref(&mut self) -> (Self::ReadRef<'_>, Self::WriteRef<'_>) {
         tokio::io::split(self)
     }
 }
@@ -93,9 +123,15 @@ mod simulated {
     impl Transport for turmoil::net::TcpStream {
         type Read = turmoil::net::tcp::OwnedReadHalf;
         type Write = turmoil::net::tcp::OwnedWriteHalf;
+        type ReadRef<'a> = tokio::io::ReadHalf<&'a mut Self>;
+        type WriteRef<'a> = tokio::io::WriteHalf<&'a mut Self>;
 
         fn into_split(self) -> (Self::Read, Self::Write) {
             turmoil::net::TcpStream::into_split(self)
+        }
+
+        fn split_ref(&mut self) -> (Self::ReadRef<'_>, Self::WriteRef<'_>) {
+            tokio::io::split(self)
         }
     }
 

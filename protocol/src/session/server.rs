@@ -52,18 +52,36 @@ pub struct ServerSession {
     min_version: u16,
     max_version: u16,
     attempts_left: u8,
-    auto_join: bool,
-    /// The client set HELLO `MODERATION` (`[MOD-2]`).
-    client_moderation: bool,
-    /// The GREETING set `MODERATION`: the frames of spec section 21 are
-    /// known (`[MOD-1]`); without it they are unknown frames.
-    moderation: bool,
-    /// A PING is out, unanswered by any frame (`[KEEPALIVE-2]`).
-    pinged: bool,
+    /// `AUTO_JOIN`, `CLIENT_MODERATION`, `MODERATION` and `PINGED` below,
+    /// in one byte: every connection holds a session, and the four flags as
+    /// `bool`s took it past 40 bytes.
+    flags: u8,
     clock: Clock,
 }
 
+/// The client wants the default room after WELCOME (`[HANDSHAKE-7]`).
+const AUTO_JOIN: u8 = 1;
+/// The client set HELLO `MODERATION` (`[MOD-2]`).
+const CLIENT_MODERATION: u8 = 2;
+/// The GREETING set `MODERATION`: the frames of spec section 21 are known
+/// (`[MOD-1]`); without it they are unknown frames.
+const MODERATION: u8 = 4;
+/// A PING is out, unanswered by any frame (`[KEEPALIVE-2]`).
+const PINGED: u8 = 8;
+
 impl ServerSession {
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    fn set(&mut self, flag: u8, on: bool) {
+        if on {
+            self.flags |= flag;
+        } else {
+            self.flags &= !flag;
+        }
+    }
+
     /// A session for a connection accepted at `accepted_at`, after GREETING was sent.
     pub fn new(
         min_version: u16,
@@ -77,24 +95,22 @@ impl ServerSession {
             min_version,
             max_version,
             attempts_left: login_attempts.max(1),
-            auto_join: true,
-            client_moderation: false,
-            moderation: false,
-            pinged: false,
+            flags: AUTO_JOIN,
             clock: Clock::new(timers, accepted_at),
         }
     }
 
     /// The session of a server whose GREETING sets `MODERATION` (`[MOD-1]`).
     pub fn with_moderation(mut self, moderation: bool) -> Self {
-        self.moderation = moderation;
+        self.set(MODERATION, moderation);
         self
     }
 
     /// Whether a type code is known on this connection: the frames of spec
     /// section 21 are unknown unless the server set `MODERATION` (`[MOD-1]`).
     fn knows(&self, frame_type: u8) -> bool {
-        route_of(frame_type).is_some() && (self.moderation || !frame::is_moderation(frame_type))
+        route_of(frame_type).is_some()
+            && (self.has(MODERATION) || !frame::is_moderation(frame_type))
     }
 
     pub fn state(&self) -> ServerState {
@@ -107,13 +123,13 @@ impl ServerSession {
 
     /// Whether the client wants the default room after WELCOME (`[HANDSHAKE-7]`).
     pub fn auto_join(&self) -> bool {
-        self.auto_join
+        self.has(AUTO_JOIN)
     }
 
     /// Whether the client set HELLO `MODERATION`: it reads the
     /// server-to-client frames of section 21 (`[MOD-2]`).
     pub fn client_moderation(&self) -> bool {
-        self.client_moderation
+        self.has(CLIENT_MODERATION)
     }
 
     /// Whether the body of a frame of this type is examined in the current
@@ -154,7 +170,7 @@ impl ServerSession {
         if let Ok(Some(_)) = decoded {
             // spec: KEEPALIVE-2 — any received frame counts.
             self.clock.received(now);
-            self.pinged = false;
+            self.set(PINGED, false);
         }
         decoded
     }
@@ -164,7 +180,7 @@ impl ServerSession {
     /// keepalive (`[KEEPALIVE-2]`).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let (handshaking, keepalive) = self.timers_running();
-        self.clock.next(handshaking, keepalive, self.pinged)
+        self.clock.next(handshaking, keepalive, self.has(PINGED))
     }
 
     /// A timer fired at `now`: `Nothing`, `Reply` with a PING to send, or
@@ -172,7 +188,10 @@ impl ServerSession {
     /// `poll_timeout` is later than `now`, or `None`.
     pub fn handle_timeout(&mut self, now: Instant) -> ServerAction {
         let (handshaking, keepalive) = self.timers_running();
-        match self.clock.expire(now, handshaking, keepalive, self.pinged) {
+        match self
+            .clock
+            .expire(now, handshaking, keepalive, self.has(PINGED))
+        {
             Expired::Nothing => ServerAction::Nothing,
             // spec: HANDSHAKE-8, AUTH-2 — absolute, whatever is pending.
             Expired::Handshake => self.fatal_action(
@@ -182,7 +201,7 @@ impl ServerSession {
             ),
             // spec: KEEPALIVE-2
             Expired::Ping(nonce) => {
-                self.pinged = true;
+                self.set(PINGED, true);
                 ServerAction::Reply(Frame::Ping(Ping { nonce }))
             }
             Expired::Idle => self.fatal_action(ErrorCode::IDLE_TIMEOUT, 0, "no answer to PING"),
@@ -233,8 +252,14 @@ impl ServerSession {
                         &message,
                     );
                 }
-                self.auto_join = hello.flags & crate::frame::Hello::NO_AUTO_JOIN == 0;
-                self.client_moderation = hello.flags & crate::frame::Hello::MODERATION != 0;
+                self.set(
+                    AUTO_JOIN,
+                    hello.flags & crate::frame::Hello::NO_AUTO_JOIN == 0,
+                );
+                self.set(
+                    CLIENT_MODERATION,
+                    hello.flags & crate::frame::Hello::MODERATION != 0,
+                );
                 self.state = ServerState::AwaitLogin;
                 ServerAction::Nothing
             }

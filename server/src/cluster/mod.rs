@@ -9,12 +9,15 @@
 //! of the rooms they are in, in `seq` order, and backfills from the stream
 //! any gap it sees.
 
+pub mod accounts;
 mod ack;
 mod dispatch;
 mod error;
+pub mod heartbeat;
 pub mod keys;
 mod log;
 mod membership;
+pub mod names;
 mod record;
 mod retention;
 mod scripts;

@@ -18,7 +18,7 @@ use confab_protocol::frame::{ErrorFrame, Frame};
 use confab_protocol::session::{ServerSession, ServerTimers};
 use confab_protocol::{ErrorCode, PROTOCOL_VERSION};
 use tokio::io::AsyncReadExt;
-use tracing::{debug, info};
+use tracing::debug;
 
 use crate::admission::Admission;
 use crate::hub::{Member, Room};
@@ -141,14 +141,13 @@ fn closing_code(last: &Frame) -> ErrorCode {
 /// future keeps only what the connection needs while it lives: every idle
 /// client holds one, and its size is the server's memory per connection.
 pub(crate) fn serve<T: Transport>(
-    stream: T,
+    mut stream: T,
     peer: SocketAddr,
     shared: Arc<Shared>,
     admission: Admission,
     accepted_at: tokio::time::Instant,
 ) -> impl Future<Output = ()> + Send {
-    let id = admission.conn_id;
-    let (mut read_half, write_half) = stream.into_split();
+    let id = shared.gate.next_conn_id();
     let services = &shared.services;
     let limits = &services.limits;
     let outbox = Arc::new(Outbox::new(Arc::clone(&services.queued)));
@@ -195,30 +194,18 @@ pub(crate) fn serve<T: Transport>(
     // Reader and writer run in one task: every idle client holds one task,
     // and its size is most of the server's memory per connection.
     async move {
-        let reading = async {
-            let ended = reader::run(&mut read_half, &mut state, &closing_shared).await;
-            let peer = &state.peer;
-            match &state.member {
-                Some(member) => {
-                    info!(conn = peer.id, peer = %peer.addr, user = %member.name, "closed: {ended}")
-                }
-                // Never logged in: scanners and slowloris come by the
-                // thousand, and a line each would flood the log.
-                None => debug!(conn = peer.id, peer = %peer.addr, "closed before login: {ended}"),
-            }
-            // spec: ORDER-1 — a peer that closed its side may still read the
-            // ACKs of what it sent (bounded, like any closing, `[CLOSE-4]`).
-            let _ = tokio::time::timeout(LINGER * 5, state.peer.unacked.settled()).await;
-            if let Some(member) = state.member.take() {
-                crate::handlers::disconnect(&state.shared.services, &member, &mut state.peer);
-            }
-            state.peer.outbox.close();
-        };
-        tokio::join!(
-            reading,
-            writer::run(write_half, &writer_outbox, &closing_shared.services.metrics)
-        );
-        linger(read_half).await;
+        // Borrowed halves: owned ones would share the stream through one
+        // more allocation per connection.
+        let (read_half, write_half) = stream.split_ref();
+        // `futures`' `join` rather than `tokio::join!`, whose poll closure
+        // and flags took 16 bytes more of every idle connection's future.
+        futures_util::future::join(
+            reader::run(read_half, &mut state, &closing_shared),
+            writer::run(write_half, &writer_outbox, &closing_shared.services.metrics),
+        )
+        .await;
+        // Split again, rather than kept across the join: a reference less.
+        linger(stream.split_ref().0).await;
         drop(state);
     }
 }
@@ -254,20 +241,23 @@ mod tests {
         let admission = shared.gate.admit(peer.ip()).unwrap();
         let connection = serve(stream, peer, shared, admission, tokio::time::Instant::now());
         let size = std::mem::size_of_val(&connection);
-        eprintln!("connection future: {size} bytes");
-        eprintln!(
-            "connection state: {} bytes",
-            std::mem::size_of::<ConnState>()
-        );
+        let state = std::mem::size_of::<ConnState>();
+        eprintln!("connection future: {size} bytes, connection state: {state} bytes");
         // 784 bytes when written (debug and release alike), 896 later, 832
         // once the keepalive timers moved into the session, 872 with the
         // ORDER-1 and lifecycle work, 624 since the shutdown waiter's waker
-        // lives in `Closing` and the reader's waits are plain poll functions.
-        // tokio rounds a task (104 bytes of its own, 8 of the task tracker's,
-        // and this future) up to 128 bytes: up to 656 it takes 768 bytes, one
-        // byte more takes 896. 8 KB of memory per idle connection came from a
-        // future of 4,320 plus a second task.
-        const LIMIT: usize = 640;
+        // lives in `Closing` and the reader's waits are plain poll functions,
+        // 480 with borrowed stream halves, a hand-written `Closing::wait`,
+        // no `async fn` keeping its arguments twice and the closing steps
+        // boxed. tokio rounds a task (its own 112 bytes, 8 of the task
+        // tracker's, and this future) up to 128 bytes: up to 528 it takes
+        // 640 bytes, one byte more takes 768; at 400 it would take 512.
+        // 8 KB of memory per idle connection came from a future of 4,320
+        // plus a second task.
+        const LIMIT: usize = 400;
         assert!(size <= LIMIT, "the connection future grew to {size} bytes");
+        // Boxed apart from the future: at 232 bytes it takes a 240-byte
+        // allocator chunk (256 at 233 to 248).
+        assert!(state <= 232, "the connection state grew to {state} bytes");
     }
 }

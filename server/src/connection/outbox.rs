@@ -232,25 +232,29 @@ impl Outbox {
         self.writer.wake();
     }
 
+    /// Ready once the connection is no longer open, with where it is; the
+    /// task is woken at every transition. A poll function: every idle
+    /// connection's reader waits on it.
+    pub fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> Poll<Lifecycle> {
+        self.writer.register(cx.waker());
+        match self.lifecycle.get() {
+            Lifecycle::Open => Poll::Pending,
+            other => Poll::Ready(other),
+        }
+    }
+
     /// Resolves once the connection is no longer open, with where it is.
-    /// A plain poll function (not an `async fn` around one, which holds its
-    /// argument twice): every idle connection's reader waits on it.
+    #[cfg(test)]
     pub fn stopped(&self) -> impl std::future::Future<Output = Lifecycle> + '_ {
-        poll_fn(|cx| {
-            self.writer.register(cx.waker());
-            match self.lifecycle.get() {
-                Lifecycle::Open => Poll::Pending,
-                other => Poll::Ready(other),
-            }
-        })
+        poll_fn(|cx| self.poll_stopped(cx))
     }
 
     /// Waits until there is something to write or the connection is no
     /// longer open, then hands over every queued frame, allocation and all
     /// (an idle connection's queue holds no memory), with the lifecycle
-    /// they were taken in.
-    pub async fn drain(&self) -> (VecDeque<Bytes>, Lifecycle) {
-        poll_fn(|cx| {
+    /// they were taken in. A plain poll function, holding `self` once.
+    pub fn drain(&self) -> impl std::future::Future<Output = (VecDeque<Bytes>, Lifecycle)> + '_ {
+        poll_fn(move |cx| {
             // Registered before looking, so a push after the look wakes us.
             self.writer.register(cx.waker());
             let mut state = self.lock();
@@ -261,7 +265,6 @@ impl Outbox {
             }
             Poll::Pending
         })
-        .await
     }
 
     /// The writer has written (or let go of) frames of `len` bytes in all.

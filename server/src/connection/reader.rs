@@ -5,6 +5,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -13,7 +14,7 @@ use confab_protocol::session::ServerAction;
 use confab_protocol::ErrorCode;
 use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 use super::lifecycle::Lifecycle;
 use super::{cost, ConnState};
@@ -24,6 +25,10 @@ use crate::transport::ReadHalf;
 /// Frames handled before the task yields, so one busy client cannot hold a
 /// worker thread while others wait (`[FLOW-4]`).
 const FRAMES_PER_TURN: usize = 64;
+const _: () = assert!(
+    256 % FRAMES_PER_TURN == 0,
+    "the frame count is a wrapping u8"
+);
 
 /// Read buffer growth step; the buffer never holds more than one header plus
 /// `max_frame` beyond what was read in one call (`[LIMIT-2]`). It is reserved
@@ -77,92 +82,159 @@ fn next_timer(state: &ConnState, armed: Instant) -> Instant {
         .map_or(armed, Instant::from_std)
 }
 
-pub async fn run<R: ReadHalf>(read_half: &mut R, state: &mut ConnState, shared: &Shared) -> Ended {
-    // Armed lazily: a frame received pushes the session's deadline later
-    // without touching the timer, which on firing early asks the session
-    // again. Only a deadline brought forward re-arms it at once.
-    let timer = sleep_until(next_timer(state, Instant::now()));
-    tokio::pin!(timer);
-    // Made once, and cheap to poll (see `closing`).
-    let shutting_down = shared.services.closing.wait();
-    tokio::pin!(shutting_down);
-    let mut buf = BytesMut::new();
+/// Reads and handles frames until the connection is to end, then takes
+/// the member out of the server and closes the outbox.
+///
+/// One `async` block rather than an `async fn` (which would keep its
+/// arguments twice) and no caller's block around it (which would keep
+/// them once more): every idle connection's future holds this one.
+// An `async fn` would keep its arguments twice: see above.
+#[allow(clippy::manual_async_fn)]
+pub fn run<'a, R: ReadHalf + 'a>(
+    mut read_half: R,
+    state: &'a mut ConnState,
+    shared: &'a Shared,
+) -> impl Future<Output = ()> + 'a {
+    async move {
+        let ended = {
+            // Armed lazily: a frame received pushes the session's deadline later
+            // without touching the timer, which on firing early asks the session
+            // again. Only a deadline brought forward re-arms it at once.
+            let timer = sleep_until(next_timer(state, Instant::now()));
+            tokio::pin!(timer);
+            // Made once, and cheap to poll (see `closing`); `Unpin`, so not
+            // pinned here (a pinned local costs a reference more).
+            let mut shutting_down = shared.services.closing.wait();
+            let mut buf = BytesMut::new();
 
-    loop {
-        let mut handled = 0;
-        loop {
-            let waited = match next_frame(state, &mut buf) {
-                Step::Handled => false,
-                Step::Async(handler) => {
-                    if let Some(ended) = handler.await {
-                        return ended;
+            'reading: loop {
+                // A `u8`, wrapping: only its remainder by `FRAMES_PER_TURN`
+                // (a divisor of 256) counts, and it shares a word with others.
+                let mut handled: u8 = 0;
+                loop {
+                    // The handler is awaited outside the `match`, which would keep
+                    // the whole `Step` across the wait.
+                    let waited = {
+                        let handler = match next_frame(state, &mut buf) {
+                            Step::Handled => None,
+                            Step::Async(handler) => Some(handler),
+                            Step::End(ended) => break 'reading ended,
+                            Step::NeedBytes => break,
+                        };
+                        match handler {
+                            Some(handler) => Some(handler.await),
+                            None => None,
+                        }
+                    };
+                    match waited {
+                        Some(Some(ended)) => break 'reading ended,
+                        // What is still buffered is taken up only now.
+                        Some(None) => state.received_at = Instant::now().into_std(),
+                        None => {}
                     }
-                    true
+                    handled = handled.wrapping_add(1);
+                    // One request can queue hundreds of answers (HISTORY): let the
+                    // writer, in this task, take them before the next, or a client
+                    // that pipelines requests, and reads, would overflow its own
+                    // queue (`[FLOW-3]`).
+                    if usize::from(handled) % FRAMES_PER_TURN == 0
+                        || state.peer.outbox.is_backlogged()
+                    {
+                        tokio::task::yield_now().await;
+                    }
                 }
-                Step::End(ended) => return ended,
-                Step::NeedBytes => break,
-            };
-            if waited {
-                // What is still buffered is taken up only now.
-                state.received_at = Instant::now().into_std();
-            }
-            handled += 1;
-            // One request can queue hundreds of answers (HISTORY): let the
-            // writer, in this task, take them before the next, or a client
-            // that pipelines requests, and reads, would overflow its own
-            // queue (`[FLOW-3]`).
-            if handled % FRAMES_PER_TURN == 0 || state.peer.outbox.is_backlogged() {
-                tokio::task::yield_now().await;
-            }
-        }
-        // HELLO starts keepalive (`[KEEPALIVE-2]`), which may fall due
-        // before the handshake deadline the timer was armed for.
-        {
-            let next = next_timer(state, timer.deadline());
-            if next < timer.deadline() {
-                timer.as_mut().reset(next);
-            }
-        }
-        if buf.is_empty() {
-            // Decoded frames hold their own handles on the bytes; between
-            // frames the connection needs no buffer until more arrive.
-            buf = BytesMut::new();
-        }
+                // HELLO starts keepalive (`[KEEPALIVE-2]`), which may fall due
+                // before the handshake deadline the timer was armed for.
+                {
+                    let next = next_timer(state, timer.deadline());
+                    if next < timer.deadline() {
+                        timer.as_mut().reset(next);
+                    }
+                }
+                if buf.is_empty() {
+                    // Decoded frames hold their own handles on the bytes; between
+                    // frames the connection needs no buffer until more arrive.
+                    buf = BytesMut::new();
+                }
 
-        tokio::select! {
-            biased;
-            // A sender overflowed the queue, or the writer, in this task,
-            // ended the output: each transition wakes the task.
-            lifecycle = state.peer.outbox.stopped() => return Ended::Stopped(lifecycle),
-            _ = &mut shutting_down => return Box::pin(say_goodbye(state)).await,
-            read = read_more(read_half, &mut buf) => match read {
-                Ok(0) if buf.is_empty() => return Ended::PeerClosed,
-                // spec: FRAMING-6 — a partial frame at EOF is discarded.
-                Ok(0) => return Ended::PeerVanishedMidFrame(buf.len()),
-                Ok(n) => {
-                    shared.services.metrics.bytes_in.inc_by(n as u64);
-                    state.received_at = Instant::now().into_std();
-                }
-                Err(e) => return Ended::Io(e),
-            },
-            _ = &mut timer => {
-                // spec: HANDSHAKE-8, KEEPALIVE-2 — the session decides.
-                match state.session.handle_timeout(Instant::now().into_std()) {
-                    ServerAction::Reply(ping) => {
-                        debug!(conn = state.peer.id, "idle: sending PING");
-                        state.peer.send(ping);
+                // What `tokio::select!` (biased) would do, by hand: its futures
+                // and their bookkeeping took 24 bytes more of every idle
+                // connection's future than these five references.
+                let woke = std::future::poll_fn(|cx| {
+                    // A sender overflowed the queue, or the writer, in this task,
+                    // ended the output: each transition wakes the task.
+                    if let Poll::Ready(lifecycle) = state.peer.outbox.poll_stopped(cx) {
+                        return Poll::Ready(Woke::Stopped(lifecycle));
                     }
-                    ServerAction::CloseWith(last) => {
-                        state.peer.close_with(last);
-                        return Ended::Stopped(state.peer.outbox.lifecycle());
+                    if Pin::new(&mut shutting_down).poll(cx).is_ready() {
+                        return Poll::Ready(Woke::ShuttingDown);
                     }
-                    _ => {}
+                    if let Poll::Ready(read) = poll_read_more(&mut read_half, &mut buf, cx) {
+                        return Poll::Ready(Woke::Read(read));
+                    }
+                    if timer.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Woke::Timer);
+                    }
+                    Poll::Pending
+                })
+                .await;
+                match woke {
+                    Woke::Stopped(lifecycle) => break 'reading Ended::Stopped(lifecycle),
+                    Woke::ShuttingDown => break 'reading Box::pin(say_goodbye(state)).await,
+                    Woke::Read(read) => match read {
+                        Ok(0) if buf.is_empty() => break 'reading Ended::PeerClosed,
+                        // spec: FRAMING-6 — a partial frame at EOF is discarded.
+                        Ok(0) => break 'reading Ended::PeerVanishedMidFrame(buf.len()),
+                        Ok(n) => {
+                            shared.services.metrics.bytes_in.inc_by(n as u64);
+                            state.received_at = Instant::now().into_std();
+                        }
+                        Err(e) => break 'reading Ended::Io(e),
+                    },
+                    Woke::Timer => {
+                        // spec: HANDSHAKE-8, KEEPALIVE-2 — the session decides.
+                        match state.session.handle_timeout(Instant::now().into_std()) {
+                            ServerAction::Reply(ping) => {
+                                debug!(conn = state.peer.id, "idle: sending PING");
+                                state.peer.send(ping);
+                            }
+                            ServerAction::CloseWith(last) => {
+                                state.peer.close_with(last);
+                                break 'reading Ended::Stopped(state.peer.outbox.lifecycle());
+                            }
+                            _ => {}
+                        }
+                        let next = next_timer(state, timer.deadline());
+                        timer.as_mut().reset(next);
+                    }
                 }
-                let next = next_timer(state, timer.deadline());
-                timer.as_mut().reset(next);
             }
-        }
+        };
+        // Boxed: inline, the closing steps' timer would size every idle
+        // connection's future (the loop's timer cannot share its room).
+        Box::pin(closed(state, ended)).await;
     }
+}
+
+/// The closing steps once reading ended: the log line, the owed ACKs, the
+/// member out of the hub, the outbox closed.
+async fn closed(state: &mut ConnState, ended: Ended) {
+    let peer = &state.peer;
+    match &state.member {
+        Some(member) => {
+            info!(conn = peer.id, peer = %peer.addr, user = %member.name, "closed: {ended}")
+        }
+        // Never logged in: scanners and slowloris come by the
+        // thousand, and a line each would flood the log.
+        None => debug!(conn = peer.id, peer = %peer.addr, "closed before login: {ended}"),
+    }
+    // spec: ORDER-1 — a peer that closed its side may still read the
+    // ACKs of what it sent (bounded, like any closing, `[CLOSE-4]`).
+    let _ = tokio::time::timeout(super::LINGER * 5, state.peer.unacked.settled()).await;
+    if let Some(member) = state.member.take() {
+        handlers::disconnect(&state.shared.services, &member, &mut state.peer);
+    }
+    state.peer.outbox.close();
 }
 
 /// The server is shutting down: GOODBYE, after the owed ACKs. Boxed by
@@ -184,15 +256,22 @@ async fn say_goodbye(state: &mut ConnState) -> Ended {
     Ended::Stopped(state.peer.outbox.lifecycle())
 }
 
+/// What woke a reader waiting for input.
+enum Woke {
+    Stopped(Lifecycle),
+    ShuttingDown,
+    Read(std::io::Result<usize>),
+    Timer,
+}
+
 /// Reads more bytes into `buf`. Without a partial frame to complete it waits
 /// for bytes before reserving room for them. Cancel-safe, like `read_buf`.
-/// A plain poll function, not an `async fn` around one, which would hold
-/// its arguments twice in every idle connection's future.
-fn read_more<'a, R: ReadHalf>(
-    read_half: &'a mut R,
-    buf: &'a mut BytesMut,
-) -> impl Future<Output = std::io::Result<usize>> + 'a {
-    std::future::poll_fn(move |cx| loop {
+fn poll_read_more<R: ReadHalf>(
+    read_half: &mut R,
+    buf: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Poll<std::io::Result<usize>> {
+    loop {
         let idle = buf.capacity() == 0;
         if idle {
             std::task::ready!(read_half.poll_readable(cx))?;
@@ -210,7 +289,7 @@ fn read_more<'a, R: ReadHalf>(
             continue;
         }
         return read;
-    })
+    }
 }
 
 /// What to do after looking at the buffered input.
@@ -353,7 +432,6 @@ fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::task::Poll;
     use tokio::io::AsyncWriteExt;
 
     /// A read that exactly fills the buffer leaves the socket marked
@@ -375,7 +453,9 @@ mod tests {
         }
         let mut buf = BytesMut::new();
         assert_eq!(
-            read_more(&mut read_half, &mut buf).await.unwrap(),
+            std::future::poll_fn(|cx| poll_read_more(&mut read_half, &mut buf, cx))
+                .await
+                .unwrap(),
             READ_CHUNK
         );
         assert_eq!(
@@ -387,8 +467,8 @@ mod tests {
         // The frames are decoded and the buffer let go, as `run` does.
         buf = BytesMut::new();
         let first_poll = {
-            let mut reading = std::pin::pin!(read_more(&mut read_half, &mut buf));
-            std::future::poll_fn(|cx| Poll::Ready(reading.as_mut().poll(cx))).await
+            std::future::poll_fn(|cx| Poll::Ready(poll_read_more(&mut read_half, &mut buf, cx)))
+                .await
         };
         assert!(first_poll.is_pending(), "nothing more was sent");
         assert_eq!(buf.capacity(), 0, "a waiting reader holds no read buffer");

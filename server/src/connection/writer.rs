@@ -31,31 +31,59 @@ const MAX_COALESCE: usize = 64 * 1024;
 ///
 /// Waiting for frames is all an idle connection does here, so only that wait
 /// is inline; writing a batch, and every rare path, is a boxed future.
-pub async fn run<W: AsyncWrite + Unpin>(mut write_half: W, outbox: &Outbox, metrics: &Metrics) {
-    loop {
-        let (batch, lifecycle) = outbox.drain().await;
-        metrics.queue_depth.observe(batch.len() as u64);
-        if lifecycle == Lifecycle::Overflowed {
-            // Boxed, like every rare path here: inline, its state would
-            // size the future of every idle connection.
-            Box::pin(cut_off_slow_consumer(&mut write_half, &[])).await;
-            break;
+/// An `async` block rather than an `async fn`, which would keep its
+/// arguments twice.
+// An `async fn` would keep its arguments twice: see above.
+#[allow(clippy::manual_async_fn)]
+pub fn run<'a, W: AsyncWrite + Unpin + 'a>(
+    mut write_half: W,
+    outbox: &'a Outbox,
+    metrics: &'a Metrics,
+) -> impl std::future::Future<Output = ()> + 'a {
+    async move {
+        loop {
+            // Every rare path, and writing itself, is boxed: inline, its state
+            // would size the future of every idle connection. The batch lives
+            // in this block only: a local kept beside the wait would too.
+            let writing = {
+                let (batch, lifecycle) = outbox.drain().await;
+                metrics.queue_depth.observe(batch.len() as u64);
+                Box::pin(write_or_cut_off(
+                    &mut write_half,
+                    batch,
+                    lifecycle,
+                    outbox,
+                    metrics,
+                ))
+            };
+            if !writing.await {
+                break;
+            }
         }
-        let bytes: usize = batch.iter().map(Bytes::len).sum();
-        if !Box::pin(write_batch_bounded(&mut write_half, batch, outbox)).await {
-            break;
+        if outbox.lifecycle() == Lifecycle::Overflowed {
+            metrics.slow_consumer_cuts.inc();
+            metrics.error_sent(ErrorCode::SLOW_CONSUMER, 0);
         }
-        metrics.bytes_out.inc_by(bytes as u64);
-        if lifecycle != Lifecycle::Open {
-            break;
-        }
+        outbox.end_output();
+        let _ = Box::pin(timeout(OVERFLOW_GRACE, write_half.shutdown())).await;
     }
-    if outbox.lifecycle() == Lifecycle::Overflowed {
-        metrics.slow_consumer_cuts.inc();
-        metrics.error_sent(ErrorCode::SLOW_CONSUMER, 0);
+}
+
+/// Writes a batch taken in `lifecycle`, or cuts off a slow consumer;
+/// whether to go on.
+async fn write_or_cut_off<W: AsyncWrite + Unpin>(
+    write_half: &mut W,
+    batch: VecDeque<Bytes>,
+    lifecycle: Lifecycle,
+    outbox: &Outbox,
+    metrics: &Metrics,
+) -> bool {
+    if lifecycle == Lifecycle::Overflowed {
+        drop(batch);
+        cut_off_slow_consumer(write_half, &[]).await;
+        return false;
     }
-    outbox.end_output();
-    let _ = Box::pin(timeout(OVERFLOW_GRACE, write_half.shutdown())).await;
+    write_batch_bounded(write_half, batch, outbox, metrics).await && lifecycle == Lifecycle::Open
 }
 
 /// [`write_batch`], given at most `CLOSE_GRACE` more once the connection is
@@ -65,9 +93,13 @@ async fn write_batch_bounded<W: AsyncWrite + Unpin>(
     write_half: &mut W,
     batch: VecDeque<Bytes>,
     outbox: &Outbox,
+    metrics: &Metrics,
 ) -> bool {
+    // Counted here, not in `run`: every idle connection's future holds
+    // what `run` keeps across this wait.
+    let bytes: usize = batch.iter().map(Bytes::len).sum();
     let mut writing = std::pin::pin!(write_batch(write_half, batch, outbox));
-    tokio::select! {
+    let done = tokio::select! {
         biased;
         done = &mut writing => done,
         _ = outbox.closing() => match timeout(CLOSE_GRACE, writing).await {
@@ -77,7 +109,11 @@ async fn write_batch_bounded<W: AsyncWrite + Unpin>(
                 false
             }
         },
+    };
+    if done {
+        metrics.bytes_out.inc_by(bytes as u64);
     }
+    done
 }
 
 /// Writes one batch, coalesced into few syscalls; false when the connection

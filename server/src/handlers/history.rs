@@ -105,6 +105,16 @@ async fn canonical_user(services: &Services, accounts: &Accounts, requested: &St
     if let Some(user) = services.hub.user(requested) {
         return user.name.clone();
     }
+    if services.cluster.is_some() {
+        // spec: CLUSTER-1 — the account as registered on any node.
+        let Ok(normalized) = normalize_name(requested, usize::from(u8::MAX)) else {
+            return requested.clone();
+        };
+        return match accounts.account(&normalized).await {
+            Ok(Some((name, _))) => Str8::truncated(&name),
+            _ => requested.clone(),
+        };
+    }
     let (Some(store), Ok(normalized)) = (
         &accounts.store,
         normalize_name(requested, usize::from(u8::MAX)),

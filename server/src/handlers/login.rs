@@ -5,23 +5,31 @@
 //! account's hash is ready), so guessers can never keep an owner out; they
 //! are slowed down per connection and per address instead. The whole
 //! judgement, slow-down included, ends at the handshake deadline (`[AUTH-2]`).
+//!
+//! In cluster mode (`[CLUSTER-1]`) a name is claimed on the node, then in
+//! Redis (`crate::cluster::names`), and accounts are read from Redis; a
+//! Redis that cannot be reached is `CLUSTER_UNAVAILABLE` (`[CLUSTER-3]`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use confab_protocol::frame::{Join, Login, LoginMode, Welcome};
-use confab_protocol::names::{name_key, normalize_name};
+use confab_protocol::names::normalize_name;
 use confab_protocol::{ErrorCode, Str8};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 use confab_protocol::session::ServerSession;
 
+use super::claim::{
+    account_failed, cluster_unavailable, history_floor, taken, unavailable, Claim, Rejection,
+};
 use crate::account_book::Accounts;
 use crate::clock::now_millis;
+use crate::cluster::names;
 use crate::connection::Peer;
 use crate::hashing::HashError;
-use crate::hub::{Hub, Member};
+use crate::hub::Member;
 use crate::services::Services;
 
 /// The first wrong password is answered after this; each next one waits twice as long.
@@ -60,7 +68,7 @@ pub(crate) async fn login(
             let Some(welcome) = session.accept_login(member.name.clone(), flags, now_millis())
             else {
                 // The session closed while the login was judged: nobody to welcome.
-                services.hub.release_name(&member);
+                super::release_name(services, &member);
                 return None;
             };
             peer.send(welcome);
@@ -137,51 +145,6 @@ async fn judge_and_slow_down<'a>(
     verdict
 }
 
-type Rejection = (ErrorCode, String);
-
-/// A name claimed for a connection; released on drop unless kept, so a
-/// login cut short (by the handshake deadline) leaves no name behind.
-struct Claim<'a> {
-    hub: &'a Hub,
-    member: Option<Arc<Member>>,
-}
-
-impl<'a> Claim<'a> {
-    fn take(hub: &'a Hub, member: Arc<Member>) -> Result<Claim<'a>, Rejection> {
-        if !hub.claim_name(&member) {
-            let name = member.name.as_str();
-            return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
-        }
-        Ok(Claim {
-            hub,
-            member: Some(member),
-        })
-    }
-
-    /// The name, ending the session that holds it (`[AUTH-4]`).
-    async fn take_over(hub: &'a Hub, member: Arc<Member>) -> Claim<'a> {
-        crate::takeover::claim(hub, &member).await;
-        Claim {
-            hub,
-            member: Some(member),
-        }
-    }
-
-    fn keep(mut self) -> Arc<Member> {
-        self.member
-            .take()
-            .expect("a claim holds its member until kept")
-    }
-}
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        if let Some(member) = &self.member {
-            self.hub.release_name(member);
-        }
-    }
-}
-
 /// `[HANDSHAKE-5]`, `[HANDSHAKE-6]`: the claimed name to log in and its
 /// WELCOME flags, or why not.
 async fn judge<'a>(
@@ -198,7 +161,7 @@ async fn judge<'a>(
                 "guests log in without a password".into(),
             ))
         }
-        LoginMode::Login | LoginMode::Register if accounts.store.is_none() => {
+        LoginMode::Login | LoginMode::Register if !accounts.has_accounts() => {
             return Err((
                 ErrorCode::ACCOUNTS_UNAVAILABLE,
                 "this server has no accounts; log in as a guest".into(),
@@ -215,7 +178,14 @@ async fn judge<'a>(
             format!("the name {name:?} is reserved"),
         ));
     }
-    if login.mode == LoginMode::Guest && (accounts.required || accounts.is_registered(&name)) {
+    let guest = login.mode == LoginMode::Guest;
+    if guest
+        && (accounts.required
+            || accounts
+                .is_registered_anywhere(&name)
+                .await
+                .map_err(cluster_unavailable)?)
+    {
         let why = if accounts.required {
             "this server requires an account: log in or register".to_string()
         } else {
@@ -224,22 +194,24 @@ async fn judge<'a>(
         return Err((ErrorCode::ACCOUNT_REQUIRED, why));
     }
     // spec: NAMES-1 — an account holder is known by the registered spelling.
-    let name = match (&accounts.store, login.mode) {
-        (Some(store), LoginMode::Login) => store
-            .account_name(name_key(&name))
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(name),
-        _ => name,
+    let (name, account) = match login.mode {
+        LoginMode::Login => match accounts.account(&name).await.map_err(account_failed)? {
+            Some((spelling, account)) => (spelling, Some(account)),
+            None => (name, None),
+        },
+        _ => (name, None),
+    };
+    // A guest's direct-message history starts now (`[HISTORY-2]`); an
+    // account's is set from its account below.
+    let floor = match guest {
+        true => history_floor(services).await?,
+        false => services.hub.peek_message_id(),
     };
     let member = Arc::new(Member {
         conn_id: peer.id,
         name: Str8::truncated(&name),
         outbox: Arc::clone(&peer.outbox),
-        // A guest's direct-message history starts now (`[HISTORY-2]`); an
-        // account's is set from the store below.
-        history_floor: AtomicU64::new(services.hub.peek_message_id()),
+        history_floor: AtomicU64::new(floor),
         moderation: crate::hub::MemberModeration {
             key: confab_protocol::names::user_key(&name).into(),
             registered: login.mode != LoginMode::Guest,
@@ -252,17 +224,17 @@ async fn judge<'a>(
         LoginMode::Guest => {
             // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
             super::moderation::check_login(services, &name)?;
-            Ok((Claim::take(&services.hub, member)?, 0))
+            Ok((Claim::take(services, member).await?, 0))
         }
         LoginMode::Login => {
-            let floor = check_password(accounts, peer, login, &name).await?;
+            let floor = check_password(accounts, peer, login, account).await?;
             // spec: MOD-13, MOD-20 — after check 5, before NAME_TAKEN.
             super::moderation::check_login(services, &name)?;
             member.history_floor.store(floor, Ordering::Relaxed);
             // spec: AUTH-1 — the name is taken only with the right password;
             // spec: AUTH-4 — and from whoever holds it.
             Ok((
-                Claim::take_over(&services.hub, member).await,
+                Claim::take_over(services, member).await?,
                 Welcome::REGISTERED,
             ))
         }
@@ -271,14 +243,6 @@ async fn judge<'a>(
             Ok((claim, Welcome::REGISTERED))
         }
     }
-}
-
-fn unavailable(e: impl std::fmt::Display) -> Rejection {
-    error!("account store: {e}");
-    (
-        ErrorCode::AUTH_FAILED,
-        "accounts are unavailable right now".to_string(),
-    )
 }
 
 /// The pool's refusals: busy or rate-limited is `TRY_AGAIN_LATER` (`[MEM-1]`).
@@ -296,17 +260,13 @@ async fn check_password(
     accounts: &Accounts,
     peer: &Peer,
     login: &Login,
-    name: &str,
+    account: Option<crate::store::accounts::Account>,
 ) -> Result<u64, Rejection> {
-    let (Some(store), Some(passwords)) = (&accounts.store, &accounts.passwords) else {
+    let Some(passwords) = &accounts.passwords else {
         return Err((ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()));
     };
     let wrong = || (ErrorCode::AUTH_FAILED, "wrong name or password".to_string());
-    let Some(account) = store
-        .account(name_key(name).to_string())
-        .await
-        .map_err(unavailable)?
-    else {
+    let Some(account) = account else {
         return Err(wrong());
     };
     let password = login.password.to_string();
@@ -329,7 +289,7 @@ async fn register<'a>(
     login: &Login,
     member: Arc<Member>,
 ) -> Result<Claim<'a>, Rejection> {
-    let (Some(store), Some(passwords)) = (&accounts.store, &accounts.passwords) else {
+    let Some(passwords) = &accounts.passwords else {
         return Err((ErrorCode::ACCOUNTS_UNAVAILABLE, "no accounts".into()));
     };
     let name = member.name.to_string();
@@ -345,7 +305,17 @@ async fn register<'a>(
     // spec: MOD-13, MOD-20 — before NAME_TAKEN.
     super::moderation::check_login(services, &name)?;
     if services.hub.user(&name).is_some() {
-        return Err((ErrorCode::NAME_TAKEN, format!("the name {name:?} is taken")));
+        return Err(taken(&name));
+    }
+    if let Some(cluster) = &services.cluster {
+        // spec: CLUSTER-1 — held on another node is taken too.
+        let key = &member.moderation.key;
+        if names::held_elsewhere(cluster, key)
+            .await
+            .map_err(cluster_unavailable)?
+        {
+            return Err(taken(&name));
+        }
     }
     if login.password.is_empty() {
         return Err((
@@ -356,7 +326,11 @@ async fn register<'a>(
     // spec: AUTH-3 — after the empty password, before ACCOUNT_EXISTS.
     crate::password_rule::check_new(&login.password, services.config.min_password_length)
         .map_err(|short| (ErrorCode::PASSWORD_TOO_SHORT, short.to_string()))?;
-    if accounts.is_registered(&name) {
+    if accounts
+        .is_registered_anywhere(&name)
+        .await
+        .map_err(cluster_unavailable)?
+    {
         return Err(exists());
     }
     let hash = passwords
@@ -365,14 +339,13 @@ async fn register<'a>(
         .map_err(hashing_failed)?;
     // Claimed before the account is stored, so a name cannot be registered
     // from under a guest who took it meanwhile; released if storing fails.
-    let claim = Claim::take(&services.hub, member)?;
+    let claim = Claim::take(services, member).await?;
     // Direct messages a guest exchanged under this name stay its own.
-    let history_floor = services.hub.peek_message_id();
-    let key = name_key(&name).to_string();
-    let stored = store
-        .insert_account(key, name.clone(), hash, now_millis(), history_floor)
+    let history_floor = history_floor(services).await?;
+    let stored = accounts
+        .insert(&name, hash, now_millis(), history_floor)
         .await
-        .map_err(unavailable)?;
+        .map_err(account_failed)?;
     if !stored {
         return Err(exists());
     }

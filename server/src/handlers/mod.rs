@@ -7,6 +7,7 @@
 //! before there is a member, gets the [`Accounts`] and the session it
 //! answers through instead.
 
+mod claim;
 mod direct;
 mod history;
 mod join;
@@ -106,7 +107,7 @@ pub(crate) fn disconnect(services: &Services, member: &Arc<Member>, peer: &mut P
     let hub = &services.hub;
     let taken_over = hub.takeovers.is_ending(member.conn_id);
     if !taken_over {
-        hub.release_name(member);
+        release_name(services, member);
     }
     hub.dm_queues.forget(member.conn_id);
     if let Some(cluster) = &services.cluster {
@@ -121,8 +122,17 @@ pub(crate) fn disconnect(services: &Services, member: &Arc<Member>, peer: &mut P
         let_go_if_idle(services, &room);
     }
     if taken_over {
-        hub.release_name(member);
+        release_name(services, member);
         hub.takeovers.departed(member.conn_id);
+    }
+}
+
+/// Frees `member`'s name on this node and, in cluster mode, in Redis (in
+/// the background, and only if it still holds it: `cluster::names`).
+pub(crate) fn release_name(services: &Services, member: &Member) {
+    services.hub.release_name(member);
+    if let Some(cluster) = &services.cluster {
+        crate::cluster::names::release(cluster, &member.moderation.key, member.conn_id);
     }
 }
 

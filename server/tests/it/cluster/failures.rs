@@ -8,8 +8,8 @@ use std::time::Duration;
 use confab_protocol::frame::{Frame, LoginMode};
 use confab_protocol::ErrorCode;
 
+use super::harness::RedisServer as Redis;
 use super::messages::nodes;
-use super::redis_server::Redis;
 use super::*;
 use crate::common::{Ending, ServerProcess};
 
@@ -177,6 +177,7 @@ async fn redis_restarted_mid_load_loses_nothing_and_gaps_are_filled() {
         let seqs = send_all(&mut alice, "hall", "during", 300, 10).await;
         (alice, seqs)
     });
+    redis.kill();
     redis.restart();
     let (mut alice, seqs) = within("alice's load", load).await.unwrap();
     acked.extend(seqs);
@@ -258,6 +259,7 @@ async fn while_redis_is_down_requests_are_refused_and_connections_kept() {
     alice.join("elsewhere", 0, 0).await;
     alice.expect_error(ErrorCode::CLUSTER_UNAVAILABLE).await;
     // Back: the same connections work again, without reconnecting.
+    redis.kill();
     redis.restart();
     let acked = within_for(Duration::from_secs(20), "the node to recover", async {
         loop {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use confab_protocol::frame::{Direction, Frame, HistoryKind};
 
-use super::redis_server::Redis;
+use super::harness::RedisServer as Redis;
 use super::*;
 
 /// `count` in-process nodes of one cluster, named a, b, c...

@@ -1,9 +1,14 @@
-//! Cluster mode (`--cluster`, spec section 22): nodes on one real Redis.
+//! Cluster mode (`--cluster`, spec section 22): nodes on one real Redis,
+//! real `confab-server` processes or in-process servers. Run with
+//! `cargo test -p confab-server --test it cluster::`.
 
+mod accounts;
 mod failures;
+pub mod harness;
+mod heartbeat;
 mod messages;
+mod names;
 mod nodes;
-mod redis_server;
 mod retention;
 mod rooms;
 

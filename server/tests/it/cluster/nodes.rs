@@ -4,7 +4,7 @@
 use confab_protocol::frame::Frame;
 use confab_protocol::ErrorCode;
 
-use super::redis_server::Redis;
+use super::harness::RedisServer as Redis;
 use super::*;
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use confab_protocol::frame::{Direction, Frame, HistoryKind};
 use confab_server::retention_schedule::Driver;
 
-use super::redis_server::Redis;
+use super::harness::RedisServer as Redis;
 use super::*;
 
 #[tokio::test]
@@ -41,7 +41,7 @@ async fn one_pass_per_interval_serves_every_node() {
     assert_eq!(drivers[1].pass_at(now).await.unwrap(), 15);
     assert_eq!(drivers[0].pass_at(now).await.unwrap(), 0);
     assert_eq!(drivers[2].pass_at(now).await.unwrap(), 0);
-    let mut conn = redis.connection();
+    let mut conn = redis.client().get_connection().unwrap();
     let kept: usize = redis::cmd("XLEN")
         .arg("confab:{room:hall}:log")
         .query(&mut conn)

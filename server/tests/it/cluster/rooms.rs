@@ -3,8 +3,8 @@
 
 use confab_protocol::frame::{Direction, Frame, HistoryKind, PresenceEvent};
 
+use super::harness::RedisServer as Redis;
 use super::messages::nodes;
-use super::redis_server::Redis;
 use super::*;
 use crate::common::expect_presence;
 
