@@ -16,6 +16,22 @@ fn capture() -> Launch<'static> {
     }
 }
 
+/// `client` after its first output line that satisfies `wanted`; should
+/// its output end or the wait run out instead, the test fails with the
+/// client's exit code and stderr (after a failover: why it gave up).
+async fn expect(mut client: PlainClient, wanted: impl Fn(&str) -> bool) -> PlainClient {
+    use futures_util::FutureExt;
+    let waited = std::panic::AssertUnwindSafe(client.until(wanted))
+        .catch_unwind()
+        .await;
+    if waited.is_err() {
+        let name = client.name.clone();
+        let (code, out, err) = client.finish().await;
+        panic!("{name} exited {code}; stderr: {err:?}; stdout: {out:#?}");
+    }
+    client
+}
+
 /// Bob's numbered lines `from..=to`, typed one after the other.
 async fn numbered(bob: &mut PlainClient, from: u32, to: u32) {
     for n in from..=to {
@@ -52,7 +68,7 @@ async fn a_leaving_node_hands_alice_to_the_next_without_a_gap_or_a_duplicate() {
     let connected = alice.until(|l| l.starts_with(&on_a)).await;
     let a_server = server_of(&connected).to_string();
     assert!(a_server.ends_with("node node-a"), "{a_server}");
-    alice.until(|l| l.starts_with("*** joined lobby")).await;
+    alice.until(|l| l == "*** joined lobby (1 here)").await;
     let mut bob = PlainClient::spawn_with(&node_c.addr, &["--name", "bob"], "bob", capture());
     bob.until(|l| l.starts_with("*** joined lobby")).await;
     alice.until(|l| l == "*** bob joined lobby").await;
@@ -67,6 +83,8 @@ async fn a_leaving_node_hands_alice_to_the_next_without_a_gap_or_a_duplicate() {
     alice.until(|l| l == leaving).await;
     let on_b = format!("*** connected to {b_addr} (");
     alice.until(|l| l.starts_with(&on_b)).await;
+    // The first join was alone; this one counts bob, on node C.
+    let mut alice = expect(alice, |l| l == "*** joined lobby (2 here)").await;
 
     // After: through node B.
     numbered(&mut bob, 61, 80).await;
@@ -100,7 +118,7 @@ async fn what_alice_types_while_her_node_leaves_reaches_bob_once_in_order() {
     let list = format!("{},{}", node_a.addr, node_b.addr);
     let args = ["--name", "alice", "--reconnect-initial-ms", "60000"];
     let mut alice = PlainClient::spawn_with(&list, &args, "alice", capture());
-    alice.until(|l| l.starts_with("*** joined lobby")).await;
+    alice.until(|l| l == "*** joined lobby (1 here)").await;
     let mut bob = PlainClient::spawn_with(&node_b.addr, &["--name", "bob"], "bob", capture());
     bob.until(|l| l.starts_with("*** joined lobby")).await;
     alice.until(|l| l == "*** bob joined lobby").await;
@@ -112,7 +130,9 @@ async fn what_alice_types_while_her_node_leaves_reaches_bob_once_in_order() {
     tokio::join!(numbered(&mut alice, 21, 60), node_a.stop());
     let on_b = format!("*** connected to {} (", node_b.addr);
     alice.until(|l| l.starts_with(&on_b)).await;
+    // Typed at once: some while alice logs in on node B (they wait for it).
     numbered(&mut alice, 61, 80).await;
+    let alice = expect(alice, |l| l == "*** joined lobby (2 here)").await;
     bob.until(|l| l.ends_with("] alice: m80")).await;
 
     let (code, out, err) = alice.finish().await;
