@@ -148,6 +148,38 @@ async fn what_alice_types_while_her_node_leaves_reaches_bob_once_in_order() {
     node_b.stop().await;
 }
 
+/// Found by the two failover tests above, which fail now and then with
+/// alice's client exiting 3, "name refused: the name "alice" is taken": a
+/// leaving node says GOODBYE NODE_LEAVING while freeing its names in Redis
+/// runs beside it (`heartbeat::run`'s `release_all` at shutdown, the
+/// connection's own `names::release` spawned), so the reconnection "at
+/// once" can reach the next node before the name is free there. A slower
+/// link from node A to Redis makes that race certain.
+#[tokio::test]
+#[ignore = "server: GOODBYE NODE_LEAVING goes before the node's names are freed in Redis"]
+async fn a_leaving_node_frees_alices_name_before_sending_her_away() {
+    // spec: CLUSTER-4, CLUSTER-1
+    let redis = Redis::start("names");
+    let slow = real_cluster::slow_link(&redis, std::time::Duration::from_millis(300)).await;
+    let node_a = Node::start_at(slow, "node-a").await;
+    let node_b = Node::start(&redis, "node-b").await;
+    let list = format!("{},{}", node_a.addr, node_b.addr);
+    let args = ["--name", "alice", "--reconnect-initial-ms", "60000"];
+    let mut alice = PlainClient::spawn_with(&list, &args, "alice", capture());
+    alice.until(|l| l == "*** joined lobby (1 here)").await;
+    // Bob on node B, so that alice's join there reads apart from her first.
+    let mut bob = PlainClient::spawn_with(&node_b.addr, &["--name", "bob"], "bob", capture());
+    bob.until(|l| l.starts_with("*** joined lobby")).await;
+    alice.until(|l| l == "*** bob joined lobby").await;
+    node_a.stop().await;
+    let alice = expect(alice, |l| l == "*** joined lobby (2 here)").await;
+    let (code, out, err) = alice.finish().await;
+    assert_eq!(code, 0, "{out:?} {err}");
+    let (code, out, err) = bob.finish().await;
+    assert_eq!(code, 0, "{out:?} {err}");
+    node_b.stop().await;
+}
+
 #[tokio::test]
 async fn alice_on_one_node_and_bob_on_another_chat_and_see_each_other() {
     // spec: CLUSTER-1

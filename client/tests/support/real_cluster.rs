@@ -125,10 +125,15 @@ impl Node {
     /// A node named `name` on `redis`, with rate limits too high for a
     /// scripted burst to meet.
     pub async fn start(redis: &Redis, name: &str) -> Node {
+        Node::start_at(redis.url(), name).await
+    }
+
+    /// A node named `name` on the Redis at `url` (e.g. a `slow_link`).
+    pub async fn start_at(url: String, name: &str) -> Node {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let config = confab_server::Config {
-            cluster: Some(redis.url()),
+            cluster: Some(url),
             node_name: Some(name.to_string()),
             msg_rate: 100_000,
             msg_burst: 100_000,
@@ -156,4 +161,42 @@ impl Node {
             .expect("the node's task did not panic")
             .unwrap_or_else(|e| panic!("node {} failed: {e}", self.name));
     }
+}
+
+/// A loopback TCP relay to Redis that holds each chunk a node sends for
+/// `delay` before passing it on: a node behind it reaches Redis, slowly
+/// (a distant link, not an outage). Relays until the test's runtime ends.
+pub async fn slow_link(redis: &Redis, delay: Duration) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}/", listener.local_addr().unwrap());
+    let upstream = format!("127.0.0.1:{}", redis.port);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                continue;
+            };
+            tokio::spawn(relay(client, server, delay));
+        }
+    });
+    url
+}
+
+async fn relay(client: tokio::net::TcpStream, server: tokio::net::TcpStream, delay: Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut from_node, mut to_node) = client.into_split();
+    let (mut from_redis, mut to_redis) = server.into_split();
+    let requests = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n @ 1..) = from_node.read(&mut buf).await {
+            // The injected latency of the link, not a wait for anything.
+            tokio::time::sleep(delay).await;
+            if to_redis.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let replies = async {
+        let _ = tokio::io::copy(&mut from_redis, &mut to_node).await;
+    };
+    tokio::join!(requests, replies);
 }
