@@ -22,18 +22,19 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 limits=(--msg-rate 100000000 --msg-burst 100000000 --byte-rate 4000000000 --byte-burst 4000000000
-        --queue-bytes 1000000000 --queue-bytes-total 16000000000 --max-per-ip 0 --log warn)
+        --queue-bytes 1000000000 --queue-bytes-total 16000000000 --max-per-ip 0)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start() { # log name, then the server's arguments; sets addr and pid
-    "$server_bin" --listen 127.0.0.1:0 "${limits[@]}" --log info "$@" 2>"$work/$1.log" &
+    local name=$1; shift
+    "$server_bin" --listen 127.0.0.1:0 "${limits[@]}" --log warn,confab_server::server=info "$@" 2>"$work/$name.log" &
     pid=$!; pids+=("$pid"); addr=""
     for _ in $(seq 100); do
-        addr=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$work/$1.log" | head -n 1)
+        addr=$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$work/$name.log" | head -n 1)
         [[ -n "$addr" ]] && return 0
         sleep 0.1
     done
-    echo "$1 did not start"; cat "$work/$1.log"; exit 1
+    echo "$name did not start"; cat "$work/$name.log"; exit 1
 }
 
 redis_port=$(free_port)
