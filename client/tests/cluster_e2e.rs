@@ -148,15 +148,13 @@ async fn what_alice_types_while_her_node_leaves_reaches_bob_once_in_order() {
     node_b.stop().await;
 }
 
-/// Found by the two failover tests above, which fail now and then with
+/// Found by the two failover tests above, which failed now and then with
 /// alice's client exiting 3, "name refused: the name "alice" is taken": a
-/// leaving node says GOODBYE NODE_LEAVING while freeing its names in Redis
-/// runs beside it (`heartbeat::run`'s `release_all` at shutdown, the
-/// connection's own `names::release` spawned), so the reconnection "at
-/// once" can reach the next node before the name is free there. A slower
-/// link from node A to Redis makes that race certain.
+/// leaving node said GOODBYE NODE_LEAVING while freeing its names in Redis
+/// ran beside it, so the reconnection "at once" could reach the next node
+/// before the name was free there. Now the node frees its names first. A
+/// slower link from node A to Redis made the race certain.
 #[tokio::test]
-#[ignore = "server: GOODBYE NODE_LEAVING goes before the node's names are freed in Redis"]
 async fn a_leaving_node_frees_alices_name_before_sending_her_away() {
     // spec: CLUSTER-4, CLUSTER-1
     let redis = Redis::start("names");
