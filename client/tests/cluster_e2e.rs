@@ -79,7 +79,8 @@ async fn a_leaving_node_hands_alice_to_the_next_without_a_gap_or_a_duplicate() {
 
     // During: bob keeps typing while node A says goodbye and alice moves.
     tokio::join!(numbered(&mut bob, 21, 60), node_a.stop());
-    let leaving = format!("*** disconnected: {a_server} is leaving; reconnecting to {b_addr}");
+    // The node, as its GREETING's server field ends: "node node-a".
+    let leaving = format!("*** disconnected: node node-a is leaving; reconnecting to {b_addr}");
     alice.until(|l| l == leaving).await;
     let on_b = format!("*** connected to {b_addr} (");
     alice.until(|l| l.starts_with(&on_b)).await;
