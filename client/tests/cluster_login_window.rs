@@ -8,40 +8,11 @@
 mod cluster_support;
 mod support;
 
-use cluster_support::{accept_login, PATIENCE};
-use cluster_support::{answer_join, close_on_goodbye, leave, next_frame, next_send, node, Wire};
-use confab_protocol::frame::{Frame, Greeting, Limits, Welcome};
-use confab_protocol::{FrameCodec, Str16, Str8};
+use cluster_support::{accept_login, greet_only};
+use cluster_support::{answer_join, close_on_goodbye, leave, next_frame, next_send, node};
+use confab_protocol::frame::{Frame, Welcome};
 use futures_util::SinkExt;
 use support::{Launch, PlainClient, Stderr};
-use tokio::net::TcpListener;
-use tokio_util::codec::Framed;
-
-/// Accepts the client and greets it as `name`; returns once its LOGIN came,
-/// not answered yet, with the name it asked for.
-async fn greet_only(listener: &TcpListener, name: &str) -> (Wire, Str8) {
-    let (stream, _) = tokio::time::timeout(PATIENCE, listener.accept())
-        .await
-        .expect("the client connects")
-        .unwrap();
-    let mut framed = Framed::new(stream, FrameCodec::new(65_536));
-    let greeting = Greeting {
-        min_version: 1,
-        max_version: 1,
-        flags: 0,
-        server: Str8::truncated(name),
-        limits: Limits::default(),
-        default_room: Str8::truncated("lobby"),
-        prompt: Str16::truncated("name?"),
-    };
-    framed.send(Frame::Greeting(greeting)).await.unwrap();
-    let login = next_frame(&mut framed, |f| match f {
-        Frame::Login(login) => Some(login),
-        _ => None,
-    })
-    .await;
-    (framed, login.username)
-}
 
 #[tokio::test]
 async fn a_line_typed_while_logging_in_on_the_next_node_is_sent_there() {
