@@ -94,6 +94,9 @@ pub enum Event {
         target: String,
         count: u16,
         more: bool,
+        /// The replay of a room resumed after a reconnection: its messages
+        /// were missed while away, not earlier ones.
+        resumed: bool,
     },
     /// Messages the server says we missed (`[ROOM-3]`); the client fetches them itself.
     Missed {

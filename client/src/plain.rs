@@ -297,6 +297,7 @@ async fn on_event(
             count,
             more,
             target,
+            resumed,
         } => {
             let asked = state
                 .history_asked
@@ -315,8 +316,18 @@ async fn on_event(
                 );
             }
             let messages = if count == 1 { "message" } else { "messages" };
+            let which = if resumed && !asked {
+                "missed while reconnecting"
+            } else {
+                "earlier"
+            };
+            let (before, after) = if which == "earlier" {
+                (format!("{which} "), String::new())
+            } else {
+                (String::new(), format!(" {which}"))
+            };
             format!(
-                "*** {count} earlier {messages} of {}{}",
+                "*** {count} {before}{messages} of {}{after}{}",
                 sanitize(&target),
                 if more { " (more available)" } else { "" }
             )

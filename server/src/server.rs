@@ -112,11 +112,18 @@ pub async fn run<L: Listener>(
         Arc::clone(&shared),
         shutdown.clone(),
     ));
+    let mut names_freed = None;
     if let Some(cluster) = &shared.services.cluster {
         cluster.start(&shared, &tracker, &shutdown);
         // spec: CLUSTER-5 — the names' leases live while the node does.
-        let beating =
-            crate::cluster::heartbeat::run(cluster.clone(), Arc::clone(&shared), shutdown.clone());
+        let (freed, on_freed) = tokio::sync::oneshot::channel();
+        names_freed = Some(on_freed);
+        let beating = crate::cluster::heartbeat::run(
+            cluster.clone(),
+            Arc::clone(&shared),
+            shutdown.clone(),
+            freed,
+        );
         tracker.spawn(beating);
     }
     readiness.set_ready(Arc::clone(&shared));
@@ -211,6 +218,11 @@ pub async fn run<L: Listener>(
     }
     drop(listener);
     refusals.flush();
+    if let Some(freed) = names_freed {
+        // spec: CLUSTER-4 — names free before NODE_LEAVING sends clients
+        // elsewhere; bounded, as Redis may be away.
+        let _ = tokio::time::timeout(Duration::from_secs(3), freed).await;
+    }
     shared.services.closing.start();
     tracker.close();
     info!(

@@ -212,17 +212,17 @@ impl App {
                 target,
                 count,
                 more,
+                resumed,
             } => {
                 if count > 0 || more {
                     let more = if more { "; more with /history N" } else { "" };
-                    self.system_for(
-                        &target,
-                        SystemKind::Info,
-                        format!(
-                            "— {count} earlier message{} of {target}{more} —",
-                            if count == 1 { "" } else { "s" }
-                        ),
-                    );
+                    let plural = if count == 1 { "" } else { "s" };
+                    let text = if resumed {
+                        format!("— {count} message{plural} of {target} missed while reconnecting{more} —")
+                    } else {
+                        format!("— {count} earlier message{plural} of {target}{more} —")
+                    };
+                    self.system_for(&target, SystemKind::Info, text);
                 }
             }
             Event::Missed { room, from, to } => {

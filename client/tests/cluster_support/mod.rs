@@ -74,9 +74,9 @@ pub async fn next_frame<T>(framed: &mut Wire, pick: impl Fn(Frame) -> Option<T>)
     .expect("the expected frame arrives")
 }
 
-/// Accepts one client as the node `name`, greets it, logs it in and
-/// returns the connection and the client's first JOIN, not answered yet.
-pub async fn accept_login(listener: &TcpListener, name: &str) -> (Wire, Join) {
+/// Accepts the client and greets it as the node `name`; returns once its
+/// LOGIN came, not answered yet, with the name it asked for.
+pub async fn greet_only(listener: &TcpListener, name: &str) -> (Wire, Str8) {
     let (stream, _) = tokio::time::timeout(PATIENCE, listener.accept())
         .await
         .expect("the client connects")
@@ -97,8 +97,15 @@ pub async fn accept_login(listener: &TcpListener, name: &str) -> (Wire, Join) {
         _ => None,
     })
     .await;
+    (framed, login.username)
+}
+
+/// Accepts one client as the node `name`, greets it, logs it in and
+/// returns the connection and the client's first JOIN, not answered yet.
+pub async fn accept_login(listener: &TcpListener, name: &str) -> (Wire, Join) {
+    let (mut framed, username) = greet_only(listener, name).await;
     let welcome = Welcome {
-        username: login.username,
+        username,
         flags: 0,
         server_time: 0,
     };

@@ -54,7 +54,15 @@ pub const LOST_NAME: &str = "this server lost its claim on your name while it co
 /// nodes under the same names (`[CLUSTER-4]`). Spawned by `server::run` in
 /// cluster mode; freeing here, after the last beat, means no beat can
 /// claim a name again after it was freed.
-pub async fn run(cluster: Cluster, shared: Arc<Shared>, shutdown: CancellationToken) {
+/// `freed` is told once the names are freed (or could not be): the node
+/// says GOODBYE only then, so a client reconnecting at once to another node
+/// finds its name free there.
+pub async fn run(
+    cluster: Cluster,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    freed: tokio::sync::oneshot::Sender<()>,
+) {
     let mut ticks = tokio::time::interval((cluster.lease() / 3).max(Duration::from_millis(1)));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Said once per outage, not once per beat.
@@ -78,9 +86,10 @@ pub async fn run(cluster: Cluster, shared: Arc<Shared>, shutdown: CancellationTo
         }
     }
     match release_all(&cluster, &shared.services.hub).await {
-        Ok(freed) => info!("freed {freed} names in the cluster"),
+        Ok(count) => info!("freed {count} names in the cluster"),
         Err(e) => warn!("cannot free this node's names (their leases will): {e}"),
     }
+    let _ = freed.send(());
 }
 
 /// One beat: renews, then ends the sessions whose names are lost.

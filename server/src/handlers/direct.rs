@@ -40,16 +40,7 @@ pub async fn direct_as(
     let recipient = match services.hub.user(&direct.to) {
         Some(user) if user.conn_id != me.conn_id => user,
         // spec: DM-2
-        _ => {
-            peer.reject_in_order(
-                ErrorCode::NO_SUCH_USER,
-                frame_type,
-                client_ref,
-                "no such user online",
-            )
-            .await;
-            return;
-        }
+        _ => return no_such_user(peer, frame_type, client_ref).await,
     };
     let message = DirectMessage {
         id: services.hub.next_message_id(),
@@ -126,16 +117,7 @@ async fn clustered(
     let to = match confab_protocol::names::normalize_name(&direct.to, usize::from(u8::MAX)) {
         Ok(to) if confab_protocol::names::user_key(&to) != *me.moderation.key => to,
         // spec: DM-2 — an invalid name, or oneself, is nobody to write to.
-        _ => {
-            peer.reject_in_order(
-                ErrorCode::NO_SUCH_USER,
-                frame_type,
-                client_ref,
-                "no such user online",
-            )
-            .await;
-            return;
-        }
+        _ => return no_such_user(peer, frame_type, client_ref).await,
     };
     let message = DirectMessage {
         id: 0,
@@ -159,4 +141,15 @@ async fn clustered(
     };
     services.metrics.messages_accepted.inc();
     let _ = slot.append(Entry::Direct(message), || Arc::new(acknowledge) as Notify);
+}
+
+/// NO_SUCH_USER, in order (`[DM-2]`, `[ORDER-1]`).
+async fn no_such_user(peer: &Peer, frame_type: u8, client_ref: u32) {
+    peer.reject_in_order(
+        ErrorCode::NO_SUCH_USER,
+        frame_type,
+        client_ref,
+        "no such user online",
+    )
+    .await;
 }

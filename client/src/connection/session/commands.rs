@@ -30,10 +30,30 @@ impl Session<'_> {
             return Ok(());
         }
         if !self.logged_in {
-            self.emit(Event::Error {
-                text: "not logged in yet".into(),
-            })
-            .await;
+            // spec: CLUSTER-4 — logging in again (after a node left, the next
+            // one at once): messages wait in the queue, as while disconnected,
+            // and go after WELCOME; an action's fallback is the pump's.
+            let again = self.memory.logged_in_once;
+            match command {
+                Command::Say { room, body } if again => {
+                    self.queue_message(Target::Room(room), body, false).await;
+                }
+                Command::Direct { to, body } if again => {
+                    self.queue_message(Target::User(to), body, false).await;
+                }
+                Command::Action { room, body } if again => {
+                    self.queue_message(Target::Room(room), body, true).await;
+                }
+                Command::DirectAction { to, body } if again => {
+                    self.queue_message(Target::User(to), body, true).await;
+                }
+                _ => {
+                    self.emit(Event::Error {
+                        text: "not logged in yet".into(),
+                    })
+                    .await;
+                }
+            }
             return Ok(());
         }
         let frame = match command {

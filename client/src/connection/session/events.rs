@@ -148,11 +148,11 @@ impl Session<'_> {
                 time: p.time,
             },
             Incoming::HistoryEnd(end) => {
-                if let Some(i) = self
+                let rejoined = self
                     .rejoining
                     .iter()
-                    .position(|r| same_room(r, &end.target))
-                {
+                    .position(|r| same_room(r, &end.target));
+                if let Some(i) = rejoined {
                     // The rejoin replay is complete: what it did not show never arrived.
                     self.rejoining.swap_remove(i);
                     self.memory.outbox.resend_uncertain(Some(&end.target));
@@ -161,6 +161,7 @@ impl Session<'_> {
                     target: end.target.to_string(),
                     count: end.count,
                     more: end.flags & HistoryEnd::MORE != 0,
+                    resumed: rejoined.is_some(),
                 }
             }
             Incoming::Missed(missed) => {

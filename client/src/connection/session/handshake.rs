@@ -48,8 +48,8 @@ impl Session<'_> {
                     }
                     self.memory.rooms = rooms.into_iter().map(|r| (r, 0)).collect();
                 }
-                if !greeting.server.as_str().trim().is_empty() {
-                    self.node = crate::format::sanitize(greeting.server.as_str());
+                if let Some(node) = node_of(greeting.server.as_str()) {
+                    self.node = crate::format::sanitize(node);
                 }
                 self.emit(Event::Connected {
                     addr: self.addr.to_string(),
@@ -210,5 +210,36 @@ impl Session<'_> {
             }
         }
         None
+    }
+}
+
+/// The node a GREETING's server field names (`[CLUSTER-2]`): confab-server
+/// ends it with `node NAME`, e.g. `confab-server/0.1.0 node a` → `node a`;
+/// another server's whole field. `None` for an empty field (the address
+/// stands for the node then).
+fn node_of(server: &str) -> Option<&str> {
+    let server = server.trim();
+    if server.is_empty() {
+        return None;
+    }
+    Some(match server.rfind(" node ") {
+        Some(at) if at + " node ".len() < server.len() => &server[at + 1..],
+        _ => server,
+    })
+}
+
+#[cfg(test)]
+mod node_tests {
+    use super::node_of;
+
+    #[test]
+    fn the_node_is_read_off_the_server_field() {
+        assert_eq!(node_of("confab-server/0.1.0 node a"), Some("node a"));
+        assert_eq!(node_of("other-server 2.0"), Some("other-server 2.0"));
+        assert_eq!(
+            node_of("confab-server/0.1.0 node "),
+            Some("confab-server/0.1.0 node")
+        );
+        assert_eq!(node_of("  "), None);
     }
 }

@@ -71,16 +71,7 @@ impl Room {
         let keep = state.keep;
         let skip = recent.len().saturating_sub(keep);
         state.history = recent.into_iter().skip(skip).collect();
-        let local: Vec<String> = state
-            .members
-            .iter()
-            .map(|m| m.moderation.key.to_string())
-            .collect();
-        state.remote = remote
-            .into_iter()
-            .map(|name| (user_key(&name), name))
-            .filter(|(key, _)| !local.contains(key))
-            .collect();
+        state.remote = not_local(&state.members, remote);
     }
 
     /// The `seq` the room delivers next.
@@ -162,17 +153,21 @@ impl Room {
     /// what this node heard (after its subscription was lost a while).
     pub fn set_remote(&self, remote: Vec<Str8>) {
         let mut state = lock(&self.state);
-        let local: Vec<String> = state
-            .members
-            .iter()
-            .map(|m| m.moderation.key.to_string())
-            .collect();
-        state.remote = remote
-            .into_iter()
-            .map(|name| (user_key(&name), name))
-            .filter(|(key, _)| !local.contains(key))
-            .collect();
+        state.remote = not_local(&state.members, remote);
     }
+}
+
+/// `remote`, by name key, without the members here (one who came over
+/// from another node is ours now).
+fn not_local(
+    members: &[Arc<Member>],
+    remote: Vec<Str8>,
+) -> std::collections::BTreeMap<String, Str8> {
+    remote
+        .into_iter()
+        .map(|name| (user_key(&name), name))
+        .filter(|(key, _)| !members.iter().any(|m| *m.moderation.key == **key))
+        .collect()
 }
 
 /// The id a member on another node is coalesced under: never a local

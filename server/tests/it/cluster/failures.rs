@@ -163,11 +163,13 @@ async fn a_node_killed_mid_load_loses_nothing_acknowledged() {
 async fn redis_restarted_mid_load_loses_nothing_and_gaps_are_filled() {
     // spec: CLUSTER-3, MSG-2, MSG-4
     let mut redis = Redis::start();
-    let nodes = nodes(&redis, 2).await;
+    let nodes = nodes(&redis, 3).await;
     let mut alice = Client::login(nodes[0].addr, "alice").await;
     alice.enter("hall", 0, 0).await;
     let mut bob = Client::login(nodes[1].addr, "bob").await;
     bob.enter("hall", 0, 0).await;
+    let mut carol = Client::login(nodes[2].addr, "carol").await;
+    carol.enter("hall", 0, 0).await;
     let mut acked: BTreeSet<u64> = send_all(&mut alice, "hall", "before", 100, 10)
         .await
         .into_iter()

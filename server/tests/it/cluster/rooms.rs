@@ -60,9 +60,10 @@ async fn members_on_every_node_are_counted_named_and_announced() {
 async fn direct_messages_reach_any_node_and_share_their_history() {
     // spec: CLUSTER-1, DM-1, DM-2, HISTORY-2
     let redis = Redis::start();
-    let nodes = nodes(&redis, 2).await;
+    let nodes = nodes(&redis, 3).await;
     let mut alice = Client::login(nodes[0].addr, "alice").await;
     let mut bob = Client::login(nodes[1].addr, "bob").await;
+    let mut carol = Client::login(nodes[2].addr, "carol").await;
     let client_ref = alice.dm("BOB", "psst").await;
     let ack = alice.expect_ack(client_ref).await;
     match bob.recv_skipping_presence().await {
@@ -86,7 +87,9 @@ async fn direct_messages_reach_any_node_and_share_their_history() {
         Frame::DirectMessage(m) => assert_eq!(m.body.as_str(), "psst"),
         other => panic!("bob: expected the DM's history, got {other:?}"),
     }
-    drop((alice, bob));
+    // carol, on the third node, got none of it: her next frame answers her WHO.
+    assert!(who(&mut carol, "").await.iter().any(|n| n == "carol"));
+    drop((alice, bob, carol));
     for node in nodes {
         node.finish().await;
     }
