@@ -18,6 +18,15 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's settings, read at its start (`_RJEM_MALLOC_CONF` in the
+/// environment overrides them). Slabs of 4 pages for the 256- to 512-byte
+/// classes, where every connection's task and socket registration are: one
+/// slab's bookkeeping per 8 or 16 of them is about 20 bytes per idle
+/// connection (BENCHMARKS.md, "Idle connections").
+#[cfg(not(target_env = "msvc"))]
+#[export_name = "_rjem_malloc_conf"]
+pub static MALLOC_CONF: &[u8] = b"slab_sizes:256-512:4\0";
+
 fn main() -> ExitCode {
     let config = match config::resolve(std::env::args_os()) {
         Ok(config) => config,
