@@ -15,6 +15,7 @@ mod dispatch;
 mod error;
 pub mod heartbeat;
 pub mod keys;
+mod listings;
 mod log;
 mod membership;
 pub mod names;
@@ -25,7 +26,7 @@ mod scripts;
 pub use ack::Acknowledge;
 pub use error::ClusterError;
 pub use log::RedisLog;
-pub use membership::{has_log, members, occupied, online, Change};
+pub use membership::{has_log, members, Change};
 
 use std::sync::Mutex;
 
@@ -66,6 +67,8 @@ struct Inner {
     membership: mpsc::Sender<Change>,
     /// The two queues' far ends, until `start` takes them.
     receivers: Mutex<Option<Receivers>>,
+    /// WHO without a room and LIST_ROOMS, read at most once a second.
+    listings: listings::Listings,
 }
 
 struct Receivers {
@@ -127,6 +130,7 @@ impl Cluster {
                     dispatch: dispatch_receiver,
                     membership: membership_receiver,
                 })),
+                listings: listings::Listings::default(),
             }),
         })
     }
@@ -193,6 +197,20 @@ impl Cluster {
         {
             tracing::debug!("cluster: a let-go room stays subscribed (queue full)");
         }
+    }
+
+    /// Everyone logged in on any node (WHO without a room), at most
+    /// `listings::TTL` old.
+    pub async fn online(&self) -> Result<Arc<Vec<Str8>>, ClusterError> {
+        let listing = &self.inner.listings.online;
+        listing.get(|| membership::online(self)).await
+    }
+
+    /// The rooms with members on any node and their counts (LIST_ROOMS), at
+    /// most `listings::TTL` old.
+    pub async fn occupied(&self) -> Result<Arc<Vec<(Str8, u32)>>, ClusterError> {
+        let listing = &self.inner.listings.rooms;
+        listing.get(|| membership::occupied(self)).await
     }
 
     /// Records that `name` logged in on this node, or left it (WHO, `[CLUSTER-1]`).

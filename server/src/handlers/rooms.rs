@@ -19,8 +19,8 @@ const OVERHEAD: usize = 1 + 2;
 pub async fn list_rooms(services: &Services, me: &Arc<Member>, peer: &mut Peer) {
     let occupied = match &services.cluster {
         // spec: CLUSTER-1 — the rooms of every node.
-        Some(cluster) => match crate::cluster::occupied(cluster).await {
-            Ok(occupied) => occupied,
+        Some(cluster) => match cluster.occupied().await {
+            Ok(occupied) => occupied.as_ref().clone(),
             Err(e) => {
                 tracing::warn!(conn = peer.id, "LIST_ROOMS: {e}");
                 // spec: CLUSTER-3

@@ -54,7 +54,7 @@ async fn clustered(
     who: &Who,
 ) -> Result<Option<(Str8, Vec<Str8>)>, crate::cluster::ClusterError> {
     if who.room.is_empty() {
-        let mut names = crate::cluster::online(cluster).await?;
+        let mut names = cluster.online().await?.as_ref().clone();
         names.sort();
         return Ok(Some((who.room.clone(), names)));
     }

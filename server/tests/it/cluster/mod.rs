@@ -6,6 +6,7 @@ mod accounts;
 mod failures;
 pub mod harness;
 mod heartbeat;
+mod listing_flood;
 mod messages;
 mod names;
 mod nodes;
