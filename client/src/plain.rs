@@ -316,21 +316,12 @@ async fn on_event(
                 );
             }
             let messages = if count == 1 { "message" } else { "messages" };
-            let which = if resumed && !asked {
-                "missed while reconnecting"
-            } else {
-                "earlier"
+            let room = sanitize(&target);
+            let what = match resumed && !asked {
+                true => format!("{count} {messages} of {room} missed while reconnecting"),
+                false => format!("{count} earlier {messages} of {room}"),
             };
-            let (before, after) = if which == "earlier" {
-                (format!("{which} "), String::new())
-            } else {
-                (String::new(), format!(" {which}"))
-            };
-            format!(
-                "*** {count} {before}{messages} of {}{after}{}",
-                sanitize(&target),
-                if more { " (more available)" } else { "" }
-            )
+            format!("*** {what}{}", if more { " (more available)" } else { "" })
         }
         Event::Missed { room, from, to } => format!(
             "*** missed messages {from}..={to} of {}; fetching them",

@@ -5,6 +5,7 @@
 pub(crate) mod acks;
 mod arrival;
 mod cost;
+mod ending;
 mod lifecycle;
 pub(crate) mod outbox;
 mod reader;

@@ -2,11 +2,9 @@
 //! The session decides the handshake deadline and keepalive (spec sections
 //! 7 and 12); this only sleeps until the instant it names.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::BytesMut;
 use confab_protocol::frame::{ErrorFrame, Frame};
@@ -14,9 +12,11 @@ use confab_protocol::session::ServerAction;
 use confab_protocol::ErrorCode;
 use tokio::io::AsyncReadExt;
 use tokio::time::{sleep_until, Instant};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, warn};
 
 use super::arrival::Arrival;
+pub use super::ending::Ended;
+use super::ending::{closed, say_goodbye};
 use super::lifecycle::Lifecycle;
 use super::{cost, ConnState};
 use crate::handlers;
@@ -35,36 +35,6 @@ const _: () = assert!(
 /// `max_frame` beyond what was read in one call (`[LIMIT-2]`). It is reserved
 /// only when bytes are waiting: an idle connection holds no read buffer.
 const READ_CHUNK: usize = 4096;
-
-/// Why the reader stopped, for the log: the peer's doing, or the
-/// connection's lifecycle leaving `Open` (`lifecycle.rs`), which the reader
-/// only observes.
-#[derive(Debug)]
-pub enum Ended {
-    PeerClosed,
-    PeerVanishedMidFrame(usize),
-    Goodbye(String),
-    Io(std::io::Error),
-    Stopped(Lifecycle),
-}
-
-impl fmt::Display for Ended {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Ended::PeerClosed => f.write_str("peer closed the connection"),
-            Ended::PeerVanishedMidFrame(n) => {
-                write!(f, "peer closed the connection {n} bytes into a frame")
-            }
-            Ended::Goodbye(why) => write!(f, "peer said goodbye ({why})"),
-            Ended::Io(e) => write!(f, "read error: {e}"),
-            Ended::Stopped(Lifecycle::Closing(code)) => {
-                write!(f, "closed by the server with {code}")
-            }
-            Ended::Stopped(Lifecycle::Overflowed) => f.write_str("slow consumer"),
-            Ended::Stopped(_) => f.write_str("outbound side ended (write failure)"),
-        }
-    }
-}
 
 /// Whether the connection has left `Open`, which ends the reader.
 fn stopped(state: &ConnState) -> Option<Ended> {
@@ -215,46 +185,6 @@ pub fn run<'a, R: ReadHalf + 'a>(
         // connection's future (the loop's timer cannot share its room).
         Box::pin(closed(state, ended)).await;
     }
-}
-
-/// The closing steps once reading ended: the log line, the owed ACKs, the
-/// member out of the hub, the outbox closed.
-async fn closed(state: &mut ConnState, ended: Ended) {
-    let peer = &state.peer;
-    match &state.member {
-        Some(member) => {
-            info!(conn = peer.id, peer = %peer.addr, user = %member.name, "closed: {ended}")
-        }
-        // Never logged in: scanners and slowloris come by the
-        // thousand, and a line each would flood the log.
-        None => debug!(conn = peer.id, peer = %peer.addr, "closed before login: {ended}"),
-    }
-    // spec: ORDER-1 — a peer that closed its side may still read the
-    // ACKs of what it sent (bounded, like any closing, `[CLOSE-4]`).
-    let _ = tokio::time::timeout(super::LINGER * 5, state.peer.unacked.settled()).await;
-    if let Some(member) = state.member.take() {
-        handlers::disconnect(&state.shared.services, &member, &mut state.peer);
-    }
-    state.peer.outbox.close();
-}
-
-/// The server is shutting down: GOODBYE, after the owed ACKs. Boxed by
-/// the caller: inline, its timer would size every idle connection's future.
-async fn say_goodbye(state: &mut ConnState) -> Ended {
-    // spec: CLOSE-2, ORDER-1 — the owed ACKs before the GOODBYE.
-    let _ = tokio::time::timeout(Duration::from_secs(1), state.peer.unacked.settled()).await;
-    let goodbye = match state.shared.services.cluster {
-        // spec: CLUSTER-4 — the others go on: reconnect to one of them.
-        Some(_) => state.session.goodbye(
-            ErrorCode::NODE_LEAVING,
-            "this node is shutting down; reconnect to another node",
-        ),
-        None => state
-            .session
-            .goodbye(ErrorCode::SERVER_SHUTDOWN, "the server is shutting down"),
-    };
-    state.peer.close_with(goodbye);
-    Ended::Stopped(state.peer.outbox.lifecycle())
 }
 
 /// What woke a reader waiting for input.
@@ -434,48 +364,4 @@ fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::AsyncWriteExt;
-
-    /// A read that exactly fills the buffer leaves the socket marked
-    /// readable with nothing to read; the reader must not then sit holding a
-    /// fresh buffer until the next frame comes, which may be never.
-    #[tokio::test]
-    async fn an_idle_reader_holds_no_buffer_after_a_read_that_filled_it() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let connecting = tokio::net::TcpStream::connect(listener.local_addr().unwrap());
-        let (client, accepted) = tokio::join!(connecting, listener.accept());
-        let mut client = client.unwrap();
-        let (mut read_half, _write_half) = accepted.unwrap().0.into_split();
-
-        client.write_all(&[0x80; READ_CHUNK]).await.unwrap();
-        // All of it has arrived before the first read, so one read fills the buffer.
-        let mut peeked = [0; READ_CHUNK];
-        while read_half.peek(&mut peeked).await.unwrap() < READ_CHUNK {
-            read_half.readable().await.unwrap();
-        }
-        let mut buf = BytesMut::new();
-        assert_eq!(
-            std::future::poll_fn(|cx| poll_read_more(&mut read_half, &mut buf, cx))
-                .await
-                .unwrap(),
-            READ_CHUNK
-        );
-        assert_eq!(
-            buf.capacity(),
-            READ_CHUNK,
-            "the read filled the buffer exactly"
-        );
-
-        // The frames are decoded and the buffer let go, as `run` does.
-        buf = BytesMut::new();
-        let first_poll = {
-            std::future::poll_fn(|cx| Poll::Ready(poll_read_more(&mut read_half, &mut buf, cx)))
-                .await
-        };
-        assert!(first_poll.is_pending(), "nothing more was sent");
-        assert_eq!(buf.capacity(), 0, "a waiting reader holds no read buffer");
-        drop(client);
-    }
-}
+mod tests;
