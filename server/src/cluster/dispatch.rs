@@ -58,6 +58,8 @@ pub async fn run(
             hub,
             keep: history_keep,
             rooms: &mut rooms,
+            room_prefix: keys::room_channel(""),
+            everyone: keys::everyone_channel(),
         };
         let served = subscription.serve(&mut commands, &shutdown).await;
         match served {
@@ -103,6 +105,10 @@ struct Subscription<'a> {
     hub: &'a Hub,
     keep: usize,
     rooms: &'a mut HashMap<String, Arc<Room>>,
+    /// What every room channel's name starts with, and the channel every
+    /// node hears: made once, matched against every publication.
+    room_prefix: String,
+    everyone: String,
 }
 
 impl Subscription<'_> {
@@ -114,9 +120,8 @@ impl Subscription<'_> {
     ) -> Result<(), ClusterError> {
         let (mut sink, mut stream) = self.cluster.client().get_async_pubsub().await?.split();
         let node_channel = keys::node_channel(self.cluster.node_id());
-        let everyone = keys::everyone_channel();
         sink.subscribe(&node_channel).await?;
-        sink.subscribe(&everyone).await?;
+        sink.subscribe(&self.everyone).await?;
         // Back after a loss: hear the rooms again, then catch up on them.
         let rooms: Vec<Arc<Room>> = self.rooms.values().cloned().collect();
         for room in &rooms {
@@ -165,24 +170,7 @@ impl Subscription<'_> {
             return Ok(());
         }
         sink.subscribe(keys::room_channel(&key)).await?;
-        let mut conn = self.cluster.commands();
-        let last: Option<u64> = redis::cmd("GET")
-            .arg(keys::room_seq(&key))
-            .query_async(&mut conn)
-            .await?;
-        let log = keys::room_log(&key);
-        let (records, _) =
-            super::log::read_page(self.cluster, &log, Direction::Before, 0, 1, self.keep).await?;
-        let recent: Vec<_> = records
-            .iter()
-            .filter_map(|r| record::read_room_message(r, &room.name))
-            .map(|(mut m, _)| {
-                m.flags |= confab_protocol::frame::Message::HISTORY;
-                m
-            })
-            .collect();
-        let newest = recent.last().map_or(0, |m| m.seq);
-        let next_seq = last.unwrap_or(0).max(newest) + 1;
+        let (_, next_seq, recent) = super::log::load(self.cluster, &room.name, self.keep).await?;
         let members = membership::members(self.cluster, &room.name).await?;
         room.load_logged(next_seq, recent, self.others(members));
         self.rooms.insert(key, Arc::clone(room));
@@ -201,16 +189,15 @@ impl Subscription<'_> {
 
     /// Handles one publication.
     async fn heard(&mut self, channel: &str, payload: &[u8]) -> Result<(), ClusterError> {
-        if let Some(room_key) = channel.strip_prefix(&keys::room_channel("")) {
+        if let Some(room_key) = channel.strip_prefix(self.room_prefix.as_str()) {
             let Some(room) = self.rooms.get(room_key).cloned() else {
                 return Ok(()); // Let go meanwhile.
             };
             match record::read_room_event(payload, &room.name) {
                 Some(RoomEvent::Message(message, origin)) => {
                     let skip = (origin.node == self.cluster.node_id()).then_some(origin.conn);
-                    let seq = message.seq;
-                    if let Logged::Gap { .. } = room.deliver_logged(message.clone(), skip) {
-                        self.catch_up(&room, Some(seq)).await?;
+                    if let Logged::Gap(message) = room.deliver_logged(message, skip) {
+                        self.catch_up(&room, Some(message.seq)).await?;
                         let _ = room.deliver_logged(message, skip);
                     }
                 }
@@ -221,7 +208,7 @@ impl Subscription<'_> {
                 }
                 None => warn!(channel, "cluster: a malformed publication was skipped"),
             }
-        } else if channel == keys::everyone_channel() {
+        } else if channel == self.everyone {
             match super::retention::decode(payload) {
                 Some((before, first_kept)) => self.hub.forget(before, &first_kept),
                 None => warn!(channel, "cluster: a malformed publication was skipped"),

@@ -47,7 +47,6 @@ pub fn name(user_key: &str) -> String {
 }
 
 /// An account: a hash with the password hash and when it was made.
-#[allow(dead_code)] // Until accounts move to the cluster (next commit).
 pub fn account(user_key: &str) -> String {
     format!("{PREFIX}:account:{user_key}")
 }

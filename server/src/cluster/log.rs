@@ -19,7 +19,7 @@ use redis::Value;
 use tokio::sync::mpsc;
 use tracing::{error, warn};
 
-use super::record::{self, Origin};
+use super::record;
 use super::{keys, scripts, Cluster, ClusterError};
 use crate::log::{
     Checkpoint, ConversationKey, Entry, LoadedRoom, Page, Policy, Pruned, Slot, StoreError,
@@ -64,19 +64,10 @@ impl RedisLog {
         anchor: u64,
         limit: usize,
     ) -> Result<Option<Page<Message>>, StoreError> {
-        let log = keys::room_log(&name_key(room));
         let name = Str8::truncated(room);
-        let entries = read_page(&self.cluster, &log, direction, anchor, 1, limit).await?;
-        let (entries, more) = entries;
-        let messages = entries
-            .iter()
-            .filter_map(|e| record::read_room_message(e, &name))
-            .map(|(mut m, _)| {
-                m.flags |= Message::HISTORY;
-                m
-            })
-            .collect();
-        Ok(Some((messages, more)))
+        Ok(Some(
+            room_page(&self.cluster, &name, direction, anchor, limit).await?,
+        ))
     }
 
     pub async fn direct_history(
@@ -106,23 +97,11 @@ impl RedisLog {
         name: String,
         keep: usize,
     ) -> Result<Option<LoadedRoom>, StoreError> {
-        let key = name_key(&name);
-        let mut conn = self.cluster.commands();
-        let last: Option<u64> = redis::cmd("GET")
-            .arg(keys::room_seq(&key))
-            .query_async(&mut conn)
-            .await
-            .map_err(ClusterError::from)?;
-        let Some(last) = last else {
-            return Ok(None);
-        };
-        let (recent, _) = self
-            .room_history(&name, Direction::Before, 0, keep)
-            .await?
-            .unwrap_or_default();
-        Ok(Some(LoadedRoom {
+        let (numbered, next_seq, recent) =
+            load(&self.cluster, &Str8::truncated(&name), keep).await?;
+        Ok(numbered.then_some(LoadedRoom {
             name,
-            next_seq: last + 1,
+            next_seq,
             recent,
         }))
     }
@@ -135,6 +114,46 @@ impl RedisLog {
         let interval = self.retention_interval;
         Ok(super::retention::pass(&self.cluster, policy, interval, checkpoint).await?)
     }
+}
+
+/// One page of a room's history, flagged as such (`[HISTORY-1]`).
+async fn room_page(
+    cluster: &Cluster,
+    room: &Str8,
+    direction: Direction,
+    anchor: u64,
+    limit: usize,
+) -> Result<Page<Message>, ClusterError> {
+    let log = keys::room_log(&name_key(room));
+    let (entries, more) = read_page(cluster, &log, direction, anchor, 1, limit).await?;
+    let messages = entries
+        .iter()
+        .filter_map(|e| record::read_room_message(e, room))
+        .map(|(mut m, _)| {
+            m.flags |= Message::HISTORY;
+            m
+        })
+        .collect();
+    Ok((messages, more))
+}
+
+/// A room as the log has it: whether it ever numbered a message, the `seq`
+/// its next message gets and its newest `keep` messages. Read after its
+/// channel is subscribed to, a message numbered between the two reads is
+/// counted by the later one: the next `seq` is past both.
+pub(super) async fn load(
+    cluster: &Cluster,
+    room: &Str8,
+    keep: usize,
+) -> Result<(bool, u64, Vec<Message>), ClusterError> {
+    let mut conn = cluster.commands();
+    let last: Option<u64> = redis::cmd("GET")
+        .arg(keys::room_seq(&name_key(room)))
+        .query_async(&mut conn)
+        .await?;
+    let (recent, _) = room_page(cluster, room, Direction::Before, 0, keep).await?;
+    let newest = recent.last().map_or(0, |m| m.seq);
+    Ok((last.is_some(), last.unwrap_or(0).max(newest) + 1, recent))
 }
 
 /// Up to `limit` entry records of a stream whose ids are `<n>-1`, on one
@@ -224,15 +243,15 @@ pub(super) fn stream_records(reply: Value) -> Result<Vec<Vec<u8>>, ClusterError>
 async fn write(cluster: Cluster, mut queue: mpsc::Receiver<Op>) {
     let mut batch: Vec<Op> = Vec::with_capacity(BATCH);
     let mut conn = cluster.commands();
-    let origin_node = cluster.node_id().to_string();
+    let origin_node = cluster.node_id();
+    // The same for every message: made once, not per append.
+    let (message_id, node_channels) = (keys::message_id(), keys::node_channel(""));
+    let (room_logs, direct_logs) = (keys::logs(), keys::direct_logs());
     while queue.recv_many(&mut batch, BATCH).await > 0 {
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
         for op in &batch {
-            let origin = Origin {
-                node: origin_node.clone(),
-                conn: op.notify.connection(),
-            };
+            let conn_id = op.notify.connection();
             match &op.entry {
                 Entry::Room(message) => {
                     let room = name_key(&message.room);
@@ -241,10 +260,10 @@ async fn write(cluster: Cluster, mut queue: mpsc::Receiver<Op>) {
                         .arg(4)
                         .arg(keys::room_seq(&room))
                         .arg(keys::room_log(&room))
-                        .arg(keys::message_id())
-                        .arg(keys::logs())
+                        .arg(&message_id)
+                        .arg(&room_logs)
                         .arg(keys::room_channel(&room))
-                        .arg(record::room_tail(message, &origin).as_ref())
+                        .arg(record::room_tail(message, origin_node, conn_id).as_ref())
                         .arg(&room);
                 }
                 Entry::Direct(message) => {
@@ -253,11 +272,11 @@ async fn write(cluster: Cluster, mut queue: mpsc::Receiver<Op>) {
                         .arg(scripts::DIRECT_APPEND)
                         .arg(4)
                         .arg(keys::name(&confab_protocol::names::user_key(&message.to)))
-                        .arg(keys::message_id())
+                        .arg(&message_id)
                         .arg(keys::direct_log(conversation.as_str()))
-                        .arg(keys::direct_logs())
-                        .arg(record::direct_tail(message, &origin).as_ref())
-                        .arg(keys::node_channel(""))
+                        .arg(&direct_logs)
+                        .arg(record::direct_tail(message, origin_node, conn_id).as_ref())
+                        .arg(&node_channels)
                         .arg(conversation.as_str());
                 }
             }

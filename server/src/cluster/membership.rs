@@ -126,14 +126,16 @@ fn add(pipe: &mut redis::Pipeline, change: Change, node: &str) {
         .arg(room.as_str());
 }
 
-/// Everyone logged in on any node (WHO without a room, `[CLUSTER-1]`).
+/// Everyone logged in on any node, sorted (WHO without a room, `[CLUSTER-1]`).
 pub async fn online(cluster: &Cluster) -> Result<Vec<Str8>, ClusterError> {
     let mut conn = cluster.commands();
     let names: Vec<String> = redis::cmd("HKEYS")
         .arg(keys::online())
         .query_async(&mut conn)
         .await?;
-    Ok(names.iter().map(|n| Str8::truncated(n)).collect())
+    let mut names: Vec<Str8> = names.iter().map(|n| Str8::truncated(n)).collect();
+    names.sort();
+    Ok(names)
 }
 
 /// The rooms with members on any node, and their member counts, sorted by

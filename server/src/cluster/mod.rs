@@ -215,31 +215,26 @@ impl Cluster {
 
     /// Records that `name` logged in on this node, or left it (WHO, `[CLUSTER-1]`).
     pub fn user_changed(&self, name: &Str8, online: bool) {
-        let change = Change::Online {
+        self.queue(Change::Online {
             name: name.clone(),
             online,
-        };
-        if self.inner.membership.try_send(change).is_err() {
-            tracing::warn!(
-                user = name.as_str(),
-                "cluster: membership queue full; a change was dropped"
-            );
-        }
+        });
     }
 
     /// Records that `name` joined or left `room` on this node (`[CLUSTER-1]`).
     pub fn member_changed(&self, room: &Str8, name: &Str8, event: PresenceEvent) {
-        let change = Change::Room {
+        self.queue(Change::Room {
             room: room.clone(),
             name: name.clone(),
             event,
-        };
-        if self.inner.membership.try_send(change).is_err() {
-            tracing::warn!(
-                room = room.as_str(),
-                user = name.as_str(),
-                "cluster: membership queue full; a change was dropped"
-            );
+        });
+    }
+
+    /// Queues a change for the membership writer; past its bound, the
+    /// change is dropped and logged (`membership.rs`).
+    fn queue(&self, change: Change) {
+        if let Err(e) = self.inner.membership.try_send(change) {
+            tracing::warn!(change = ?e.into_inner(), "cluster: membership queue full; a change was dropped");
         }
     }
 

@@ -24,18 +24,19 @@ pub struct Origin {
 }
 
 /// The tail of a room message, before the script numbers it.
-pub fn room_tail(message: &Message, origin: &Origin) -> Bytes {
+/// `node` and `conn`: where the sender is, so its node skips it.
+pub fn room_tail(message: &Message, node: &str, conn: u64) -> Bytes {
     let mut out = BytesMut::with_capacity(32 + message.sender.len() + message.body.len());
-    put_head(&mut out, message.time, message.flags, origin);
+    put_head(&mut out, message.time, message.flags, node, conn);
     put_short(&mut out, message.sender.as_bytes());
     out.put_slice(message.body.as_bytes());
     out.freeze()
 }
 
 /// The tail of a direct message, before the script numbers it.
-pub fn direct_tail(message: &DirectMessage, origin: &Origin) -> Bytes {
+pub fn direct_tail(message: &DirectMessage, node: &str, conn: u64) -> Bytes {
     let mut out = BytesMut::with_capacity(40 + message.from.len() + message.body.len());
-    put_head(&mut out, message.time, message.flags, origin);
+    put_head(&mut out, message.time, message.flags, node, conn);
     put_short(&mut out, message.from.as_bytes());
     put_short(&mut out, message.to.as_bytes());
     out.put_slice(message.body.as_bytes());
@@ -52,11 +53,11 @@ pub fn presence(event: PresenceEvent, node: &str, name: &str) -> Bytes {
     out.freeze()
 }
 
-fn put_head(out: &mut BytesMut, time: u64, flags: u8, origin: &Origin) {
+fn put_head(out: &mut BytesMut, time: u64, flags: u8, node: &str, conn: u64) {
     out.put_u64(time);
     out.put_u8(flags);
-    out.put_u64(origin.conn);
-    put_short(out, origin.node.as_bytes());
+    out.put_u64(conn);
+    put_short(out, node.as_bytes());
 }
 
 fn put_short(out: &mut BytesMut, bytes: &[u8]) {
@@ -199,7 +200,7 @@ mod tests {
         };
         // What the script makes of it: "<seq> <id> " before the tail.
         let mut record = b"7 99 ".to_vec();
-        record.extend_from_slice(&room_tail(&message, &origin()));
+        record.extend_from_slice(&room_tail(&message, &origin().node, origin().conn));
         let (read, from) = read_room_message(&record, &room).expect("well-formed");
         assert_eq!((read.seq, read.id), (7, 99));
         assert_eq!((read.time, read.flags), (message.time, message.flags));
@@ -224,7 +225,7 @@ mod tests {
             body: Str16::truncated("psst"),
         };
         let mut payload = b"D31 12 ".to_vec();
-        payload.extend_from_slice(&direct_tail(&message, &origin()));
+        payload.extend_from_slice(&direct_tail(&message, &origin().node, origin().conn));
         let (conn, read, from) = read_direct_delivery(&payload).expect("well-formed");
         assert_eq!((conn, read.id), (31, 12));
         assert_eq!(
@@ -260,7 +261,7 @@ mod tests {
             body: Str16::truncated("x"),
         };
         let mut record = b"M1 2 ".to_vec();
-        record.extend_from_slice(&room_tail(&message, &origin()));
+        record.extend_from_slice(&room_tail(&message, &origin().node, origin().conn));
         // Cut anywhere before the body, every prefix is refused.
         let body_start = record.len() - 1;
         for cut in 0..body_start {

@@ -17,15 +17,14 @@ use crate::log::{Entry, Notify, Slot};
 use crate::sync::lock;
 
 /// What became of a message the subscription delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Logged {
     Delivered,
     /// Already delivered (heard twice: once read, once published).
     Stale,
-    /// Messages from this `seq` on are missing before it: backfill them.
-    Gap {
-        expected: u64,
-    },
+    /// Messages before it are missing: backfill them, then deliver it
+    /// (handed back, not copied).
+    Gap(Message),
 }
 
 impl Room {
@@ -88,9 +87,7 @@ impl Room {
             return Logged::Stale;
         }
         if message.seq > state.released_next {
-            return Logged::Gap {
-                expected: state.released_next,
-            };
+            return Logged::Gap(message);
         }
         let wire = Frame::Message(message.clone()).to_bytes();
         let mut delivered = 0;
