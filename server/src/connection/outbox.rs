@@ -272,6 +272,12 @@ impl Outbox {
         })
     }
 
+    /// Adds what was queued since `batch` was taken to it, without waiting.
+    pub fn take_more(&self, batch: &mut VecDeque<Bytes>) {
+        let queued = std::mem::take(&mut self.lock().queue);
+        batch.extend(queued);
+    }
+
     /// The writer has written (or let go of) frames of `len` bytes in all.
     pub fn written(&self, len: usize) {
         let mut state = self.lock();

@@ -83,6 +83,16 @@ async fn write_or_cut_off<W: AsyncWrite + Unpin>(
         cut_off_slow_consumer(write_half, &[]).await;
         return false;
     }
+    let mut batch = batch;
+    if lifecycle == Lifecycle::Open {
+        // Redis's habit of writing replies just before its event loop sleeps:
+        // the batch waits until the tasks runnable now have run and the
+        // socket events have been polled once, and takes what they queued
+        // meanwhile. When many senders share a room, writes come out fewer
+        // and fuller (BENCHMARKS.md, "Fewer, fuller writes").
+        tokio::task::yield_now().await;
+        outbox.take_more(&mut batch);
+    }
     write_batch_bounded(write_half, batch, outbox, metrics).await && lifecycle == Lifecycle::Open
 }
 
@@ -195,3 +205,6 @@ fn slow_consumer_error() -> bytes::Bytes {
     ))
     .to_bytes()
 }
+
+#[cfg(test)]
+mod tests;
