@@ -266,6 +266,15 @@ pub struct Config {
     #[arg(long, default_value_t = 3_000)]
     pub shutdown_grace_ms: u64,
 
+    /// Threads that serve connections; 0 (the default) means one fewer than
+    /// the machine's cores, and at least one. The core left over runs what
+    /// the connections' threads would otherwise wait for: the kernel's
+    /// network processing, the store's writer thread and password hashing.
+    /// On two cores one thread serves more than two (BENCHMARKS.md, "One
+    /// thread or two").
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
+
     /// Threads that hash and check passwords (at most this many, and no more
     /// than the machine's cores); each uses argon2id's 19 MiB while it works.
     #[arg(long, default_value_t = 2)]

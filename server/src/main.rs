@@ -66,7 +66,11 @@ fn main() -> ExitCode {
         Err(e) => warn!("could not raise the file descriptor limit: {e}"),
     }
 
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads())
+        .enable_all()
+        .build();
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("confab-server: cannot start the runtime: {e}");

@@ -55,6 +55,18 @@ impl Config {
             .max(1)
     }
 
+    /// How many threads serve connections: `workers`, or one fewer than
+    /// the machine's cores when it is 0.
+    pub fn worker_threads(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .saturating_sub(1)
+                .max(1),
+            workers => workers,
+        }
+    }
+
     /// The password hashing pool's sizes (`[MEM-1]`).
     pub fn hash_pool(&self) -> crate::hashing::PoolConfig {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);

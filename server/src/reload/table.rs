@@ -50,6 +50,7 @@ const BOUND: &str = "its socket is bound at start";
 const STORE: &str = "the store is opened with it at start";
 const CLUSTER: &str = "the node joins its cluster with it at start";
 const SHARED_TOKENS: &str = "connections of an address share buckets made with it at start";
+const RUNTIME: &str = "the threads that serve connections start with the server";
 const HASHING: &str = "the password hashing pool is made with it at start";
 const RETENTION: &str = "the retention task reads it at start";
 const LOGGING: &str = "logging is set up at start";
@@ -143,6 +144,7 @@ pub(crate) const TABLE: &[Setting] = &[
         shutdown_grace_ms,
         When::Restart(SERVICES)
     ),
+    row!("workers", workers, When::Restart(RUNTIME)),
     row!("hash-workers", hash_workers, When::Restart(HASHING)),
     row!("hash-queue", hash_queue, When::Restart(HASHING)),
     row!(
