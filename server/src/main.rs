@@ -77,6 +77,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let threads = runtime.metrics().num_workers();
+    info!(
+        "serving connections on {threads} thread{}",
+        if threads == 1 { "" } else { "s" }
+    );
     runtime.block_on(async move {
         let listener = match bind(config.listen).await {
             Ok(listener) => listener,
