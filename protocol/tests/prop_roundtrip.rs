@@ -40,6 +40,19 @@ fn check_roundtrip(frame: &Frame) -> Result<(), TestCaseError> {
     prop_assert_eq!(&dst[..6], &b"prefix"[..]);
     prop_assert_eq!(&dst[6..], &bytes[..]);
 
+    // A body encoded alone, without a `Frame` around it, is the same frame.
+    let alone = match frame {
+        Frame::Message(body) => Some(body.to_frame_bytes()),
+        Frame::Ack(body) => Some(body.to_frame_bytes()),
+        Frame::DirectMessage(body) => Some(body.to_frame_bytes()),
+        Frame::Presence(body) => Some(body.to_frame_bytes()),
+        Frame::ErrorFrame(body) => Some(body.to_frame_bytes()),
+        _ => None,
+    };
+    if let Some(alone) = alone {
+        prop_assert_eq!(&alone[..], &bytes[..]);
+    }
+
     // decode() returns the same frame and leaves the next frame's bytes.
     let mut buf = BytesMut::from(&bytes[..]);
     buf.extend_from_slice(NEXT);

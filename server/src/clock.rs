@@ -5,7 +5,13 @@ use std::sync::Arc;
 
 /// Now, as the spec's `time` type (section 3).
 pub fn now_millis() -> u64 {
-    chrono::Utc::now().timestamp_millis().max(0) as u64
+    // Every message is stamped: the clock read as it is, not through a
+    // calendar date as chrono's `Utc::now` would.
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 /// The clock moderation's expiries are judged by (`[MOD-14]`): the system

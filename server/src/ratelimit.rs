@@ -138,28 +138,31 @@ impl RateLimiter {
         }
     }
 
-    /// Whether `check` would allow the request now, taking nothing.
+    /// Whether `check` would allow the request at `now`, taking nothing.
     pub fn would_allow(
         &self,
         limits: &Limits,
         body_len: usize,
         address: Option<(&SharedBuckets, u32)>,
+        now: Instant,
     ) -> bool {
         let mut limiter = self.clone();
         let mut shared = address.map(|(buckets, share)| (buckets.clone(), share));
-        limiter.check(limits, body_len, shared.as_mut().map(|(b, s)| (b, *s))) == Verdict::Allowed
+        limiter.check(limits, body_len, shared.as_mut().map(|(b, s)| (b, *s)), now)
+            == Verdict::Allowed
     }
 
     /// Takes one request carrying `body_len` message bytes from the buckets
     /// if they all allow it: this connection's and, when given, its
-    /// address's share (`share` connections' worth).
+    /// address's share (`share` connections' worth). `now` is when the
+    /// request arrived: the clock is read once per read, not per request.
     pub fn check(
         &mut self,
         limits: &Limits,
         body_len: usize,
         address: Option<(&mut SharedBuckets, u32)>,
+        now: Instant,
     ) -> Verdict {
-        let now = Instant::now();
         let size = body_len as f64;
         let since = now.saturating_duration_since(self.last_refill);
         let window_age = u128::from(self.window_age_ns) + since.as_nanos();
@@ -228,20 +231,31 @@ mod tests {
         let limits = limits(2, 3, 1_000, 1_000);
         let mut limiter = RateLimiter::new(&limits);
         for _ in 0..3 {
-            assert_eq!(limiter.check(&limits, 10, None), Verdict::Allowed);
+            assert_eq!(
+                limiter.check(&limits, 10, None, Instant::now()),
+                Verdict::Allowed
+            );
         }
-        assert_eq!(limiter.check(&limits, 10, None), Verdict::Limited);
+        assert_eq!(
+            limiter.check(&limits, 10, None, Instant::now()),
+            Verdict::Limited
+        );
         tokio::time::advance(Duration::from_millis(500)).await;
-        assert_eq!(limiter.check(&limits, 10, None), Verdict::Allowed);
+        assert_eq!(
+            limiter.check(&limits, 10, None, Instant::now()),
+            Verdict::Allowed
+        );
         // The fourth rejection within one second passes msg_burst (3).
-        let verdicts: Vec<Verdict> = (0..3).map(|_| limiter.check(&limits, 10, None)).collect();
+        let verdicts: Vec<Verdict> = (0..3)
+            .map(|_| limiter.check(&limits, 10, None, Instant::now()))
+            .collect();
         assert_eq!(
             verdicts,
             [Verdict::Limited, Verdict::Limited, Verdict::Flooding]
         );
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(
-            limiter.check(&limits, 10, None),
+            limiter.check(&limits, 10, None, Instant::now()),
             Verdict::Allowed,
             "a new second, refilled bucket"
         );
@@ -251,10 +265,19 @@ mod tests {
     async fn bytes_are_limited_separately() {
         let limits = limits(100, 100, 10, 50);
         let mut limiter = RateLimiter::new(&limits);
-        assert_eq!(limiter.check(&limits, 40, None), Verdict::Allowed);
-        assert_eq!(limiter.check(&limits, 20, None), Verdict::Limited);
+        assert_eq!(
+            limiter.check(&limits, 40, None, Instant::now()),
+            Verdict::Allowed
+        );
+        assert_eq!(
+            limiter.check(&limits, 20, None, Instant::now()),
+            Verdict::Limited
+        );
         tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(limiter.check(&limits, 20, None), Verdict::Allowed);
+        assert_eq!(
+            limiter.check(&limits, 20, None, Instant::now()),
+            Verdict::Allowed
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -266,7 +289,9 @@ mod tests {
         // Fresh connections, one after another: together no more than the share.
         for _ in 0..10 {
             let mut limiter = RateLimiter::new(&limits);
-            while limiter.check(&limits, 1, Some((&mut address, 2))) == Verdict::Allowed {
+            while limiter.check(&limits, 1, Some((&mut address, 2)), Instant::now())
+                == Verdict::Allowed
+            {
                 taken += 1;
             }
         }

@@ -101,6 +101,14 @@ macro_rules! frames {
                     Frame::$variant(body)
                 }
             }
+
+            impl $variant {
+                /// This body encoded as a whole frame in its own buffer, as
+                /// [`Frame::to_bytes`] would, without moving it into a `Frame`.
+                pub fn to_frame_bytes(&self) -> Bytes {
+                    encode_whole($code, self)
+                }
+            }
         )*
 
         impl Frame {
@@ -205,6 +213,16 @@ frames! {
 /// known only on a connection whose server set `MODERATION` (`[MOD-1]`).
 pub fn is_moderation(frame_type: u8) -> bool {
     matches!(frame_type, code::MODERATE..=code::AUDIT | code::ROOM_INFO..=code::ROOM_LIST_INFO)
+}
+
+/// Header and `body` in a buffer of their own.
+fn encode_whole<T: WireField>(frame_type: u8, body: &T) -> Bytes {
+    let body_len = body.wire_len();
+    let mut buf = BytesMut::with_capacity(HEADER_LEN + body_len);
+    buf.put_u8(frame_type);
+    buf.put_u32(body_len as u32);
+    body.put(&mut buf);
+    buf.freeze()
 }
 
 /// spec: FRAMING-3 — a known body must be consumed exactly.

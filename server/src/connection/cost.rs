@@ -36,6 +36,7 @@ pub(super) fn answered_later(state: &ConnState, frame: &Frame) -> bool {
         &shared.limits,
         body_len,
         address_state.as_mut().map(|s| (&s.requests, share)),
+        state.received_at.instant().into(),
     )
 }
 
@@ -65,6 +66,7 @@ pub(super) fn pay_for(state: &mut ConnState, frame: &Frame) -> bool {
         &shared.limits,
         body_len,
         address_state.as_mut().map(|s| (&mut s.requests, share)),
+        state.received_at.instant().into(),
     );
     drop(address_state);
     let frame_type = frame.frame_type();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use confab_protocol::frame::{Ack, Direction, Frame, Message};
+use confab_protocol::frame::{Ack, Direction, Message};
 
 use super::{Room, RoomState, Undelivered};
 use crate::connection::acks::Unacked;
@@ -49,6 +49,12 @@ impl Room {
             // history keeps messages long, so it gets a buffer of its own.
             body: confab_protocol::Str16::truncated(&body),
         };
+        if !slot.keeps_room_messages() && state.undelivered.is_empty() {
+            // The room's history is all the log keeps of it (in memory): the
+            // message is delivered at once, neither copied nor queued.
+            self.deliver_locked(&mut state, message, sender, client_ref, None);
+            return true;
+        }
         let unacked = slot.defers().then(|| {
             // spec: ORDER-1 — owed until the release queues the ACK.
             unacked.owe();
@@ -81,7 +87,7 @@ impl Room {
             .is_some_and(|p| p.message.seq <= up_to)
         {
             let Some(Undelivered {
-                mut message,
+                message,
                 sender,
                 client_ref,
                 unacked,
@@ -89,33 +95,46 @@ impl Room {
             else {
                 break;
             };
-            // Encoded once, shared by every recipient (`[MSG-1]`).
-            let wire: Bytes = Frame::Message(message.clone()).to_bytes();
-            let mut delivered = 0;
-            for member in state.members.iter().filter(|m| m.conn_id != sender.conn_id) {
-                // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
-                delivered += u64::from(member.outbox.push(wire.clone()).is_ok());
-            }
-            // One atomic add per fan-out, not per recipient.
-            self.deliveries.inc_by(delivered);
-            // The ACK follows every recipient's copy (`[MSG-2]`).
-            let ack = Frame::Ack(Ack {
-                client_ref,
-                id: message.id,
-                seq: message.seq,
-                time: message.time,
-            });
-            let _ = sender.outbox.push(ack.to_bytes());
-            if let Some(unacked) = unacked {
-                unacked.paid();
-            }
-            state.released_next = message.seq + 1;
-            message.flags |= Message::HISTORY;
-            if state.history.len() >= state.keep {
-                state.history.pop_front();
-            }
-            state.history.push_back(message);
+            self.deliver_locked(state, message, &sender, client_ref, unacked);
         }
+    }
+
+    /// Delivers a released message to every member but its sender, ACKs
+    /// it, and keeps it in the history.
+    fn deliver_locked(
+        &self,
+        state: &mut RoomState,
+        mut message: Message,
+        sender: &Member,
+        client_ref: u32,
+        unacked: Option<Arc<Unacked>>,
+    ) {
+        // Encoded once, shared by every recipient (`[MSG-1]`).
+        let wire: Bytes = message.to_frame_bytes();
+        let mut delivered = 0;
+        for member in state.members.iter().filter(|m| m.conn_id != sender.conn_id) {
+            // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
+            delivered += u64::from(member.outbox.push(wire.clone()).is_ok());
+        }
+        // One atomic add per fan-out, not per recipient.
+        self.deliveries.inc_by(delivered);
+        // The ACK follows every recipient's copy (`[MSG-2]`).
+        let ack = Ack {
+            client_ref,
+            id: message.id,
+            seq: message.seq,
+            time: message.time,
+        };
+        let _ = sender.outbox.push(ack.to_frame_bytes());
+        if let Some(unacked) = unacked {
+            unacked.paid();
+        }
+        state.released_next = message.seq + 1;
+        message.flags |= Message::HISTORY;
+        if state.history.len() >= state.keep {
+            state.history.pop_front();
+        }
+        state.history.push_back(message);
     }
 
     /// Up to `limit` kept messages on one side of `anchor`, ascending, and

@@ -217,9 +217,7 @@ impl Room {
         let skip = wanted.len().saturating_sub(history);
         let replay = &wanted[skip..];
         for message in replay {
-            let _ = member
-                .outbox
-                .push(Frame::Message((*message).clone()).to_bytes());
+            let _ = member.outbox.push(message.to_frame_bytes());
         }
         let end = HistoryEnd {
             kind: HistoryKind::Room,
