@@ -32,8 +32,11 @@ struct State {
     /// Only pushed to and handed over whole: a `Vec` (24 bytes, not a
     /// `VecDeque`'s 32) keeps the outbox at 80 bytes, whose `Arc` takes
     /// jemalloc's 96-byte size class. The writer makes it a `VecDeque`
-    /// (no copy) to take frames from the front.
-    queue: Vec<Bytes>,
+    /// (no copy) to take frames from the front. An entry is one pointer: a
+    /// frame shared by a room's members is one `Arc`, so a fan-out to 100
+    /// members writes 800 bytes of queues, not the 3,200 of 32-byte `Bytes`
+    /// (BENCHMARKS.md, "Smaller queue entries").
+    queue: Vec<Arc<Bytes>>,
     /// Frames in the last batch handed over: the next queue is sized for
     /// as many at its first push, not regrown from nothing under load.
     /// Counted up to `PRESIZE_MAX`, in 16 bits: with `bytes` and `pacing`
@@ -159,7 +162,7 @@ impl Outbox {
         if !self.lifecycle.advance(Lifecycle::Overflowed) {
             return;
         }
-        let dropped: usize = state.queue.iter().map(Bytes::len).sum();
+        let dropped: usize = state.queue.iter().map(|frame| frame.len()).sum();
         self.uncount(state, dropped);
         state.queue = Vec::new();
     }
@@ -174,9 +177,11 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a frame without waiting. Frames pushed after the connection
-    /// started closing are dropped: it will not send them anyway.
-    pub fn push(&self, frame: Bytes) -> Result<(), Overflow> {
+    /// Queues a frame without waiting: a shared one (`Arc<Bytes>`, cloned
+    /// for each recipient) or one of its own (`Bytes`). Frames pushed after
+    /// the connection started closing are dropped: it will not send them anyway.
+    pub fn push(&self, frame: impl Into<Arc<Bytes>>) -> Result<(), Overflow> {
+        let frame = frame.into();
         let mut state = self.lock();
         match self.lifecycle.get() {
             Lifecycle::Open => {}
@@ -213,7 +218,7 @@ impl Outbox {
             return;
         }
         self.count(&mut state, last.len());
-        state.queue.push(last);
+        state.queue.push(Arc::new(last));
         drop(state);
         self.writer.wake();
     }
@@ -257,7 +262,9 @@ impl Outbox {
     /// longer open, then hands over every queued frame, allocation and all
     /// (an idle connection's queue holds no memory), with the lifecycle
     /// they were taken in. A plain poll function, holding `self` once.
-    pub fn drain(&self) -> impl std::future::Future<Output = (VecDeque<Bytes>, Lifecycle)> + '_ {
+    pub fn drain(
+        &self,
+    ) -> impl std::future::Future<Output = (VecDeque<Arc<Bytes>>, Lifecycle)> + '_ {
         poll_fn(move |cx| {
             // Registered before looking, so a push after the look wakes us.
             self.writer.register(cx.waker());
@@ -273,7 +280,7 @@ impl Outbox {
     }
 
     /// Adds what was queued since `batch` was taken to it, without waiting.
-    pub fn take_more(&self, batch: &mut VecDeque<Bytes>) {
+    pub fn take_more(&self, batch: &mut VecDeque<Arc<Bytes>>) {
         let queued = std::mem::take(&mut self.lock().queue);
         batch.extend(queued);
     }

@@ -3,6 +3,7 @@
 //! `Ended` row of `lifecycle.rs`).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -73,7 +74,7 @@ pub fn run<'a, W: AsyncWrite + Unpin + 'a>(
 /// whether to go on.
 async fn write_or_cut_off<W: AsyncWrite + Unpin>(
     write_half: &mut W,
-    batch: VecDeque<Bytes>,
+    batch: VecDeque<Arc<Bytes>>,
     lifecycle: Lifecycle,
     outbox: &Outbox,
     metrics: &Metrics,
@@ -101,13 +102,13 @@ async fn write_or_cut_off<W: AsyncWrite + Unpin>(
 /// its place in the server's counts, for ever (`[CLOSE-4]`).
 async fn write_batch_bounded<W: AsyncWrite + Unpin>(
     write_half: &mut W,
-    batch: VecDeque<Bytes>,
+    batch: VecDeque<Arc<Bytes>>,
     outbox: &Outbox,
     metrics: &Metrics,
 ) -> bool {
     // Counted here, not in `run`: every idle connection's future holds
     // what `run` keeps across this wait.
-    let bytes: usize = batch.iter().map(Bytes::len).sum();
+    let bytes: usize = batch.iter().map(|frame| frame.len()).sum();
     let mut writing = std::pin::pin!(write_batch(write_half, batch, outbox));
     let done = tokio::select! {
         biased;
@@ -130,7 +131,7 @@ async fn write_batch_bounded<W: AsyncWrite + Unpin>(
 /// cannot go on (write failed, or the queue overflowed meanwhile).
 async fn write_batch<W: AsyncWrite + Unpin>(
     write_half: &mut W,
-    mut batch: VecDeque<Bytes>,
+    mut batch: VecDeque<Arc<Bytes>>,
     outbox: &Outbox,
 ) -> bool {
     // One allocation of the right size per batch, not a series of regrowths.

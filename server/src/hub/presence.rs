@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{Frame, Presence, PresenceEvent};
+use confab_protocol::frame::{Presence, PresenceEvent};
 use confab_protocol::Str8;
 use tokio::time::Instant;
 
@@ -130,15 +130,17 @@ pub fn announce(
     now: u64,
 ) {
     // spec: PRESENCE-2
-    let frame = Frame::Presence(Presence {
-        event,
-        room: room.clone(),
-        username: name.clone(),
-        time: now,
-    })
-    .to_bytes();
+    let frame = Arc::new(
+        Presence {
+            event,
+            room: room.clone(),
+            username: name.clone(),
+            time: now,
+        }
+        .to_frame_bytes(),
+    );
     for member in members.iter().filter(|m| m.conn_id != subject) {
-        let _ = member.outbox.push(frame.clone());
+        let _ = member.outbox.push(Arc::clone(&frame));
     }
 }
 

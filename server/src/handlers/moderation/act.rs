@@ -310,9 +310,9 @@ fn effects(
         }
         ModAction::Announce => {
             // spec: MOD-13 — every client understands NOTICE.
-            let notice = super::notice(NoticeLevel::Warning, &event.reason);
+            let notice = Arc::new(super::notice(NoticeLevel::Warning, &event.reason));
             for member in services.hub.members() {
-                let _ = member.outbox.push(notice.clone());
+                let _ = member.outbox.push(Arc::clone(&notice));
             }
             return;
         }

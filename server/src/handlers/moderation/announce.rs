@@ -15,7 +15,7 @@ use crate::hub::{Member, Room};
 /// Sends `event` to each member once; `skip` holds who has it already.
 pub struct Announcement<'a> {
     pub event: &'a ModerationEvent,
-    bytes: bytes::Bytes,
+    bytes: Arc<bytes::Bytes>,
     pub sent: HashSet<u64>,
 }
 
@@ -23,7 +23,7 @@ impl<'a> Announcement<'a> {
     /// The requester (`requester`, its connection id) has its answer already.
     pub fn new(event: &'a ModerationEvent, requester: u64) -> Announcement<'a> {
         Announcement {
-            bytes: Frame::ModerationEvent(event.clone()).to_bytes(),
+            bytes: Arc::new(event.to_frame_bytes()),
             event,
             sent: HashSet::from([requester]),
         }
@@ -36,7 +36,7 @@ impl<'a> Announcement<'a> {
             return;
         }
         if member.moderation.aware {
-            let _ = member.outbox.push(self.bytes.clone());
+            let _ = member.outbox.push(Arc::clone(&self.bytes));
         } else if personal {
             if let Some((level, text)) = notice_text(self.event) {
                 let _ = member.outbox.push(super::notice(level, &text));

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use confab_protocol::frame::{Frame, Message, Missed, PresenceEvent};
+use confab_protocol::frame::{Message, Missed, PresenceEvent};
 use confab_protocol::names::user_key;
 use confab_protocol::Str8;
 
@@ -89,11 +89,11 @@ impl Room {
         if message.seq > state.released_next {
             return Logged::Gap(message);
         }
-        let wire = Frame::Message(message.clone()).to_bytes();
+        let wire = Arc::new(message.to_frame_bytes());
         let mut delivered = 0;
         for member in state.members.iter().filter(|m| Some(m.conn_id) != skip) {
             // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
-            delivered += u64::from(member.outbox.push(wire.clone()).is_ok());
+            delivered += u64::from(member.outbox.push(Arc::clone(&wire)).is_ok());
         }
         self.deliveries.inc_by(delivered);
         state.released_next = message.seq + 1;
@@ -114,14 +114,16 @@ impl Room {
         if before <= state.released_next {
             return;
         }
-        let missed = Frame::Missed(Missed {
-            room: self.name.clone(),
-            from_seq: state.released_next,
-            to_seq: before - 1,
-        })
-        .to_bytes();
+        let missed = Arc::new(
+            Missed {
+                room: self.name.clone(),
+                from_seq: state.released_next,
+                to_seq: before - 1,
+            }
+            .to_frame_bytes(),
+        );
         for member in &state.members {
-            let _ = member.outbox.push(missed.clone());
+            let _ = member.outbox.push(Arc::clone(&missed));
         }
         state.released_next = before;
         state.next_seq = state.next_seq.max(before);

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use confab_protocol::frame::{Ack, Direction, Message};
 
 use super::{Room, RoomState, Undelivered};
@@ -110,11 +109,11 @@ impl Room {
         unacked: Option<Arc<Unacked>>,
     ) {
         // Encoded once, shared by every recipient (`[MSG-1]`).
-        let wire: Bytes = message.to_frame_bytes();
+        let wire = Arc::new(message.to_frame_bytes());
         let mut delivered = 0;
         for member in state.members.iter().filter(|m| m.conn_id != sender.conn_id) {
             // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
-            delivered += u64::from(member.outbox.push(wire.clone()).is_ok());
+            delivered += u64::from(member.outbox.push(Arc::clone(&wire)).is_ok());
         }
         // One atomic add per fan-out, not per recipient.
         self.deliveries.inc_by(delivered);
