@@ -58,7 +58,9 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
     // Numbering is kept apart from the messages, so retention never lets an
     // id or a sequence number be handed out twice (`[MSG-3]`, `[MSG-4]`).
-    let mut next_seqs: HashMap<String, (&str, u64)> = HashMap::new();
+    // By room name: its key (normalized once per batch, not for every
+    // message) and the next seq.
+    let mut rooms: HashMap<&str, (String, u64)> = HashMap::new();
     let mut next_id = 0;
     {
         let mut room_insert = tx.prepare_cached(
@@ -70,14 +72,14 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
         for op in batch {
             match &op.entry {
                 Entry::Room(message) => {
-                    let entry = next_seqs
-                        .entry(name_key(&message.room))
-                        .or_insert((message.room.as_str(), 0));
-                    entry.1 = entry.1.max(message.seq + 1);
+                    let (key, next_seq) = rooms
+                        .entry(message.room.as_str())
+                        .or_insert_with(|| (name_key(&message.room), 0));
+                    *next_seq = (*next_seq).max(message.seq + 1);
                     next_id = next_id.max(message.id + 1);
                     room_insert.execute(params![
                         message.id as i64,
-                        name_key(&message.room),
+                        key.as_str(),
                         message.room.as_str(),
                         message.seq as i64,
                         message.time as i64,
@@ -104,7 +106,7 @@ fn write(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
             "INSERT INTO room_counters (room_key, room, next_seq) VALUES (?1, ?2, ?3)
              ON CONFLICT (room_key) DO UPDATE SET next_seq = MAX(next_seq, excluded.next_seq)",
         )?;
-        for (key, (room, next_seq)) in &next_seqs {
+        for (room, (key, next_seq)) in &rooms {
             seq_update.execute(params![key, room, *next_seq as i64])?;
         }
         tx.execute(
