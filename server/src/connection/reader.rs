@@ -332,6 +332,16 @@ fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
             }))
         }
         ServerAction::Request(request) => {
+            let request = match &state.member {
+                Some(me) => {
+                    let services = &state.shared.services;
+                    match handlers::dispatch_now(services, me, &mut state.peer, request) {
+                        Some(request) => request,
+                        None => return stopped(state).map_or(Step::Handled, Step::End),
+                    }
+                }
+                None => request,
+            };
             return Step::Async(Box::pin(async move {
                 let (shared, peer) = (&*state.shared, &mut state.peer);
                 match &state.member {

@@ -34,6 +34,47 @@ use crate::hub::{Member, Room};
 use crate::log::{MessageLog, Slot};
 use crate::services::Services;
 
+/// Handles a SEND or SEND_ACTION at once when nothing needs waiting for:
+/// the log takes messages as they come (in memory) and no ACK is owed
+/// (`[ORDER-1]`). Any other request, or one that may wait, is given back
+/// for [`dispatch`]. The commonest request then makes no future.
+pub(crate) fn dispatch_now(
+    services: &Services,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    request: Request,
+) -> Option<Request> {
+    if !matches!(request, Request::SendMessage(_) | Request::SendAction(_)) || peer.unacked.any() {
+        return Some(request);
+    }
+    let Some(slot) = services.log.slot_now() else {
+        return Some(request);
+    };
+    // spec: MOD-11 — as `dispatch` does first.
+    moderation::forget_removed_rooms(me, peer);
+    match request {
+        Request::SendMessage(send) => send::send_now(services, me, peer, send, code::SEND, 0, slot),
+        Request::SendAction(a) => {
+            let send = SendMessage {
+                client_ref: a.client_ref,
+                room: a.room,
+                body: a.body,
+            };
+            send::send_now(
+                services,
+                me,
+                peer,
+                send,
+                code::SEND_ACTION,
+                Message::ACTION,
+                slot,
+            );
+        }
+        other => return Some(other),
+    }
+    None
+}
+
 /// Handles a READY request from `me`; requests are answered in the order
 /// they came. `accounts` spells users as registered (HISTORY, MODERATE).
 pub(crate) async fn dispatch(

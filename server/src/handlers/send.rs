@@ -1,5 +1,6 @@
 //! SEND (`[MSG-1]`, `[MSG-2]`, `[MSG-6]`, `[FLOW-1]`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use confab_protocol::frame::{code, SendMessage};
@@ -24,26 +25,77 @@ pub async fn send_as(
     flags: u8,
 ) {
     let client_ref = send.client_ref;
-    if let Err((code, message)) = super::check_body(services, &send.body) {
-        peer.reject_in_order(code, frame_type, client_ref, message)
-            .await;
-        return;
-    }
-    let Some(room) = super::joined_room(services, peer, &send.room) else {
-        not_in_room(peer, frame_type, client_ref).await;
-        return;
+    let room = match admit(services, me, peer, &send) {
+        Ok(room) => room,
+        Err((code, why)) => {
+            peer.reject_in_order(code, frame_type, client_ref, &why)
+                .await;
+            return;
+        }
     };
-    // spec: MOD-9, MOD-20 — after NOT_IN_ROOM, before STORAGE_FAILURE.
-    if let Err(why) = super::moderation::check_speak(services, me, &room) {
-        peer.reject_in_order(ErrorCode::CANNOT_SPEAK, frame_type, client_ref, &why)
-            .await;
-        return;
-    }
     // Wait for room in the log first: a busy disk slows this sender, never
     // the others, and nothing is assigned that cannot be stored.
     let Some(slot) = super::reserve_or_refuse(services, peer, frame_type, client_ref).await else {
         return;
     };
+    if !publish(services, me, peer, &room, send, frame_type, flags, slot) {
+        not_in_room(peer, frame_type, client_ref).await;
+    }
+}
+
+/// [`send_as`] without waiting, where the log takes a message at once
+/// (`slot`) and no ACK is owed, so nothing can be answered out of order
+/// (`[ORDER-1]`): no future is made for the commonest request.
+pub fn send_now(
+    services: &Services,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    send: SendMessage,
+    frame_type: u8,
+    flags: u8,
+    slot: crate::log::Slot<'_>,
+) {
+    let client_ref = send.client_ref;
+    let published = match admit(services, me, peer, &send) {
+        Ok(room) => publish(services, me, peer, &room, send, frame_type, flags, slot),
+        Err((code, why)) => return peer.reject(code, frame_type, client_ref, &why),
+    };
+    if !published {
+        peer.reject(ErrorCode::NOT_IN_ROOM, frame_type, client_ref, NOT_IN_ROOM);
+    }
+}
+
+/// The checks before the log is asked, in the spec's order: the body
+/// (`[MSG-6]`), the room joined, may the sender speak (`[MOD-9]`, `[MOD-20]`).
+fn admit(
+    services: &Services,
+    me: &Arc<Member>,
+    peer: &Peer,
+    send: &SendMessage,
+) -> Result<Arc<crate::hub::Room>, (ErrorCode, Cow<'static, str>)> {
+    super::check_body(services, &send.body).map_err(|(code, why)| (code, why.into()))?;
+    let room = super::joined_room(services, peer, &send.room)
+        .ok_or((ErrorCode::NOT_IN_ROOM, NOT_IN_ROOM.into()))?;
+    super::moderation::check_speak(services, me, &room)
+        .map_err(|why| (ErrorCode::CANNOT_SPEAK, why.into()))?;
+    Ok(room)
+}
+
+/// Hands the message to the room, which numbers, logs and delivers it;
+/// false when the sender left the room meanwhile.
+// Those of `send_as`, and where it is going.
+#[allow(clippy::too_many_arguments)]
+fn publish(
+    services: &Services,
+    me: &Arc<Member>,
+    peer: &mut Peer,
+    room: &Arc<crate::hub::Room>,
+    send: SendMessage,
+    frame_type: u8,
+    flags: u8,
+    slot: crate::log::Slot<'_>,
+) -> bool {
+    let client_ref = send.client_ref;
     let hub = &services.hub;
     let published = if slot.numbers() {
         // spec: CLUSTER-1 — the cluster's log numbers it; every node delivers it.
@@ -73,18 +125,13 @@ pub async fn send_as(
         .metrics
         .messages_accepted
         .inc_by(u64::from(published));
-    if !published {
-        not_in_room(peer, frame_type, client_ref).await;
-    }
+    published
 }
+
+const NOT_IN_ROOM: &str = "join the room first";
 
 /// NOT_IN_ROOM, before the room is looked up and when it was left meanwhile.
 async fn not_in_room(peer: &Peer, frame_type: u8, client_ref: u32) {
-    peer.reject_in_order(
-        ErrorCode::NOT_IN_ROOM,
-        frame_type,
-        client_ref,
-        "join the room first",
-    )
-    .await;
+    peer.reject_in_order(ErrorCode::NOT_IN_ROOM, frame_type, client_ref, NOT_IN_ROOM)
+        .await;
 }

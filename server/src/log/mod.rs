@@ -247,6 +247,15 @@ pub enum Log {
 }
 
 impl Log {
+    /// A slot at once, when this log never makes a message wait for one
+    /// (the in-memory log); `None` when [`MessageLog::reserve`] must be awaited.
+    pub fn slot_now(&self) -> Option<Slot<'_>> {
+        match self {
+            Log::Memory(log) => Some(Slot::Memory(log)),
+            Log::Sqlite(_) | Log::Cluster(_) => None,
+        }
+    }
+
     /// Whether what the log holds outlives the process.
     pub fn is_persistent(&self) -> bool {
         matches!(self, Log::Sqlite(_) | Log::Cluster(_))
