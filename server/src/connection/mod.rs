@@ -4,6 +4,7 @@
 
 pub(crate) mod acks;
 mod arrival;
+pub(crate) mod batch;
 mod cost;
 mod ending;
 mod lifecycle;
@@ -77,6 +78,8 @@ impl Peer {
     /// Queues a frame for this client. A full queue cuts the client off in the
     /// writer; nothing to do here.
     pub fn send(&self, frame: Frame) {
+        // Messages published together go first: answers keep their order.
+        batch::flush();
         self.metrics.frame_sent(&frame);
         let _ = self.outbox.push(frame.to_bytes());
     }
@@ -124,6 +127,7 @@ impl Peer {
     /// Queues the last frame and stops processing this connection (`Open`
     /// → `Closing` in `lifecycle.rs`).
     pub fn close_with(&self, last: Frame) {
+        batch::flush();
         self.metrics.frame_sent(&last);
         self.outbox.close_with(closing_code(&last), last.to_bytes());
     }

@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
@@ -22,6 +22,9 @@ use confab_protocol::ErrorCode;
 use futures_util::task::AtomicWaker;
 
 use super::lifecycle::{AtomicLifecycle, Lifecycle};
+
+mod global;
+pub use global::{GlobalQueue, SHARE_DIVISOR};
 
 /// The queue was full; the connection is now a slow consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,41 +51,6 @@ struct State {
     bytes: u32,
     /// A long answer waits for the queue to go below half its byte budget.
     pacing: bool,
-}
-
-/// The bytes of every connection's queue together, and their budget
-/// (`[MEM-2]`): past it, a frame for a client whose queue holds more than
-/// `1 / SHARE_DIVISOR` of its own budget makes it a slow consumer. It also
-/// holds each queue's own limits, the same for every connection, so that
-/// they are not copied into every queue.
-#[derive(Debug)]
-pub struct GlobalQueue {
-    total: AtomicUsize,
-    budget: usize,
-    /// Each queue's depth in frames and budget in bytes, 32 bits saturated.
-    depth: u32,
-    byte_budget: u32,
-}
-
-/// Past the global budget, a queue over 1/8 of its own budget is cut.
-pub const SHARE_DIVISOR: usize = 8;
-
-impl GlobalQueue {
-    /// `budget` for all queues together; `depth` frames and `byte_budget`
-    /// bytes for each.
-    pub fn new(budget: usize, depth: usize, byte_budget: usize) -> Arc<GlobalQueue> {
-        Arc::new(GlobalQueue {
-            total: AtomicUsize::new(0),
-            budget,
-            depth: u32::try_from(depth).unwrap_or(u32::MAX),
-            byte_budget: u32::try_from(byte_budget).unwrap_or(u32::MAX),
-        })
-    }
-
-    /// Bytes queued for all clients now.
-    pub fn total(&self) -> usize {
-        self.total.load(Ordering::Relaxed)
-    }
 }
 
 /// Most frames a new queue reserves room for at its first push.
@@ -126,12 +94,18 @@ impl Outbox {
 
     /// Whether one more frame of `len` bytes overflows the queue.
     fn is_full(&self, state: &State, len: usize) -> bool {
-        let bytes = state.bytes as usize;
+        self.is_full_with(state, 0, len)
+    }
+
+    /// [`Outbox::is_full`], with `pending` bytes queued but not counted yet.
+    fn is_full_with(&self, state: &State, pending: usize, len: usize) -> bool {
+        let bytes = state.bytes as usize + pending;
         if state.queue.len() >= self.depth() || bytes + len > self.byte_budget() {
             return true;
         }
         // spec: MEM-2 — past the global budget, the big queues are cut.
-        self.global.total() + len > self.global.budget && bytes > self.byte_budget() / SHARE_DIVISOR
+        self.global.total() + pending + len > self.global.budget
+            && bytes > self.byte_budget() / SHARE_DIVISOR
     }
 
     /// Counts `len` more bytes, here and server-wide alike (the same
@@ -207,6 +181,39 @@ impl Outbox {
             self.writer.wake();
         }
         Ok(())
+    }
+
+    /// Queues shared frames one after another without waiting, as many
+    /// [`Outbox::push`]es would, under one hold of the lock; how many were
+    /// queued.
+    pub fn push_many(&self, frames: &[Arc<Bytes>]) -> usize {
+        let mut state = self.lock();
+        if self.lifecycle.get() != Lifecycle::Open {
+            return 0;
+        }
+        let was_empty = state.queue.is_empty();
+        let mut queued = 0;
+        let mut bytes = 0;
+        for frame in frames {
+            if self.is_full_with(&state, bytes, frame.len()) {
+                // spec: FLOW-3, MEM-2 — never wait for a slow consumer.
+                self.count(&mut state, bytes);
+                self.overflow(&mut state);
+                drop(state);
+                self.writer.wake();
+                return 0;
+            }
+            bytes += frame.len();
+            state.queue.push(Arc::clone(frame));
+            queued += 1;
+        }
+        // One server-wide add for them all.
+        self.count(&mut state, bytes);
+        drop(state);
+        if was_empty && queued > 0 {
+            self.writer.wake();
+        }
+        queued
     }
 
     /// Queues the last frame (GOODBYE or a fatal ERROR, closing with

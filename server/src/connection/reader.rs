@@ -18,7 +18,7 @@ use super::arrival::Arrival;
 pub use super::ending::Ended;
 use super::ending::{closed, say_goodbye};
 use super::lifecycle::Lifecycle;
-use super::{cost, ConnState};
+use super::{batch, cost, ConnState};
 use crate::handlers;
 use crate::shared::Shared;
 use crate::transport::ReadHalf;
@@ -89,11 +89,18 @@ pub fn run<'a, R: ReadHalf + 'a>(
                         let handler = match next_frame(state, &mut buf) {
                             Step::Handled => None,
                             Step::Async(handler) => Some(handler),
-                            Step::End(ended) => break 'reading ended,
+                            Step::End(ended) => {
+                                batch::flush();
+                                break 'reading ended;
+                            }
                             Step::NeedBytes => break,
                         };
                         match handler {
-                            Some(handler) => Some(handler.await),
+                            Some(handler) => {
+                                // Nothing published together waits with it.
+                                batch::flush();
+                                Some(handler.await)
+                            }
                             None => None,
                         }
                     };
@@ -111,9 +118,13 @@ pub fn run<'a, R: ReadHalf + 'a>(
                     if usize::from(handled) % FRAMES_PER_TURN == 0
                         || state.peer.outbox.is_backlogged()
                     {
+                        batch::flush();
                         tokio::task::yield_now().await;
                     }
                 }
+                // Whatever was read is handled: the messages sent together
+                // go out before the task waits for more.
+                batch::flush();
                 // HELLO starts keepalive (`[KEEPALIVE-2]`), which may fall due
                 // before the handshake deadline the timer was armed for.
                 {
@@ -282,6 +293,11 @@ fn next_frame<'a>(state: &'a mut ConnState, buf: &mut BytesMut) -> Step<'a> {
 
 /// Handles one decoded frame.
 fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
+    if !matches!(frame, Frame::SendMessage(_) | Frame::SendAction(_)) {
+        // Whatever this frame brings (JOINED, LEFT, a reply...) comes after
+        // the messages before it.
+        batch::flush();
+    }
     if !cost::pay_for(state, &frame) {
         return stopped(state).map_or(Step::Handled, Step::End);
     }
@@ -334,8 +350,7 @@ fn handle(state: &mut ConnState, frame: Frame) -> Step<'_> {
         ServerAction::Request(request) => {
             let request = match &state.member {
                 Some(me) => {
-                    let services = &state.shared.services;
-                    match handlers::dispatch_now(services, me, &mut state.peer, request) {
+                    match handlers::dispatch_now(&state.shared, me, &mut state.peer, request) {
                         Some(request) => request,
                         None => return stopped(state).map_or(Step::Handled, Step::End),
                     }

@@ -39,38 +39,34 @@ use crate::services::Services;
 /// (`[ORDER-1]`). Any other request, or one that may wait, is given back
 /// for [`dispatch`]. The commonest request then makes no future.
 pub(crate) fn dispatch_now(
-    services: &Services,
+    shared: &Arc<crate::shared::Shared>,
     me: &Arc<Member>,
     peer: &mut Peer,
     request: Request,
 ) -> Option<Request> {
-    if !matches!(request, Request::SendMessage(_) | Request::SendAction(_)) || peer.unacked.any() {
+    if !matches!(request, Request::SendMessage(_) | Request::SendAction(_))
+        || peer.unacked.any()
+        || !shared.services.log.takes_at_once()
+    {
         return Some(request);
     }
-    let Some(slot) = services.log.slot_now() else {
-        return Some(request);
-    };
     // spec: MOD-11 — as `dispatch` does first.
     moderation::forget_removed_rooms(me, peer);
-    match request {
-        Request::SendMessage(send) => send::send_now(services, me, peer, send, code::SEND, 0, slot),
+    let (send, frame_type, flags) = match request {
+        Request::SendMessage(send) => (send, code::SEND, 0),
         Request::SendAction(a) => {
             let send = SendMessage {
                 client_ref: a.client_ref,
                 room: a.room,
                 body: a.body,
             };
-            send::send_now(
-                services,
-                me,
-                peer,
-                send,
-                code::SEND_ACTION,
-                Message::ACTION,
-                slot,
-            );
+            (send, code::SEND_ACTION, Message::ACTION)
         }
         other => return Some(other),
+    };
+    let client_ref = send.client_ref;
+    if let Err((code, why)) = send::send_now(shared, me, peer, send, flags) {
+        peer.reject(code, frame_type, client_ref, &why);
     }
     None
 }

@@ -46,23 +46,24 @@ pub async fn send_as(
 /// [`send_as`] without waiting, where the log takes a message at once
 /// (`slot`) and no ACK is owed, so nothing can be answered out of order
 /// (`[ORDER-1]`): no future is made for the commonest request.
+/// The message joins the connection's batch for its room, published
+/// together with the messages next to it (`connection::batch`).
 pub fn send_now(
-    services: &Services,
+    shared: &Arc<crate::shared::Shared>,
     me: &Arc<Member>,
     peer: &mut Peer,
     send: SendMessage,
-    frame_type: u8,
     flags: u8,
-    slot: crate::log::Slot<'_>,
-) {
-    let client_ref = send.client_ref;
-    let published = match admit(services, me, peer, &send) {
-        Ok(room) => publish(services, me, peer, &room, send, frame_type, flags, slot),
-        Err((code, why)) => return peer.reject(code, frame_type, client_ref, &why),
+) -> Result<(), (ErrorCode, Cow<'static, str>)> {
+    let room = admit(&shared.services, me, peer, &send)?;
+    let message = crate::hub::Submitted {
+        client_ref: send.client_ref,
+        body: send.body,
+        flags,
+        time: now_millis(),
     };
-    if !published {
-        peer.reject(ErrorCode::NOT_IN_ROOM, frame_type, client_ref, NOT_IN_ROOM);
-    }
+    crate::connection::batch::add(peer.id, &room, me, shared, &peer.outbox, message);
+    Ok(())
 }
 
 /// The checks before the log is asked, in the spec's order: the body

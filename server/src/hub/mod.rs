@@ -11,7 +11,7 @@ mod presence;
 pub mod room;
 
 pub use direct::DirectDelivery;
-pub use room::Room;
+pub use room::{Room, Submitted};
 
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};

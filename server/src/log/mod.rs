@@ -247,13 +247,11 @@ pub enum Log {
 }
 
 impl Log {
-    /// A slot at once, when this log never makes a message wait for one
-    /// (the in-memory log); `None` when [`MessageLog::reserve`] must be awaited.
-    pub fn slot_now(&self) -> Option<Slot<'_>> {
-        match self {
-            Log::Memory(log) => Some(Slot::Memory(log)),
-            Log::Sqlite(_) | Log::Cluster(_) => None,
-        }
+    /// Whether this log takes a room message at once, keeping nothing of
+    /// it (the in-memory log, whose rooms' replay buffers are their
+    /// history): the room then publishes it without a slot.
+    pub fn takes_at_once(&self) -> bool {
+        matches!(self, Log::Memory(_))
     }
 
     /// Whether what the log holds outlives the process.

@@ -11,6 +11,16 @@ use crate::hub::Member;
 use crate::log::{Appended, Entry, Notify, OnDurable, Slot};
 use crate::sync::lock;
 
+/// A message as its sender handed it over, before the room numbers it.
+#[derive(Debug)]
+pub struct Submitted {
+    pub client_ref: u32,
+    pub body: confab_protocol::Str16,
+    /// `Message::ACTION` for a SEND_ACTION (`[ACTION-1]`).
+    pub flags: u8,
+    pub time: u64,
+}
+
 impl Room {
     /// Stamps a message with the next id and `seq` (`[MSG-3]`, `[MSG-4]`)
     /// and appends it to the message log in `slot`, under the room's lock so
@@ -71,6 +81,71 @@ impl Room {
             Appended::Later => {}
         }
         true
+    }
+
+    /// Publishes messages `sender` sent one after another, with the log in
+    /// memory (which keeps no room messages of its own): numbered,
+    /// delivered, acknowledged and kept as [`Room::publish`] would one by
+    /// one, under one hold of the lock and with one push per recipient for
+    /// them all. Gives them back when the sender is no member.
+    pub fn publish_many(
+        &self,
+        sender: &Arc<Member>,
+        messages: Vec<Submitted>,
+        mut next_id: impl FnMut() -> u64,
+    ) -> Option<Vec<Submitted>> {
+        let mut state = lock(&self.state);
+        if !state.members.iter().any(|m| m.conn_id == sender.conn_id)
+            || !state.undelivered.is_empty()
+        {
+            return Some(messages);
+        }
+        let mut wires = Vec::with_capacity(messages.len());
+        let mut acks = Vec::with_capacity(messages.len());
+        let mut kept = Vec::with_capacity(messages.len());
+        for submitted in messages {
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            let mut message = Message {
+                id: next_id(),
+                seq,
+                time: submitted.time,
+                flags: submitted.flags,
+                room: self.name.clone(),
+                sender: sender.name.clone(),
+                // Its own buffer, not a share of the sender's read buffer.
+                body: confab_protocol::Str16::truncated(&submitted.body),
+            };
+            // Encoded once, shared by every recipient (`[MSG-1]`).
+            wires.push(Arc::new(message.to_frame_bytes()));
+            acks.push(Arc::new(
+                Ack {
+                    client_ref: submitted.client_ref,
+                    id: message.id,
+                    seq,
+                    time: message.time,
+                }
+                .to_frame_bytes(),
+            ));
+            message.flags |= Message::HISTORY;
+            kept.push(message);
+        }
+        let mut delivered = 0;
+        for member in state.members.iter().filter(|m| m.conn_id != sender.conn_id) {
+            // A full outbox cuts that member off; the others are not slowed (`[FLOW-3]`).
+            delivered += member.outbox.push_many(&wires) as u64;
+        }
+        self.deliveries.inc_by(delivered);
+        // The ACKs follow every recipient's copies (`[MSG-2]`).
+        let _ = sender.outbox.push_many(&acks);
+        for message in kept {
+            state.released_next = message.seq + 1;
+            if state.history.len() >= state.keep {
+                state.history.pop_front();
+            }
+            state.history.push_back(message);
+        }
+        None
     }
 
     /// Delivers every pending message up to `seq`, now durable (`[MSG-2]`).

@@ -9,6 +9,7 @@
 mod clustered;
 pub use clustered::Logged;
 mod messages;
+pub use messages::Submitted;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
