@@ -31,60 +31,18 @@
 
 #![no_main]
 
-use std::collections::HashSet;
 use std::time::Instant;
 
 use bytes::BytesMut;
 use confab_fuzz::chunks;
 use confab_protocol::frame::{self, code, Route};
-use confab_protocol::frame::{
-    ErrorFrame, Goodbye, Hello, Join, Login, LoginMode, Ping, SendMessage, Unknown,
-};
-use confab_protocol::names::{name_key, normalize_name};
+use confab_protocol::frame::{ErrorFrame, Goodbye, Hello, Join, Login, Ping, SendMessage, Unknown};
 use confab_protocol::session::{ServerAction, ServerSession, ServerState, ServerTimers};
 use confab_protocol::{CodecError, DecodeError, ErrorCode, Frame, FrameCodec, Str16, Str8};
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::{Decoder, Encoder};
 
-const MAX_USERNAME: usize = 32;
-const RESERVED: [&str; 2] = ["server", "admin"];
-/// Logged in on another connection (as in spec/vectors/conversations.json).
-const TAKEN: [&str; 2] = ["bob", "zoë"];
-
-/// Judges names as a server without accounts would (`[HANDSHAKE-5]`, `[HANDSHAKE-6]`).
-struct Registry {
-    taken: HashSet<String>,
-}
-
-impl Registry {
-    fn new() -> Self {
-        let taken = TAKEN
-            .iter()
-            .map(|name| name_key(&normalize_name(name, MAX_USERNAME).unwrap()))
-            .collect();
-        Registry { taken }
-    }
-
-    /// The normalised name to log in under, or the LOGIN_REJECTED code.
-    fn judge(&self, login: &Login) -> Result<String, ErrorCode> {
-        if login.mode != LoginMode::Guest {
-            return Err(ErrorCode::ACCOUNTS_UNAVAILABLE);
-        }
-        if !login.password.is_empty() {
-            return Err(ErrorCode::AUTH_FAILED);
-        }
-        let name =
-            normalize_name(&login.username, MAX_USERNAME).map_err(|_| ErrorCode::NAME_INVALID)?;
-        let key = name_key(&name);
-        if RESERVED.contains(&key.as_str()) {
-            Err(ErrorCode::NAME_RESERVED)
-        } else if self.taken.contains(&key) {
-            Err(ErrorCode::NAME_TAKEN)
-        } else {
-            Ok(name)
-        }
-    }
-}
+use confab_fuzz::registry::Registry;
 
 struct Harness {
     session: ServerSession,
@@ -228,7 +186,7 @@ impl Harness {
                     .accept_login(username, 0, 0)
                     .expect("the session handed out a LOGIN, so it awaits one");
                 self.accepts += 1;
-                self.registry.taken.insert(name_key(&name));
+                self.registry.take(&name);
                 self.check_out(&welcome);
                 assert_eq!(self.session.state(), ServerState::Ready);
             }
@@ -380,7 +338,13 @@ fuzz_target!(|data: &[u8]| {
     let max_version = 1 + u16::from((config >> 2) & 1);
     let max_frame = if config & 0b1000 != 0 { 4096 } else { 65_536 };
     let mut harness = Harness {
-        session: ServerSession::new(1, max_version, login_attempts, ServerTimers::default(), Instant::now()),
+        session: ServerSession::new(
+            1,
+            max_version,
+            login_attempts,
+            ServerTimers::default(),
+            Instant::now(),
+        ),
         codec: FrameCodec::new(max_frame),
         registry: Registry::new(),
         max_version,

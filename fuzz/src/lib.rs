@@ -1,5 +1,7 @@
 //! Helpers shared by the fuzz targets in `fuzz_targets/`.
 
+pub mod registry;
+
 /// The lengths of the reads a stream of `len` bytes is delivered in, chosen
 /// by one input byte: a socket may split frames anywhere (`[FRAMING-6]`).
 ///

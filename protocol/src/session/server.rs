@@ -9,13 +9,14 @@ use bytes::BytesMut;
 
 use super::request::{client_ref_of, ready_action, unexpected, Request};
 use super::timers::{Clock, Expired, ServerTimers};
-use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE, NOT_CONFAB_TLS_MESSAGE};
+use super::{error_frame, PeerClosed, NOT_CONFAB_MESSAGE};
 use crate::error::{DecodeError, ErrorCode};
 use crate::frame::{
-    self, code, route_of, ErrorFrame, Frame, Goodbye, Login, LoginRejected, Ping, Pong, Route,
-    Welcome,
+    self, code, route_of, ErrorFrame, Frame, Login, LoginRejected, Ping, Pong, Route, Welcome,
 };
 use crate::wire::{Str16, Str8};
+
+mod endings;
 
 /// States of spec section 6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,61 +370,5 @@ impl ServerSession {
             )
         });
         Some((rejected, fatal))
-    }
-
-    /// The handshake is over unfinished, whatever the clock says; `None` if
-    /// the session is already READY or closed (`[HANDSHAKE-8]`). For drivers
-    /// that keep no clock (fuzzing); a server calls `handle_timeout`.
-    pub fn handshake_timed_out(&mut self) -> Option<Frame> {
-        matches!(
-            self.state,
-            ServerState::AwaitHello | ServerState::AwaitLogin
-        )
-        .then(|| {
-            self.fatal(
-                ErrorCode::HANDSHAKE_TIMEOUT,
-                0,
-                "no successful login within the handshake timeout",
-            )
-        })
-    }
-
-    /// The bytes could not be decoded: the fatal ERROR to send before closing (`[ERROR-3]`).
-    pub fn decode_failed(&mut self, error: &DecodeError) -> Frame {
-        let message = match error.code() {
-            ErrorCode::NOT_CONFAB if *error == DecodeError::TlsRecord => {
-                NOT_CONFAB_TLS_MESSAGE.to_string()
-            }
-            ErrorCode::NOT_CONFAB => NOT_CONFAB_MESSAGE.to_string(),
-            _ => error.to_string(),
-        };
-        self.fatal(error.code(), error.frame_type(), &message)
-    }
-
-    /// A fatal ERROR of the server's own (slow consumer, idle timeout...).
-    pub fn fatal(&mut self, code: ErrorCode, frame_type: u8, message: &str) -> Frame {
-        self.fatal_about(code, frame_type, 0, message)
-    }
-
-    /// A fatal ERROR caused by the SEND or DIRECT `client_ref` (e.g. FLOODING).
-    pub fn fatal_about(
-        &mut self,
-        code: ErrorCode,
-        frame_type: u8,
-        client_ref: u32,
-        message: &str,
-    ) -> Frame {
-        self.state = ServerState::Closed;
-        Frame::ErrorFrame(ErrorFrame::new(code, frame_type, client_ref, message))
-    }
-
-    /// GOODBYE from the server, e.g. `SERVER_SHUTDOWN` (`[CLOSE-2]`).
-    pub fn goodbye(&mut self, reason: ErrorCode, message: &str) -> Frame {
-        self.state = ServerState::Closed;
-        Frame::Goodbye(Goodbye::new(reason, message))
-    }
-
-    fn fatal_action(&mut self, code: ErrorCode, frame_type: u8, message: &str) -> ServerAction {
-        ServerAction::CloseWith(self.fatal(code, frame_type, message))
     }
 }

@@ -8,6 +8,8 @@
 //! it before anything else the connection says or does (any other frame, any
 //! frame of its own it queues, any wait), so every answer keeps its place
 //! (`[ORDER-1]`) and every member sees the room's one order (`[MSG-5]`).
+//! A batch holds at most one turn of the reader (64 frames), so the room's
+//! lock is held for at most that many messages' fan-out.
 
 use std::cell::RefCell;
 use std::sync::Arc;
