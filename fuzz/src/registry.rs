@@ -16,6 +16,12 @@ pub struct Registry {
     taken: HashSet<String>,
 }
 
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Registry {
     pub fn new() -> Self {
         let taken = TAKEN
