@@ -91,7 +91,7 @@ fn publish(batch: Batch) {
                     ErrorCode::NOT_IN_ROOM,
                     frame_type,
                     message.client_ref,
-                    "join the room first",
+                    crate::handlers::NOT_IN_ROOM,
                 );
                 services
                     .metrics

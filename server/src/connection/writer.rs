@@ -74,7 +74,7 @@ pub fn run<'a, W: AsyncWrite + Unpin + 'a>(
 /// whether to go on.
 async fn write_or_cut_off<W: AsyncWrite + Unpin>(
     write_half: &mut W,
-    batch: VecDeque<Arc<Bytes>>,
+    mut batch: VecDeque<Arc<Bytes>>,
     lifecycle: Lifecycle,
     outbox: &Outbox,
     metrics: &Metrics,
@@ -84,7 +84,6 @@ async fn write_or_cut_off<W: AsyncWrite + Unpin>(
         cut_off_slow_consumer(write_half, &[]).await;
         return false;
     }
-    let mut batch = batch;
     if lifecycle == Lifecycle::Open {
         // Redis's habit of writing replies just before its event loop sleeps:
         // the batch waits until the tasks runnable now have run and the

@@ -16,6 +16,7 @@ mod login;
 mod moderation;
 mod rooms;
 mod send;
+pub(crate) use send::NOT_IN_ROOM;
 mod who;
 
 pub(crate) use login::login;

@@ -129,7 +129,8 @@ fn publish(
     published
 }
 
-const NOT_IN_ROOM: &str = "join the room first";
+/// NOT_IN_ROOM's text, here and for a batch whose sender left the room.
+pub(crate) const NOT_IN_ROOM: &str = "join the room first";
 
 /// NOT_IN_ROOM, before the room is looked up and when it was left meanwhile.
 async fn not_in_room(peer: &Peer, frame_type: u8, client_ref: u32) {

@@ -148,12 +148,6 @@ impl Slot<'_> {
         !matches!(self, Slot::Memory(_))
     }
 
-    /// Whether room messages are appended to it: the in-memory log keeps
-    /// none, a room's history being its replay buffer.
-    pub fn keeps_room_messages(&self) -> bool {
-        !matches!(self, Slot::Memory(_))
-    }
-
     /// Whether the log numbers what is appended (a cluster's): the room's
     /// `seq` and the message id are then the log's, not the hub's.
     pub fn numbers(&self) -> bool {

@@ -81,7 +81,7 @@ impl Room {
     /// Delivers a numbered message to every member here but its sender
     /// (`skip`), in `seq` order (`[MSG-4]`, `[MSG-5]`), and keeps it for
     /// JOIN replays.
-    pub fn deliver_logged(&self, mut message: Message, skip: Option<u64>) -> Logged {
+    pub fn deliver_logged(&self, message: Message, skip: Option<u64>) -> Logged {
         let mut state = lock(&self.state);
         if message.seq < state.released_next {
             return Logged::Stale;
@@ -96,13 +96,8 @@ impl Room {
             delivered += u64::from(member.outbox.push(Arc::clone(&wire)).is_ok());
         }
         self.deliveries.inc_by(delivered);
-        state.released_next = message.seq + 1;
+        state.keep_released(message);
         state.next_seq = state.next_seq.max(state.released_next);
-        message.flags |= Message::HISTORY;
-        if state.history.len() >= state.keep {
-            state.history.pop_front();
-        }
-        state.history.push_back(message);
         Logged::Delivered
     }
 

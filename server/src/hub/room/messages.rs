@@ -58,12 +58,6 @@ impl Room {
             // history keeps messages long, so it gets a buffer of its own.
             body: confab_protocol::Str16::truncated(&body),
         };
-        if !slot.keeps_room_messages() && state.undelivered.is_empty() {
-            // The room's history is all the log keeps of it (in memory): the
-            // message is delivered at once, neither copied nor queued.
-            self.deliver_locked(&mut state, message, sender, client_ref, None);
-            return true;
-        }
         let unacked = slot.defers().then(|| {
             // spec: ORDER-1 — owed until the release queues the ACK.
             unacked.owe();
@@ -106,7 +100,7 @@ impl Room {
         for submitted in messages {
             let seq = state.next_seq;
             state.next_seq += 1;
-            let mut message = Message {
+            let message = Message {
                 id: next_id(),
                 seq,
                 time: submitted.time,
@@ -127,7 +121,6 @@ impl Room {
                 }
                 .to_frame_bytes(),
             ));
-            message.flags |= Message::HISTORY;
             kept.push(message);
         }
         let mut delivered = 0;
@@ -139,11 +132,7 @@ impl Room {
         // The ACKs follow every recipient's copies (`[MSG-2]`).
         let _ = sender.outbox.push_many(&acks);
         for message in kept {
-            state.released_next = message.seq + 1;
-            if state.history.len() >= state.keep {
-                state.history.pop_front();
-            }
-            state.history.push_back(message);
+            state.keep_released(message);
         }
         None
     }
@@ -178,7 +167,7 @@ impl Room {
     fn deliver_locked(
         &self,
         state: &mut RoomState,
-        mut message: Message,
+        message: Message,
         sender: &Member,
         client_ref: u32,
         unacked: Option<Arc<Unacked>>,
@@ -203,12 +192,7 @@ impl Room {
         if let Some(unacked) = unacked {
             unacked.paid();
         }
-        state.released_next = message.seq + 1;
-        message.flags |= Message::HISTORY;
-        if state.history.len() >= state.keep {
-            state.history.pop_front();
-        }
-        state.history.push_back(message);
+        state.keep_released(message);
     }
 
     /// Up to `limit` kept messages on one side of `anchor`, ascending, and

@@ -60,6 +60,19 @@ struct RoomState {
     remote: std::collections::BTreeMap<String, Str8>,
 }
 
+impl RoomState {
+    /// `message` was delivered: live delivery goes on after it, and the
+    /// history keeps it, flagged HISTORY, in place of its oldest message.
+    fn keep_released(&mut self, mut message: Message) {
+        self.released_next = message.seq + 1;
+        message.flags |= Message::HISTORY;
+        if self.history.len() >= self.keep {
+            self.history.pop_front();
+        }
+        self.history.push_back(message);
+    }
+}
+
 /// A message that has its id and `seq` but is not delivered yet.
 #[derive(Debug)]
 struct Undelivered {
